@@ -1,0 +1,1 @@
+//! Shared helpers for the criterion benches and the instruction-count gate.
