@@ -138,8 +138,28 @@ impl Event {
     /// A `Level` event.
     #[allow(clippy::too_many_arguments)]
     #[inline]
-    pub fn level(ts_event: u64, ts_recv: u64, side: Side, depth: u8, price: Px, size: u32, count: u32, flags: u8) -> Self {
-        Self { ts_event, ts_recv, side, depth, price, size, count, flags, kind: EventKind::Level, ..Self::default() }
+    pub fn level(
+        ts_event: u64,
+        ts_recv: u64,
+        side: Side,
+        depth: u8,
+        price: Px,
+        size: u32,
+        count: u32,
+        flags: u8,
+    ) -> Self {
+        Self {
+            ts_event,
+            ts_recv,
+            side,
+            depth,
+            price,
+            size,
+            count,
+            flags,
+            kind: EventKind::Level,
+            ..Self::default()
+        }
     }
 
     /// A `Trade` event with aggressor `side`.
