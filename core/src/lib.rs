@@ -10,6 +10,8 @@
 //! - decisions read event time only (never the wall clock), so inline and threaded runs of the
 //!   same input produce the same decisions.
 
+pub mod book;
+pub mod contract;
 pub mod event;
 pub mod msg;
 pub mod price;
