@@ -12,9 +12,16 @@
 
 pub mod book;
 pub mod contract;
+pub mod digest;
 pub mod event;
+pub mod features;
+pub mod latency;
+pub mod market_stage;
 pub mod msg;
+pub mod pipeline;
 pub mod price;
+pub mod risk;
+pub mod signal;
 pub mod source;
 pub mod stage;
 pub mod time;

@@ -78,7 +78,7 @@ impl Outbox {
 }
 
 /// One step of the decision path.
-pub trait Stage: Send {
+pub trait Stage: Send + 'static {
     /// Short static name used in latency reports (e.g. `"book+signal"`).
     fn name(&self) -> &'static str;
 
@@ -87,6 +87,9 @@ pub trait Stage: Send {
 
     /// Called once after the last input, to flush end-of-stream outputs.
     fn finish(&mut self, _out: &mut Outbox) {}
+
+    /// The stage as `Any`, so the caller can inspect a concrete stage after a run.
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 #[cfg(test)]

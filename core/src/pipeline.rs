@@ -1,0 +1,544 @@
+//! The pipeline runner: a source, a chain of [`Stage`]s and a [`Sink`], in one of two modes.
+//!
+//! - **Inline**: every stage is called in sequence on the caller's thread (backtests, tests).
+//! - **Threaded**: the source runs on a feed thread, each stage on its own thread, joined by
+//!   `rtrb` SPSC rings of [`Envelope`]s; the sink runs on the caller's thread. Threads are
+//!   pinned with `core_affinity` to the configured core ids (taken modulo the machine's core
+//!   count, so a 2-core machine runs a 4-thread pipeline). An idle thread spins briefly, then
+//!   yields the CPU (`sched_yield`) — a syscall only when there is no work.
+//!
+//! Both modes feed every stage the same envelope sequence, so they make the same decisions.
+//! The source thread assigns `Event::seq` (0, 1, 2, …) and stamps `Envelope::t0`.
+//!
+//! Taps: optional SPSC rings to a cold consumer (the journal writer). The input tap receives
+//! every market event, the output tap every envelope that reaches the sink. With
+//! [`TapPolicy::Block`] a full tap waits (backtests: lose nothing); with [`TapPolicy::Drop`]
+//! the envelope is dropped and counted (live: never stall the hot path).
+
+use crate::latency::LatencyHist;
+use crate::msg::{Envelope, Msg};
+use crate::source::{EventSource, SourceError};
+use crate::stage::{Outbox, Stage};
+use crate::time::Clock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Execution mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// All stages on the calling thread.
+    Inline,
+    /// One pinned thread per stage plus a feed thread.
+    Threaded,
+}
+
+/// What to do when a tap ring is full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TapPolicy {
+    /// Wait for space (never lose a record).
+    Block,
+    /// Drop and count.
+    Drop,
+}
+
+/// Runner settings.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// Inline or threaded.
+    pub mode: Mode,
+    /// Capacity of each inter-stage ring (envelopes).
+    pub ring_capacity: usize,
+    /// Core ids to pin to: `[feed, stage 0, stage 1, …]`; empty = no pinning.
+    pub cores: Vec<usize>,
+    /// Record each stage's service time on every n-th envelope (1 = all).
+    pub stage_sample_every: u32,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self { mode: Mode::Inline, ring_capacity: 4096, cores: vec![0, 1, 1], stage_sample_every: 16 }
+    }
+}
+
+/// Receives what leaves the last stage.
+pub trait Sink {
+    /// One output envelope, in order.
+    fn on_output(&mut self, env: &Envelope);
+}
+
+/// A tap ring to a cold consumer.
+pub struct Tap {
+    /// Producer end.
+    pub producer: rtrb::Producer<Envelope>,
+    /// Full-ring policy.
+    pub policy: TapPolicy,
+    /// Envelopes dropped (policy `Drop`) or lost because the consumer went away.
+    pub dropped: u64,
+}
+
+impl Tap {
+    /// A tap over `producer`.
+    pub fn new(producer: rtrb::Producer<Envelope>, policy: TapPolicy) -> Self {
+        Self { producer, policy, dropped: 0 }
+    }
+
+    #[inline]
+    fn send(&mut self, env: Envelope) {
+        let mut item = env;
+        let mut backoff = Backoff::new();
+        loop {
+            match self.producer.push(item) {
+                Ok(()) => return,
+                Err(rtrb::PushError::Full(back)) => {
+                    if self.policy == TapPolicy::Drop || self.producer.is_abandoned() {
+                        self.dropped += 1;
+                        return;
+                    }
+                    item = back;
+                    backoff.snooze();
+                }
+            }
+        }
+    }
+}
+
+/// The optional taps of a run.
+#[derive(Default)]
+pub struct Taps {
+    /// Market events as they enter the first stage.
+    pub input: Option<Tap>,
+    /// Everything that reaches the sink.
+    pub output: Option<Tap>,
+}
+
+/// What a run returns.
+pub struct RunReport {
+    /// Market events read from the source.
+    pub events: u64,
+    /// Wall-clock duration of the run.
+    pub elapsed: Duration,
+    /// Per-stage service-time histograms (sampled), in stage order.
+    pub stage_latency: Vec<LatencyHist>,
+    /// Decode → order intent out of the last stage, for every intent.
+    pub end_to_end: LatencyHist,
+    /// Tap envelopes dropped (input + output).
+    pub tap_dropped: u64,
+    /// Outputs lost because a stage emitted more than the outbox holds.
+    pub outbox_overflow: u64,
+    /// The stages, returned for end-of-run inspection.
+    pub stages: Vec<Box<dyn Stage>>,
+    /// A source error that ended the run early (everything before it was processed).
+    pub source_error: Option<SourceError>,
+}
+
+/// Spin-then-yield wait strategy for an idle ring.
+struct Backoff(u32);
+
+impl Backoff {
+    fn new() -> Self {
+        Self(0)
+    }
+
+    #[inline]
+    fn snooze(&mut self) {
+        if self.0 < 64 {
+            std::hint::spin_loop();
+            self.0 += 1;
+        } else {
+            std::thread::yield_now();
+        }
+    }
+
+    #[inline]
+    fn reset(&mut self) {
+        self.0 = 0;
+    }
+}
+
+/// Progress counter shared with a progress display (events read so far).
+pub type Progress = AtomicU64;
+
+const PROGRESS_EVERY: u64 = 1 << 16;
+
+/// Runs `source` through `stages` into `sink` in `cfg.mode`.
+///
+/// `progress`, when given, is updated every 65,536 events and polled by `on_progress`, which
+/// the caller's thread calls periodically (a terminal progress bar).
+pub fn run(
+    source: Box<dyn EventSource>,
+    stages: Vec<Box<dyn Stage>>,
+    sink: &mut dyn Sink,
+    taps: Taps,
+    cfg: &PipelineConfig,
+    on_progress: &mut dyn FnMut(u64),
+) -> RunReport {
+    Clock::init();
+    match cfg.mode {
+        Mode::Inline => run_inline(source, stages, sink, taps, cfg, on_progress),
+        Mode::Threaded => run_threaded(source, stages, sink, taps, cfg, on_progress),
+    }
+}
+
+/// Per-stage measurement state on the thread that runs a stage.
+struct StageTimer {
+    every: u32,
+    countdown: u32,
+}
+
+impl StageTimer {
+    fn new(every: u32) -> Self {
+        Self { every: every.max(1), countdown: 0 }
+    }
+
+    /// True when this envelope should be timed.
+    #[inline]
+    fn sample(&mut self) -> bool {
+        if self.countdown == 0 {
+            self.countdown = self.every - 1;
+            true
+        } else {
+            self.countdown -= 1;
+            false
+        }
+    }
+}
+
+#[inline]
+fn record_e2e(e2e: &mut LatencyHist, env: &Envelope) {
+    if let Msg::Intent(_) = env.msg {
+        if env.t0 != 0 {
+            e2e.record(Clock::ticks_to_ns(Clock::now().saturating_sub(env.t0)));
+        }
+    }
+}
+
+#[inline]
+fn stamp(ev: &mut crate::event::Event, seq: u64) -> Envelope {
+    ev.seq = seq;
+    Envelope { t0: Clock::now(), msg: Msg::Market(*ev) }
+}
+
+struct InlineChain<'a> {
+    stages: &'a mut [Box<dyn Stage>],
+    boxes: &'a mut [Outbox],
+    timers: &'a mut [StageTimer],
+    hists: &'a mut [LatencyHist],
+    e2e: &'a mut LatencyHist,
+    sink: &'a mut dyn Sink,
+    out_tap: &'a mut Option<Tap>,
+}
+
+impl InlineChain<'_> {
+    fn drive(&mut self, i: usize, env: &Envelope) {
+        if i == self.stages.len() {
+            self.sink.on_output(env);
+            if let Some(t) = self.out_tap.as_mut() {
+                t.send(*env);
+            }
+            return;
+        }
+        if self.timers[i].sample() {
+            let a = Clock::now();
+            self.stages[i].on_envelope(env, &mut self.boxes[i]);
+            self.hists[i].record(Clock::ticks_to_ns(Clock::now().saturating_sub(a)));
+        } else {
+            self.stages[i].on_envelope(env, &mut self.boxes[i]);
+        }
+        self.drain(i);
+    }
+
+    fn drain(&mut self, i: usize) {
+        let last = i + 1 == self.stages.len();
+        let n = self.boxes[i].len();
+        for k in 0..n {
+            if let Some(out) = self.boxes[i].get(k) {
+                if last {
+                    record_e2e(self.e2e, &out);
+                }
+                self.drive(i + 1, &out);
+            }
+        }
+        self.boxes[i].clear();
+    }
+
+    fn finish(&mut self) {
+        for i in 0..self.stages.len() {
+            self.stages[i].finish(&mut self.boxes[i]);
+            self.drain(i);
+        }
+    }
+}
+
+fn run_inline(
+    mut source: Box<dyn EventSource>,
+    mut stages: Vec<Box<dyn Stage>>,
+    sink: &mut dyn Sink,
+    mut taps: Taps,
+    cfg: &PipelineConfig,
+    on_progress: &mut dyn FnMut(u64),
+) -> RunReport {
+    let n = stages.len();
+    let mut boxes: Vec<Outbox> = (0..n).map(|_| Outbox::new()).collect();
+    let mut timers: Vec<StageTimer> = (0..n).map(|_| StageTimer::new(cfg.stage_sample_every)).collect();
+    let mut hists: Vec<LatencyHist> = stages.iter().map(|s| LatencyHist::new(s.name())).collect();
+    let mut e2e = LatencyHist::new("end_to_end");
+    let started = Instant::now();
+    let mut seq = 0u64;
+    let mut source_error = None;
+    {
+        let mut chain = InlineChain {
+            stages: &mut stages,
+            boxes: &mut boxes,
+            timers: &mut timers,
+            hists: &mut hists,
+            e2e: &mut e2e,
+            sink,
+            out_tap: &mut taps.output,
+        };
+        loop {
+            match source.next_event() {
+                Ok(Some(mut ev)) => {
+                    let env = stamp(&mut ev, seq);
+                    seq += 1;
+                    if let Some(t) = taps.input.as_mut() {
+                        t.send(env);
+                    }
+                    chain.drive(0, &env);
+                    if seq % PROGRESS_EVERY == 0 {
+                        on_progress(seq);
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    source_error = Some(e);
+                    break;
+                }
+            }
+        }
+        chain.finish();
+    }
+    on_progress(seq);
+    let tap_dropped = taps.input.as_ref().map_or(0, |t| t.dropped) + taps.output.as_ref().map_or(0, |t| t.dropped);
+    RunReport {
+        events: seq,
+        elapsed: started.elapsed(),
+        stage_latency: hists,
+        end_to_end: e2e,
+        tap_dropped,
+        outbox_overflow: boxes.iter().map(Outbox::overflow).sum(),
+        stages,
+        source_error,
+    }
+}
+
+fn pin(cfg: &PipelineConfig, slot: usize) {
+    let Some(&want) = cfg.cores.get(slot) else { return };
+    if let Some(ids) = core_affinity::get_core_ids() {
+        if !ids.is_empty() {
+            let _ = core_affinity::set_for_current(ids[want % ids.len()]);
+        }
+    }
+}
+
+/// Pushes with back-pressure; returns false if the consumer is gone.
+#[inline]
+fn push_blocking(p: &mut rtrb::Producer<Envelope>, env: Envelope) -> bool {
+    let mut item = env;
+    let mut backoff = Backoff::new();
+    loop {
+        match p.push(item) {
+            Ok(()) => return true,
+            Err(rtrb::PushError::Full(back)) => {
+                if p.is_abandoned() {
+                    return false;
+                }
+                item = back;
+                backoff.snooze();
+            }
+        }
+    }
+}
+
+struct StageResult {
+    stage: Box<dyn Stage>,
+    hist: LatencyHist,
+    e2e: LatencyHist,
+    overflow: u64,
+}
+
+fn stage_thread(
+    mut stage: Box<dyn Stage>,
+    mut rx: rtrb::Consumer<Envelope>,
+    mut tx: rtrb::Producer<Envelope>,
+    last: bool,
+    sample_every: u32,
+) -> StageResult {
+    let mut out = Outbox::new();
+    let mut timer = StageTimer::new(sample_every);
+    let mut hist = LatencyHist::new(stage.name());
+    let mut e2e = LatencyHist::new("end_to_end");
+    let mut backoff = Backoff::new();
+    let flush = |out: &mut Outbox, e2e: &mut LatencyHist, tx: &mut rtrb::Producer<Envelope>| {
+        for k in 0..out.len() {
+            if let Some(env) = out.get(k) {
+                if last {
+                    record_e2e(e2e, &env);
+                }
+                push_blocking(tx, env);
+            }
+        }
+        out.clear();
+    };
+    loop {
+        match rx.pop() {
+            Ok(env) => {
+                backoff.reset();
+                if timer.sample() {
+                    let a = Clock::now();
+                    stage.on_envelope(&env, &mut out);
+                    hist.record(Clock::ticks_to_ns(Clock::now().saturating_sub(a)));
+                } else {
+                    stage.on_envelope(&env, &mut out);
+                }
+                flush(&mut out, &mut e2e, &mut tx);
+            }
+            Err(_) => {
+                if rx.is_abandoned() && rx.is_empty() {
+                    break;
+                }
+                backoff.snooze();
+            }
+        }
+    }
+    stage.finish(&mut out);
+    flush(&mut out, &mut e2e, &mut tx);
+    let overflow = out.overflow();
+    StageResult { stage, hist, e2e, overflow }
+}
+
+fn run_threaded(
+    mut source: Box<dyn EventSource>,
+    stages: Vec<Box<dyn Stage>>,
+    sink: &mut dyn Sink,
+    mut taps: Taps,
+    cfg: &PipelineConfig,
+    on_progress: &mut dyn FnMut(u64),
+) -> RunReport {
+    let cap = cfg.ring_capacity.max(2);
+    let progress = Progress::new(0);
+    let started = Instant::now();
+    let n = stages.len();
+    let mut out_tap = taps.output.take();
+    let in_tap = taps.input.take();
+    std::thread::scope(|scope| {
+        // Rings: feed → s0 → s1 → … → sink.
+        let (feed_tx, mut rx) = rtrb::RingBuffer::<Envelope>::new(cap);
+        let mut handles = Vec::with_capacity(n);
+        for (i, stage) in stages.into_iter().enumerate() {
+            let (tx, next_rx) = rtrb::RingBuffer::<Envelope>::new(cap);
+            let stage_rx = std::mem::replace(&mut rx, next_rx);
+            let last = i + 1 == n;
+            let every = cfg.stage_sample_every;
+            let name = format!("mia-stage-{i}");
+            let h = std::thread::Builder::new().name(name).spawn_scoped(scope, move || {
+                pin(cfg, i + 1);
+                stage_thread(stage, stage_rx, tx, last, every)
+            });
+            handles.push(h);
+        }
+        let progress_ref = &progress;
+        let feed = std::thread::Builder::new().name("mia-feed".into()).spawn_scoped(scope, move || {
+            pin(cfg, 0);
+            let mut tx = feed_tx;
+            let mut tap = in_tap;
+            let mut seq = 0u64;
+            let mut err = None;
+            loop {
+                match source.next_event() {
+                    Ok(Some(mut ev)) => {
+                        let env = stamp(&mut ev, seq);
+                        seq += 1;
+                        if let Some(t) = tap.as_mut() {
+                            t.send(env);
+                        }
+                        if !push_blocking(&mut tx, env) {
+                            break;
+                        }
+                        if seq % PROGRESS_EVERY == 0 {
+                            progress_ref.store(seq, Ordering::Relaxed);
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        err = Some(e);
+                        break;
+                    }
+                }
+            }
+            progress_ref.store(seq, Ordering::Relaxed);
+            (seq, err, tap.map_or(0, |t| t.dropped))
+        });
+        // Sink loop on this thread.
+        let mut backoff = Backoff::new();
+        let mut last_progress = 0;
+        loop {
+            match rx.pop() {
+                Ok(env) => {
+                    backoff.reset();
+                    sink.on_output(&env);
+                    if let Some(t) = out_tap.as_mut() {
+                        t.send(env);
+                    }
+                }
+                Err(_) => {
+                    if rx.is_abandoned() && rx.is_empty() {
+                        break;
+                    }
+                    let p = progress.load(Ordering::Relaxed);
+                    if p != last_progress {
+                        last_progress = p;
+                        on_progress(p);
+                    }
+                    backoff.snooze();
+                }
+            }
+        }
+        let (events, source_error, in_dropped) = match feed {
+            Ok(h) => h.join().unwrap_or((0, None, 0)),
+            Err(e) => (0, Some(SourceError::new("pipeline", "feed thread", e.to_string())), 0),
+        };
+        on_progress(events);
+        let mut e2e = LatencyHist::new("end_to_end");
+        let mut stage_latency = Vec::with_capacity(n);
+        let mut stages_back = Vec::with_capacity(n);
+        let mut overflow = 0;
+        let mut spawn_error = None;
+        for h in handles {
+            match h {
+                Ok(h) => {
+                    if let Ok(r) = h.join() {
+                        e2e.merge(&r.e2e);
+                        stage_latency.push(r.hist);
+                        stages_back.push(r.stage);
+                        overflow += r.overflow;
+                    }
+                }
+                Err(e) => spawn_error = Some(SourceError::new("pipeline", "stage thread", e.to_string())),
+            }
+        }
+        let tap_dropped = in_dropped + out_tap.as_ref().map_or(0, |t| t.dropped);
+        RunReport {
+            events,
+            elapsed: started.elapsed(),
+            stage_latency,
+            end_to_end: e2e,
+            tap_dropped,
+            outbox_overflow: overflow,
+            stages: stages_back,
+            source_error: source_error.or(spawn_error),
+        }
+    })
+}
