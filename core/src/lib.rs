@@ -11,9 +11,11 @@
 //!   same input produce the same decisions.
 
 pub mod book;
+pub mod config;
 pub mod contract;
 pub mod digest;
 pub mod event;
+pub mod mbo;
 pub mod features;
 pub mod latency;
 pub mod market_stage;

@@ -19,7 +19,7 @@ use crate::stage::{Outbox, Stage};
 
 /// Settings of the [`MarketStage`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, serde::Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct StrategyConfig {
     /// Book imbalance feature.
     pub obi: ObiConfig,

@@ -45,7 +45,7 @@ pub enum TapPolicy {
 
 /// Runner settings.
 #[derive(Clone, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct PipelineConfig {
     /// Inline or threaded.
     pub mode: Mode,

@@ -8,7 +8,7 @@
 
 /// Risk limits.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct RiskConfig {
     /// Maximum absolute position, contracts.
     pub max_position: i64,

@@ -16,7 +16,7 @@ use crate::price::Px;
 
 /// Thresholds of the [`ThresholdSignal`].
 #[derive(Clone, Copy, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct SignalConfig {
     /// Book imbalance needed to enter, in (0, 1].
     pub obi_entry: f64,

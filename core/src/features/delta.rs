@@ -16,7 +16,7 @@ const BUCKETS: usize = 64;
 
 /// Configuration of [`CumDelta`].
 #[derive(Clone, Copy, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct DeltaConfig {
     /// Rolling window length in milliseconds of event time.
     pub window_ms: u64,

@@ -13,7 +13,7 @@ use crate::event::Side;
 
 /// Configuration of [`BookImbalance`].
 #[derive(Clone, Copy, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct ObiConfig {
     /// Number of levels per side included (1..=10).
     pub levels: usize,

@@ -1,0 +1,958 @@
+//! Market-by-order (MBO) to L2 aggregation without allocation after construction.
+//!
+//! [`MboBook`] keeps every resting order in a preallocated open-addressing map
+//! (order id → side, price, size) and aggregates them into one price ladder per side: an array
+//! indexed by tick offset from a movable base, with a bitset of non-empty slots so that the best
+//! level and the next level below any slot are found with a few word scans. The ladder recenters
+//! (moves its window) when an order arrives outside the window and everything still fits;
+//! otherwise the order is dropped and counted.
+//!
+//! The book publishes a top-[`DEPTH`] view per side: [`MboBook::diff_top`] recomputes the view of
+//! the sides touched since the last call and reports each (side, depth) whose level changed, which
+//! is what a normalizer turns into `Level` events.
+//!
+//! Action semantics follow Databento's MBO conventions: `A` adds, `C` cancels `size` contracts
+//! (removing the order when nothing is left), `M` modifies price and/or size (an unknown order id
+//! on modify is counted and then treated as an add, as Databento's reference book does), `R`
+//! clears, and `T` (trade) and `F` (fill) **never** change the book: fills are followed by the
+//! matching cancels, so applying them would double-count (phantom liquidity).
+
+use crate::book::{Level, DEPTH};
+use crate::event::Side;
+use crate::price::{Px, UNDEF_PX};
+
+/// An MBO action (DBN `action` byte).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MboAction {
+    /// `A`: a new order rests in the book.
+    Add,
+    /// `C`: (part of) an order is cancelled.
+    Cancel,
+    /// `M`: an order's price and/or size changes (it loses queue priority).
+    Modify,
+    /// `R`: the book is cleared.
+    Clear,
+    /// `T`: a trade print (aggressor side); never changes the book.
+    Trade,
+    /// `F`: a fill of a resting order; never changes the book.
+    Fill,
+    /// `N`: no action (e.g. a flags-only record).
+    None,
+}
+
+impl MboAction {
+    /// Decodes the DBN action character, `None` if unknown.
+    #[inline]
+    pub fn from_dbn(c: u8) -> Option<Self> {
+        match c {
+            b'A' => Some(Self::Add),
+            b'C' => Some(Self::Cancel),
+            b'M' => Some(Self::Modify),
+            b'R' => Some(Self::Clear),
+            b'T' => Some(Self::Trade),
+            b'F' => Some(Self::Fill),
+            b'N' => Some(Self::None),
+            _ => None,
+        }
+    }
+}
+
+/// Sizing of an [`MboBook`]; everything is allocated once, in [`MboBook::new`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MboConfig {
+    /// Price increment of the instrument (1e-9 units); orders off this grid are refused.
+    pub tick: Px,
+    /// Width of each side's price ladder in ticks (rounded up to a multiple of 64, at least 64).
+    pub ladder_ticks: usize,
+    /// Maximum number of resting orders; the map holds twice as many slots.
+    pub max_orders: usize,
+}
+
+impl Default for MboConfig {
+    /// ES: 0.25 tick, a 4096-point window per side, 262 144 resting orders.
+    fn default() -> Self {
+        Self { tick: 250_000_000, ladder_ticks: 16_384, max_orders: 1 << 18 }
+    }
+}
+
+/// Counters of refused or inconsistent input (nothing here panics).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MboStats {
+    /// Cancel or modify of an order id that is not in the book.
+    pub unknown_order: u64,
+    /// Add of an order id already in the book (the old order is replaced).
+    pub duplicate_add: u64,
+    /// Orders dropped because the order map was full.
+    pub order_overflow: u64,
+    /// Orders dropped because their price did not fit the ladder even after recentering.
+    pub ladder_overflow: u64,
+    /// Orders refused for a bad side, an undefined or off-grid price, or a zero size.
+    pub invalid: u64,
+    /// Number of times a ladder moved its window (not an error).
+    pub recenters: u64,
+}
+
+impl MboStats {
+    /// Sum of the error counters (everything but `recenters`).
+    pub fn errors(&self) -> u64 {
+        self.unknown_order
+            + self.duplicate_add
+            + self.order_overflow
+            + self.ladder_overflow
+            + self.invalid
+    }
+}
+
+/// One resting order in the map; `side == 0` marks an empty slot.
+#[derive(Clone, Copy, Debug, Default)]
+struct OrderSlot {
+    id: u64,
+    /// Ladder score of the order's price (see [`Ladder`]).
+    score: i64,
+    size: u32,
+    /// 0 empty, 1 bid, 2 ask.
+    side: u8,
+}
+
+/// Open-addressing (linear probing, backward-shift deletion) map from order id to order.
+struct OrderMap {
+    slots: Vec<OrderSlot>,
+    mask: usize,
+    shift: u32,
+    len: usize,
+    max: usize,
+}
+
+impl OrderMap {
+    fn new(max_orders: usize) -> Self {
+        let max = max_orders.max(1);
+        let cap = (max * 2).next_power_of_two().max(2);
+        let mut slots = Vec::with_capacity(cap);
+        slots.resize(cap, OrderSlot::default());
+        Self { slots, mask: cap - 1, shift: 64 - cap.trailing_zeros(), len: 0, max }
+    }
+
+    #[inline]
+    fn home(&self, id: u64) -> usize {
+        (id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+
+    /// Slot index holding `id`. Terminates: the load factor stays at most one half.
+    #[inline]
+    fn find(&self, id: u64) -> Option<usize> {
+        let mut i = self.home(id);
+        loop {
+            let s = &self.slots[i];
+            if s.side == 0 {
+                return None;
+            }
+            if s.id == id {
+                return Some(i);
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    /// Inserts an order whose id is known to be absent; false when the map is full.
+    #[inline]
+    fn insert_new(&mut self, slot: OrderSlot) -> bool {
+        if self.len >= self.max {
+            return false;
+        }
+        let mut i = self.home(slot.id);
+        while self.slots[i].side != 0 {
+            i = (i + 1) & self.mask;
+        }
+        self.slots[i] = slot;
+        self.len += 1;
+        true
+    }
+
+    /// Removes the order at slot `i`, shifting later members of its probe run back.
+    #[inline]
+    fn remove_at(&mut self, i: usize) {
+        let mut hole = i;
+        let mut j = (i + 1) & self.mask;
+        loop {
+            let s = self.slots[j];
+            if s.side == 0 {
+                break;
+            }
+            let dist_home = j.wrapping_sub(self.home(s.id)) & self.mask;
+            let dist_hole = j.wrapping_sub(hole) & self.mask;
+            if dist_home >= dist_hole {
+                self.slots[hole] = s;
+                hole = j;
+            }
+            j = (j + 1) & self.mask;
+        }
+        self.slots[hole] = OrderSlot::default();
+        self.len -= 1;
+    }
+
+    fn clear(&mut self) {
+        if self.len > 0 {
+            self.slots.fill(OrderSlot::default());
+            self.len = 0;
+        }
+    }
+}
+
+/// One side's aggregated levels. Prices are mapped to a *score* where higher is better
+/// (`score = tick_index` for bids, `-tick_index` for asks), so both sides share one code path;
+/// slot `k` holds score `base + k`.
+struct Ladder {
+    /// +1 for bids, −1 for asks.
+    sign: i64,
+    base: i64,
+    size: Vec<u64>,
+    count: Vec<u32>,
+    bits: Vec<u64>,
+    /// Number of non-empty slots.
+    levels: usize,
+    /// Highest non-empty slot (valid when `levels > 0`).
+    best: usize,
+}
+
+impl Ladder {
+    fn new(sign: i64, n: usize) -> Self {
+        let mut size = Vec::with_capacity(n);
+        size.resize(n, 0);
+        let mut count = Vec::with_capacity(n);
+        count.resize(n, 0);
+        let mut bits = Vec::with_capacity(n / 64);
+        bits.resize(n / 64, 0);
+        Self { sign, base: 0, size, count, bits, levels: 0, best: 0 }
+    }
+
+    #[inline]
+    fn n(&self) -> usize {
+        self.size.len()
+    }
+
+    /// The slot of `score`, moving the window if needed; `None` when it cannot fit.
+    #[inline]
+    fn slot_or_recenter(&mut self, score: i64, stats: &mut MboStats) -> Option<usize> {
+        let off = score.wrapping_sub(self.base);
+        if off >= 0 && (off as u64) < self.n() as u64 {
+            return Some(off as usize);
+        }
+        if self.levels == 0 {
+            self.base = score - (self.n() / 2) as i64;
+            return Some(self.n() / 2);
+        }
+        if self.recenter(score) {
+            stats.recenters += 1;
+            let off = score - self.base;
+            return Some(off as usize);
+        }
+        None
+    }
+
+    /// Moves the window so that all non-empty slots and `score` fit, centred. False when the
+    /// span is wider than the ladder.
+    #[cold]
+    fn recenter(&mut self, score: i64) -> bool {
+        let n = self.n() as i64;
+        let Some(lo) = self.lowest() else {
+            return false;
+        };
+        let lo_score = self.base + lo as i64;
+        let hi_score = self.base + self.best as i64;
+        let new_min = lo_score.min(score);
+        let new_max = hi_score.max(score);
+        let span = new_max - new_min + 1;
+        if span > n {
+            return false;
+        }
+        let new_base = new_min - (n - span) / 2;
+        let delta = self.base - new_base; // new_slot = old_slot + delta
+        let len = self.n();
+        if delta > 0 {
+            let d = delta as usize;
+            self.size.copy_within(0..len - d, d);
+            self.count.copy_within(0..len - d, d);
+            self.size[..d].fill(0);
+            self.count[..d].fill(0);
+        } else if delta < 0 {
+            let d = (-delta) as usize;
+            self.size.copy_within(d..len, 0);
+            self.count.copy_within(d..len, 0);
+            self.size[len - d..].fill(0);
+            self.count[len - d..].fill(0);
+        }
+        self.bits.fill(0);
+        for (k, &c) in self.count.iter().enumerate() {
+            if c != 0 {
+                self.bits[k / 64] |= 1 << (k % 64);
+            }
+        }
+        self.best = (self.best as i64 + delta) as usize;
+        self.base = new_base;
+        true
+    }
+
+    /// Lowest non-empty slot.
+    fn lowest(&self) -> Option<usize> {
+        self.bits
+            .iter()
+            .enumerate()
+            .find(|(_, &w)| w != 0)
+            .map(|(i, &w)| i * 64 + w.trailing_zeros() as usize)
+    }
+
+    /// Highest non-empty slot strictly below `slot`.
+    #[inline]
+    fn next_below(&self, slot: usize) -> Option<usize> {
+        if slot == 0 {
+            return None;
+        }
+        let i = slot - 1;
+        let mut w = i / 64;
+        let mut word = self.bits[w] & (u64::MAX >> (63 - (i % 64)));
+        loop {
+            if word != 0 {
+                return Some(w * 64 + 63 - word.leading_zeros() as usize);
+            }
+            if w == 0 {
+                return None;
+            }
+            w -= 1;
+            word = self.bits[w];
+        }
+    }
+
+    /// Adds one order of `qty` at `slot`.
+    #[inline]
+    fn add_order(&mut self, slot: usize, qty: u32) {
+        if self.count[slot] == 0 {
+            self.bits[slot / 64] |= 1 << (slot % 64);
+            if self.levels == 0 || slot > self.best {
+                self.best = slot;
+            }
+            self.levels += 1;
+        }
+        self.count[slot] += 1;
+        self.size[slot] += u64::from(qty);
+    }
+
+    /// Removes one order of `qty` from `slot`.
+    #[inline]
+    fn remove_order(&mut self, slot: usize, qty: u32) {
+        if self.count[slot] == 0 {
+            return;
+        }
+        self.count[slot] -= 1;
+        self.size[slot] = self.size[slot].saturating_sub(u64::from(qty));
+        if self.count[slot] == 0 {
+            self.size[slot] = 0;
+            self.bits[slot / 64] &= !(1 << (slot % 64));
+            self.levels -= 1;
+            if slot == self.best {
+                self.best = self.next_below(slot).unwrap_or(0);
+            }
+        }
+    }
+
+    /// Changes the size of one order at `slot` from `old` to `new` (both > 0).
+    #[inline]
+    fn resize_order(&mut self, slot: usize, old: u32, new: u32) {
+        self.size[slot] = (self.size[slot] + u64::from(new)).saturating_sub(u64::from(old));
+    }
+
+    /// The slot of an order already in the ladder (its score was placed by this ladder).
+    #[inline]
+    fn slot_of(&self, score: i64) -> Option<usize> {
+        let off = score.wrapping_sub(self.base);
+        (off >= 0 && (off as u64) < self.n() as u64).then_some(off as usize)
+    }
+
+    #[inline]
+    fn level_at(&self, slot: usize, tick: Px) -> Level {
+        Level {
+            price: (self.base + slot as i64) * self.sign * tick,
+            size: self.size[slot].min(u64::from(u32::MAX)) as u32,
+            count: self.count[slot],
+        }
+    }
+
+    /// Fills `out` with the best `DEPTH` levels; returns the score of the deepest one filled
+    /// when all `DEPTH` are filled, `i64::MIN` otherwise.
+    #[inline]
+    fn top(&self, tick: Px, out: &mut [Level; DEPTH]) -> i64 {
+        *out = [Level::EMPTY; DEPTH];
+        if self.levels == 0 {
+            return i64::MIN;
+        }
+        let mut slot = self.best;
+        for (d, lvl) in out.iter_mut().enumerate() {
+            *lvl = self.level_at(slot, tick);
+            if d == DEPTH - 1 {
+                return self.base + slot as i64;
+            }
+            match self.next_below(slot) {
+                Some(s) => slot = s,
+                None => break,
+            }
+        }
+        i64::MIN
+    }
+
+    fn clear(&mut self) {
+        if self.levels > 0 {
+            self.size.fill(0);
+            self.count.fill(0);
+            self.bits.fill(0);
+            self.levels = 0;
+            self.best = 0;
+        }
+    }
+}
+
+/// An L2 aggregator over MBO orders; see the [module docs](self).
+pub struct MboBook {
+    tick: Px,
+    orders: OrderMap,
+    /// `[bids, asks]`.
+    ladders: [Ladder; 2],
+    /// Last published top-`DEPTH` view, `[bids, asks]`.
+    published: [[Level; DEPTH]; 2],
+    /// Score of the deepest published level when the view is full, else `i64::MIN`: a change
+    /// strictly worse than it cannot alter the view.
+    floor: [i64; 2],
+    dirty: [bool; 2],
+    stats: MboStats,
+}
+
+#[inline]
+fn side_index(side: Side) -> Option<usize> {
+    match side {
+        Side::Bid => Some(0),
+        Side::Ask => Some(1),
+        Side::None => None,
+    }
+}
+
+const SIDES: [Side; 2] = [Side::Bid, Side::Ask];
+
+impl MboBook {
+    /// An empty book; allocates the order map and both ladders once.
+    pub fn new(cfg: MboConfig) -> Self {
+        let n = cfg.ladder_ticks.max(64).div_ceil(64) * 64;
+        Self {
+            tick: cfg.tick.max(1),
+            orders: OrderMap::new(cfg.max_orders),
+            ladders: [Ladder::new(1, n), Ladder::new(-1, n)],
+            published: [[Level::EMPTY; DEPTH]; 2],
+            floor: [i64::MIN; 2],
+            dirty: [false; 2],
+            stats: MboStats::default(),
+        }
+    }
+
+    /// The error and recentering counters.
+    pub fn stats(&self) -> &MboStats {
+        &self.stats
+    }
+
+    /// Number of resting orders.
+    pub fn order_count(&self) -> usize {
+        self.orders.len
+    }
+
+    /// Ladder score of a price on `side`, `None` when undefined or off the tick grid.
+    #[inline]
+    fn score(&self, side: usize, price: Px) -> Option<i64> {
+        if price == UNDEF_PX || price % self.tick != 0 {
+            return None;
+        }
+        Some((price / self.tick) * self.ladders[side].sign)
+    }
+
+    #[inline]
+    fn touch(&mut self, side: usize, score: i64) {
+        if score >= self.floor[side] {
+            self.dirty[side] = true;
+        }
+    }
+
+    /// Places a new order (id known to be absent); counts and drops it when it cannot fit.
+    #[inline]
+    fn place(&mut self, order_id: u64, side: usize, score: i64, size: u32) {
+        if self.orders.len >= self.orders.max {
+            self.stats.order_overflow += 1;
+            return;
+        }
+        let Some(slot) = self.ladders[side].slot_or_recenter(score, &mut self.stats) else {
+            self.stats.ladder_overflow += 1;
+            return;
+        };
+        let inserted = self.orders.insert_new(OrderSlot {
+            id: order_id,
+            score,
+            size,
+            side: side as u8 + 1,
+        });
+        debug_assert!(inserted, "capacity checked above");
+        self.ladders[side].add_order(slot, size);
+        self.touch(side, score);
+    }
+
+    /// Removes the order in map slot `i` from its level and from the map.
+    #[inline]
+    fn unplace(&mut self, i: usize) {
+        let o = self.orders.slots[i];
+        let side = (o.side - 1) as usize;
+        if let Some(slot) = self.ladders[side].slot_of(o.score) {
+            self.ladders[side].remove_order(slot, o.size);
+        }
+        self.orders.remove_at(i);
+        self.touch(side, o.score);
+    }
+
+    /// `A`: adds a resting order. A duplicate id is counted and replaces the old order.
+    pub fn add(&mut self, order_id: u64, side: Side, price: Px, size: u32) {
+        let Some(s) = side_index(side) else {
+            self.stats.invalid += 1;
+            return;
+        };
+        let Some(score) = self.score(s, price) else {
+            self.stats.invalid += 1;
+            return;
+        };
+        if size == 0 {
+            self.stats.invalid += 1;
+            return;
+        }
+        if let Some(i) = self.orders.find(order_id) {
+            self.stats.duplicate_add += 1;
+            self.unplace(i);
+        }
+        self.place(order_id, s, score, size);
+    }
+
+    /// `C`: cancels `size` contracts of an order, removing it when nothing is left. Unknown ids
+    /// are counted.
+    pub fn cancel(&mut self, order_id: u64, size: u32) {
+        let Some(i) = self.orders.find(order_id) else {
+            self.stats.unknown_order += 1;
+            return;
+        };
+        let o = self.orders.slots[i];
+        if size >= o.size {
+            self.unplace(i);
+            return;
+        }
+        let side = (o.side - 1) as usize;
+        let rest = o.size - size;
+        if let Some(slot) = self.ladders[side].slot_of(o.score) {
+            self.ladders[side].resize_order(slot, o.size, rest);
+        }
+        self.orders.slots[i].size = rest;
+        self.touch(side, o.score);
+    }
+
+    /// `M`: sets an order's side, price and size (a size of 0 removes it). An unknown id is
+    /// counted, then added (Databento's reference behaviour).
+    pub fn modify(&mut self, order_id: u64, side: Side, price: Px, size: u32) {
+        let Some(i) = self.orders.find(order_id) else {
+            self.stats.unknown_order += 1;
+            if size > 0 {
+                self.add(order_id, side, price, size);
+            }
+            return;
+        };
+        if size == 0 {
+            self.unplace(i);
+            return;
+        }
+        let Some(s) = side_index(side) else {
+            self.stats.invalid += 1;
+            return;
+        };
+        let Some(score) = self.score(s, price) else {
+            self.stats.invalid += 1;
+            return;
+        };
+        let o = self.orders.slots[i];
+        let old_side = (o.side - 1) as usize;
+        if old_side == s && o.score == score {
+            if let Some(slot) = self.ladders[s].slot_of(score) {
+                self.ladders[s].resize_order(slot, o.size, size);
+            }
+            self.orders.slots[i].size = size;
+            self.touch(s, score);
+        } else {
+            self.unplace(i);
+            self.place(order_id, s, score, size);
+        }
+    }
+
+    /// `R`: empties the book, and the published view with it (the consumer sees a `Clear`, so
+    /// no level differences are reported for the emptied levels).
+    pub fn clear(&mut self) {
+        self.orders.clear();
+        for l in &mut self.ladders {
+            l.clear();
+        }
+        self.published = [[Level::EMPTY; DEPTH]; 2];
+        self.floor = [i64::MIN; 2];
+        self.dirty = [false; 2];
+    }
+
+    /// Applies one MBO action. `Trade`, `Fill` and `None` never change the book.
+    #[inline]
+    pub fn apply(&mut self, action: MboAction, side: Side, order_id: u64, price: Px, size: u32) {
+        match action {
+            MboAction::Add => self.add(order_id, side, price, size),
+            MboAction::Cancel => self.cancel(order_id, size),
+            MboAction::Modify => self.modify(order_id, side, price, size),
+            MboAction::Clear => self.clear(),
+            MboAction::Trade | MboAction::Fill | MboAction::None => {}
+        }
+    }
+
+    /// The current level at `depth` on `side` (computed from the ladder; `Level::EMPTY` beyond
+    /// the book or for `Side::None`).
+    pub fn level(&self, side: Side, depth: usize) -> Level {
+        let Some(s) = side_index(side) else {
+            return Level::EMPTY;
+        };
+        let l = &self.ladders[s];
+        if l.levels == 0 {
+            return Level::EMPTY;
+        }
+        let mut slot = l.best;
+        for _ in 0..depth {
+            match l.next_below(slot) {
+                Some(x) => slot = x,
+                None => return Level::EMPTY,
+            }
+        }
+        l.level_at(slot, self.tick)
+    }
+
+    /// The last published top-[`DEPTH`] view of `side` (empty for `Side::None`).
+    pub fn published(&self, side: Side) -> &[Level; DEPTH] {
+        match side_index(side) {
+            Some(s) => &self.published[s],
+            None => &[Level::EMPTY; DEPTH],
+        }
+    }
+
+    /// Recomputes the top-[`DEPTH`] view of the sides changed since the last call, calls
+    /// `emit(side, depth, level)` for each level that differs from the published view (bids
+    /// first, shallow to deep), and publishes the new view.
+    #[inline]
+    pub fn diff_top(&mut self, mut emit: impl FnMut(Side, u8, Level)) {
+        for s in 0..2 {
+            if !self.dirty[s] {
+                continue;
+            }
+            self.dirty[s] = false;
+            let mut cur = [Level::EMPTY; DEPTH];
+            self.floor[s] = self.ladders[s].top(self.tick, &mut cur);
+            for (d, (c, p)) in cur.iter().zip(self.published[s].iter_mut()).enumerate() {
+                if c != p {
+                    *p = *c;
+                    emit(SIDES[s], d as u8, *c);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const T: Px = 250_000_000;
+
+    fn px(points: f64) -> Px {
+        (points * 1e9).round() as Px
+    }
+
+    fn book() -> MboBook {
+        MboBook::new(MboConfig { tick: T, ladder_ticks: 256, max_orders: 64 })
+    }
+
+    fn lv(price: f64, size: u32, count: u32) -> Level {
+        Level { price: px(price), size, count }
+    }
+
+    /// Collects the reported differences.
+    fn diff(b: &mut MboBook) -> Vec<(Side, u8, Level)> {
+        let mut v = Vec::new();
+        b.diff_top(|s, d, l| v.push((s, d, l)));
+        v
+    }
+
+    #[test]
+    fn actions_decode() {
+        for (c, a) in [
+            (b'A', MboAction::Add),
+            (b'C', MboAction::Cancel),
+            (b'M', MboAction::Modify),
+            (b'R', MboAction::Clear),
+            (b'T', MboAction::Trade),
+            (b'F', MboAction::Fill),
+            (b'N', MboAction::None),
+        ] {
+            assert_eq!(MboAction::from_dbn(c), Some(a));
+        }
+        assert_eq!(MboAction::from_dbn(b'X'), None);
+    }
+
+    #[test]
+    fn add_aggregates_and_orders_levels() {
+        let mut b = book();
+        b.add(1, Side::Bid, px(100.0), 5);
+        b.add(2, Side::Bid, px(100.0), 3);
+        b.add(3, Side::Bid, px(99.75), 7);
+        b.add(4, Side::Ask, px(100.5), 2);
+        b.add(5, Side::Ask, px(100.25), 4);
+        assert_eq!(b.level(Side::Bid, 0), lv(100.0, 8, 2));
+        assert_eq!(b.level(Side::Bid, 1), lv(99.75, 7, 1));
+        assert_eq!(b.level(Side::Bid, 2), Level::EMPTY);
+        assert_eq!(b.level(Side::Ask, 0), lv(100.25, 4, 1));
+        assert_eq!(b.level(Side::Ask, 1), lv(100.5, 2, 1));
+        let d = diff(&mut b);
+        assert_eq!(
+            d,
+            vec![
+                (Side::Bid, 0, lv(100.0, 8, 2)),
+                (Side::Bid, 1, lv(99.75, 7, 1)),
+                (Side::Ask, 0, lv(100.25, 4, 1)),
+                (Side::Ask, 1, lv(100.5, 2, 1)),
+            ]
+        );
+        assert!(diff(&mut b).is_empty(), "no change, no difference");
+        // A better bid shifts every level down by one.
+        b.add(6, Side::Bid, px(100.25), 1);
+        assert_eq!(
+            diff(&mut b),
+            vec![
+                (Side::Bid, 0, lv(100.25, 1, 1)),
+                (Side::Bid, 1, lv(100.0, 8, 2)),
+                (Side::Bid, 2, lv(99.75, 7, 1)),
+            ]
+        );
+        assert_eq!(b.order_count(), 6);
+        assert_eq!(b.stats().errors(), 0);
+    }
+
+    #[test]
+    fn cancel_partial_full_and_unknown() {
+        let mut b = book();
+        b.add(1, Side::Ask, px(10.0), 5);
+        b.add(2, Side::Ask, px(10.25), 5);
+        diff(&mut b);
+        b.cancel(1, 2);
+        assert_eq!(diff(&mut b), vec![(Side::Ask, 0, lv(10.0, 3, 1))]);
+        b.cancel(1, 3);
+        assert_eq!(
+            diff(&mut b),
+            vec![(Side::Ask, 0, lv(10.25, 5, 1)), (Side::Ask, 1, Level::EMPTY)]
+        );
+        b.cancel(1, 1);
+        b.cancel(99, 1);
+        assert_eq!(b.stats().unknown_order, 2);
+        assert!(diff(&mut b).is_empty());
+        assert_eq!(b.order_count(), 1);
+    }
+
+    #[test]
+    fn modify_price_size_and_unknown() {
+        let mut b = book();
+        b.add(1, Side::Bid, px(50.0), 4);
+        b.add(2, Side::Bid, px(50.0), 6);
+        diff(&mut b);
+        // Size only.
+        b.modify(1, Side::Bid, px(50.0), 1);
+        assert_eq!(diff(&mut b), vec![(Side::Bid, 0, lv(50.0, 7, 2))]);
+        // Price change: leaves 50.00, joins 50.25.
+        b.modify(2, Side::Bid, px(50.25), 6);
+        assert_eq!(
+            diff(&mut b),
+            vec![(Side::Bid, 0, lv(50.25, 6, 1)), (Side::Bid, 1, lv(50.0, 1, 1))]
+        );
+        // Unknown id: counted, then added.
+        b.modify(7, Side::Bid, px(49.75), 2);
+        assert_eq!(b.stats().unknown_order, 1);
+        assert_eq!(diff(&mut b), vec![(Side::Bid, 2, lv(49.75, 2, 1))]);
+        // Modify to size 0 removes.
+        b.modify(7, Side::Bid, px(49.75), 0);
+        assert_eq!(diff(&mut b), vec![(Side::Bid, 2, Level::EMPTY)]);
+        assert_eq!(b.order_count(), 2);
+    }
+
+    #[test]
+    fn trade_and_fill_never_change_the_book() {
+        let mut b = book();
+        b.apply(MboAction::Add, Side::Ask, 1, px(20.0), 3);
+        diff(&mut b);
+        b.apply(MboAction::Trade, Side::Bid, 0, px(20.0), 3);
+        b.apply(MboAction::Fill, Side::Ask, 1, px(20.0), 3);
+        b.apply(MboAction::None, Side::None, 0, UNDEF_PX, 0);
+        assert!(diff(&mut b).is_empty());
+        assert_eq!(b.level(Side::Ask, 0), lv(20.0, 3, 1));
+        // The cancel that follows the fill removes it.
+        b.apply(MboAction::Cancel, Side::Ask, 1, px(20.0), 3);
+        assert_eq!(diff(&mut b), vec![(Side::Ask, 0, Level::EMPTY)]);
+        assert_eq!(b.order_count(), 0);
+    }
+
+    #[test]
+    fn clear_resets_view_without_differences() {
+        let mut b = book();
+        b.add(1, Side::Bid, px(1.0), 1);
+        b.add(2, Side::Ask, px(1.25), 1);
+        diff(&mut b);
+        b.apply(MboAction::Clear, Side::None, 0, 0, 0);
+        assert!(diff(&mut b).is_empty());
+        assert_eq!(b.published(Side::Bid)[0], Level::EMPTY);
+        assert_eq!(b.order_count(), 0);
+        b.add(1, Side::Bid, px(1.0), 2);
+        assert_eq!(diff(&mut b), vec![(Side::Bid, 0, lv(1.0, 2, 1))]);
+    }
+
+    #[test]
+    fn invalid_input_is_counted() {
+        let mut b = book();
+        b.add(1, Side::None, px(1.0), 1);
+        b.add(2, Side::Bid, px(1.1), 1); // off the 0.25 grid
+        b.add(3, Side::Bid, UNDEF_PX, 1);
+        b.add(4, Side::Bid, px(1.0), 0);
+        assert_eq!(b.stats().invalid, 4);
+        b.add(5, Side::Bid, px(1.0), 1);
+        b.add(5, Side::Bid, px(1.25), 2);
+        assert_eq!(b.stats().duplicate_add, 1);
+        assert_eq!(b.level(Side::Bid, 0), lv(1.25, 2, 1));
+        assert_eq!(b.level(Side::Bid, 1), Level::EMPTY);
+        assert_eq!(b.order_count(), 1);
+    }
+
+    #[test]
+    fn order_map_overflow_is_counted() {
+        let mut b = MboBook::new(MboConfig { tick: T, ladder_ticks: 64, max_orders: 3 });
+        for id in 0..5 {
+            b.add(id, Side::Bid, px(1.0), 1);
+        }
+        assert_eq!(b.order_count(), 3);
+        assert_eq!(b.stats().order_overflow, 2);
+        assert_eq!(b.level(Side::Bid, 0), lv(1.0, 3, 3));
+    }
+
+    #[test]
+    fn ladder_recenters_and_counts_overflow() {
+        let mut b = MboBook::new(MboConfig { tick: T, ladder_ticks: 64, max_orders: 16 });
+        b.add(1, Side::Bid, px(100.0), 1); // window centred on 100.00: 92.00 ..= 107.75
+        b.add(2, Side::Bid, px(110.0), 1); // outside: the window moves, both fit
+        assert_eq!(b.stats().recenters, 1);
+        assert_eq!(b.level(Side::Bid, 0), lv(110.0, 1, 1));
+        assert_eq!(b.level(Side::Bid, 1), lv(100.0, 1, 1));
+        b.add(3, Side::Bid, px(200.0), 1); // 100 points = 400 ticks > 64: refused
+        assert_eq!(b.stats().ladder_overflow, 1);
+        b.cancel(2, 1);
+        b.cancel(1, 1);
+        b.add(4, Side::Ask, px(3000.0), 5); // the ask ladder is independent
+        b.add(5, Side::Bid, px(2999.75), 5); // empty bid ladder: free rebase, no recenter
+        assert_eq!(b.stats().recenters, 1);
+        assert_eq!(b.level(Side::Ask, 0), lv(3000.0, 5, 1));
+        assert_eq!(b.level(Side::Bid, 0), lv(2999.75, 5, 1));
+    }
+
+    #[test]
+    fn deep_book_view_keeps_ten_levels() {
+        let mut b = book();
+        for i in 0..15u64 {
+            b.add(i, Side::Ask, px(100.0) + i as i64 * T, 1 + i as u32);
+        }
+        let d = diff(&mut b);
+        assert_eq!(d.len(), DEPTH);
+        assert_eq!(b.published(Side::Ask)[9], Level { price: px(100.0) + 9 * T, size: 10, count: 1 });
+        // A change beyond the 10th level does not alter the view.
+        b.cancel(14, 15);
+        assert!(diff(&mut b).is_empty());
+        // Removing the best level pulls level 11 into view.
+        b.cancel(0, 1);
+        let d = diff(&mut b);
+        assert_eq!(d.len(), DEPTH);
+        assert_eq!(d[9], (Side::Ask, 9, Level { price: px(100.0) + 10 * T, size: 11, count: 1 }));
+    }
+
+    /// Random operations checked against a naive model (std HashMap + full re-aggregation).
+    #[test]
+    fn matches_naive_model_under_random_operations() {
+        let mut b = MboBook::new(MboConfig { tick: T, ladder_ticks: 128, max_orders: 512 });
+        let mut model: HashMap<u64, (Side, Px, u32)> = HashMap::new();
+        let mut rng = 0x1234_5678_9abc_def0_u64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let mut published: [[Level; DEPTH]; 2] = [[Level::EMPTY; DEPTH]; 2];
+        for step in 0..20_000 {
+            let r = next();
+            let id = r % 300;
+            let side = if (r >> 20) & 1 == 0 { Side::Bid } else { Side::Ask };
+            let off = ((r >> 24) % 40) as i64;
+            let price = if side == Side::Bid { px(4000.0) - off * T } else { px(4000.25) + off * T };
+            let size = 1 + ((r >> 40) % 20) as u32;
+            match (r >> 50) % 4 {
+                0 | 1 => {
+                    if !model.contains_key(&id) {
+                        b.add(id, side, price, size);
+                        model.insert(id, (side, price, size));
+                    }
+                }
+                2 => {
+                    b.cancel(id, size);
+                    if let Some(o) = model.get_mut(&id) {
+                        if size >= o.2 {
+                            model.remove(&id);
+                        } else {
+                            o.2 -= size;
+                        }
+                    }
+                }
+                _ => {
+                    b.modify(id, side, price, size);
+                    model.insert(id, (side, price, size));
+                }
+            }
+            b.diff_top(|s, d, l| published[(s == Side::Ask) as usize][d as usize] = l);
+            if step % 97 == 0 || step > 19_900 {
+                for (si, side) in [Side::Bid, Side::Ask].into_iter().enumerate() {
+                    let mut agg: Vec<(Px, u32, u32)> = Vec::new();
+                    for &(s, p, q) in model.values() {
+                        if s != side {
+                            continue;
+                        }
+                        match agg.iter_mut().find(|a| a.0 == p) {
+                            Some(a) => {
+                                a.1 += q;
+                                a.2 += 1;
+                            }
+                            None => agg.push((p, q, 1)),
+                        }
+                    }
+                    agg.sort_by_key(|a| if side == Side::Bid { -a.0 } else { a.0 });
+                    for d in 0..DEPTH {
+                        let want = agg
+                            .get(d)
+                            .map(|a| Level { price: a.0, size: a.1, count: a.2 })
+                            .unwrap_or(Level::EMPTY);
+                        assert_eq!(b.level(side, d), want, "step {step} side {side:?} depth {d}");
+                        assert_eq!(published[si][d], want, "published, step {step} depth {d}");
+                    }
+                }
+                assert_eq!(b.order_count(), model.len());
+            }
+        }
+        assert_eq!(b.stats().ladder_overflow + b.stats().order_overflow + b.stats().invalid, 0);
+    }
+}
