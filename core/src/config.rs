@@ -92,8 +92,10 @@ pub struct ConfigError {
 impl Config {
     /// Parses TOML text; `file` names it in errors.
     pub fn from_toml(text: &str, file: &str) -> Result<Self, ConfigError> {
-        let cfg: Config = toml::from_str(text)
-            .map_err(|e| ConfigError { file: file.to_string(), reason: e.to_string().trim_end().to_string() })?;
+        let cfg: Config = toml::from_str(text).map_err(|e| ConfigError {
+            file: file.to_string(),
+            reason: e.to_string().trim_end().to_string(),
+        })?;
         cfg.validate().map_err(|reason| ConfigError { file: file.to_string(), reason })?;
         Ok(cfg)
     }
@@ -110,7 +112,10 @@ impl Config {
     pub fn validate(&self) -> Result<(), String> {
         let s = &self.strategy;
         if crate::contract::ContractSpec::by_root(&self.trading.instrument).is_none() {
-            return Err(format!("trading.instrument: unknown contract {:?} (ES or MES)", self.trading.instrument));
+            return Err(format!(
+                "trading.instrument: unknown contract {:?} (ES or MES)",
+                self.trading.instrument
+            ));
         }
         if self.trading.order_qty == 0 {
             return Err("trading.order_qty: must be at least 1".into());
@@ -130,13 +135,17 @@ impl Config {
         if !(0.0..=1.0).contains(&s.signal.obi_exit) {
             return Err(format!("strategy.signal.obi_exit: {} is outside [0, 1]", s.signal.obi_exit));
         }
-        if self.risk.max_position < 0 || self.risk.max_orders_per_sec == 0 || self.risk.max_orders_per_sec > 64 {
+        if self.risk.max_position < 0
+            || self.risk.max_orders_per_sec == 0
+            || self.risk.max_orders_per_sec > 64
+        {
             return Err("risk: max_position must be ≥ 0 and max_orders_per_sec in 1..=64".into());
         }
         if !(self.risk.max_daily_loss_usd.is_finite() && self.risk.max_daily_loss_usd > 0.0) {
             return Err("risk.max_daily_loss_usd: must be a positive number".into());
         }
-        if !(self.sim.commission_per_contract_usd.is_finite() && self.sim.commission_per_contract_usd >= 0.0) {
+        if !(self.sim.commission_per_contract_usd.is_finite() && self.sim.commission_per_contract_usd >= 0.0)
+        {
             return Err("sim.commission_per_contract_usd: must be ≥ 0".into());
         }
         if self.pipeline.ring_capacity < 2 {
@@ -186,5 +195,16 @@ mod tests {
     fn missing_file_is_named() {
         let e = Config::load(Path::new("/nonexistent/mia.toml")).unwrap_err();
         assert!(e.to_string().contains("/nonexistent/mia.toml"));
+    }
+}
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+
+    #[test]
+    fn shipped_default_toml_equals_built_in_defaults() {
+        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/default.toml"));
+        assert_eq!(Config::load(path), Ok(Config::default()));
     }
 }

@@ -188,7 +188,13 @@ mod tests {
     #[test]
     fn imbalance_plus_buying_fires_long_signal() {
         let cfg = StrategyConfig {
-            signal: SignalConfig { obi_entry: 0.5, delta_entry: 10, obi_exit: 0.2, delta_exit: 5, cooldown_ms: 0 },
+            signal: SignalConfig {
+                obi_entry: 0.5,
+                delta_entry: 10,
+                obi_exit: 0.2,
+                delta_exit: 5,
+                cooldown_ms: 0,
+            },
             ..Default::default()
         };
         let mut st = MarketStage::new(&cfg, TICK);
@@ -216,7 +222,10 @@ mod tests {
         let mut st = MarketStage::new(&StrategyConfig::default(), TICK);
         let mut out = Outbox::new();
         st.on_envelope(&env(Event::level(1, 1, Side::Bid, 0, 4001 * 1_000_000_000, 5, 1, 0)), &mut out);
-        st.on_envelope(&env(Event::level(1, 1, Side::Ask, 0, 4000 * 1_000_000_000, 5, 1, flags::LAST)), &mut out);
+        st.on_envelope(
+            &env(Event::level(1, 1, Side::Ask, 0, 4000 * 1_000_000_000, 5, 1, flags::LAST)),
+            &mut out,
+        );
         assert_eq!(st.sanity.crossed, 1);
         st.on_envelope(&env(Event::trade(2, 2, Side::Bid, 4000 * 1_000_000_000 + 1, 5, 0)), &mut out);
         st.on_envelope(&env(Event::trade(1, 1, Side::Bid, 4000 * 1_000_000_000, 0, 0)), &mut out);

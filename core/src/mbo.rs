@@ -95,11 +95,7 @@ pub struct MboStats {
 impl MboStats {
     /// Sum of the error counters (everything but `recenters`).
     pub fn errors(&self) -> u64 {
-        self.unknown_order
-            + self.duplicate_add
-            + self.order_overflow
-            + self.ladder_overflow
-            + self.invalid
+        self.unknown_order + self.duplicate_add + self.order_overflow + self.ladder_overflow + self.invalid
     }
 }
 
@@ -216,13 +212,7 @@ struct Ladder {
 
 impl Ladder {
     fn new(sign: i64, n: usize) -> Self {
-        let mut size = Vec::with_capacity(n);
-        size.resize(n, 0);
-        let mut count = Vec::with_capacity(n);
-        count.resize(n, 0);
-        let mut bits = Vec::with_capacity(n / 64);
-        bits.resize(n / 64, 0);
-        Self { sign, base: 0, size, count, bits, levels: 0, best: 0 }
+        Self { sign, base: 0, size: vec![0; n], count: vec![0; n], bits: vec![0; n / 64], levels: 0, best: 0 }
     }
 
     #[inline]
@@ -487,12 +477,7 @@ impl MboBook {
             self.stats.ladder_overflow += 1;
             return;
         };
-        let inserted = self.orders.insert_new(OrderSlot {
-            id: order_id,
-            score,
-            size,
-            side: side as u8 + 1,
-        });
+        let inserted = self.orders.insert_new(OrderSlot { id: order_id, score, size, side: side as u8 + 1 });
         debug_assert!(inserted, "capacity checked above");
         self.ladders[side].add_order(slot, size);
         self.touch(side, score);
@@ -645,7 +630,7 @@ impl MboBook {
     /// first, shallow to deep), and publishes the new view.
     #[inline]
     pub fn diff_top(&mut self, mut emit: impl FnMut(Side, u8, Level)) {
-        for s in 0..2 {
+        for (s, side) in SIDES.into_iter().enumerate() {
             if !self.dirty[s] {
                 continue;
             }
@@ -655,7 +640,7 @@ impl MboBook {
             for (d, (c, p)) in cur.iter().zip(self.published[s].iter_mut()).enumerate() {
                 if c != p {
                     *p = *c;
-                    emit(SIDES[s], d as u8, *c);
+                    emit(side, d as u8, *c);
                 }
             }
         }
@@ -751,10 +736,7 @@ mod tests {
         b.cancel(1, 2);
         assert_eq!(diff(&mut b), vec![(Side::Ask, 0, lv(10.0, 3, 1))]);
         b.cancel(1, 3);
-        assert_eq!(
-            diff(&mut b),
-            vec![(Side::Ask, 0, lv(10.25, 5, 1)), (Side::Ask, 1, Level::EMPTY)]
-        );
+        assert_eq!(diff(&mut b), vec![(Side::Ask, 0, lv(10.25, 5, 1)), (Side::Ask, 1, Level::EMPTY)]);
         b.cancel(1, 1);
         b.cancel(99, 1);
         assert_eq!(b.stats().unknown_order, 2);
@@ -773,10 +755,7 @@ mod tests {
         assert_eq!(diff(&mut b), vec![(Side::Bid, 0, lv(50.0, 7, 2))]);
         // Price change: leaves 50.00, joins 50.25.
         b.modify(2, Side::Bid, px(50.25), 6);
-        assert_eq!(
-            diff(&mut b),
-            vec![(Side::Bid, 0, lv(50.25, 6, 1)), (Side::Bid, 1, lv(50.0, 1, 1))]
-        );
+        assert_eq!(diff(&mut b), vec![(Side::Bid, 0, lv(50.25, 6, 1)), (Side::Bid, 1, lv(50.0, 1, 1))]);
         // Unknown id: counted, then added.
         b.modify(7, Side::Bid, px(49.75), 2);
         assert_eq!(b.stats().unknown_order, 1);
@@ -885,7 +864,8 @@ mod tests {
     /// Random operations checked against a naive model (std HashMap + full re-aggregation).
     #[test]
     fn matches_naive_model_under_random_operations() {
-        let mut b = MboBook::new(MboConfig { tick: T, ladder_ticks: 128, max_orders: 512 });
+        // A 64-tick ladder over a 80-tick price range: the windows must move (both ways).
+        let mut b = MboBook::new(MboConfig { tick: T, ladder_ticks: 64, max_orders: 512 });
         let mut model: HashMap<u64, (Side, Px, u32)> = HashMap::new();
         let mut rng = 0x1234_5678_9abc_def0_u64;
         let mut next = move || {
@@ -904,9 +884,9 @@ mod tests {
             let size = 1 + ((r >> 40) % 20) as u32;
             match (r >> 50) % 4 {
                 0 | 1 => {
-                    if !model.contains_key(&id) {
+                    if let std::collections::hash_map::Entry::Vacant(v) = model.entry(id) {
                         b.add(id, side, price, size);
-                        model.insert(id, (side, price, size));
+                        v.insert((side, price, size));
                     }
                 }
                 2 => {
@@ -941,18 +921,19 @@ mod tests {
                         }
                     }
                     agg.sort_by_key(|a| if side == Side::Bid { -a.0 } else { a.0 });
-                    for d in 0..DEPTH {
+                    for (d, got) in published[si].iter().enumerate() {
                         let want = agg
                             .get(d)
                             .map(|a| Level { price: a.0, size: a.1, count: a.2 })
                             .unwrap_or(Level::EMPTY);
                         assert_eq!(b.level(side, d), want, "step {step} side {side:?} depth {d}");
-                        assert_eq!(published[si][d], want, "published, step {step} depth {d}");
+                        assert_eq!(*got, want, "published, step {step} depth {d}");
                     }
                 }
                 assert_eq!(b.order_count(), model.len());
             }
         }
         assert_eq!(b.stats().ladder_overflow + b.stats().order_overflow + b.stats().invalid, 0);
+        assert!(b.stats().recenters > 0);
     }
 }

@@ -321,7 +321,8 @@ fn run_inline(
         chain.finish();
     }
     on_progress(seq);
-    let tap_dropped = taps.input.as_ref().map_or(0, |t| t.dropped) + taps.output.as_ref().map_or(0, |t| t.dropped);
+    let tap_dropped =
+        taps.input.as_ref().map_or(0, |t| t.dropped) + taps.output.as_ref().map_or(0, |t| t.dropped);
     RunReport {
         events: seq,
         elapsed: started.elapsed(),

@@ -85,7 +85,8 @@ impl RiskManager {
     /// Updates the loss state from the day's P&L (1e-9 USD, net of fees).
     #[inline]
     pub fn on_pnl(&mut self, day_pnl_nano_usd: i64) {
-        if self.state == RiskState::Active && (day_pnl_nano_usd as f64) <= -self.cfg.max_daily_loss_usd * 1e9 {
+        if self.state == RiskState::Active && (day_pnl_nano_usd as f64) <= -self.cfg.max_daily_loss_usd * 1e9
+        {
             self.state = RiskState::Halted;
         }
     }

@@ -57,7 +57,14 @@ impl ThresholdSignal {
 
     /// Evaluates at event time `ts` (ns); returns a signal when the state changes.
     #[inline]
-    pub fn evaluate(&mut self, seq: u64, ts: u64, ref_price: Px, obi: f64, window_delta: i64) -> Option<Signal> {
+    pub fn evaluate(
+        &mut self,
+        seq: u64,
+        ts: u64,
+        ref_price: Px,
+        obi: f64,
+        window_delta: i64,
+    ) -> Option<Signal> {
         if self.last_change_ts != 0 && ts < self.last_change_ts + self.cfg.cooldown_ms * 1_000_000 {
             return None;
         }
@@ -87,7 +94,8 @@ mod tests {
 
     #[test]
     fn enters_exits_with_cooldown() {
-        let cfg = SignalConfig { obi_entry: 0.5, delta_entry: 10, obi_exit: 0.2, delta_exit: 5, cooldown_ms: 1000 };
+        let cfg =
+            SignalConfig { obi_entry: 0.5, delta_entry: 10, obi_exit: 0.2, delta_exit: 5, cooldown_ms: 1000 };
         let mut s = ThresholdSignal::new(&cfg);
         assert!(s.evaluate(1, 10 * S, 0, 0.6, 5).is_none(), "delta below entry");
         let sig = s.evaluate(2, 10 * S, 7, 0.6, 12).expect("long entry");

@@ -56,3 +56,59 @@ impl EventSource for SliceSource<'_> {
         Ok(e)
     }
 }
+
+/// An [`EventSource`] that stops after `limit` events of an inner source.
+pub struct TakeSource {
+    inner: Box<dyn EventSource>,
+    left: u64,
+}
+
+impl TakeSource {
+    /// Yields at most `limit` events of `inner`.
+    pub fn new(inner: Box<dyn EventSource>, limit: u64) -> Self {
+        Self { inner, left: limit }
+    }
+}
+
+impl EventSource for TakeSource {
+    fn describe(&self) -> &str {
+        self.inner.describe()
+    }
+
+    #[inline]
+    fn next_event(&mut self) -> Result<Option<Event>, SourceError> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        self.inner.next_event()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn take_stops_at_limit() {
+        static EVENTS: [Event; 3] = [Event {
+            ts_event: 0,
+            ts_recv: 0,
+            seq: 0,
+            price: 0,
+            order_id: 0,
+            size: 0,
+            count: 0,
+            instrument_id: 0,
+            kind: crate::event::EventKind::Status,
+            side: crate::event::Side::None,
+            depth: 0,
+            flags: 0,
+        }; 3];
+        let mut t = TakeSource::new(Box::new(SliceSource::new(&EVENTS)), 2);
+        assert!(matches!(t.next_event(), Ok(Some(_))));
+        assert!(matches!(t.next_event(), Ok(Some(_))));
+        assert!(matches!(t.next_event(), Ok(None)));
+        assert_eq!(t.describe(), "memory");
+    }
+}

@@ -1,1 +1,10 @@
-//! placeholder during bootstrap
+//! MIA market-data sources: DBN files (all book schemas) normalized to `Event`s, the synthetic
+//! ES/SPX market, Cboe option chains and the journal.
+
+pub mod cboe;
+pub mod dbn_source;
+pub mod dbn_write;
+pub mod journal_source;
+pub mod normalize;
+pub mod synth;
+pub mod synth_chain;

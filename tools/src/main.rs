@@ -1,1 +1,175 @@
-fn main() {}
+//! `mia`: backtest, replay, generate and profile the MIA trading pipeline.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use mia_core::config::Config;
+use mia_core::pipeline::Mode;
+use mia_tools::session::{default_out_dir, render_summary, run_session, Input, SessionOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[cfg(feature = "count-alloc")]
+#[global_allocator]
+static GLOBAL: mia_tools::alloc::CountingAlloc = mia_tools::alloc::CountingAlloc::new();
+
+#[cfg(not(feature = "count-alloc"))]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// MIA — automated ES futures trading: order flow + SPX options positioning.
+#[derive(Parser, Debug)]
+#[command(name = "mia", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ModeArg {
+    Inline,
+    Threaded,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(m: ModeArg) -> Self {
+        match m {
+            ModeArg::Inline => Mode::Inline,
+            ModeArg::Threaded => Mode::Threaded,
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Backtest the decision path on the built-in synthetic session (default) or a data file.
+    Backtest {
+        /// A DBN file or a journal directory; default: the synthetic ES session.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Seed of the synthetic session.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Pipeline mode (default: the config's, inline).
+        #[arg(long, value_enum)]
+        mode: Option<ModeArg>,
+        /// Output directory (default: a new folder under runs/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Configuration file (default: built-in defaults = config/default.toml).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Stop after this many market events.
+        #[arg(long)]
+        max_events: Option<u64>,
+    },
+    /// Replay a journal directory or a DBN file through the same pipeline.
+    Replay {
+        /// Journal directory or DBN file.
+        path: PathBuf,
+        /// Pipeline mode.
+        #[arg(long, value_enum)]
+        mode: Option<ModeArg>,
+        /// Output directory (default: a new folder under runs/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Stop after this many market events.
+        #[arg(long)]
+        max_events: Option<u64>,
+    },
+    /// Write the synthetic session as a standard DBN (MBP-10) file.
+    Gen {
+        /// Seed of the synthetic session.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output DBN file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Latency percentiles and plot of a run directory (or its latency/ folder).
+    Perf {
+        /// A run directory written by backtest/replay, or its latency/ folder.
+        path: PathBuf,
+    },
+    /// Gamma-exposure levels of a Cboe option-chain CSV: zero gamma, walls, max pain, P/C.
+    Gex(mia_tools::gex::GexArgs),
+}
+
+fn load_config(path: Option<&PathBuf>) -> Result<Config> {
+    Ok(match path {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    })
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Backtest { data, seed, mode, out, config, max_events } => {
+            let input = match data {
+                Some(p) => Input::from_path(&p)?,
+                None => Input::Synthetic { seed },
+            };
+            session(input, mode, out, config.as_ref(), max_events, "backtest")
+        }
+        Command::Replay { path, mode, out, config, max_events } => {
+            let input = Input::from_path(&path)?;
+            session(input, mode, out, config.as_ref(), max_events, "replay")
+        }
+        Command::Gen { seed, out } => mia_tools::session::generate_dbn(seed, &out),
+        Command::Perf { path } => perf(&path),
+        Command::Gex(args) => mia_tools::gex::run(&args),
+    }
+}
+
+fn session(
+    input: Input,
+    mode: Option<ModeArg>,
+    out: Option<PathBuf>,
+    config: Option<&PathBuf>,
+    max_events: Option<u64>,
+    label: &'static str,
+) -> Result<()> {
+    let config = load_config(config)?;
+    let out = out.unwrap_or_else(|| default_out_dir(label));
+    let opts = SessionOptions {
+        input,
+        config,
+        mode: mode.map(Mode::from),
+        out: Some(out),
+        progress: true,
+        label,
+        on_progress: None,
+        max_events,
+    };
+    let summary = run_session(&opts)?;
+    print!("{}", render_summary(&summary));
+    Ok(())
+}
+
+fn perf(path: &std::path::Path) -> Result<()> {
+    let dir = if path.join("latency").is_dir() { path.join("latency") } else { path.to_path_buf() };
+    let report = mia_perf::LatencyReport::load(&dir)?;
+    print!("{}", report.render_summary());
+    for (name, hist) in report.iter() {
+        println!("\n# {name} (HGRM, µs)");
+        print!("{}", mia_perf::hgrm::percentile_distribution(hist));
+    }
+    let svg = dir.join("latency.svg");
+    std::fs::write(&svg, report.plot_svg("MIA latency percentiles"))
+        .with_context(|| format!("{}: cannot write", svg.display()))?;
+    println!("\nplot: {}", svg.display());
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mia: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

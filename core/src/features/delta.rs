@@ -45,15 +45,7 @@ impl CumDelta {
     /// A feature with the window of `cfg`.
     pub fn new(cfg: &DeltaConfig) -> Self {
         let bucket_ns = (cfg.window_ms.max(1) * 1_000_000).div_ceil(BUCKETS as u64);
-        Self {
-            bucket_ns,
-            buckets: [0; BUCKETS],
-            head: 0,
-            window: 0,
-            session: 0,
-            last_px: 0,
-            last_sign: 0,
-        }
+        Self { bucket_ns, buckets: [0; BUCKETS], head: 0, window: 0, session: 0, last_px: 0, last_sign: 0 }
     }
 
     /// Classifies the aggressor: the feed's side, else the tick rule.

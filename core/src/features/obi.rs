@@ -93,7 +93,7 @@ mod tests {
         f.on_level(Side::Ask, 0, 0, 30);
         f.on_level(Side::Ask, 1, 0, 10);
         f.on_level(Side::Ask, 2, 0, 1000); // beyond `levels`: weight 0
-        // bid = 10 + 10 = 20, ask = 30 + 5 = 35 → (20-35)/55
+                                           // bid = 10 + 10 = 20, ask = 30 + 5 = 35 → (20-35)/55
         assert!((f.value() - (-15.0 / 55.0)).abs() < 1e-12);
         // update: bid top 10 → 40: bid = 50 → (50-35)/85
         f.on_level(Side::Bid, 0, 10, 40);

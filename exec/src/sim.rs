@@ -1,0 +1,724 @@
+//! The simulated exchange used by backtests and paper trading.
+//!
+//! [`SimExchange`] is the venue: it keeps its own L2 book replica from the market events it is
+//! given and executes the orders submitted to it against that book, in **event time** (the
+//! `ts_recv` of the market event being processed is "now"; the wall clock is never read), so a
+//! replay is deterministic.
+//!
+//! Fill model (see `docs/execution.md` for its biases):
+//! - **Latency**: an order submitted with [`OrderIntent::ts`] = t reaches the venue at
+//!   t + [`SimConfig::order_latency_ns`]; the first market event with `ts_recv` ≥ that instant
+//!   activates it, *after* the event has been applied to the book.
+//! - **Market order**: walks the opposite side from the best level, filling each level's size at
+//!   its price (one fill per level); quantity left when the visible depth ([`DEPTH`] levels) is
+//!   exhausted is dropped and reported as an [`Expired`] notice (the order is done).
+//! - **Limit order**: if marketable on arrival it walks the opposite side up to its limit price;
+//!   the remainder rests. A resting buy at P fills at P when a trade prints at a price < P (a
+//!   sell at P: a print > P), for at most the print's size; a print *at* P does not fill it (no
+//!   queue position is modelled). One print's size is shared by the resting orders it trades
+//!   through, most aggressive price first, then arrival order.
+//! - **Depletion**: liquidity taken by an order is removed from the replica's level until the
+//!   feed next updates that level, so two orders in the same instant cannot both take it.
+//! - **Fees**: every fill carries `commission_per_contract_usd × qty` in nano-USD.
+//! - **Cancel**: immediate (no cancel latency).
+//!
+//! Memory: the working-order table holds [`MAX_WORKING`] orders in a fixed array and
+//! [`FillBuf`] is sized once in [`FillBuf::new`] for the worst case of one event, so nothing
+//! allocates after construction.
+
+use mia_core::book::{Book, DEPTH};
+use mia_core::contract::ContractSpec;
+use mia_core::event::{Event, EventKind, Side};
+use mia_core::msg::{Fill, OrderIntent, OrderType};
+use mia_core::price::{on_tick, Px, UNDEF_PX};
+
+use crate::fees::{fee_nano, DEFAULT_ES_PER_CONTRACT_USD};
+
+/// Capacity of the working-order table (also the size of the per-pass bit masks).
+pub const MAX_WORKING: usize = 64;
+
+/// Most fills one market event can cause: every working order walks [`DEPTH`] levels on
+/// arrival and then trades through one print.
+pub const FILL_BUF_CAP: usize = MAX_WORKING * (DEPTH + 1);
+
+/// Configuration of the simulated venue.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SimConfig {
+    /// Time from an intent's decision (`OrderIntent::ts`) to its arrival at the venue, ns.
+    pub order_latency_ns: u64,
+    /// All-in commission and fees per contract per side, USD.
+    pub commission_per_contract_usd: f64,
+    /// The traded contract (tick size for price checks).
+    pub contract: ContractSpec,
+}
+
+impl Default for SimConfig {
+    /// 250 µs order latency (a retail co-located-ish path: strategy → broker gateway → CME),
+    /// 2.25 USD per contract per side ([`crate::fees`]), ES.
+    fn default() -> Self {
+        Self {
+            order_latency_ns: 250_000,
+            commission_per_contract_usd: DEFAULT_ES_PER_CONTRACT_USD,
+            contract: ContractSpec::ES,
+        }
+    }
+}
+
+/// Why the venue refused an order at [`SimExchange::submit`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SubmitError {
+    /// Quantity is zero.
+    ZeroQty,
+    /// Side is neither `Bid` (buy) nor `Ask` (sell).
+    NoSide,
+    /// A limit order's price is undefined or not positive.
+    BadLimitPrice,
+    /// A limit order's price is not on the contract's tick grid.
+    OffTick,
+    /// An order with this client order id is still working.
+    DuplicateId,
+    /// The working-order table is full ([`MAX_WORKING`]).
+    TableFull,
+}
+
+/// Quantity of a market order that the venue dropped because the visible book ran out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Expired {
+    /// The order.
+    pub client_order_id: u64,
+    /// Sequence number of the market event at which it happened.
+    pub seq: u64,
+    /// Event time (ns).
+    pub ts: u64,
+    /// Quantity dropped (never filled).
+    pub qty: u32,
+}
+
+/// Fixed-capacity output of [`SimExchange::on_market`]: the fills and expiry notices of one
+/// market event. Sized in [`FillBuf::new`] for the worst case, never grows.
+#[derive(Clone, Debug)]
+pub struct FillBuf {
+    fills: Vec<Fill>,
+    expired: Vec<Expired>,
+    overflow: u64,
+}
+
+impl Default for FillBuf {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FillBuf {
+    /// An empty buffer with room for [`FILL_BUF_CAP`] fills and [`MAX_WORKING`] notices.
+    pub fn new() -> Self {
+        Self {
+            fills: Vec::with_capacity(FILL_BUF_CAP),
+            expired: Vec::with_capacity(MAX_WORKING),
+            overflow: 0,
+        }
+    }
+
+    /// The fills, in execution order.
+    #[inline]
+    pub fn fills(&self) -> &[Fill] {
+        &self.fills
+    }
+
+    /// Market-order remainders dropped by the venue.
+    #[inline]
+    pub fn expired(&self) -> &[Expired] {
+        &self.expired
+    }
+
+    /// Number of fills.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.fills.len()
+    }
+
+    /// True when there is neither a fill nor a notice.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.fills.is_empty() && self.expired.is_empty()
+    }
+
+    /// Empties the buffer (keeps its capacity and the overflow count).
+    #[inline]
+    pub fn clear(&mut self) {
+        self.fills.clear();
+        self.expired.clear();
+    }
+
+    /// Fills or notices dropped because the buffer was full (impossible when it is cleared
+    /// before each event, as [`SimExchange::on_market`] does).
+    #[inline]
+    pub fn overflow(&self) -> u64 {
+        self.overflow
+    }
+
+    /// Allocated room for fills (constant: [`FILL_BUF_CAP`]).
+    #[inline]
+    pub fn capacity(&self) -> usize {
+        self.fills.capacity()
+    }
+
+    #[inline]
+    fn push_fill(&mut self, f: Fill) {
+        if self.fills.len() < self.fills.capacity() {
+            self.fills.push(f);
+        } else {
+            self.overflow += 1;
+        }
+    }
+
+    #[inline]
+    fn push_expired(&mut self, e: Expired) {
+        if self.expired.len() < self.expired.capacity() {
+            self.expired.push(e);
+        } else {
+            self.overflow += 1;
+        }
+    }
+}
+
+/// Counters of a simulation run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct SimStats {
+    /// Orders accepted by `submit`.
+    pub submitted: u64,
+    /// Orders refused by `submit`.
+    pub rejected: u64,
+    /// Orders cancelled.
+    pub cancelled: u64,
+    /// Fills emitted.
+    pub fills: u64,
+    /// Contracts filled.
+    pub filled_qty: u64,
+    /// Market-order contracts dropped for lack of visible depth.
+    pub expired_qty: u64,
+}
+
+/// One working order.
+#[derive(Clone, Copy, Debug, Default)]
+struct Slot {
+    intent: OrderIntent,
+    /// Venue arrival instant (event time, ns).
+    arrives: u64,
+    /// Submission order, for deterministic tie-breaking.
+    sub_seq: u64,
+    remaining: u32,
+    in_use: bool,
+    /// Reached the venue (a limit order resting, after its arrival walk).
+    live: bool,
+}
+
+/// The simulated venue; see the [module docs](self).
+#[derive(Clone, Debug)]
+pub struct SimExchange {
+    cfg: SimConfig,
+    book: Book,
+    slots: [Slot; MAX_WORKING],
+    next_sub_seq: u64,
+    fee_per_contract: i64,
+    stats: SimStats,
+}
+
+#[inline]
+fn is_buy(side: Side) -> bool {
+    side == Side::Bid
+}
+
+impl SimExchange {
+    /// A venue with an empty book and no working orders.
+    pub fn new(cfg: SimConfig) -> Self {
+        Self {
+            cfg,
+            book: Book::new(),
+            slots: [Slot::default(); MAX_WORKING],
+            next_sub_seq: 0,
+            fee_per_contract: fee_nano(cfg.commission_per_contract_usd, 1),
+            stats: SimStats::default(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SimConfig {
+        &self.cfg
+    }
+
+    /// The venue's book replica (after depletion by simulated fills).
+    pub fn book(&self) -> &Book {
+        &self.book
+    }
+
+    /// Run counters.
+    pub fn stats(&self) -> SimStats {
+        self.stats
+    }
+
+    /// Number of working orders (in flight or resting).
+    pub fn working(&self) -> usize {
+        self.slots.iter().filter(|s| s.in_use).count()
+    }
+
+    /// Remaining quantity of a working order, `None` if it is not working.
+    pub fn remaining(&self, client_order_id: u64) -> Option<u32> {
+        self.find(client_order_id).map(|i| self.slots[i].remaining)
+    }
+
+    fn find(&self, client_order_id: u64) -> Option<usize> {
+        self.slots.iter().position(|s| s.in_use && s.intent.client_order_id == client_order_id)
+    }
+
+    /// Sends an order to the venue: it arrives at `intent.ts + order_latency_ns` and is executed
+    /// by the first [`SimExchange::on_market`] call at or after that instant.
+    pub fn submit(&mut self, intent: &OrderIntent) -> Result<(), SubmitError> {
+        let check = || {
+            if intent.qty == 0 {
+                return Err(SubmitError::ZeroQty);
+            }
+            if intent.side == Side::None {
+                return Err(SubmitError::NoSide);
+            }
+            if intent.order_type == OrderType::Limit {
+                if intent.price <= 0 || intent.price == UNDEF_PX {
+                    return Err(SubmitError::BadLimitPrice);
+                }
+                if !on_tick(intent.price, self.cfg.contract.tick) {
+                    return Err(SubmitError::OffTick);
+                }
+            }
+            if self.find(intent.client_order_id).is_some() {
+                return Err(SubmitError::DuplicateId);
+            }
+            self.slots.iter().position(|s| !s.in_use).ok_or(SubmitError::TableFull)
+        };
+        match check() {
+            Ok(i) => {
+                self.slots[i] = Slot {
+                    intent: *intent,
+                    arrives: intent.ts.saturating_add(self.cfg.order_latency_ns),
+                    sub_seq: self.next_sub_seq,
+                    remaining: intent.qty,
+                    in_use: true,
+                    live: false,
+                };
+                self.next_sub_seq += 1;
+                self.stats.submitted += 1;
+                Ok(())
+            }
+            Err(e) => {
+                self.stats.rejected += 1;
+                Err(e)
+            }
+        }
+    }
+
+    /// Cancels a working order immediately; false if no such order is working (already filled,
+    /// expired, cancelled or unknown).
+    pub fn cancel(&mut self, client_order_id: u64) -> bool {
+        match self.find(client_order_id) {
+            Some(i) => {
+                self.slots[i].in_use = false;
+                self.stats.cancelled += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Applies one market event to the venue's book, then executes what became executable at
+    /// `ev.ts_recv`: arrivals (walks), then resting limits traded through by a print. `out` is
+    /// cleared first and receives this event's fills and expiry notices.
+    pub fn on_market(&mut self, ev: &Event, out: &mut FillBuf) {
+        out.clear();
+        self.book.apply(ev);
+        let now = ev.ts_recv;
+
+        // Arrivals, in (arrival instant, submission) order.
+        let mut done_mask = 0u64;
+        loop {
+            let mut pick: Option<usize> = None;
+            for (i, s) in self.slots.iter().enumerate() {
+                if !s.in_use || s.live || s.arrives > now || done_mask & (1 << i) != 0 {
+                    continue;
+                }
+                let better = match pick {
+                    None => true,
+                    Some(p) => (s.arrives, s.sub_seq) < (self.slots[p].arrives, self.slots[p].sub_seq),
+                };
+                if better {
+                    pick = Some(i);
+                }
+            }
+            let Some(i) = pick else { break };
+            done_mask |= 1 << i;
+            self.arrive(i, ev, out);
+        }
+
+        if ev.kind == EventKind::Trade && ev.size > 0 && ev.price != UNDEF_PX {
+            self.trade_through(ev, out);
+        }
+    }
+
+    /// Executes an order that has just reached the venue.
+    fn arrive(&mut self, i: usize, ev: &Event, out: &mut FillBuf) {
+        let intent = self.slots[i].intent;
+        let limit = match intent.order_type {
+            OrderType::Market => None,
+            OrderType::Limit => Some(intent.price),
+        };
+        let first_fill = out.fills.len();
+        self.walk(i, limit, ev, out);
+        let slot = &mut self.slots[i];
+        if slot.remaining == 0 {
+            slot.in_use = false;
+            return;
+        }
+        match intent.order_type {
+            OrderType::Limit => slot.live = true,
+            OrderType::Market => {
+                let qty = slot.remaining;
+                slot.in_use = false;
+                self.stats.expired_qty += u64::from(qty);
+                // The order is over: its last fill of this walk (if any) reports it.
+                if out.fills.len() > first_fill {
+                    if let Some(f) = out.fills.last_mut() {
+                        f.done = true;
+                    }
+                }
+                out.push_expired(Expired {
+                    client_order_id: intent.client_order_id,
+                    seq: ev.seq,
+                    ts: ev.ts_recv,
+                    qty,
+                });
+            }
+        }
+    }
+
+    /// Walks the side opposite to order `i` from the best level, up to `limit` if given.
+    fn walk(&mut self, i: usize, limit: Option<Px>, ev: &Event, out: &mut FillBuf) {
+        let side = self.slots[i].intent.side;
+        let buy = is_buy(side);
+        let book_side = side.opposite();
+        for d in 0..DEPTH {
+            if self.slots[i].remaining == 0 {
+                break;
+            }
+            let lvl = if buy { self.book.ask(d) } else { self.book.bid(d) };
+            if lvl.is_empty() {
+                continue;
+            }
+            if let Some(lim) = limit {
+                if (buy && lvl.price > lim) || (!buy && lvl.price < lim) {
+                    break;
+                }
+            }
+            let qty = self.slots[i].remaining.min(lvl.size);
+            // Depletion: the taken size is gone from the replica until the feed updates it.
+            let rest = Event::level(
+                ev.ts_event,
+                ev.ts_recv,
+                book_side,
+                d as u8,
+                lvl.price,
+                lvl.size - qty,
+                lvl.count,
+                0,
+            );
+            self.book.apply(&rest);
+            self.fill(i, lvl.price, qty, ev, out);
+        }
+    }
+
+    /// Fills resting limit orders that the print `ev` trades through.
+    fn trade_through(&mut self, ev: &Event, out: &mut FillBuf) {
+        let mut avail = ev.size;
+        let mut seen = 0u64;
+        while avail > 0 {
+            // Most aggressive eligible order first (distance of its limit beyond the print),
+            // then arrival order.
+            let mut pick: Option<(usize, Px, u64)> = None;
+            for (i, s) in self.slots.iter().enumerate() {
+                if !s.in_use || !s.live || seen & (1 << i) != 0 {
+                    continue;
+                }
+                let through =
+                    if is_buy(s.intent.side) { s.intent.price - ev.price } else { ev.price - s.intent.price };
+                if through <= 0 {
+                    continue;
+                }
+                let better = match pick {
+                    None => true,
+                    Some((_, t, q)) => through > t || (through == t && s.sub_seq < q),
+                };
+                if better {
+                    pick = Some((i, through, s.sub_seq));
+                }
+            }
+            let Some((i, _, _)) = pick else { break };
+            seen |= 1 << i;
+            let qty = self.slots[i].remaining.min(avail);
+            avail -= qty;
+            let px = self.slots[i].intent.price;
+            self.fill(i, px, qty, ev, out);
+            if self.slots[i].remaining == 0 {
+                self.slots[i].in_use = false;
+            }
+        }
+    }
+
+    /// Emits one fill of `qty` at `px` for order `i` and updates its remaining quantity.
+    fn fill(&mut self, i: usize, px: Px, qty: u32, ev: &Event, out: &mut FillBuf) {
+        let slot = &mut self.slots[i];
+        slot.remaining -= qty;
+        self.stats.fills += 1;
+        self.stats.filled_qty += u64::from(qty);
+        out.push_fill(Fill {
+            client_order_id: slot.intent.client_order_id,
+            seq: ev.seq,
+            ts: ev.ts_recv,
+            price: px,
+            fee: self.fee_per_contract.saturating_mul(i64::from(qty)),
+            qty,
+            side: slot.intent.side,
+            done: slot.remaining == 0,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mia_core::event::flags;
+    use mia_core::price::PRICE_SCALE;
+
+    /// Price in points → fixed point (test helper; exact for quarter points).
+    fn px(points: f64) -> Px {
+        (points * PRICE_SCALE as f64) as Px
+    }
+
+    fn level(ts: u64, side: Side, depth: u8, p: f64, size: u32) -> Event {
+        Event::level(ts, ts, side, depth, px(p), size, 1, flags::LAST)
+    }
+
+    fn trade(ts: u64, aggressor: Side, p: f64, size: u32) -> Event {
+        let mut e = Event::trade(ts, ts, aggressor, px(p), size, flags::LAST);
+        e.seq = ts;
+        e
+    }
+
+    fn status(ts: u64) -> Event {
+        Event { ts_event: ts, ts_recv: ts, seq: ts, kind: EventKind::Status, ..Event::default() }
+    }
+
+    fn order(id: u64, ts: u64, side: Side, order_type: OrderType, p: f64, qty: u32) -> OrderIntent {
+        OrderIntent {
+            client_order_id: id,
+            seq: 0,
+            ts,
+            price: if order_type == OrderType::Limit { px(p) } else { 0 },
+            qty,
+            instrument_id: 1,
+            side,
+            order_type,
+        }
+    }
+
+    /// Asks 10@100.00, 15@100.25, 20@100.50; bids 12@99.75, 8@99.50 — all at ts 1.
+    fn venue(latency: u64) -> SimExchange {
+        let mut sim = SimExchange::new(SimConfig { order_latency_ns: latency, ..SimConfig::default() });
+        let mut out = FillBuf::new();
+        for ev in [
+            level(1, Side::Ask, 0, 100.00, 10),
+            level(1, Side::Ask, 1, 100.25, 15),
+            level(1, Side::Ask, 2, 100.50, 20),
+            level(1, Side::Bid, 0, 99.75, 12),
+            level(1, Side::Bid, 1, 99.50, 8),
+        ] {
+            sim.on_market(&ev, &mut out);
+        }
+        sim
+    }
+
+    fn fills_of(out: &FillBuf) -> Vec<(Px, u32, bool)> {
+        out.fills().iter().map(|f| (f.price, f.qty, f.done)).collect()
+    }
+
+    #[test]
+    fn market_buy_walks_the_asks() {
+        let mut sim = venue(0);
+        let mut out = FillBuf::new();
+        sim.submit(&order(7, 10, Side::Bid, OrderType::Market, 0.0, 30)).expect("accepted");
+        sim.on_market(&status(10), &mut out);
+        assert_eq!(
+            fills_of(&out),
+            vec![(px(100.00), 10, false), (px(100.25), 15, false), (px(100.50), 5, true)]
+        );
+        for f in out.fills() {
+            assert_eq!((f.client_order_id, f.seq, f.ts, f.side), (7, 10, 10, Side::Bid));
+            assert_eq!(f.fee, i64::from(f.qty) * 2_250_000_000);
+        }
+        assert_eq!(sim.working(), 0);
+        // Depleted replica: 15 left at 100.50, the first two levels are gone.
+        assert!(sim.book().ask(0).is_empty() && sim.book().ask(1).is_empty());
+        assert_eq!(sim.book().ask(2).size, 15);
+        assert_eq!(sim.stats().filled_qty, 30);
+    }
+
+    #[test]
+    fn market_sell_beyond_visible_depth_expires_the_rest() {
+        let mut sim = venue(0);
+        let mut out = FillBuf::new();
+        sim.submit(&order(3, 5, Side::Ask, OrderType::Market, 0.0, 25)).expect("accepted");
+        sim.on_market(&status(5), &mut out);
+        assert_eq!(fills_of(&out), vec![(px(99.75), 12, false), (px(99.50), 8, true)]);
+        assert_eq!(out.expired(), &[Expired { client_order_id: 3, seq: 5, ts: 5, qty: 5 }]);
+        assert_eq!(sim.stats().expired_qty, 5);
+        // Against an empty side: no fill, only the notice.
+        sim.submit(&order(4, 6, Side::Ask, OrderType::Market, 0.0, 2)).expect("accepted");
+        sim.on_market(&status(6), &mut out);
+        assert!(out.fills().is_empty());
+        assert_eq!(out.expired().len(), 1);
+        assert_eq!(sim.working(), 0);
+    }
+
+    #[test]
+    fn orders_wait_for_their_latency_in_event_time() {
+        let mut sim = venue(250_000);
+        let mut out = FillBuf::new();
+        sim.submit(&order(1, 1_000, Side::Bid, OrderType::Market, 0.0, 1)).expect("accepted");
+        // Arrives at 251_000: an event one ns earlier does not fill it.
+        sim.on_market(&status(250_999), &mut out);
+        assert!(out.is_empty());
+        assert_eq!(sim.remaining(1), Some(1));
+        sim.on_market(&status(251_000), &mut out);
+        assert_eq!(fills_of(&out), vec![(px(100.00), 1, true)]);
+        assert_eq!(out.fills()[0].ts, 251_000);
+    }
+
+    #[test]
+    fn arrival_sees_the_book_after_the_event() {
+        let mut sim = venue(100);
+        let mut out = FillBuf::new();
+        sim.submit(&order(1, 0, Side::Bid, OrderType::Market, 0.0, 4)).expect("accepted");
+        // The event that activates the order moves the best ask first.
+        sim.on_market(&level(100, Side::Ask, 0, 100.00, 3), &mut out);
+        assert_eq!(fills_of(&out), vec![(px(100.00), 3, false), (px(100.25), 1, true)]);
+    }
+
+    #[test]
+    fn marketable_limit_walks_to_its_price_and_rests() {
+        let mut sim = venue(0);
+        let mut out = FillBuf::new();
+        sim.submit(&order(9, 2, Side::Bid, OrderType::Limit, 100.25, 40)).expect("accepted");
+        sim.on_market(&status(2), &mut out);
+        assert_eq!(fills_of(&out), vec![(px(100.00), 10, false), (px(100.25), 15, false)]);
+        assert_eq!(sim.remaining(9), Some(15));
+        // Resting at 100.25: a print at 100.00 trades through it, for the print's size.
+        sim.on_market(&trade(3, Side::Ask, 100.00, 6), &mut out);
+        assert_eq!(fills_of(&out), vec![(px(100.25), 6, false)]);
+        sim.on_market(&trade(4, Side::Ask, 99.75, 50), &mut out);
+        assert_eq!(fills_of(&out), vec![(px(100.25), 9, true)]);
+        assert_eq!(sim.working(), 0);
+    }
+
+    #[test]
+    fn resting_limit_fills_only_when_traded_through() {
+        let mut sim = venue(0);
+        let mut out = FillBuf::new();
+        sim.submit(&order(1, 2, Side::Bid, OrderType::Limit, 99.50, 5)).expect("accepted");
+        sim.submit(&order(2, 2, Side::Ask, OrderType::Limit, 100.50, 5)).expect("accepted");
+        sim.on_market(&status(2), &mut out);
+        assert!(out.is_empty());
+        // Prints exactly at the limit prices: no fill (queue position unknown).
+        sim.on_market(&trade(3, Side::Ask, 99.50, 100), &mut out);
+        sim.on_market(&trade(4, Side::Bid, 100.50, 100), &mut out);
+        assert!(out.is_empty());
+        assert_eq!((sim.remaining(1), sim.remaining(2)), (Some(5), Some(5)));
+        // Through the buy: a print at 99.25 fills it at 99.50 (its limit), for ≤ the print's size.
+        sim.on_market(&trade(5, Side::Ask, 99.25, 3), &mut out);
+        assert_eq!(fills_of(&out), vec![(px(99.50), 3, false)]);
+        assert_eq!(out.fills()[0].client_order_id, 1);
+        assert_eq!(out.fills()[0].seq, 5);
+        // Through the sell: a print at 100.75 fills it at 100.50.
+        sim.on_market(&trade(6, Side::Bid, 100.75, 9), &mut out);
+        assert_eq!(fills_of(&out), vec![(px(100.50), 5, true)]);
+        assert_eq!(sim.remaining(1), Some(2));
+        assert_eq!(sim.remaining(2), None);
+    }
+
+    #[test]
+    fn one_print_is_shared_by_price_then_arrival() {
+        let mut sim = venue(0);
+        let mut out = FillBuf::new();
+        sim.submit(&order(1, 2, Side::Bid, OrderType::Limit, 99.25, 4)).expect("accepted");
+        sim.submit(&order(2, 2, Side::Bid, OrderType::Limit, 99.50, 4)).expect("accepted");
+        sim.submit(&order(3, 2, Side::Bid, OrderType::Limit, 99.25, 4)).expect("accepted");
+        sim.on_market(&status(2), &mut out);
+        sim.on_market(&trade(3, Side::Ask, 99.00, 7), &mut out);
+        let got: Vec<(u64, u32)> = out.fills().iter().map(|f| (f.client_order_id, f.qty)).collect();
+        assert_eq!(got, vec![(2, 4), (1, 3)]);
+    }
+
+    #[test]
+    fn cancel_removes_a_working_order() {
+        let mut sim = venue(1_000);
+        let mut out = FillBuf::new();
+        sim.submit(&order(5, 10, Side::Bid, OrderType::Market, 0.0, 1)).expect("accepted");
+        assert!(sim.cancel(5));
+        assert!(!sim.cancel(5));
+        sim.on_market(&status(5_000), &mut out);
+        assert!(out.is_empty());
+        // A resting limit too.
+        sim.submit(&order(6, 10, Side::Bid, OrderType::Limit, 99.00, 1)).expect("accepted");
+        sim.on_market(&status(5_000), &mut out);
+        assert_eq!(sim.remaining(6), Some(1));
+        assert!(sim.cancel(6));
+        sim.on_market(&trade(6_000, Side::Ask, 98.00, 10), &mut out);
+        assert!(out.is_empty());
+        assert_eq!(sim.stats().cancelled, 2);
+    }
+
+    #[test]
+    fn submit_validates() {
+        let mut sim = venue(0);
+        let ok = order(1, 0, Side::Bid, OrderType::Limit, 99.00, 1);
+        assert_eq!(sim.submit(&OrderIntent { qty: 0, ..ok }), Err(SubmitError::ZeroQty));
+        assert_eq!(sim.submit(&OrderIntent { side: Side::None, ..ok }), Err(SubmitError::NoSide));
+        assert_eq!(sim.submit(&OrderIntent { price: 0, ..ok }), Err(SubmitError::BadLimitPrice));
+        assert_eq!(sim.submit(&OrderIntent { price: px(99.10), ..ok }), Err(SubmitError::OffTick));
+        assert_eq!(sim.submit(&ok), Ok(()));
+        assert_eq!(sim.submit(&ok), Err(SubmitError::DuplicateId));
+        for id in 2..=MAX_WORKING as u64 {
+            assert_eq!(sim.submit(&OrderIntent { client_order_id: id, ..ok }), Ok(()));
+        }
+        assert_eq!(sim.submit(&OrderIntent { client_order_id: 999, ..ok }), Err(SubmitError::TableFull));
+        assert_eq!(sim.stats().rejected, 6);
+        assert_eq!(sim.working(), MAX_WORKING);
+    }
+
+    #[test]
+    fn fill_buffer_never_grows() {
+        let mut sim = SimExchange::new(SimConfig { order_latency_ns: 0, ..SimConfig::default() });
+        let mut out = FillBuf::new();
+        let cap = out.capacity();
+        assert_eq!(cap, FILL_BUF_CAP);
+        // A deep book, then the table full of market orders that each walk all levels.
+        for d in 0..DEPTH as u8 {
+            sim.on_market(&level(1, Side::Ask, d, 100.0 + f64::from(d) * 0.25, 1_000), &mut out);
+        }
+        for id in 0..MAX_WORKING as u64 {
+            sim.submit(&order(id, 2, Side::Bid, OrderType::Market, 0.0, 150)).expect("accepted");
+        }
+        sim.on_market(&status(2), &mut out);
+        assert!(out.len() > MAX_WORKING);
+        assert_eq!(out.fills().iter().map(|f| u64::from(f.qty)).sum::<u64>(), 150 * MAX_WORKING as u64);
+        assert_eq!(out.fills().iter().filter(|f| f.done).count(), MAX_WORKING);
+        assert_eq!(out.overflow(), 0);
+        assert_eq!(out.capacity(), cap);
+        assert!(out.expired().is_empty());
+    }
+}

@@ -1,0 +1,133 @@
+//! Proves that the simulated exchange and the position accounting do not allocate after
+//! construction: a counting global allocator counts the allocations made by this test's own
+//! thread while a busy market session is replayed.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use mia_core::event::{flags, Event, EventKind, Side};
+use mia_core::msg::{OrderIntent, OrderType};
+use mia_exec::{FillBuf, Position, SimConfig, SimExchange, TradeRing};
+
+thread_local! {
+    /// Allocations made by the current thread (const-initialised: touching it never allocates).
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// The system allocator, counting allocations per thread.
+struct Counting;
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
+// `GlobalAlloc` contract is the system allocator's; the only extra work is a thread-local
+// counter update, which neither allocates nor unwinds.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        // SAFETY: same layout contract as our caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` was returned by `System.alloc*` with this layout (we only forward).
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        // SAFETY: same layout contract as our caller's.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        // SAFETY: forwarded unchanged; `ptr`/`layout` come from our caller under the same contract.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocs() -> u64 {
+    ALLOCS.with(Cell::get)
+}
+
+const TICK: i64 = 250_000_000;
+
+/// Feeds one event's fills to the position (the caller drains after every `on_market`).
+fn drain(out: &FillBuf, pos: &mut Position, ring: &mut TradeRing, filled: &mut u64) {
+    for f in out.fills() {
+        *filled += u64::from(f.qty);
+        if let Some(rt) = pos.on_fill(f) {
+            ring.push(rt);
+        }
+    }
+}
+
+#[test]
+// `u64::is_multiple_of` is newer than the workspace's rust-version (1.85).
+#[allow(clippy::manual_is_multiple_of)]
+fn replaying_a_session_does_not_allocate() {
+    let mut sim = SimExchange::new(SimConfig::default());
+    let mut out = FillBuf::new();
+    let mut pos = Position::new(SimConfig::default().contract);
+    let mut ring = TradeRing::new(16);
+    let mut filled = 0u64;
+
+    let before = allocs();
+    let mut mid: i64 = 5_000_000_000_000;
+    let mut id = 0u64;
+    for step in 0..20_000u64 {
+        let ts = 1_000_000 + step * 100_000;
+        // A wandering mid, five levels a side, then a print and sometimes an order.
+        mid += TICK * (((step * 7919) % 5) as i64 - 2);
+        for d in 0..5u8 {
+            let off = TICK * (i64::from(d) + 1);
+            let f = if d == 4 { flags::LAST } else { 0 };
+            for ev in [
+                Event::level(ts, ts, Side::Bid, d, mid - off, 10 + u32::from(d), 3, 0),
+                Event::level(ts, ts, Side::Ask, d, mid + off, 10 + u32::from(d), 3, f),
+            ] {
+                sim.on_market(&ev, &mut out);
+                drain(&out, &mut pos, &mut ring, &mut filled);
+            }
+        }
+        let side = if step % 2 == 0 { Side::Bid } else { Side::Ask };
+        let print =
+            Event { seq: step, ..Event::trade(ts, ts, side, mid + side.sign() * 2 * TICK, 7, flags::LAST) };
+        assert_eq!(print.kind, EventKind::Trade);
+        sim.on_market(&print, &mut out);
+        drain(&out, &mut pos, &mut ring, &mut filled);
+        pos.mark(mid);
+        if step % 10 == 0 {
+            id += 1;
+            let (order_type, price) = match id % 3 {
+                0 => (OrderType::Market, 0),
+                _ => (OrderType::Limit, mid),
+            };
+            let intent = OrderIntent {
+                client_order_id: id,
+                seq: step,
+                ts,
+                price,
+                qty: 1,
+                instrument_id: 1,
+                side: [Side::Bid, Side::Ask][(id % 2) as usize],
+                order_type,
+            };
+            let _ = sim.submit(&intent);
+            // Every 7th order cancels the previous one.
+            if id % 7 == 0 {
+                let _ = sim.cancel(id - 1);
+            }
+        }
+    }
+    let during = allocs() - before;
+    assert_eq!(during, 0, "the hot path allocated {during} times");
+    // The replay really exercised the venue.
+    assert!(filled > 1_000, "filled {filled}");
+    assert!(pos.trips() > 10, "trips {}", pos.trips());
+    assert_eq!(ring.len() as u64 + ring.overwritten(), pos.trips());
+    assert_eq!(filled, sim.stats().filled_qty);
+    assert_eq!(out.overflow(), 0);
+}

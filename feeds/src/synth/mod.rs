@@ -1,0 +1,543 @@
+//! Built-in synthetic ES market: a seeded, deterministic generator of one full RTH session
+//! (08:30–15:00 America/Chicago) of CME Globex MBP-10 records, shaped like a Databento
+//! `GLBX.MDP3` `mbp-10` feed.
+//!
+//! Each [`dbn::Mbp10Msg`] is one book action — `A` add, `C` cancel, `M` modify or `T` trade —
+//! carrying the full 10-level book *after* the action. A trade record leaves the book
+//! unchanged; the depletion of the resting queue follows as `C`/`M` records, and a trade that
+//! consumes the whole best level removes it (the ladder shifts). All records of one exchange
+//! event share `ts_event`, and only the last carries the `LAST` flag.
+//!
+//! The model (see `docs/synthetic_market.md`): a latent fair value with GARCH(1,1) volatility,
+//! regime-switching drift and rare jumps; an order-flow layer whose aggressor side, queue
+//! pulling and book imbalance lean towards the fair value (so flow leads price); heavy-tailed
+//! trade sizes; an intraday activity/volatility profile (opening burst, lunch lull, close).
+//!
+//! ```
+//! use mia_feeds::synth::{SynthConfig, SynthSession};
+//! let cfg = SynthConfig { target_records: 2_000, ..SynthConfig::default() };
+//! let session = SynthSession::new(&cfg);
+//! assert_eq!(session.symbol(), "ESM4");
+//! let records: Vec<_> = session.collect();
+//! assert!(records.len() > 1_000);
+//! ```
+
+mod book;
+mod calendar;
+mod dist;
+mod model;
+mod rng;
+#[cfg(test)]
+mod tests;
+
+use std::ffi::c_char;
+use std::iter::FusedIterator;
+
+use dbn::{rtype, FlagSet, Mbp10Msg, RecordHeader};
+use mia_core::price::Px;
+
+use book::{Book, SideIx, ASK, BID, DEPTH};
+use calendar::NS_PER_SEC;
+use dist::QuantileTable;
+use model::{Latent, Seasonality, SESSION_MINUTES};
+use rng::Rng;
+
+/// ES minimum price increment (0.25) in 1e-9 price units.
+pub const ES_TICK: Px = 250_000_000;
+
+/// Databento publisher id of CME Globex MDP 3.0 (`GLBX.MDP3.GLBX`).
+pub const GLBX_MDP3_PUBLISHER_ID: u16 = 1;
+
+/// `LAST` flag bit of the DBN `flags` byte.
+const LAST: u8 = 1 << 7;
+
+/// Average records per exchange event, used to turn `target_records` into an event rate
+/// (calibrated on the default session).
+const RECORDS_PER_EVENT: f64 = 1.31;
+
+/// Latent time step (1 s).
+const STEP_NS: u64 = NS_PER_SEC;
+
+/// Gain from fair-value gap (ticks) to order-flow pressure in [−1, 1].
+const PRESSURE_GAIN: f64 = 0.7;
+
+/// Permanent fair-value impact of a trade, ticks per √contract.
+const TRADE_IMPACT: f64 = 0.008;
+
+/// Mean resting size of level `d`, contracts (larger deeper).
+const fn level_target(d: usize) -> u32 {
+    40 + 28 * d as u32
+}
+
+/// Configuration of a synthetic session. `Default` gives the reference session: seed 42,
+/// Wednesday 2024-03-13 (CDT), ESM4 at 5000.00, ~800k records.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SynthConfig {
+    /// PRNG seed: the same seed and config always give bit-identical records.
+    pub seed: u64,
+    /// Session date (year, month 1–12, day), interpreted in America/Chicago. Any valid
+    /// calendar date is accepted (weekends and holidays are not rejected).
+    pub date: (i32, u32, u32),
+    /// Instrument id written in every record header (arbitrary; not a real Globex id).
+    pub instrument_id: u32,
+    /// Publisher id written in every record header (default [`GLBX_MDP3_PUBLISHER_ID`]).
+    pub publisher_id: u16,
+    /// Approximate number of records to generate over the session (the event rate is scaled
+    /// to it; the realised count is within about ±20%).
+    pub target_records: u64,
+    /// Opening best bid, 1e-9 units; rounded to the 0.25 grid (default 5000.00).
+    pub start_price: Px,
+    /// Multiplier of the fair-value volatility and trend speeds (1.0 = ~25–30 points RTH sd).
+    pub vol_scale: f64,
+    /// ES − SPX basis used by [`SynthSession::spx_spot_estimate`], 1e-9 units (default 20.00).
+    pub spx_basis: Px,
+}
+
+impl Default for SynthConfig {
+    fn default() -> Self {
+        Self {
+            seed: 42,
+            date: (2024, 3, 13),
+            instrument_id: 4916,
+            publisher_id: GLBX_MDP3_PUBLISHER_ID,
+            target_records: 800_000,
+            start_price: 5_000 * mia_core::price::PRICE_SCALE,
+            vol_scale: 1.0,
+            spx_basis: 20 * mia_core::price::PRICE_SCALE,
+        }
+    }
+}
+
+/// Why a [`SynthConfig`] was refused.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum SynthError {
+    /// `date` is not a valid calendar date in 1971–2200.
+    #[error("synthetic session: invalid date {0:04}-{1:02}-{2:02}")]
+    InvalidDate(i32, u32, u32),
+    /// `target_records` is 0 or above 100 million.
+    #[error("synthetic session: target_records {0} outside 1..=100000000")]
+    InvalidTargetRecords(u64),
+    /// `start_price` is not between 100.00 and 100000.00.
+    #[error("synthetic session: start_price {0} outside 100.00..=100000.00")]
+    InvalidStartPrice(Px),
+    /// `vol_scale` is not a finite number in (0, 10].
+    #[error("synthetic session: vol_scale {0} outside (0, 10]")]
+    InvalidVolScale(f64),
+}
+
+impl SynthConfig {
+    /// Checks every field; [`SynthSession::try_new`] calls it.
+    pub fn validate(&self) -> Result<(), SynthError> {
+        let (y, m, d) = self.date;
+        if !(1971..=2200).contains(&y)
+            || !(1..=12).contains(&m)
+            || d == 0
+            || d > calendar::days_in_month(y, m)
+        {
+            return Err(SynthError::InvalidDate(y, m, d));
+        }
+        if !(1..=100_000_000).contains(&self.target_records) {
+            return Err(SynthError::InvalidTargetRecords(self.target_records));
+        }
+        let scale = mia_core::price::PRICE_SCALE;
+        if !(100 * scale..=100_000 * scale).contains(&self.start_price) {
+            return Err(SynthError::InvalidStartPrice(self.start_price));
+        }
+        if !(self.vol_scale > 0.0 && self.vol_scale <= 10.0) {
+            return Err(SynthError::InvalidVolScale(self.vol_scale));
+        }
+        Ok(())
+    }
+}
+
+/// Precomputed sampling tables.
+#[derive(Debug)]
+struct Tables {
+    /// Standard exponential (inter-arrival times, latencies).
+    expo: QuantileTable<f64>,
+    /// Aggressor order size: power law, P(Q ≥ x) ≈ x^-1.3 on 1..=500.
+    trade_size: QuantileTable<u32>,
+    /// Size of an add / cancel / modify: power law, P(Q ≥ x) ≈ x^-1.6 on 1..=150.
+    order_size: QuantileTable<u32>,
+    /// Depth touched by a passive book event (64 buckets, more weight near the touch).
+    depth: [u8; 64],
+    /// Seasonal multipliers.
+    season: Seasonality,
+}
+
+impl Tables {
+    fn new() -> Self {
+        const WEIGHTS: [usize; DEPTH] = [13, 10, 8, 7, 6, 5, 5, 4, 3, 3];
+        let mut depth = [0u8; 64];
+        let mut i = 0;
+        for (d, w) in WEIGHTS.iter().enumerate() {
+            for _ in 0..*w {
+                depth[i] = d as u8;
+                i += 1;
+            }
+        }
+        debug_assert_eq!(i, 64);
+        Self {
+            expo: QuantileTable::build(dist::exp_quantile),
+            trade_size: QuantileTable::build(|u| dist::power_law_quantile(u, 1.3, 500)),
+            order_size: QuantileTable::build(|u| dist::power_law_quantile(u, 1.6, 150)),
+            depth,
+            season: Seasonality::new(),
+        }
+    }
+}
+
+/// An aggressive order being reported level by level: `T` record, then the depletion record.
+#[derive(Clone, Copy, Debug)]
+struct PendingTrade {
+    /// Aggressor side: `BID` = buyer lifting the ask, `ASK` = seller hitting the bid.
+    aggressor: SideIx,
+    /// Quantity still to execute, contracts.
+    remaining: u32,
+    /// Quantity of the `T` record just emitted, to deplete from the passive top level.
+    fill: u32,
+    /// True when the next record is a `T`, false when it is the depletion.
+    trade_next: bool,
+}
+
+/// A seeded synthetic RTH session of ES MBP-10 records; an [`Iterator`] of [`dbn::Mbp10Msg`].
+///
+/// Deterministic: the records depend only on the [`SynthConfig`] (no wall clock, no platform
+/// `libm`), so they are bit-identical across runs and platforms.
+#[derive(Debug)]
+pub struct SynthSession {
+    cfg: SynthConfig,
+    symbol: String,
+    start_ns: u64,
+    end_ns: u64,
+    start_tick: i64,
+    rng: Rng,
+    tables: Box<Tables>,
+    latent: Latent,
+    book: Book,
+    /// Events per second at seasonal multiplier 1 and average activity.
+    base_rate: f64,
+    /// Current mean inter-arrival time, ns.
+    mean_dt_ns: f64,
+    /// `ts_event` of the current exchange event.
+    ts_event: u64,
+    /// `ts_recv` of the current exchange event.
+    ts_recv: u64,
+    /// `ts_event` of the next exchange event.
+    next_ts: u64,
+    /// Time of the next latent step.
+    next_step_ns: u64,
+    sequence: u32,
+    pending: Option<PendingTrade>,
+    done: bool,
+}
+
+const _: () = {
+    const fn assert_send<T: Send>() {}
+    assert_send::<SynthSession>();
+};
+
+impl SynthSession {
+    /// Creates the session described by `cfg`.
+    ///
+    /// # Panics
+    /// If `cfg` is invalid (see [`SynthConfig::validate`]); use [`SynthSession::try_new`] to
+    /// get the error instead.
+    pub fn new(cfg: &SynthConfig) -> Self {
+        match Self::try_new(cfg) {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Creates the session described by `cfg`, or says which field is invalid.
+    pub fn try_new(cfg: &SynthConfig) -> Result<Self, SynthError> {
+        cfg.validate()?;
+        let (y, m, d) = cfg.date;
+        let start_ns = calendar::chicago_time_ns(y, m, d, 8, 30);
+        let end_ns = calendar::chicago_time_ns(y, m, d, 15, 0);
+        let start_tick = mia_core::price::round_to_tick(cfg.start_price, ES_TICK) / ES_TICK;
+        let tables = Box::new(Tables::new());
+        let mut rng = Rng::new(cfg.seed);
+        let mut book =
+            Book { top: [start_tick, start_tick + 1], size: [[0; DEPTH]; 2], count: [[0; DEPTH]; 2] };
+        for side in [BID, ASK] {
+            for depth in 0..DEPTH {
+                let (size, count) = fresh_level(&mut rng, level_target(depth));
+                book.size[side][depth] = size;
+                book.count[side][depth] = count;
+            }
+        }
+        let season_sum: f64 = tables.season.rate.iter().sum();
+        let base_rate = cfg.target_records as f64 / (RECORDS_PER_EVENT * season_sum * 60.0);
+        let latent = Latent::new(0.5, cfg.vol_scale);
+        let mean_dt_ns = NS_PER_SEC as f64 / (base_rate * tables.season.rate[0] * latent.activity());
+        let mut s = Self {
+            cfg: cfg.clone(),
+            symbol: calendar::es_front_month(y, m, d),
+            start_ns,
+            end_ns,
+            start_tick,
+            rng,
+            tables,
+            latent,
+            book,
+            base_rate,
+            mean_dt_ns,
+            ts_event: start_ns,
+            ts_recv: start_ns,
+            next_ts: start_ns,
+            next_step_ns: start_ns,
+            sequence: (cfg.seed % 1_000_000) as u32 * 1_000,
+            pending: None,
+            done: false,
+        };
+        s.next_ts = start_ns + s.draw_dt();
+        Ok(s)
+    }
+
+    /// Session open (08:30 America/Chicago on the configured date), UTC ns since the epoch.
+    pub fn start_ns(&self) -> u64 {
+        self.start_ns
+    }
+
+    /// Session close (15:00 America/Chicago), UTC ns since the epoch; every record has
+    /// `start_ns() <= ts_event < end_ns()`.
+    pub fn end_ns(&self) -> u64 {
+        self.end_ns
+    }
+
+    /// Instrument id written in the records.
+    pub fn instrument_id(&self) -> u32 {
+        self.cfg.instrument_id
+    }
+
+    /// ES front-month symbol on the session date (e.g. `"ESM4"`): the first quarterly
+    /// contract whose roll date (8 days before its 3rd-Friday expiry) is after the date.
+    pub fn symbol(&self) -> &str {
+        &self.symbol
+    }
+
+    /// Opening price: the best bid of the opening book (the configured start price on the
+    /// 0.25 grid), 1e-9 units. The opening ask is one tick above.
+    pub fn opening_price(&self) -> Px {
+        self.start_tick * ES_TICK
+    }
+
+    /// SPX spot estimate at the open for building a coherent option chain: the ES opening
+    /// price minus the configured fixed basis ([`SynthConfig::spx_basis`], default 20 points).
+    pub fn spx_spot_estimate(&self) -> Px {
+        self.opening_price() - self.cfg.spx_basis
+    }
+
+    /// The configuration the session was built from.
+    pub fn config(&self) -> &SynthConfig {
+        &self.cfg
+    }
+
+    /// Exponential inter-arrival draw at the current rate, ns.
+    #[inline]
+    fn draw_dt(&mut self) -> u64 {
+        (self.tables.expo.sample(self.rng.next_u64()) * self.mean_dt_ns) as u64
+    }
+
+    /// Advances the latent process to `ts` and refreshes the event rate.
+    fn advance_latent(&mut self, ts: u64) {
+        while ts >= self.next_step_ns {
+            let minute =
+                (((self.next_step_ns - self.start_ns) / (60 * NS_PER_SEC)) as usize).min(SESSION_MINUTES - 1);
+            let ahead =
+                ((self.next_step_ns - self.start_ns) / (60 * NS_PER_SEC)) as usize + model::LOOKAHEAD / 60;
+            self.latent.step(&mut self.rng, self.tables.season.vol[ahead.min(SESSION_MINUTES - 1)]);
+            self.next_step_ns += STEP_NS;
+            let rate = self.base_rate * self.tables.season.rate[minute] * self.latent.activity();
+            self.mean_dt_ns = NS_PER_SEC as f64 / rate;
+        }
+    }
+
+    /// Builds the record for the current book state.
+    #[inline]
+    fn record(
+        &mut self,
+        action: u8,
+        side: SideIx,
+        depth: u8,
+        price_tick: i64,
+        size: u32,
+        last: bool,
+    ) -> Mbp10Msg {
+        self.sequence = self.sequence.wrapping_add(1);
+        Mbp10Msg {
+            hd: RecordHeader::new::<Mbp10Msg>(
+                rtype::MBP_10,
+                self.cfg.publisher_id,
+                self.cfg.instrument_id,
+                self.ts_event,
+            ),
+            price: price_tick * ES_TICK,
+            size,
+            action: action as c_char,
+            side: if side == BID { b'B' } else { b'A' } as c_char,
+            flags: FlagSet::new(if last { LAST } else { 0 }),
+            depth,
+            ts_recv: self.ts_recv,
+            ts_in_delta: (self.ts_recv - self.ts_event) as i32,
+            sequence: self.sequence,
+            levels: self.book.levels(ES_TICK),
+        }
+    }
+
+    /// Next record of an aggressive order in progress.
+    fn continue_trade(&mut self, mut p: PendingTrade) -> Mbp10Msg {
+        let passive = 1 - p.aggressor;
+        let price = self.book.price(passive, 0);
+        if p.trade_next {
+            p.fill = p.remaining.min(self.book.size[passive][0]);
+            p.trade_next = false;
+            self.pending = Some(p);
+            return self.record(b'T', p.aggressor, 0, price, p.fill, false);
+        }
+        let size = self.book.size[passive][0];
+        let count = self.book.count[passive][0];
+        let action = if p.fill >= size {
+            let (ds, dc) = fresh_level(&mut self.rng, level_target(DEPTH - 1));
+            self.book.remove_top(passive, ds, dc);
+            b'C'
+        } else {
+            let left = size - p.fill;
+            let orders_filled = (u64::from(p.fill) * u64::from(count) / u64::from(size)) as u32;
+            self.book.size[passive][0] = left;
+            self.book.count[passive][0] = count.saturating_sub(orders_filled).clamp(1, left);
+            if orders_filled > 0 {
+                b'C'
+            } else {
+                b'M'
+            }
+        };
+        p.remaining -= p.fill;
+        p.trade_next = true;
+        let last = p.remaining == 0;
+        self.pending = if last { None } else { Some(p) };
+        self.record(action, passive, 0, price, p.fill, last)
+    }
+
+    /// Generates the exchange event at `self.ts_event`; returns its first record.
+    fn new_event(&mut self) -> Mbp10Msg {
+        let mid = (self.book.top[BID] + self.book.top[ASK] - 2 * self.start_tick) as f64 * 0.5;
+        // Pressure from the current fair value (liquidity providers) and from the fair value a
+        // few seconds ahead (informed aggressors), each in [−1, 1].
+        let x = ((self.latent.fair() - mid) * PRESSURE_GAIN).clamp(-1.0, 1.0);
+        let xi = ((self.latent.fair_ahead() - mid) * PRESSURE_GAIN).clamp(-1.0, 1.0);
+        let ax = x.abs();
+        // The side the fair value pushes towards (BID = up), and the side that gives way.
+        let (support, against) = if x >= 0.0 { (BID, ASK) } else { (ASK, BID) };
+        let u = self.rng.next_f64();
+
+        // A gap inside the spread is usually filled quickly, mostly from the supporting side.
+        if self.book.spread() >= 2 && u < 0.85 {
+            let side = if self.rng.chance(0.5 + 0.45 * ax) { support } else { against };
+            let size = self.tables.order_size.sample(self.rng.next_u64()).min(40);
+            self.book.insert_top(side, size, 1 + size / 10);
+            return self.record(b'A', side, 0, self.book.price(side, 0), size, true);
+        }
+
+        let p_trade = 0.20 + 0.12 * xi.abs();
+        let u = self.rng.next_f64();
+        if u < p_trade {
+            let aggressor = if self.rng.chance(0.5 + 0.42 * xi) { BID } else { ASK };
+            let passive = 1 - aggressor;
+            let reach: u32 = self.book.size[passive][..5].iter().sum();
+            let qty = self.tables.trade_size.sample(self.rng.next_u64()).min(reach);
+            let impact = TRADE_IMPACT * f64::from(qty).sqrt();
+            self.latent.add_impact(if aggressor == BID { impact } else { -impact });
+            let p = PendingTrade { aggressor, remaining: qty, fill: 0, trade_next: true };
+            return self.continue_trade(p);
+        }
+
+        // Queue pulling: liquidity leaves the touch on the side the price is about to cross.
+        let p_pull = 0.35 * (ax - 0.2).max(0.0);
+        if u < p_trade + p_pull {
+            let size = self.book.size[against][0];
+            let price = self.book.price(against, 0);
+            if size == 1 || self.rng.chance(0.5) {
+                let (ds, dc) = fresh_level(&mut self.rng, level_target(DEPTH - 1));
+                self.book.remove_top(against, ds, dc);
+                return self.record(b'C', against, 0, price, size, true);
+            }
+            let q = size / 2;
+            self.book.size[against][0] -= q;
+            let c = &mut self.book.count[against][0];
+            *c = (*c - (*c > 1) as u32).min(size - q);
+            return self.record(b'C', against, 0, price, q, true);
+        }
+
+        // Ordinary passive add / cancel / modify somewhere in the top 10 levels.
+        let r = self.rng.next_u64();
+        let side = (r & 1) as SideIx;
+        let depth = self.tables.depth[((r >> 1) & 63) as usize] as usize;
+        let lean_x = 0.5 * (x + xi);
+        let lean = if side == BID { 1.0 + 0.35 * lean_x } else { 1.0 - 0.35 * lean_x };
+        let target = (f64::from(level_target(depth)) * lean) as u32;
+        let q = self.tables.order_size.sample(self.rng.next_u64());
+        let size = self.book.size[side][depth];
+        let count = self.book.count[side][depth];
+        let price = self.book.price(side, depth);
+        if (r >> 7) & 15 == 0 {
+            // Modify: one resting order changes its quantity in place (count unchanged).
+            let new = if (r >> 11) & 1 == 0 || q >= size { size + q } else { size - q };
+            self.book.size[side][depth] = new;
+            self.book.count[side][depth] = count.min(new);
+            return self.record(b'M', side, depth as u8, price, q, true);
+        }
+        let add = self.rng.below(target + size) < target || (size == 1 && depth > 0);
+        if add {
+            self.book.size[side][depth] = size + q;
+            self.book.count[side][depth] = (count + 1).min(size + q);
+            return self.record(b'A', side, depth as u8, price, q, true);
+        }
+        if q >= size && depth == 0 {
+            let (ds, dc) = fresh_level(&mut self.rng, level_target(DEPTH - 1));
+            self.book.remove_top(side, ds, dc);
+            return self.record(b'C', side, 0, price, size, true);
+        }
+        let q = q.min(size - 1);
+        self.book.size[side][depth] = size - q;
+        self.book.count[side][depth] = (count - (count > 1) as u32).min(size - q);
+        self.record(b'C', side, depth as u8, price, q, true)
+    }
+}
+
+/// A new level of mean size `target`: size uniform in [target/2, 3·target/2), 3–8 lots per order.
+fn fresh_level(rng: &mut Rng, target: u32) -> (u32, u32) {
+    let size = target / 2 + rng.below(target);
+    let count = (size / (3 + rng.below(6))).clamp(1, size);
+    (size, count)
+}
+
+impl Iterator for SynthSession {
+    type Item = Mbp10Msg;
+
+    #[inline]
+    fn next(&mut self) -> Option<Mbp10Msg> {
+        if let Some(p) = self.pending {
+            return Some(self.continue_trade(p));
+        }
+        if self.done {
+            return None;
+        }
+        let ts = self.next_ts;
+        if ts >= self.end_ns {
+            self.done = true;
+            return None;
+        }
+        self.advance_latent(ts);
+        self.ts_event = ts;
+        // 5–50 µs capture latency, never making ts_recv go backwards.
+        let latency = 5_000 + ((self.tables.expo.sample(self.rng.next_u64()) * 6_000.0) as u64).min(45_000);
+        self.ts_recv = (ts + latency).max(self.ts_recv);
+        self.next_ts = ts + self.draw_dt();
+        Some(self.new_event())
+    }
+}
+
+impl FusedIterator for SynthSession {}

@@ -1,0 +1,9 @@
+//! # mia-tools
+//!
+//! The `mia` command-line binary and the pieces it is made of: session assembly (source →
+//! stages → sink, journal, reports), the counting allocator, and the subcommands.
+
+pub mod alloc;
+pub mod gex;
+
+pub mod session;

@@ -1,0 +1,69 @@
+//! Proof of "no heap allocation per event": after warm-up, a full synthetic session (≥ 1 M
+//! events) runs through the whole decision path — synthetic feed, normalizer, book, features,
+//! signal, risk, simulated venue, position, digest sink — without a single allocation, in both
+//! pipeline modes. Needs the `count-alloc` feature (the counting allocator around mimalloc).
+#![cfg(feature = "count-alloc")]
+
+use mia_core::config::Config;
+use mia_core::pipeline::Mode;
+use mia_tools::alloc::CountingAlloc;
+use mia_tools::session::{run_session, Input, SessionOptions};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc::new();
+
+static WARM: AtomicU64 = AtomicU64::new(u64::MAX);
+static LAST: AtomicU64 = AtomicU64::new(0);
+static WARM_AT: AtomicU64 = AtomicU64::new(0);
+static LAST_AT: AtomicU64 = AtomicU64::new(0);
+// The counters are process-wide: run the modes one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+const WARM_UP_EVENTS: u64 = 1 << 17;
+
+fn hook(n: u64) {
+    if n >= WARM_UP_EVENTS && WARM.load(Ordering::Relaxed) == u64::MAX {
+        WARM.store(ALLOC.allocations(), Ordering::Relaxed);
+        WARM_AT.store(n, Ordering::Relaxed);
+    }
+    LAST.store(ALLOC.allocations(), Ordering::Relaxed);
+    LAST_AT.store(n, Ordering::Relaxed);
+}
+
+fn check(mode: Mode) {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    WARM.store(u64::MAX, Ordering::Relaxed);
+    let opts = SessionOptions {
+        input: Input::Synthetic { seed: 1 },
+        config: Config::default(),
+        mode: Some(mode),
+        out: None,
+        progress: false,
+        label: "alloc-test",
+        on_progress: Some(hook),
+        max_events: None,
+    };
+    let s = match run_session(&opts) {
+        Ok(s) => s,
+        Err(e) => panic!("{e:#}"),
+    };
+    let (warm, last) = (WARM.load(Ordering::Relaxed), LAST.load(Ordering::Relaxed));
+    let counted = LAST_AT.load(Ordering::Relaxed) - WARM_AT.load(Ordering::Relaxed);
+    assert!(s.events >= 1_000_000, "{} events", s.events);
+    assert!(s.orders > 0, "the decision path must have traded");
+    assert!(counted >= 900_000, "measured over {counted} events");
+    assert_ne!(warm, u64::MAX, "warm-up point reached");
+    assert_eq!(last - warm, 0, "{mode:?}: {} allocations over {counted} events after warm-up", last - warm);
+}
+
+#[test]
+fn inline_pipeline_allocates_nothing_per_event() {
+    check(Mode::Inline);
+}
+
+#[test]
+fn threaded_pipeline_allocates_nothing_per_event() {
+    check(Mode::Threaded);
+}
