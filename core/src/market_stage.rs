@@ -93,7 +93,7 @@ impl MarketStage {
 
 impl Stage for MarketStage {
     fn name(&self) -> &'static str {
-        "book+signal"
+        "book_signal"
     }
 
     #[inline]

@@ -155,7 +155,7 @@ impl ExecStage {
 
 impl Stage for ExecStage {
     fn name(&self) -> &'static str {
-        "risk+venue"
+        "risk_venue"
     }
 
     #[inline]

@@ -72,7 +72,9 @@ fn real_dbn_files_run_the_same_in_both_modes() {
         let p = Path::new(base).join(f);
         let i = run(Input::Dbn(p.clone()), Mode::Inline, None);
         let t = run(Input::Dbn(p), Mode::Threaded, None);
-        assert!(i.events > 0, "{f}");
+        // The MBO sample holds two cancels of orders placed before the file starts: no book
+        // change, hence no event; every other sample yields events.
+        assert!(i.events > 0 || f.contains("mbo"), "{f}");
         assert_eq!(i.digest, t.digest, "{f}");
         assert_eq!(i.events, t.events, "{f}");
     }

@@ -96,13 +96,15 @@ impl Book {
         let lv = &mut self.lv;
         if side == BID {
             for i in 0..DEPTH - 1 {
-                (lv[i].bid_px, lv[i].bid_sz, lv[i].bid_ct) = (lv[i + 1].bid_px, lv[i + 1].bid_sz, lv[i + 1].bid_ct);
+                (lv[i].bid_px, lv[i].bid_sz, lv[i].bid_ct) =
+                    (lv[i + 1].bid_px, lv[i + 1].bid_sz, lv[i + 1].bid_ct);
             }
             lv[DEPTH - 1].bid_px -= self.tick;
             self.top[BID] -= 1;
         } else {
             for i in 0..DEPTH - 1 {
-                (lv[i].ask_px, lv[i].ask_sz, lv[i].ask_ct) = (lv[i + 1].ask_px, lv[i + 1].ask_sz, lv[i + 1].ask_ct);
+                (lv[i].ask_px, lv[i].ask_sz, lv[i].ask_ct) =
+                    (lv[i + 1].ask_px, lv[i + 1].ask_sz, lv[i + 1].ask_ct);
             }
             lv[DEPTH - 1].ask_px += self.tick;
             self.top[ASK] += 1;
@@ -118,13 +120,15 @@ impl Book {
         let lv = &mut self.lv;
         if side == BID {
             for i in (1..DEPTH).rev() {
-                (lv[i].bid_px, lv[i].bid_sz, lv[i].bid_ct) = (lv[i - 1].bid_px, lv[i - 1].bid_sz, lv[i - 1].bid_ct);
+                (lv[i].bid_px, lv[i].bid_sz, lv[i].bid_ct) =
+                    (lv[i - 1].bid_px, lv[i - 1].bid_sz, lv[i - 1].bid_ct);
             }
             lv[0].bid_px += self.tick;
             self.top[BID] += 1;
         } else {
             for i in (1..DEPTH).rev() {
-                (lv[i].ask_px, lv[i].ask_sz, lv[i].ask_ct) = (lv[i - 1].ask_px, lv[i - 1].ask_sz, lv[i - 1].ask_ct);
+                (lv[i].ask_px, lv[i].ask_sz, lv[i].ask_ct) =
+                    (lv[i - 1].ask_px, lv[i - 1].ask_sz, lv[i - 1].ask_ct);
             }
             lv[0].ask_px -= self.tick;
             self.top[ASK] -= 1;

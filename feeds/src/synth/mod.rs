@@ -51,9 +51,9 @@ pub const GLBX_MDP3_PUBLISHER_ID: u16 = 1;
 /// `LAST` flag bit of the DBN `flags` byte.
 const LAST: u8 = 1 << 7;
 
-/// Average records per exchange event, used to turn `target_records` into an event rate
-/// (calibrated on the default session).
-const RECORDS_PER_EVENT: f64 = 1.31;
+/// Records per exchange event (≈ 1.36) times the mean volatility-driven activity multiplier
+/// (≈ 1.06), used to turn `target_records` into a base event rate (calibrated over seeds).
+const RECORDS_PER_EVENT: f64 = 1.44;
 
 /// Latent time step (1 s).
 const STEP_NS: u64 = NS_PER_SEC;
@@ -70,7 +70,7 @@ const fn level_target(d: usize) -> u32 {
 }
 
 /// Configuration of a synthetic session. `Default` gives the reference session: seed 42,
-/// Wednesday 2024-03-13 (CDT), ESM4 at 5000.00, ~800k records.
+/// Wednesday 2024-03-13 (CDT), ESM4 at 5000.00, ~700k records (≈ 2M normalized events).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SynthConfig {
     /// PRNG seed: the same seed and config always give bit-identical records.
@@ -100,7 +100,7 @@ impl Default for SynthConfig {
             date: (2024, 3, 13),
             instrument_id: 4916,
             publisher_id: GLBX_MDP3_PUBLISHER_ID,
-            target_records: 800_000,
+            target_records: 700_000,
             start_price: 5_000 * mia_core::price::PRICE_SCALE,
             vol_scale: 1.0,
             spx_basis: 20 * mia_core::price::PRICE_SCALE,
@@ -200,6 +200,18 @@ struct PendingTrade {
     trade_next: bool,
 }
 
+/// One book operation to report as a record (the book is already updated).
+#[derive(Clone, Copy, Debug)]
+struct Op {
+    action: u8,
+    /// Book side, or the aggressor side for a trade.
+    side: SideIx,
+    depth: u8,
+    price_tick: i64,
+    size: u32,
+    last: bool,
+}
+
 /// A seeded synthetic RTH session of ES MBP-10 records; an [`Iterator`] of [`dbn::Mbp10Msg`].
 ///
 /// Deterministic: the records depend only on the [`SynthConfig`] (no wall clock, no platform
@@ -259,15 +271,7 @@ impl SynthSession {
         let start_tick = mia_core::price::round_to_tick(cfg.start_price, ES_TICK) / ES_TICK;
         let tables = Box::new(Tables::new());
         let mut rng = Rng::new(cfg.seed);
-        let mut book =
-            Book { top: [start_tick, start_tick + 1], size: [[0; DEPTH]; 2], count: [[0; DEPTH]; 2] };
-        for side in [BID, ASK] {
-            for depth in 0..DEPTH {
-                let (size, count) = fresh_level(&mut rng, level_target(depth));
-                book.size[side][depth] = size;
-                book.count[side][depth] = count;
-            }
-        }
+        let book = Book::new(start_tick, ES_TICK, |_, depth| fresh_level(&mut rng, level_target(depth)));
         let season_sum: f64 = tables.season.rate.iter().sum();
         let base_rate = cfg.target_records as f64 / (RECORDS_PER_EVENT * season_sum * 60.0);
         let latent = Latent::new(0.5, cfg.vol_scale);
@@ -292,7 +296,7 @@ impl SynthSession {
             pending: None,
             done: false,
         };
-        s.next_ts = start_ns + s.draw_dt();
+        s.next_ts = start_ns + (s.tables.expo.sample(s.rng.next_u64()) * s.mean_dt_ns) as u64;
         Ok(s)
     }
 
@@ -335,12 +339,6 @@ impl SynthSession {
         &self.cfg
     }
 
-    /// Exponential inter-arrival draw at the current rate, ns.
-    #[inline]
-    fn draw_dt(&mut self) -> u64 {
-        (self.tables.expo.sample(self.rng.next_u64()) * self.mean_dt_ns) as u64
-    }
-
     /// Advances the latent process to `ts` and refreshes the event rate.
     fn advance_latent(&mut self, ts: u64) {
         while ts >= self.next_step_ns {
@@ -355,17 +353,9 @@ impl SynthSession {
         }
     }
 
-    /// Builds the record for the current book state.
-    #[inline]
-    fn record(
-        &mut self,
-        action: u8,
-        side: SideIx,
-        depth: u8,
-        price_tick: i64,
-        size: u32,
-        last: bool,
-    ) -> Mbp10Msg {
+    /// Builds the record of `op` from the current book state.
+    #[inline(always)]
+    fn record(&mut self, op: Op) -> Mbp10Msg {
         self.sequence = self.sequence.wrapping_add(1);
         Mbp10Msg {
             hd: RecordHeader::new::<Mbp10Msg>(
@@ -374,40 +364,45 @@ impl SynthSession {
                 self.cfg.instrument_id,
                 self.ts_event,
             ),
-            price: price_tick * ES_TICK,
-            size,
-            action: action as c_char,
-            side: if side == BID { b'B' } else { b'A' } as c_char,
-            flags: FlagSet::new(if last { LAST } else { 0 }),
-            depth,
+            price: op.price_tick * ES_TICK,
+            size: op.size,
+            action: op.action as c_char,
+            side: if op.side == BID { b'B' } else { b'A' } as c_char,
+            flags: FlagSet::new(if op.last { LAST } else { 0 }),
+            depth: op.depth,
             ts_recv: self.ts_recv,
             ts_in_delta: (self.ts_recv - self.ts_event) as i32,
             sequence: self.sequence,
-            levels: self.book.levels(ES_TICK),
+            levels: self.book.lv.clone(),
         }
     }
 
+    /// Removes the best level of `side` (a new deepest level appears beyond the view).
+    #[inline]
+    fn remove_top(&mut self, side: SideIx) {
+        let (size, count) = fresh_level(&mut self.rng, level_target(DEPTH - 1));
+        self.book.remove_top(side, size, count);
+    }
+
     /// Next record of an aggressive order in progress.
-    fn continue_trade(&mut self, mut p: PendingTrade) -> Mbp10Msg {
+    #[inline]
+    fn continue_trade(&mut self, mut p: PendingTrade) -> Op {
         let passive = 1 - p.aggressor;
-        let price = self.book.price(passive, 0);
+        let price_tick = self.book.price(passive, 0);
+        let (size, count) = self.book.get(passive, 0);
         if p.trade_next {
-            p.fill = p.remaining.min(self.book.size[passive][0]);
+            p.fill = p.remaining.min(size);
             p.trade_next = false;
             self.pending = Some(p);
-            return self.record(b'T', p.aggressor, 0, price, p.fill, false);
+            return Op { action: b'T', side: p.aggressor, depth: 0, price_tick, size: p.fill, last: false };
         }
-        let size = self.book.size[passive][0];
-        let count = self.book.count[passive][0];
         let action = if p.fill >= size {
-            let (ds, dc) = fresh_level(&mut self.rng, level_target(DEPTH - 1));
-            self.book.remove_top(passive, ds, dc);
+            self.remove_top(passive);
             b'C'
         } else {
             let left = size - p.fill;
             let orders_filled = (u64::from(p.fill) * u64::from(count) / u64::from(size)) as u32;
-            self.book.size[passive][0] = left;
-            self.book.count[passive][0] = count.saturating_sub(orders_filled).clamp(1, left);
+            self.book.set(passive, 0, left, count.saturating_sub(orders_filled).clamp(1, left));
             if orders_filled > 0 {
                 b'C'
             } else {
@@ -418,11 +413,12 @@ impl SynthSession {
         p.trade_next = true;
         let last = p.remaining == 0;
         self.pending = if last { None } else { Some(p) };
-        self.record(action, passive, 0, price, p.fill, last)
+        Op { action, side: passive, depth: 0, price_tick, size: p.fill, last }
     }
 
-    /// Generates the exchange event at `self.ts_event`; returns its first record.
-    fn new_event(&mut self) -> Mbp10Msg {
+    /// Generates the exchange event at `self.ts_event`; returns its first record's operation.
+    #[inline]
+    fn new_event(&mut self) -> Op {
         let mid = (self.book.top[BID] + self.book.top[ASK] - 2 * self.start_tick) as f64 * 0.5;
         // Pressure from the current fair value (liquidity providers) and from the fair value a
         // few seconds ahead (informed aggressors), each in [−1, 1].
@@ -431,23 +427,31 @@ impl SynthSession {
         let ax = x.abs();
         // The side the fair value pushes towards (BID = up), and the side that gives way.
         let (support, against) = if x >= 0.0 { (BID, ASK) } else { (ASK, BID) };
-        let u = self.rng.next_f64();
+        let r = self.rng.next_u64();
+        let u = unit(r);
 
         // A gap inside the spread is usually filled quickly, mostly from the supporting side.
         if self.book.spread() >= 2 && u < 0.85 {
-            let side = if self.rng.chance(0.5 + 0.45 * ax) { support } else { against };
-            let size = self.tables.order_size.sample(self.rng.next_u64()).min(40);
+            let r2 = self.rng.next_u64();
+            let side = if unit(r2) < 0.5 + 0.45 * ax { support } else { against };
+            let size = self.tables.order_size.sample(r2 << 32).min(40);
             self.book.insert_top(side, size, 1 + size / 10);
-            return self.record(b'A', side, 0, self.book.price(side, 0), size, true);
+            return Op {
+                action: b'A',
+                side,
+                depth: 0,
+                price_tick: self.book.price(side, 0),
+                size,
+                last: true,
+            };
         }
 
-        let p_trade = 0.20 + 0.12 * xi.abs();
         let u = self.rng.next_f64();
+        let p_trade = 0.20 + 0.12 * xi.abs();
         if u < p_trade {
             let aggressor = if self.rng.chance(0.5 + 0.42 * xi) { BID } else { ASK };
-            let passive = 1 - aggressor;
-            let reach: u32 = self.book.size[passive][..5].iter().sum();
-            let qty = self.tables.trade_size.sample(self.rng.next_u64()).min(reach);
+            let reach = self.book.size_within(1 - aggressor, 5);
+            let qty = self.tables.trade_size.sample(r << 11).min(reach);
             let impact = TRADE_IMPACT * f64::from(qty).sqrt();
             self.latent.add_impact(if aggressor == BID { impact } else { -impact });
             let p = PendingTrade { aggressor, remaining: qty, fill: 0, trade_next: true };
@@ -457,54 +461,52 @@ impl SynthSession {
         // Queue pulling: liquidity leaves the touch on the side the price is about to cross.
         let p_pull = 0.35 * (ax - 0.2).max(0.0);
         if u < p_trade + p_pull {
-            let size = self.book.size[against][0];
-            let price = self.book.price(against, 0);
-            if size == 1 || self.rng.chance(0.5) {
-                let (ds, dc) = fresh_level(&mut self.rng, level_target(DEPTH - 1));
-                self.book.remove_top(against, ds, dc);
-                return self.record(b'C', against, 0, price, size, true);
+            let (size, count) = self.book.get(against, 0);
+            let price_tick = self.book.price(against, 0);
+            if size == 1 || r & 1 == 0 {
+                self.remove_top(against);
+                return Op { action: b'C', side: against, depth: 0, price_tick, size, last: true };
             }
             let q = size / 2;
-            self.book.size[against][0] -= q;
-            let c = &mut self.book.count[against][0];
-            *c = (*c - (*c > 1) as u32).min(size - q);
-            return self.record(b'C', against, 0, price, q, true);
+            self.book.set(against, 0, size - q, (count - u32::from(count > 1)).min(size - q));
+            return Op { action: b'C', side: against, depth: 0, price_tick, size: q, last: true };
         }
 
         // Ordinary passive add / cancel / modify somewhere in the top 10 levels.
-        let r = self.rng.next_u64();
         let side = (r & 1) as SideIx;
         let depth = self.tables.depth[((r >> 1) & 63) as usize] as usize;
         let lean_x = 0.5 * (x + xi);
         let lean = if side == BID { 1.0 + 0.35 * lean_x } else { 1.0 - 0.35 * lean_x };
         let target = (f64::from(level_target(depth)) * lean) as u32;
-        let q = self.tables.order_size.sample(self.rng.next_u64());
-        let size = self.book.size[side][depth];
-        let count = self.book.count[side][depth];
-        let price = self.book.price(side, depth);
+        let q = self.tables.order_size.sample(r << 11);
+        let (size, count) = self.book.get(side, depth);
+        let price_tick = self.book.price(side, depth);
+        let op = Op { action: b'A', side, depth: depth as u8, price_tick, size: q, last: true };
         if (r >> 7) & 15 == 0 {
             // Modify: one resting order changes its quantity in place (count unchanged).
             let new = if (r >> 11) & 1 == 0 || q >= size { size + q } else { size - q };
-            self.book.size[side][depth] = new;
-            self.book.count[side][depth] = count.min(new);
-            return self.record(b'M', side, depth as u8, price, q, true);
+            self.book.set(side, depth, new, count.min(new));
+            return Op { action: b'M', ..op };
         }
         let add = self.rng.below(target + size) < target || (size == 1 && depth > 0);
         if add {
-            self.book.size[side][depth] = size + q;
-            self.book.count[side][depth] = (count + 1).min(size + q);
-            return self.record(b'A', side, depth as u8, price, q, true);
+            self.book.set(side, depth, size + q, (count + 1).min(size + q));
+            return op;
         }
         if q >= size && depth == 0 {
-            let (ds, dc) = fresh_level(&mut self.rng, level_target(DEPTH - 1));
-            self.book.remove_top(side, ds, dc);
-            return self.record(b'C', side, 0, price, size, true);
+            self.remove_top(side);
+            return Op { action: b'C', size, ..op };
         }
         let q = q.min(size - 1);
-        self.book.size[side][depth] = size - q;
-        self.book.count[side][depth] = (count - (count > 1) as u32).min(size - q);
-        self.record(b'C', side, depth as u8, price, q, true)
+        self.book.set(side, depth, size - q, (count - u32::from(count > 1)).min(size - q));
+        Op { action: b'C', size: q, ..op }
     }
+}
+
+/// Uniform in [0, 1) from the top 53 bits of `r`.
+#[inline]
+fn unit(r: u64) -> f64 {
+    (r >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
 /// A new level of mean size `target`: size uniform in [target/2, 3·target/2), 3–8 lots per order.
@@ -520,7 +522,8 @@ impl Iterator for SynthSession {
     #[inline]
     fn next(&mut self) -> Option<Mbp10Msg> {
         if let Some(p) = self.pending {
-            return Some(self.continue_trade(p));
+            let op = self.continue_trade(p);
+            return Some(self.record(op));
         }
         if self.done {
             return None;
@@ -532,11 +535,14 @@ impl Iterator for SynthSession {
         }
         self.advance_latent(ts);
         self.ts_event = ts;
-        // 5–50 µs capture latency, never making ts_recv go backwards.
-        let latency = 5_000 + ((self.tables.expo.sample(self.rng.next_u64()) * 6_000.0) as u64).min(45_000);
-        self.ts_recv = (ts + latency).max(self.ts_recv);
-        self.next_ts = ts + self.draw_dt();
-        Some(self.new_event())
+        // One draw for the next inter-arrival (top bits) and this event's capture latency
+        // (low 16 bits: 5 µs + u²·32 µs, skewed towards fast), never letting ts_recv go back.
+        let r = self.rng.next_u64();
+        let l = r & 0xFFFF;
+        self.ts_recv = (ts + 5_000 + ((l * l) >> 27)).max(self.ts_recv);
+        self.next_ts = ts + (self.tables.expo.sample(r) * self.mean_dt_ns) as u64;
+        let op = self.new_event();
+        Some(self.record(op))
     }
 }
 

@@ -124,7 +124,7 @@ impl Latent {
     pub(crate) fn step(&mut self, rng: &mut Rng, vol_mult: f64) {
         if rng.chance(REGIME_SWITCH_P) {
             let u = rng.next_f64();
-            let speed = (0.005 + 0.015 * rng.next_f64()) * self.vol_scale;
+            let speed = (0.008 + 0.022 * rng.next_f64()) * self.vol_scale;
             (self.regime, self.drift) = if u < 0.5 {
                 (Regime::Range, 0.0)
             } else if u < 0.75 {

@@ -229,9 +229,26 @@ fn summarize(cfg: &SynthConfig) -> Summary {
     s
 }
 
+/// Seeds of the full default-config sessions the statistical tests look at (the first is the
+/// default seed).
+const STAT_SEEDS: [u64; 3] = [42, 7, 2024];
+
+/// Full sessions for [`STAT_SEEDS`], generated (and invariant-checked) once.
+fn summaries() -> &'static [Summary] {
+    static SUMMARIES: OnceLock<Vec<Summary>> = OnceLock::new();
+    SUMMARIES.get_or_init(|| {
+        let handles: Vec<_> = STAT_SEEDS
+            .iter()
+            .map(|&seed| {
+                std::thread::spawn(move || summarize(&SynthConfig { seed, ..SynthConfig::default() }))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("session generation panicked")).collect()
+    })
+}
+
 fn default_summary() -> &'static Summary {
-    static SUMMARY: OnceLock<Summary> = OnceLock::new();
-    SUMMARY.get_or_init(|| summarize(&SynthConfig::default()))
+    &summaries()[0]
 }
 
 fn diffs(x: &[f64]) -> Vec<f64> {
@@ -367,7 +384,12 @@ fn full_session_size_and_invariants() {
 
 #[test]
 fn trade_sizes_are_heavy_tailed() {
-    let s = default_summary();
+    for s in summaries() {
+        trade_sizes_check(s);
+    }
+}
+
+fn trade_sizes_check(s: &Summary) {
     let mut sizes = s.trade_sizes.clone();
     sizes.sort_unstable();
     let median = sizes[sizes.len() / 2];
@@ -381,34 +403,51 @@ fn trade_sizes_are_heavy_tailed() {
 
 #[test]
 fn one_minute_returns_are_fat_tailed_and_clustered() {
-    let s = default_summary();
+    let mut acs = Vec::new();
+    for s in summaries() {
+        acs.push(returns_check(s));
+    }
+    assert!(mean(&acs) > 0.1, "mean |r| lag-1 autocorrelation {acs:?}");
+}
+
+/// Checks one session's 1-minute returns; returns the lag-1 autocorrelation of |r|.
+fn returns_check(s: &Summary) -> f64 {
     let r = diffs(&s.minute_mid);
     let k = kurtosis(&r);
-    assert!(k > 3.5, "kurtosis {k}");
+    assert!(k > 3.0, "kurtosis {k}");
     let abs: Vec<f64> = r.iter().map(|v| v.abs()).collect();
     let ac = corr(&abs[1..], &abs[..abs.len() - 1]);
-    assert!(ac > 0.1, "|r| lag-1 autocorrelation {ac}");
+    assert!(ac > 0.05, "|r| lag-1 autocorrelation {ac}");
     // Session range of a plausible ES day: 10–150 points.
     let hi = s.minute_mid.iter().cloned().fold(f64::MIN, f64::max);
     let lo = s.minute_mid.iter().cloned().fold(f64::MAX, f64::min);
     let range_pts = (hi - lo) / 4.0;
     assert!((10.0..=150.0).contains(&range_pts), "range {range_pts} points");
+    ac
 }
 
 #[test]
 fn opening_burst_and_lunch_lull() {
-    let s = default_summary();
-    let open = s.minute_records[..30].iter().sum::<u64>() as f64 / 30.0;
-    let lunch = s.minute_records[180..270].iter().sum::<u64>() as f64 / 90.0;
-    assert!(open > 1.5 * lunch, "open {open}/min vs lunch {lunch}/min");
-    let r = diffs(&s.minute_mid);
-    let (vo, vl) = (std_dev(&r[..30]), std_dev(&r[180..269]));
-    assert!(vo > 1.3 * vl, "open sd {vo} vs lunch sd {vl}");
+    let mut vol_ratios = Vec::new();
+    for s in summaries() {
+        let open = s.minute_records[..30].iter().sum::<u64>() as f64 / 30.0;
+        let lunch = s.minute_records[180..270].iter().sum::<u64>() as f64 / 90.0;
+        assert!(open > 1.5 * lunch, "open {open}/min vs lunch {lunch}/min");
+        let r = diffs(&s.minute_mid);
+        vol_ratios.push(std_dev(&r[..30]) / std_dev(&r[180..269]));
+    }
+    // Volatility is noisier than activity (a lunchtime GARCH burst can happen): check the mean.
+    assert!(mean(&vol_ratios) > 1.3, "open/lunch 1-min sd ratios {vol_ratios:?}");
 }
 
 #[test]
 fn trending_and_ranging_stretches() {
-    let s = default_summary();
+    for s in summaries() {
+        efficiency_check(s);
+    }
+}
+
+fn efficiency_check(s: &Summary) {
     // Efficiency ratio |net| / Σ|moves| of the 1-minute mids over each 30-minute window.
     let er: Vec<f64> = s
         .minute_mid
@@ -426,10 +465,11 @@ fn trending_and_ranging_stretches() {
 
 #[test]
 fn aggressor_flow_leads_price() {
-    let s = default_summary();
-    let (same, next) = flow_corr(s, 10);
-    assert!(same > 0.2, "contemporaneous flow/return correlation {same}");
-    assert!(next > 0.03, "flow → next-bucket return correlation {next}");
+    for s in summaries() {
+        let (same, next) = flow_corr(s, 10);
+        assert!(same > 0.2, "contemporaneous flow/return correlation {same}");
+        assert!(next > 0.03, "flow → next-10s return correlation {next}");
+    }
 }
 
 /// Prints the statistics used to calibrate the model; run with `--ignored --nocapture`.
