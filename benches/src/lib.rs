@@ -1,1 +1,173 @@
 //! Shared helpers for the criterion benches and the instruction-count gate.
+//!
+//! Everything here is cold: inputs are generated once, before any measurement, from the
+//! deterministic synthetic ES session ([`SynthSession`], default [`SynthConfig`] unless a seed
+//! is given), so every bench sees the same realistic mix of book updates and trades and its
+//! branch predictors are exercised as on a real session rather than on one repeated record.
+//!
+//! - [`synthetic_records`]: raw MBP-10 records (the normalizer's input);
+//! - [`synthetic_events`]: normalized [`Event`]s with `seq` assigned (the stages' input);
+//! - [`level_events`]: only the `Level` events (the book's input);
+//! - [`stages`]: the decision path `[MarketStage, ExecStage]` built from a [`Config`] exactly as
+//!   the `mia` binary assembles it;
+//! - [`VecSource`] and [`CountingSink`]: an owning in-memory source and a do-nothing sink for
+//!   whole-pipeline runs through [`mia_core::pipeline::run`].
+
+use std::sync::Arc;
+
+use dbn::Mbp10Msg;
+use mia_core::config::Config;
+use mia_core::contract::ContractSpec;
+use mia_core::event::{Event, EventKind};
+use mia_core::market_stage::MarketStage;
+use mia_core::msg::Envelope;
+use mia_core::pipeline::Sink;
+use mia_core::source::{EventSource, SourceError};
+use mia_core::stage::Stage;
+use mia_exec::{ExecStage, SimConfig};
+use mia_feeds::dbn_source::Mbp10IterSource;
+use mia_feeds::synth::{SynthConfig, SynthSession};
+
+/// Seed of the synthetic session used by the benches (the generator's default seed).
+pub const BENCH_SEED: u64 = 42;
+
+/// The synthetic session the benches draw their inputs from.
+fn session(seed: u64) -> SynthSession {
+    SynthSession::new(&SynthConfig { seed, ..SynthConfig::default() })
+}
+
+/// The first `n` MBP-10 records of the synthetic session of [`BENCH_SEED`] (fewer if the
+/// session is shorter: a default session has about 700,000 records).
+pub fn synthetic_records(n: usize) -> Vec<Mbp10Msg> {
+    session(BENCH_SEED).take(n).collect()
+}
+
+/// The first `n` market events of the synthetic session of `seed`, normalized by the MBP-10
+/// normalizer exactly as the `mia` binary's synthetic source does, with `Event::seq` set to
+/// the position in the stream (0, 1, 2, …) as the pipeline source would assign it.
+///
+/// Returns fewer than `n` events only if the session ends first (a default session yields
+/// well over a million events).
+pub fn synthetic_events_seeded(seed: u64, n: usize) -> Vec<Event> {
+    let mut src = Mbp10IterSource::new("bench synthetic session", session(seed));
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        // The synthetic source never fails; stop at its end (or at an error) either way.
+        match src.next_event() {
+            Ok(Some(mut ev)) => {
+                ev.seq = out.len() as u64;
+                out.push(ev);
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    out
+}
+
+/// [`synthetic_events_seeded`] for [`BENCH_SEED`].
+pub fn synthetic_events(n: usize) -> Vec<Event> {
+    synthetic_events_seeded(BENCH_SEED, n)
+}
+
+/// The first `n` `Level` events of the synthetic session of [`BENCH_SEED`], in stream order
+/// (trades, clears and status events are skipped).
+pub fn level_events(n: usize) -> Vec<Event> {
+    let mut src = Mbp10IterSource::new("bench synthetic session", session(BENCH_SEED));
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        match src.next_event() {
+            Ok(Some(ev)) if ev.kind == EventKind::Level => out.push(ev),
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => break,
+        }
+    }
+    out
+}
+
+/// The decision path for `cfg`: `[MarketStage, ExecStage]`, built as `mia backtest` builds it
+/// (contract from `trading.instrument`, venue from the `sim` section, instrument id 0).
+///
+/// # Panics
+/// If `cfg.trading.instrument` is not a known contract root; a [`Config`] that passed
+/// [`Config::validate`] always has a known one.
+pub fn stages(cfg: &Config) -> Vec<Box<dyn Stage>> {
+    let contract = ContractSpec::by_root(&cfg.trading.instrument)
+        .unwrap_or_else(|| panic!("unknown instrument {:?}", cfg.trading.instrument));
+    let sim = SimConfig {
+        order_latency_ns: cfg.sim.order_latency_ns,
+        commission_per_contract_usd: cfg.sim.commission_per_contract_usd,
+        contract,
+    };
+    vec![
+        Box::new(MarketStage::new(&cfg.strategy, contract.tick)),
+        Box::new(ExecStage::new(&cfg.risk, sim, cfg.trading.order_qty, 0)),
+    ]
+}
+
+/// An [`EventSource`] that owns its events (shared, so building one per run does not copy
+/// them); `mia_core::pipeline::run` needs a `'static` source, which a borrowing
+/// [`mia_core::source::SliceSource`] is not.
+#[derive(Clone, Debug)]
+pub struct VecSource {
+    events: Arc<[Event]>,
+    pos: usize,
+}
+
+impl VecSource {
+    /// A source yielding `events` from the start.
+    pub fn new(events: Arc<[Event]>) -> Self {
+        Self { events, pos: 0 }
+    }
+}
+
+impl EventSource for VecSource {
+    fn describe(&self) -> &str {
+        "bench events"
+    }
+
+    #[inline]
+    fn next_event(&mut self) -> Result<Option<Event>, SourceError> {
+        let e = self.events.get(self.pos).copied();
+        self.pos += usize::from(e.is_some());
+        Ok(e)
+    }
+}
+
+/// A [`Sink`] that only counts what reaches it (a no-op sink that the optimizer cannot remove).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CountingSink {
+    /// Envelopes received.
+    pub outputs: u64,
+}
+
+impl Sink for CountingSink {
+    #[inline]
+    fn on_output(&mut self, _env: &Envelope) {
+        self.outputs += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inputs_are_deterministic_and_sequenced() {
+        let a = synthetic_events(2_000);
+        let b = synthetic_events(2_000);
+        assert_eq!(a.len(), 2_000);
+        assert_eq!(a, b);
+        assert!(a.iter().enumerate().all(|(i, e)| e.seq == i as u64));
+        assert!(a.iter().any(|e| e.kind == EventKind::Trade));
+        let l = level_events(500);
+        assert_eq!(l.len(), 500);
+        assert!(l.iter().all(|e| e.kind == EventKind::Level));
+        assert_eq!(synthetic_records(300).len(), 300);
+    }
+
+    #[test]
+    fn stages_match_the_binary() {
+        let s = stages(&Config::default());
+        assert_eq!(s.iter().map(|s| s.name()).collect::<Vec<_>>(), ["book_signal", "risk_venue"]);
+    }
+}

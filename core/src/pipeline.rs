@@ -55,11 +55,21 @@ pub struct PipelineConfig {
     pub cores: Vec<usize>,
     /// Record each stage's service time on every n-th envelope (1 = all).
     pub stage_sample_every: u32,
+    /// Feed pacing, events per second of wall time (0 = as fast as possible). When pacing,
+    /// each event's `t0` is its *scheduled* send time, so a pipeline that falls behind shows
+    /// the delay in its latency (no coordinated omission).
+    pub pace_events_per_sec: u64,
 }
 
 impl Default for PipelineConfig {
     fn default() -> Self {
-        Self { mode: Mode::Inline, ring_capacity: 4096, cores: vec![0, 1, 1], stage_sample_every: 16 }
+        Self {
+            mode: Mode::Inline,
+            ring_capacity: 4096,
+            cores: vec![0, 1, 1],
+            stage_sample_every: 16,
+            pace_events_per_sec: 0,
+        }
     }
 }
 
@@ -134,27 +144,37 @@ pub struct RunReport {
     pub source_error: Option<SourceError>,
 }
 
-/// Spin-then-yield wait strategy for an idle ring.
-struct Backoff(u32);
+/// Wait strategy for an idle ring: spin, then yield the CPU; a cold consumer (`sleepy`) then
+/// sleeps, so it does not compete with the hot threads for cores.
+struct Backoff {
+    n: u32,
+    sleepy: bool,
+}
 
 impl Backoff {
     fn new() -> Self {
-        Self(0)
+        Self { n: 0, sleepy: false }
+    }
+
+    fn cold() -> Self {
+        Self { n: 0, sleepy: true }
     }
 
     #[inline]
     fn snooze(&mut self) {
-        if self.0 < 64 {
+        if self.n < 64 {
             std::hint::spin_loop();
-            self.0 += 1;
-        } else {
+        } else if !self.sleepy || self.n < 128 {
             std::thread::yield_now();
+        } else {
+            std::thread::sleep(Duration::from_micros(50));
         }
+        self.n = self.n.saturating_add(1);
     }
 
     #[inline]
     fn reset(&mut self) {
-        self.0 = 0;
+        self.n = 0;
     }
 }
 
@@ -219,6 +239,31 @@ fn record_e2e(e2e: &mut LatencyHist, env: &Envelope) {
 fn stamp(ev: &mut crate::event::Event, seq: u64) -> Envelope {
     ev.seq = seq;
     Envelope { t0: Clock::now(), msg: Msg::Market(*ev) }
+}
+
+/// Feed pacing: event `k` is due at `start + k · interval` clock ticks.
+struct Pacer {
+    start: u64,
+    interval_ticks: f64,
+}
+
+impl Pacer {
+    fn new(events_per_sec: u64) -> Option<Self> {
+        (events_per_sec > 0).then(|| Self {
+            start: Clock::now(),
+            interval_ticks: Clock::ns_to_ticks(1e9 / events_per_sec as f64),
+        })
+    }
+
+    /// Waits (spinning) until event `k` is due and returns its scheduled instant.
+    #[inline]
+    fn wait(&self, k: u64) -> u64 {
+        let due = self.start + (k as f64 * self.interval_ticks) as u64;
+        while Clock::now() < due {
+            std::hint::spin_loop();
+        }
+        due
+    }
 }
 
 struct InlineChain<'a> {
@@ -298,10 +343,14 @@ fn run_inline(
             sink,
             out_tap: &mut taps.output,
         };
+        let pacer = Pacer::new(cfg.pace_events_per_sec);
         loop {
             match source.next_event() {
                 Ok(Some(mut ev)) => {
-                    let env = stamp(&mut ev, seq);
+                    let mut env = stamp(&mut ev, seq);
+                    if let Some(p) = &pacer {
+                        env.t0 = p.wait(seq);
+                    }
                     seq += 1;
                     if let Some(t) = taps.input.as_mut() {
                         t.send(env);
@@ -457,10 +506,14 @@ fn run_threaded(
             let mut tap = in_tap;
             let mut seq = 0u64;
             let mut err = None;
+            let pacer = Pacer::new(cfg.pace_events_per_sec);
             loop {
                 match source.next_event() {
                     Ok(Some(mut ev)) => {
-                        let env = stamp(&mut ev, seq);
+                        let mut env = stamp(&mut ev, seq);
+                        if let Some(p) = &pacer {
+                            env.t0 = p.wait(seq);
+                        }
                         seq += 1;
                         if let Some(t) = tap.as_mut() {
                             t.send(env);
@@ -482,8 +535,8 @@ fn run_threaded(
             progress_ref.store(seq, Ordering::Relaxed);
             (seq, err, tap.map_or(0, |t| t.dropped))
         });
-        // Sink loop on this thread.
-        let mut backoff = Backoff::new();
+        // Sink loop on this thread (cold: sleeps when idle).
+        let mut backoff = Backoff::cold();
         let mut last_progress = 0;
         loop {
             match rx.pop() {

@@ -14,7 +14,8 @@ pub const OUTBOX_CAP: usize = 16;
 
 /// A fixed-capacity, allocation-free output buffer for one stage step.
 pub struct Outbox {
-    items: [Option<Envelope>; OUTBOX_CAP],
+    /// Slots `0..len` hold the pending envelopes; the rest are stale copies (never read).
+    items: [Envelope; OUTBOX_CAP],
     len: usize,
     overflow: u64,
 }
@@ -28,7 +29,24 @@ impl Default for Outbox {
 impl Outbox {
     /// An empty outbox.
     pub const fn new() -> Self {
-        Self { items: [None; OUTBOX_CAP], len: 0, overflow: 0 }
+        const BLANK: Envelope = Envelope {
+            t0: 0,
+            msg: crate::msg::Msg::Market(crate::event::Event {
+                ts_event: 0,
+                ts_recv: 0,
+                seq: 0,
+                price: 0,
+                order_id: 0,
+                size: 0,
+                count: 0,
+                instrument_id: 0,
+                kind: crate::event::EventKind::Status,
+                side: crate::event::Side::None,
+                depth: 0,
+                flags: 0,
+            }),
+        };
+        Self { items: [BLANK; OUTBOX_CAP], len: 0, overflow: 0 }
     }
 
     /// Appends an envelope. Beyond [`OUTBOX_CAP`] the envelope is dropped and counted in
@@ -36,7 +54,7 @@ impl Outbox {
     #[inline]
     pub fn push(&mut self, env: Envelope) {
         if self.len < OUTBOX_CAP {
-            self.items[self.len] = Some(env);
+            self.items[self.len] = env;
             self.len += 1;
         } else {
             self.overflow += 1;
@@ -58,11 +76,13 @@ impl Outbox {
     /// The envelope at `i` (< `len`).
     #[inline]
     pub fn get(&self, i: usize) -> Option<Envelope> {
-        if i < self.len {
-            self.items[i]
-        } else {
-            None
-        }
+        self.as_slice().get(i).copied()
+    }
+
+    /// The pending envelopes, in push order.
+    #[inline]
+    pub fn as_slice(&self) -> &[Envelope] {
+        &self.items[..self.len]
     }
 
     /// Empties the outbox (keeps the overflow count).

@@ -74,6 +74,12 @@ impl Clock {
         }
     }
 
+    /// Converts nanoseconds to clock ticks (for schedules).
+    #[inline]
+    pub fn ns_to_ticks(ns: f64) -> f64 {
+        ns / calib().ns_per_tick
+    }
+
     /// Converts a tick difference to nanoseconds.
     #[inline]
     pub fn ticks_to_ns(ticks: u64) -> u64 {

@@ -219,6 +219,9 @@ pub struct SimExchange {
     cfg: SimConfig,
     book: Book,
     slots: [Slot; MAX_WORKING],
+    /// Number of slots with `in_use` set (kept in step with every `in_use` change), so a
+    /// market event with no working order costs only the book update.
+    in_use: usize,
     next_sub_seq: u64,
     fee_per_contract: i64,
     stats: SimStats,
@@ -236,6 +239,7 @@ impl SimExchange {
             cfg,
             book: Book::new(),
             slots: [Slot::default(); MAX_WORKING],
+            in_use: 0,
             next_sub_seq: 0,
             fee_per_contract: fee_nano(cfg.commission_per_contract_usd, 1),
             stats: SimStats::default(),
@@ -259,7 +263,8 @@ impl SimExchange {
 
     /// Number of working orders (in flight or resting).
     pub fn working(&self) -> usize {
-        self.slots.iter().filter(|s| s.in_use).count()
+        debug_assert_eq!(self.in_use, self.slots.iter().filter(|s| s.in_use).count());
+        self.in_use
     }
 
     /// Remaining quantity of a working order, `None` if it is not working.
@@ -304,6 +309,7 @@ impl SimExchange {
                     in_use: true,
                     live: false,
                 };
+                self.in_use += 1;
                 self.next_sub_seq += 1;
                 self.stats.submitted += 1;
                 Ok(())
@@ -321,6 +327,7 @@ impl SimExchange {
         match self.find(client_order_id) {
             Some(i) => {
                 self.slots[i].in_use = false;
+                self.in_use -= 1;
                 self.stats.cancelled += 1;
                 true
             }
@@ -334,6 +341,9 @@ impl SimExchange {
     pub fn on_market(&mut self, ev: &Event, out: &mut FillBuf) {
         out.clear();
         self.book.apply(ev);
+        if self.in_use == 0 {
+            return;
+        }
         let now = ev.ts_recv;
 
         // Arrivals, in (arrival instant, submission) order.
@@ -374,6 +384,7 @@ impl SimExchange {
         let slot = &mut self.slots[i];
         if slot.remaining == 0 {
             slot.in_use = false;
+            self.in_use -= 1;
             return;
         }
         match intent.order_type {
@@ -381,6 +392,7 @@ impl SimExchange {
             OrderType::Market => {
                 let qty = slot.remaining;
                 slot.in_use = false;
+                self.in_use -= 1;
                 self.stats.expired_qty += u64::from(qty);
                 // The order is over: its last fill of this walk (if any) reports it.
                 if out.fills.len() > first_fill {
@@ -466,6 +478,7 @@ impl SimExchange {
             self.fill(i, px, qty, ev, out);
             if self.slots[i].remaining == 0 {
                 self.slots[i].in_use = false;
+                self.in_use -= 1;
             }
         }
     }

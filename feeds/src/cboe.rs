@@ -58,12 +58,12 @@ pub const HEADER: [&str; 22] = [
 #[derive(Debug, thiserror::Error)]
 pub enum CboeError {
     /// The file could not be read.
-    #[error("{file}: cannot read: {source}")]
+    #[error("{file}: cannot read: {err}")]
     Io {
         /// File name.
         file: String,
         /// Underlying error.
-        source: std::io::Error,
+        err: std::io::Error,
     },
     /// The file is not in the Cboe quote-table layout.
     #[error("{file}:{line}: {reason}")]
@@ -105,7 +105,7 @@ pub fn parse_file(path: &Path) -> Result<ParsedChain, CboeError> {
 /// Parses a Cboe quote-table file, computing the model with `params`.
 pub fn parse_file_with(path: &Path, params: &ModelParams) -> Result<ParsedChain, CboeError> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| CboeError::Io { file: name.clone(), source })?;
+    let bytes = std::fs::read(path).map_err(|err| CboeError::Io { file: name.clone(), err })?;
     let text = match std::str::from_utf8(&bytes) {
         Ok(t) => t,
         Err(e) => {

@@ -61,6 +61,9 @@ enum Command {
         /// Stop after this many market events.
         #[arg(long)]
         max_events: Option<u64>,
+        /// Pace the feed at this many events per second of wall time (latency measurement).
+        #[arg(long)]
+        pace: Option<u64>,
     },
     /// Replay a journal directory or a DBN file through the same pipeline.
     Replay {
@@ -78,6 +81,9 @@ enum Command {
         /// Stop after this many market events.
         #[arg(long)]
         max_events: Option<u64>,
+        /// Pace the feed at this many events per second of wall time (latency measurement).
+        #[arg(long)]
+        pace: Option<u64>,
     },
     /// Write the synthetic session as a standard DBN (MBP-10) file.
     Gen {
@@ -106,16 +112,16 @@ fn load_config(path: Option<&PathBuf>) -> Result<Config> {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Backtest { data, seed, mode, out, config, max_events } => {
+        Command::Backtest { data, seed, mode, out, config, max_events, pace } => {
             let input = match data {
                 Some(p) => Input::from_path(&p)?,
                 None => Input::Synthetic { seed },
             };
-            session(input, mode, out, config.as_ref(), max_events, "backtest")
+            session(input, mode, out, config.as_ref(), (max_events, pace), "backtest")
         }
-        Command::Replay { path, mode, out, config, max_events } => {
+        Command::Replay { path, mode, out, config, max_events, pace } => {
             let input = Input::from_path(&path)?;
-            session(input, mode, out, config.as_ref(), max_events, "replay")
+            session(input, mode, out, config.as_ref(), (max_events, pace), "replay")
         }
         Command::Gen { seed, out } => mia_tools::session::generate_dbn(seed, &out),
         Command::Perf { path } => perf(&path),
@@ -128,7 +134,7 @@ fn session(
     mode: Option<ModeArg>,
     out: Option<PathBuf>,
     config: Option<&PathBuf>,
-    max_events: Option<u64>,
+    (max_events, pace): (Option<u64>, Option<u64>),
     label: &'static str,
 ) -> Result<()> {
     let config = load_config(config)?;
@@ -142,6 +148,7 @@ fn session(
         label,
         on_progress: None,
         max_events,
+        pace,
     };
     let summary = run_session(&opts)?;
     print!("{}", render_summary(&summary));

@@ -68,6 +68,8 @@ pub struct SessionOptions {
     pub progress: bool,
     /// Mode label written in the journal ("backtest", "replay").
     pub label: &'static str,
+    /// Overrides `config.pipeline.pace_events_per_sec` (feed pacing, 0 = flat out).
+    pub pace: Option<u64>,
     /// Stop after this many market events (None = the whole input).
     pub max_events: Option<u64>,
     /// Called with the running event count every 65,536 events and at the end (tests hook
@@ -145,6 +147,9 @@ pub fn run_session(opts: &SessionOptions) -> Result<SessionSummary> {
     let mut pcfg = cfg.pipeline.clone();
     if let Some(m) = opts.mode {
         pcfg.mode = m;
+    }
+    if let Some(p) = opts.pace {
+        pcfg.pace_events_per_sec = p;
     }
     let contract = ContractSpec::by_root(&cfg.trading.instrument)
         .ok_or_else(|| anyhow!("unknown instrument {}", cfg.trading.instrument))?;

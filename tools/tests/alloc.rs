@@ -44,6 +44,7 @@ fn check(mode: Mode) {
         label: "alloc-test",
         on_progress: Some(hook),
         max_events: None,
+        pace: None,
     };
     let s = match run_session(&opts) {
         Ok(s) => s,

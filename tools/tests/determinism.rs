@@ -16,6 +16,7 @@ fn run(input: Input, mode: Mode, out: Option<&Path>) -> SessionSummary {
         label: "test",
         on_progress: None,
         max_events: None,
+        pace: None,
     };
     match run_session(&opts) {
         Ok(s) => s,

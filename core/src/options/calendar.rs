@@ -288,7 +288,7 @@ pub fn monthly_expiry(year: i32, month: u8) -> Date {
 /// True for the quarterly (quad-witching) months March, June, September and December.
 #[inline]
 pub fn is_quarterly_month(month: u8) -> bool {
-    month % 3 == 0
+    matches!(month, 3 | 6 | 9 | 12)
 }
 
 /// True when `d` is the monthly expiry of a quarterly month (quad witching).

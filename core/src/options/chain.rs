@@ -100,7 +100,7 @@ pub struct Quote {
 impl Quote {
     /// Mid price when both sides are quoted and not crossed.
     pub fn mid(&self) -> Option<f64> {
-        (self.bid > 0.0 && self.ask > 0.0 && self.ask >= self.bid).then(|| 0.5 * (self.bid + self.ask))
+        (self.bid > 0.0 && self.ask > 0.0 && self.ask >= self.bid).then_some(0.5 * (self.bid + self.ask))
     }
 
     /// Gamma to use for exposure: the source's when given (and `prefer_source`), else the
@@ -218,7 +218,7 @@ impl Chain {
                 q.iv = None;
                 q.iv_from_mid = false;
                 q.greeks = None;
-                if !alive || !(spot > 0.0) {
+                if !alive || spot.is_nan() || spot <= 0.0 {
                     continue;
                 }
                 let iv = match q.iv_src {

@@ -1,0 +1,117 @@
+//! Proves that `FlatLogistic::predict` does not allocate: 100k predictions under a counting
+//! global allocator (wrapping `std::alloc::System`) add zero allocations. The counter is
+//! per-thread, so the test harness's other threads cannot disturb it, and a control
+//! measurement shows the counter does see a deliberate allocation.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::hint::black_box;
+
+use mia_ml::{train_logistic, FlatLogistic, FlatModelFile, TrainConfig};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn bump() {
+    // `try_with`: the slot may be gone during thread teardown; those allocations don't matter.
+    let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged; the
+// counter (a const-initialised thread-local `Cell` without destructor) never allocates.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        bump();
+        // SAFETY: forwarded with the caller's contract.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        bump();
+        // SAFETY: forwarded with the caller's contract.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        bump();
+        // SAFETY: forwarded with the caller's contract.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded with the caller's contract.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made on this thread while running `f`.
+fn allocations_during<R>(f: impl FnOnce() -> R) -> (u64, R) {
+    let before = ALLOCS.with(Cell::get);
+    let r = f();
+    (ALLOCS.with(Cell::get) - before, r)
+}
+
+/// splitmix64 for test inputs.
+fn next(state: &mut u64) -> f64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+}
+
+fn inputs<const N: usize>(n: usize, seed: u64) -> Vec<[f64; N]> {
+    let mut s = seed;
+    (0..n).map(|_| std::array::from_fn(|_| next(&mut s) * 3.0)).collect()
+}
+
+fn predict_all<const N: usize>(m: &FlatLogistic<N>, xs: &[[f64; N]]) -> f64 {
+    let mut sum = 0.0;
+    for x in xs {
+        sum += m.predict(black_box(x));
+    }
+    sum
+}
+
+#[test]
+fn counter_sees_a_deliberate_allocation() {
+    let (n, b) = allocations_during(|| black_box(Box::new(black_box(7u64))));
+    assert_eq!(n, 1);
+    drop(b);
+    let (n, _) = allocations_during(|| black_box(vec![0u8; black_box(16)]).len());
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn predict_100k_allocates_nothing() {
+    // A trained model (the realistic case) and one loaded from a file, N = 8 and N = 18.
+    let xs8 = inputs::<8>(100_000, 1);
+    let ys: Vec<bool> = xs8.iter().map(|x| x[0] - 0.5 * x[3] + 0.2 * x[7] > 0.1).collect();
+    let m8 = train_logistic(&xs8[..2000], &ys[..2000], &TrainConfig::default()).unwrap().to_flat().unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m18.json");
+    let names: [String; 18] = std::array::from_fn(|i| format!("f{i}"));
+    let name_refs: [&str; 18] = std::array::from_fn(|i| names[i].as_str());
+    let w: [f64; 18] = std::array::from_fn(|i| (i as f64 - 9.0) / 7.0);
+    let m = FlatLogistic::new(w, 0.25, [0.1; 18], [1.5; 18]).unwrap();
+    FlatModelFile::from_logistic(&m, name_refs).save(&path).unwrap();
+    let m18 = FlatModelFile::load_logistic::<18>(&path, name_refs).unwrap();
+    let xs18 = inputs::<18>(100_000, 2);
+
+    let (n8, s8) = allocations_during(|| predict_all(&m8, &xs8));
+    let (n18, s18) = allocations_during(|| predict_all(&m18, &xs18));
+    assert_eq!((n8, n18), (0, 0), "predict allocated");
+    // The work was real: probabilities in (0, 1), not all equal.
+    assert!(s8 > 0.0 && s8 < 100_000.0 && s18 > 0.0 && s18 < 100_000.0, "{s8} {s18}");
+
+    // Control: the same loop with one allocation inside is counted.
+    let (n, _) = allocations_during(|| {
+        let s = predict_all(&m8, &xs8[..1000]);
+        black_box(Box::new(s))
+    });
+    assert_eq!(n, 1);
+}
