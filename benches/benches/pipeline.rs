@@ -25,7 +25,7 @@ use mia_core::book::Book;
 use mia_core::config::Config;
 use mia_core::event::Event;
 use mia_core::msg::{Envelope, Msg};
-use mia_core::pipeline::{self, Mode, Taps};
+use mia_core::pipeline::{self, Mode, PipelineConfig, Taps};
 use mia_core::stage::{Outbox, Stage};
 use mia_feeds::normalize::{EventBuf, Mbp10Normalizer};
 
@@ -240,18 +240,29 @@ fn pipeline_session_inline(c: &mut Criterion) {
     let mut g = c.benchmark_group("pipeline_session_inline");
     g.throughput(Throughput::Elements(SESSION_EVENTS as u64));
     g.sample_size(10);
-    g.bench_function("run_100k", |b| {
-        b.iter_batched(
-            || (VecSource::new(events.clone()), stages(&cfg)),
-            |(source, stages)| {
-                let mut sink = CountingSink::default();
-                let report =
-                    pipeline::run(Box::new(source), stages, &mut sink, Taps::default(), &pcfg, &mut |_| {});
-                (report, sink)
-            },
-            BatchSize::PerIteration,
-        )
-    });
+    // The configured runner, then the same run with per-stage service timing (two clock reads
+    // and a histogram record per stage on every `stage_sample_every`-th envelope) switched off.
+    let untimed = PipelineConfig { stage_sample_every: u32::MAX, ..pcfg.clone() };
+    for (name, pcfg) in [("run_100k", &pcfg), ("run_100k_no_stage_timing", &untimed)] {
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || (VecSource::new(events.clone()), stages(&cfg)),
+                |(source, stages)| {
+                    let mut sink = CountingSink::default();
+                    let report = pipeline::run(
+                        Box::new(source),
+                        stages,
+                        &mut sink,
+                        Taps::default(),
+                        pcfg,
+                        &mut |_| {},
+                    );
+                    (report, sink)
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
     g.finish();
 }
 

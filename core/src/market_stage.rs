@@ -12,10 +12,13 @@
 use crate::book::{Book, BookChange};
 use crate::event::{EventKind, Side};
 use crate::features::{BookImbalance, CumDelta, DeltaConfig, ObiConfig};
+use crate::gamma_gate::{GammaGate, GammaGateConfig};
 use crate::msg::{Envelope, Msg};
+use crate::options::SnapshotCell;
 use crate::price::on_tick;
-use crate::signal::{SignalConfig, ThresholdSignal};
+use crate::signal::{Allow, SignalConfig, ThresholdSignal};
 use crate::stage::{Outbox, Stage};
+use std::sync::Arc;
 
 /// Settings of the [`MarketStage`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, serde::Deserialize, serde::Serialize)]
@@ -27,6 +30,8 @@ pub struct StrategyConfig {
     pub delta: DeltaConfig,
     /// Threshold signal.
     pub signal: SignalConfig,
+    /// Gamma-wall entry filter.
+    pub gamma: GammaGateConfig,
 }
 
 /// Counters of suspicious input seen by the stage.
@@ -51,6 +56,8 @@ pub struct MarketStage {
     obi: BookImbalance,
     delta: CumDelta,
     signal: ThresholdSignal,
+    gate: GammaGate,
+    gate_enabled: bool,
     last_ts: u64,
     last_trade_px: i64,
     /// Data-sanity counters.
@@ -68,11 +75,28 @@ impl MarketStage {
             obi: BookImbalance::new(&cfg.obi),
             delta: CumDelta::new(&cfg.delta),
             signal: ThresholdSignal::new(&cfg.signal),
+            gate: GammaGate::new(&cfg.gamma, tick.max(1)),
+            gate_enabled: cfg.gamma.enabled,
             last_ts: 0,
             last_trade_px: 0,
             sanity: SanityCounters::default(),
             signals: 0,
         }
+    }
+
+    /// Reads gamma levels from `cell` (published by the options cold thread) for the gate.
+    pub fn attach_gamma(&mut self, cell: Arc<SnapshotCell>) {
+        self.gate.attach(cell);
+    }
+
+    /// The gamma gate (snapshot in use and its basis).
+    pub fn gamma_gate(&self) -> &GammaGate {
+        &self.gate
+    }
+
+    /// Entries vetoed by the gamma gate.
+    pub fn gamma_vetoes(&self) -> u64 {
+        self.signal.vetoed
     }
 
     /// The stage's book.
@@ -152,8 +176,9 @@ impl Stage for MarketStage {
             if ref_px == 0 {
                 return;
             }
+            let allow = if self.gate_enabled { self.gate.allow(ref_px) } else { Allow::ALL };
             if let Some(sig) =
-                self.signal.evaluate(ev.seq, ev.ts_recv, ref_px, self.obi.value(), self.delta.window())
+                self.signal.evaluate(ev.seq, ev.ts_recv, ref_px, self.obi.value(), self.delta.window(), allow)
             {
                 self.signals += 1;
                 out.push(Envelope { t0: env.t0, msg: Msg::Signal(sig) });

@@ -36,18 +36,34 @@ impl Default for SignalConfig {
     }
 }
 
+/// Which entries the context (e.g. the gamma gate) allows; exits are always allowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Allow {
+    /// A flat → long entry may fire.
+    pub long: bool,
+    /// A flat → short entry may fire.
+    pub short: bool,
+}
+
+impl Allow {
+    /// Everything allowed.
+    pub const ALL: Allow = Allow { long: true, short: true };
+}
+
 /// Incremental threshold signal.
 #[derive(Clone, Debug)]
 pub struct ThresholdSignal {
     cfg: SignalConfig,
     state: i8,
     last_change_ts: u64,
+    /// Entries whose conditions held but that `Allow` vetoed.
+    pub vetoed: u64,
 }
 
 impl ThresholdSignal {
     /// A flat signal with thresholds `cfg`.
     pub fn new(cfg: &SignalConfig) -> Self {
-        Self { cfg: *cfg, state: 0, last_change_ts: 0 }
+        Self { cfg: *cfg, state: 0, last_change_ts: 0, vetoed: 0 }
     }
 
     /// Current desired direction.
@@ -55,7 +71,8 @@ impl ThresholdSignal {
         self.state
     }
 
-    /// Evaluates at event time `ts` (ns); returns a signal when the state changes.
+    /// Evaluates at event time `ts` (ns); returns a signal when the state changes. Entries not
+    /// in `allow` are vetoed (counted in [`ThresholdSignal::vetoed`]).
     #[inline]
     pub fn evaluate(
         &mut self,
@@ -64,6 +81,7 @@ impl ThresholdSignal {
         ref_price: Px,
         obi: f64,
         window_delta: i64,
+        allow: Allow,
     ) -> Option<Signal> {
         if self.last_change_ts != 0 && ts < self.last_change_ts + self.cfg.cooldown_ms * 1_000_000 {
             return None;
@@ -77,6 +95,10 @@ impl ThresholdSignal {
             s => s,
         };
         if next == self.state {
+            return None;
+        }
+        if self.state == 0 && ((next == 1 && !allow.long) || (next == -1 && !allow.short)) {
+            self.vetoed += 1;
             return None;
         }
         self.state = next;
@@ -97,17 +119,23 @@ mod tests {
         let cfg =
             SignalConfig { obi_entry: 0.5, delta_entry: 10, obi_exit: 0.2, delta_exit: 5, cooldown_ms: 1000 };
         let mut s = ThresholdSignal::new(&cfg);
-        assert!(s.evaluate(1, 10 * S, 0, 0.6, 5).is_none(), "delta below entry");
-        let sig = s.evaluate(2, 10 * S, 7, 0.6, 12).expect("long entry");
+        assert!(s.evaluate(1, 10 * S, 0, 0.6, 5, Allow::ALL).is_none(), "delta below entry");
+        let sig = s.evaluate(2, 10 * S, 7, 0.6, 12, Allow::ALL).expect("long entry");
         assert_eq!((sig.direction, sig.seq, sig.ref_price), (1, 2, 7));
         // exit condition inside cooldown: ignored
-        assert!(s.evaluate(3, 10 * S + S / 2, 0, -0.3, 0).is_none());
-        let exit = s.evaluate(4, 11 * S, 0, -0.3, 0).expect("exit after cooldown");
+        assert!(s.evaluate(3, 10 * S + S / 2, 0, -0.3, 0, Allow::ALL).is_none());
+        let exit = s.evaluate(4, 11 * S, 0, -0.3, 0, Allow::ALL).expect("exit after cooldown");
         assert_eq!(exit.direction, 0);
         assert_eq!(exit.strength, 0.0);
         // short entry needs both conditions
-        assert!(s.evaluate(5, 13 * S, 0, -0.6, -3).is_none());
-        assert_eq!(s.evaluate(6, 13 * S, 0, -0.6, -10).map(|x| x.direction), Some(-1));
+        assert!(s.evaluate(5, 13 * S, 0, -0.6, -3, Allow::ALL).is_none());
+        let no_short = Allow { long: true, short: false };
+        assert!(s.evaluate(6, 13 * S, 0, -0.6, -10, no_short).is_none(), "vetoed");
+        assert_eq!(s.vetoed, 1);
+        assert_eq!(s.evaluate(7, 13 * S, 0, -0.6, -10, Allow::ALL).map(|x| x.direction), Some(-1));
         assert_eq!(s.state(), -1);
+        // exits are never vetoed
+        let none = Allow { long: false, short: false };
+        assert_eq!(s.evaluate(8, 20 * S, 0, 0.5, 0, none).map(|x| x.direction), Some(0));
     }
 }

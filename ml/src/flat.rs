@@ -368,8 +368,8 @@ mod tests {
 
     fn naive(m: &FlatLogistic<3>, x: &[f64; 3]) -> f64 {
         let mut z = m.bias();
-        for i in 0..3 {
-            z += m.weights()[i] * (x[i] - m.mean()[i]) * m.inv_std()[i];
+        for (i, xi) in x.iter().enumerate() {
+            z += m.weights()[i] * (xi - m.mean()[i]) * m.inv_std()[i];
         }
         1.0 / (1.0 + (-z).exp())
     }

@@ -47,7 +47,13 @@ pub fn walk_forward_splits(
 mod tests {
     use super::*;
 
-    fn all(n: usize, train: usize, test: usize, step: usize, purge: usize) -> Vec<(Range<usize>, Range<usize>)> {
+    fn all(
+        n: usize,
+        train: usize,
+        test: usize,
+        step: usize,
+        purge: usize,
+    ) -> Vec<(Range<usize>, Range<usize>)> {
         walk_forward_splits(n, train, test, step, purge).collect()
     }
 

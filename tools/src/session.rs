@@ -11,6 +11,7 @@ use mia_core::journal::{
 };
 use mia_core::market_stage::{MarketStage, SanityCounters};
 use mia_core::msg::Envelope;
+use mia_core::options::{compute_levels, GammaLevels, GexConfig, ModelParams, SnapshotCell};
 use mia_core::pipeline::{self, Mode, Sink, Tap, Taps};
 use mia_core::source::EventSource;
 use mia_core::stage::Stage;
@@ -106,6 +107,10 @@ pub struct SessionSummary {
     pub digest: String,
     /// Data-sanity counters of the strategy stage.
     pub sanity: SanityCounters,
+    /// Gamma levels used by the gate (None without a chain).
+    pub gamma: Option<GammaLevels>,
+    /// Entries vetoed by the gamma gate.
+    pub gamma_vetoes: u64,
     /// Order-management counters.
     pub exec: ExecCounters,
     /// Tap envelopes dropped.
@@ -127,6 +132,45 @@ impl Sink for DecisionSink {
     fn on_output(&mut self, env: &Envelope) {
         self.digest.msg(&env.msg);
     }
+}
+
+/// The SPX chain that goes with an input, as Cboe quote-table text: generated for the
+/// synthetic session (coherent with its ES opening price), or read from beside the data:
+/// `FILE.chain.csv` for a DBN file `FILE.dbn`, `DIR/chain.csv` for a journal directory.
+/// `None` when the input has no chain (the gamma gate then stays inactive).
+pub fn chain_text(input: &Input) -> Result<Option<(String, String)>> {
+    let read = |p: PathBuf| -> Result<Option<(String, String)>> {
+        if !p.is_file() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&p).with_context(|| format!("{}: cannot read", p.display()))?;
+        Ok(Some((p.display().to_string(), text)))
+    };
+    match input {
+        Input::Synthetic { seed } => {
+            let session = SynthSession::try_new(&SynthConfig { seed: *seed, ..SynthConfig::default() })
+                .map_err(|e| anyhow!("{e}"))?;
+            let spot = mia_core::price::to_f64(session.spx_spot_estimate());
+            let chain = mia_feeds::synth_chain::generate_chain(*seed, spot, session.start_ns());
+            Ok(Some((
+                format!("synthetic SPX chain seed={seed}"),
+                mia_feeds::synth_chain::to_cboe_csv(&chain, spot),
+            )))
+        }
+        Input::Dbn(p) => read(p.with_extension("chain.csv")),
+        Input::Journal(d) => read(d.join(CHAIN_FILE)),
+    }
+}
+
+/// Name of the chain file kept in a journal directory.
+pub const CHAIN_FILE: &str = "chain.csv";
+
+/// Gamma levels of a chain in Cboe layout, stamped with the chain's valuation time (so the
+/// result depends on the chain only).
+pub fn gamma_levels(name: &str, text: &str) -> Result<GammaLevels> {
+    let parsed = mia_feeds::cboe::parse_str(name, text, &ModelParams::default())?;
+    let report = compute_levels(&parsed.chain, None, &GexConfig::default());
+    Ok(report.to_gamma_levels(parsed.chain.valuation_ts_ns))
 }
 
 fn open_source(input: &Input) -> Result<Box<dyn EventSource>> {
@@ -159,8 +203,21 @@ pub fn run_session(opts: &SessionOptions) -> Result<SessionSummary> {
     }
     let source_desc = source.describe().to_string();
 
+    // Options context: the cold side computes the levels once, before the first event, and
+    // publishes them through the seqlock cell the hot stage reads.
+    let chain = chain_text(&opts.input)?;
+    let gamma = match &chain {
+        Some((name, text)) => Some(gamma_levels(name, text)?),
+        None => None,
+    };
+    let mut market = MarketStage::new(&cfg.strategy, contract.tick);
+    if let Some(levels) = &gamma {
+        let cell = Arc::new(SnapshotCell::new());
+        cell.publish(levels);
+        market.attach_gamma(cell);
+    }
     let stages: Vec<Box<dyn Stage>> = vec![
-        Box::new(MarketStage::new(&cfg.strategy, contract.tick)),
+        Box::new(market),
         Box::new(ExecStage::new(
             &cfg.risk,
             SimConfig {
@@ -260,6 +317,8 @@ pub fn run_session(opts: &SessionOptions) -> Result<SessionSummary> {
         elapsed_s,
         digest: sink.digest.hex(),
         sanity: market.sanity,
+        gamma,
+        gamma_vetoes: market.gamma_vetoes(),
         exec: exec.counters,
         tap_dropped: report.tap_dropped,
         journal_records,
@@ -319,6 +378,25 @@ pub fn render_summary(s: &SessionSummary) -> String {
         "signals: {}  round_trips: {}  fees_usd: {:.2}  risk_rejects: {}  venue_rejects: {}\n",
         s.signals, s.trades, s.fees_usd, s.exec.risk_rejects, s.exec.venue_rejects
     ));
+    if let Some(g) = &s.gamma {
+        let p = |v: i64| {
+            if v == mia_core::price::UNDEF_PX {
+                "-".to_string()
+            } else {
+                format!("{:.2}", mia_core::price::to_f64(v))
+            }
+        };
+        t.push_str(&format!(
+            "gamma (SPX): spot {} zero_gamma {} call_wall {} put_wall {} max_pain {} net_gex_bn_per_pct {:.2}  vetoed_entries: {}\n",
+            p(g.spot),
+            p(g.zero_gamma),
+            p(g.call_wall),
+            p(g.put_wall),
+            p(g.max_pain),
+            g.total_gex_usd_per_pct / 1e9,
+            s.gamma_vetoes
+        ));
+    }
     let z = &s.sanity;
     t.push_str(&format!(
         "sanity: off_tick={} zero_size_trades={} ts_backwards={} crossed={} rejected_levels={}\n",
@@ -371,5 +449,10 @@ pub fn generate_dbn(seed: u64, out: &Path) -> Result<()> {
     }
     let n = mia_feeds::dbn_write::write_mbp10_dbn(out, "GLBX.MDP3", &symbol, id, start, end, session)?;
     println!("wrote {n} MBP-10 records ({symbol}, seed {seed}) to {}", out.display());
+    if let Some((_, text)) = chain_text(&Input::Synthetic { seed })? {
+        let p = out.with_extension("chain.csv");
+        std::fs::write(&p, text).with_context(|| format!("{}: cannot write", p.display()))?;
+        println!("wrote the session's SPX chain (Cboe layout) to {}", p.display());
+    }
     Ok(())
 }
