@@ -3,8 +3,8 @@
 //! [`FlatLogistic`] is a logistic-regression model reduced to plain arrays: per-feature
 //! standardisation (`mean`, `inv_std`), weights over the standardised features and a bias.
 //! [`FlatLogistic::predict`] is allocation-free, fixed-size (`N` is a const generic, so the
-//! loops unroll) and branch-free apart from the sign split of the numerically stable sigmoid,
-//! which compiles to a select.
+//! loops unroll) and branch-free apart from the sign split of the numerically stable sigmoid
+//! (a two-way select between already computed values).
 //!
 //! [`FlatModelFile`] is the on-disk form (serde JSON, see `docs/ml.md`): a kind tag, a format
 //! version, the feature names in input order, and the numbers. Loading validates everything

@@ -8,6 +8,8 @@
 //!
 //! See `docs/ml.md`.
 
+#![warn(missing_docs)]
+
 pub mod flat;
 pub mod train;
 pub mod walk_forward;

@@ -330,6 +330,17 @@ mod tests {
     }
 
     #[test]
+    fn trained_model_round_trips_through_a_file_exactly() {
+        let (x, y) = synthetic::<4>(9, 600, 0.1);
+        let flat = train_logistic(&x, &y, &TrainConfig::default()).unwrap().to_flat().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lr.json");
+        let names = ["a", "b", "c", "d"];
+        crate::FlatModelFile::from_logistic(&flat, names).save(&path).unwrap();
+        assert_eq!(crate::FlatModelFile::load_logistic::<4>(&path, names).unwrap(), flat);
+    }
+
+    #[test]
     fn training_is_deterministic() {
         let (x, y) = synthetic::<4>(3, 500, 0.1);
         let a = train_logistic(&x, &y, &TrainConfig::default()).unwrap().to_flat().unwrap();

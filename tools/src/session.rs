@@ -240,6 +240,10 @@ pub fn run_session(opts: &SessionOptions) -> Result<SessionSummary> {
             let dir = out.join("journal");
             let mut writer =
                 JournalWriter::create(&dir, JournalConfig::with_segment_size(cfg.journal.segment_bytes))?;
+            if let Some((_, text)) = &chain {
+                let p = dir.join(CHAIN_FILE);
+                std::fs::write(&p, text).with_context(|| format!("{}: cannot write", p.display()))?;
+            }
             let config_toml = toml::to_string(cfg).unwrap_or_default();
             writer.append_meta(&SessionMeta::now(
                 &source_desc,

@@ -46,18 +46,22 @@ fn generated_dbn_and_journal_replay_give_the_backtest_digest() {
     let bt = run(Input::Synthetic { seed: 3 }, Mode::Inline, Some(&out));
     assert!(bt.journal_records >= bt.events + bt.orders + bt.fills, "journal holds events and decisions");
     assert!(out.join("trades.csv").is_file() && out.join("latency").is_dir());
+    let walls = |s: &SessionSummary| s.gamma.map(|g| (g.spot, g.zero_gamma, g.call_wall, g.put_wall, g.max_pain));
+    assert!(bt.gamma.is_some(), "the synthetic session carries an SPX chain");
 
     // gen → DBN → replay (inline and threaded)
     let dbn = dir.path().join("s3.dbn");
     generate_dbn(3, &dbn).expect("gen");
     let r = run(Input::Dbn(dbn.clone()), Mode::Inline, None);
     assert_eq!((r.events, r.digest.as_str()), (bt.events, bt.digest.as_str()), "DBN replay = backtest");
+    assert_eq!(walls(&r), walls(&bt), "the chain written beside the DBN file gives the same levels");
     let rt = run(Input::Dbn(dbn), Mode::Threaded, None);
     assert_eq!(rt.digest, bt.digest, "DBN threaded replay = backtest");
 
     // journal → replay
     let j = run(Input::Journal(out.join("journal")), Mode::Threaded, None);
     assert_eq!((j.events, j.digest.as_str()), (bt.events, bt.digest.as_str()), "journal replay = backtest");
+    assert_eq!(walls(&j), walls(&bt), "the journal keeps the session's chain");
 }
 
 #[test]
