@@ -7,7 +7,8 @@
 //! - `pipeline_event_inline`: one market event through `MarketStage` + `ExecStage`, chained as
 //!   the inline runner chains them (no timestamps, no histograms);
 //! - `pipeline_session_inline`: [`pipeline::run`] in inline mode over 100,000 events into a
-//!   no-op sink (runner overhead included: `t0` stamping, sampled stage timing, histograms).
+//!   no-op sink (runner overhead included: `t0` stamping, sampled stage timing, histograms),
+//!   and the same run with per-stage timing off.
 //!
 //! Inputs come from the synthetic ES session (see `mia_benches`), generated once before any
 //! measurement, and are cycled through so that branch prediction sees a realistic mix.

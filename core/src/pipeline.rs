@@ -356,7 +356,7 @@ fn run_inline(
                         t.send(env);
                     }
                     chain.drive(0, &env);
-                    if seq % PROGRESS_EVERY == 0 {
+                    if seq.is_multiple_of(PROGRESS_EVERY) {
                         on_progress(seq);
                     }
                 }
@@ -521,7 +521,7 @@ fn run_threaded(
                         if !push_blocking(&mut tx, env) {
                             break;
                         }
-                        if seq % PROGRESS_EVERY == 0 {
+                        if seq.is_multiple_of(PROGRESS_EVERY) {
                             progress_ref.store(seq, Ordering::Relaxed);
                         }
                     }

@@ -32,7 +32,7 @@ pub struct SignalConfig {
 
 impl Default for SignalConfig {
     fn default() -> Self {
-        Self { obi_entry: 0.35, delta_entry: 60, obi_exit: 0.2, delta_exit: 40, cooldown_ms: 2_000 }
+        Self { obi_entry: 0.5, delta_entry: 150, obi_exit: 0.2, delta_exit: 40, cooldown_ms: 15_000 }
     }
 }
 
