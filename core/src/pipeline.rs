@@ -55,6 +55,9 @@ pub struct PipelineConfig {
     pub cores: Vec<usize>,
     /// Record each stage's service time on every n-th envelope (1 = all).
     pub stage_sample_every: u32,
+    /// Spins of an idle hot stage before it yields the CPU (lower is better when stages share
+    /// a core, higher when each has its own).
+    pub idle_spins: u32,
     /// Feed pacing, events per second of wall time (0 = as fast as possible). When pacing,
     /// each event's `t0` is its *scheduled* send time, so a pipeline that falls behind shows
     /// the delay in its latency (no coordinated omission).
@@ -68,6 +71,7 @@ impl Default for PipelineConfig {
             ring_capacity: 4096,
             cores: vec![0, 1, 1],
             stage_sample_every: 16,
+            idle_spins: 16,
             pace_events_per_sec: 0,
         }
     }
@@ -148,23 +152,29 @@ pub struct RunReport {
 /// sleeps, so it does not compete with the hot threads for cores.
 struct Backoff {
     n: u32,
+    spins: u32,
     sleepy: bool,
 }
 
 impl Backoff {
     fn new() -> Self {
-        Self { n: 0, sleepy: false }
+        Self { n: 0, spins: 64, sleepy: false }
+    }
+
+    /// A hot-stage wait: spin `spins` times, then yield.
+    fn hot(spins: u32) -> Self {
+        Self { n: 0, spins, sleepy: false }
     }
 
     fn cold() -> Self {
-        Self { n: 0, sleepy: true }
+        Self { n: 0, spins: 64, sleepy: true }
     }
 
     #[inline]
     fn snooze(&mut self) {
-        if self.n < 64 {
+        if self.n < self.spins {
             std::hint::spin_loop();
-        } else if !self.sleepy || self.n < 128 {
+        } else if !self.sleepy || self.n < self.spins + 64 {
             std::thread::yield_now();
         } else {
             std::thread::sleep(Duration::from_micros(50));
@@ -425,12 +435,13 @@ fn stage_thread(
     mut tx: rtrb::Producer<Envelope>,
     last: bool,
     sample_every: u32,
+    idle_spins: u32,
 ) -> StageResult {
     let mut out = Outbox::new();
     let mut timer = StageTimer::new(sample_every);
     let mut hist = LatencyHist::new(stage.name());
     let mut e2e = LatencyHist::new("end_to_end");
-    let mut backoff = Backoff::new();
+    let mut backoff = Backoff::hot(idle_spins);
     let flush = |out: &mut Outbox, e2e: &mut LatencyHist, tx: &mut rtrb::Producer<Envelope>| {
         for k in 0..out.len() {
             if let Some(env) = out.get(k) {
@@ -492,10 +503,11 @@ fn run_threaded(
             let stage_rx = std::mem::replace(&mut rx, next_rx);
             let last = i + 1 == n;
             let every = cfg.stage_sample_every;
+            let spins = cfg.idle_spins;
             let name = format!("mia-stage-{i}");
             let h = std::thread::Builder::new().name(name).spawn_scoped(scope, move || {
                 pin(cfg, i + 1);
-                stage_thread(stage, stage_rx, tx, last, every)
+                stage_thread(stage, stage_rx, tx, last, every, spins)
             });
             handles.push(h);
         }

@@ -46,7 +46,8 @@ fn generated_dbn_and_journal_replay_give_the_backtest_digest() {
     let bt = run(Input::Synthetic { seed: 3 }, Mode::Inline, Some(&out));
     assert!(bt.journal_records >= bt.events + bt.orders + bt.fills, "journal holds events and decisions");
     assert!(out.join("trades.csv").is_file() && out.join("latency").is_dir());
-    let walls = |s: &SessionSummary| s.gamma.map(|g| (g.spot, g.zero_gamma, g.call_wall, g.put_wall, g.max_pain));
+    let walls =
+        |s: &SessionSummary| s.gamma.map(|g| (g.spot, g.zero_gamma, g.call_wall, g.put_wall, g.max_pain));
     assert!(bt.gamma.is_some(), "the synthetic session carries an SPX chain");
 
     // gen → DBN → replay (inline and threaded)
