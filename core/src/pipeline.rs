@@ -276,54 +276,60 @@ impl Pacer {
     }
 }
 
-struct InlineChain<'a> {
-    stages: &'a mut [Box<dyn Stage>],
-    boxes: &'a mut [Outbox],
-    timers: &'a mut [StageTimer],
-    hists: &'a mut [LatencyHist],
+/// One stage of the inline chain with its own outbox and measurement state.
+struct Link {
+    stage: Box<dyn Stage>,
+    outbox: Outbox,
+    timer: StageTimer,
+    hist: LatencyHist,
+}
+
+/// Where the last stage's outputs go in inline mode.
+struct Tail<'a> {
     e2e: &'a mut LatencyHist,
     sink: &'a mut dyn Sink,
     out_tap: &'a mut Option<Tap>,
 }
 
-impl InlineChain<'_> {
-    fn drive(&mut self, i: usize, env: &Envelope) {
-        if i == self.stages.len() {
-            self.sink.on_output(env);
-            if let Some(t) = self.out_tap.as_mut() {
-                t.send(*env);
-            }
-            return;
+/// Runs `env` through `links` (recursively, by reference: envelopes are not copied between
+/// stages) and hands the last stage's outputs to the tail.
+#[inline]
+fn drive(links: &mut [Link], tail: &mut Tail<'_>, env: &Envelope) {
+    let Some((link, rest)) = links.split_first_mut() else {
+        tail.sink.on_output(env);
+        if let Some(t) = tail.out_tap.as_mut() {
+            t.send(*env);
         }
-        if self.timers[i].sample() {
-            let a = Clock::now();
-            self.stages[i].on_envelope(env, &mut self.boxes[i]);
-            self.hists[i].record(Clock::ticks_to_ns(Clock::now().saturating_sub(a)));
-        } else {
-            self.stages[i].on_envelope(env, &mut self.boxes[i]);
-        }
-        self.drain(i);
+        return;
+    };
+    if link.timer.sample() {
+        let a = Clock::now();
+        link.stage.on_envelope(env, &mut link.outbox);
+        link.hist.record(Clock::ticks_to_ns(Clock::now().saturating_sub(a)));
+    } else {
+        link.stage.on_envelope(env, &mut link.outbox);
     }
+    drain(link, rest, tail);
+}
 
-    fn drain(&mut self, i: usize) {
-        let last = i + 1 == self.stages.len();
-        let n = self.boxes[i].len();
-        for k in 0..n {
-            if let Some(out) = self.boxes[i].get(k) {
-                if last {
-                    record_e2e(self.e2e, &out);
-                }
-                self.drive(i + 1, &out);
-            }
+#[inline]
+fn drain(link: &mut Link, rest: &mut [Link], tail: &mut Tail<'_>) {
+    let last = rest.is_empty();
+    for out in link.outbox.as_slice() {
+        if last {
+            record_e2e(tail.e2e, out);
         }
-        self.boxes[i].clear();
+        drive(rest, tail, out);
     }
+    link.outbox.clear();
+}
 
-    fn finish(&mut self) {
-        for i in 0..self.stages.len() {
-            self.stages[i].finish(&mut self.boxes[i]);
-            self.drain(i);
-        }
+fn finish_links(links: &mut [Link], tail: &mut Tail<'_>) {
+    for i in 0..links.len() {
+        let (head, rest) = links.split_at_mut(i + 1);
+        let link = &mut head[i];
+        link.stage.finish(&mut link.outbox);
+        drain(link, rest, tail);
     }
 }
 
@@ -335,24 +341,21 @@ fn run_inline(
     cfg: &PipelineConfig,
     on_progress: &mut dyn FnMut(u64),
 ) -> RunReport {
-    let n = stages.len();
-    let mut boxes: Vec<Outbox> = (0..n).map(|_| Outbox::new()).collect();
-    let mut timers: Vec<StageTimer> = (0..n).map(|_| StageTimer::new(cfg.stage_sample_every)).collect();
-    let mut hists: Vec<LatencyHist> = stages.iter().map(|s| LatencyHist::new(s.name())).collect();
+    let mut links: Vec<Link> = stages
+        .drain(..)
+        .map(|stage| Link {
+            hist: LatencyHist::new(stage.name()),
+            stage,
+            outbox: Outbox::new(),
+            timer: StageTimer::new(cfg.stage_sample_every),
+        })
+        .collect();
     let mut e2e = LatencyHist::new("end_to_end");
     let started = Instant::now();
     let mut seq = 0u64;
     let mut source_error = None;
     {
-        let mut chain = InlineChain {
-            stages: &mut stages,
-            boxes: &mut boxes,
-            timers: &mut timers,
-            hists: &mut hists,
-            e2e: &mut e2e,
-            sink,
-            out_tap: &mut taps.output,
-        };
+        let mut tail = Tail { e2e: &mut e2e, sink, out_tap: &mut taps.output };
         let pacer = Pacer::new(cfg.pace_events_per_sec);
         loop {
             match source.next_event() {
@@ -365,7 +368,7 @@ fn run_inline(
                     if let Some(t) = taps.input.as_mut() {
                         t.send(env);
                     }
-                    chain.drive(0, &env);
+                    drive(&mut links, &mut tail, &env);
                     if seq.is_multiple_of(PROGRESS_EVERY) {
                         on_progress(seq);
                     }
@@ -377,19 +380,27 @@ fn run_inline(
                 }
             }
         }
-        chain.finish();
+        finish_links(&mut links, &mut tail);
     }
     on_progress(seq);
     let tap_dropped =
         taps.input.as_ref().map_or(0, |t| t.dropped) + taps.output.as_ref().map_or(0, |t| t.dropped);
+    let elapsed = started.elapsed();
+    let outbox_overflow = links.iter().map(|l| l.outbox.overflow()).sum();
+    let mut stage_latency = Vec::with_capacity(links.len());
+    let mut stages_back = Vec::with_capacity(links.len());
+    for l in links {
+        stage_latency.push(l.hist);
+        stages_back.push(l.stage);
+    }
     RunReport {
         events: seq,
-        elapsed: started.elapsed(),
-        stage_latency: hists,
+        elapsed,
+        stage_latency,
         end_to_end: e2e,
         tap_dropped,
-        outbox_overflow: boxes.iter().map(Outbox::overflow).sum(),
-        stages,
+        outbox_overflow,
+        stages: stages_back,
         source_error,
     }
 }

@@ -263,7 +263,8 @@ impl LatencyReport {
     /// Percentile-spectrum plot: x = 1/(1−p) on a log axis (labelled 0%, 50%, 90%, 99%, …),
     /// y = latency in µs, one line per histogram; the maximum is drawn at p = 1 − 1/count.
     pub fn plot_svg(&self, title: &str) -> String {
-        let mut chart = Chart::new(title).x_label("percentile").y_label("latency (µs)").log_x(true).log_y(true);
+        let mut chart =
+            Chart::new(title).x_label("percentile").y_label("latency (µs)").log_x(true).log_y(true);
         let mut max_x = 1.0f64;
         for (name, h) in self.iter() {
             let pts = spectrum(h);
