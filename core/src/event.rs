@@ -134,6 +134,23 @@ pub struct Event {
 const _: () = assert!(core::mem::size_of::<Event>() <= 64);
 const _: () = assert!(core::mem::size_of::<Event>() == 56);
 
+impl crate::fixed_vec::Blank for Event {
+    const BLANK: Event = Event {
+        ts_event: 0,
+        ts_recv: 0,
+        seq: 0,
+        price: 0,
+        order_id: 0,
+        size: 0,
+        count: 0,
+        instrument_id: 0,
+        kind: EventKind::Status,
+        side: Side::None,
+        depth: 0,
+        flags: 0,
+    };
+}
+
 impl Event {
     /// A `Level` event.
     #[allow(clippy::too_many_arguments)]

@@ -16,6 +16,7 @@ pub mod contract;
 pub mod digest;
 pub mod event;
 pub mod features;
+pub mod fixed_vec;
 pub mod gamma_gate;
 pub mod journal;
 pub mod latency;

@@ -103,6 +103,10 @@ pub struct Envelope {
     pub msg: Msg,
 }
 
+impl crate::fixed_vec::Blank for Envelope {
+    const BLANK: Envelope = Envelope { t0: 0, msg: Msg::Market(<Event as crate::fixed_vec::Blank>::BLANK) };
+}
+
 const _: () = assert!(core::mem::size_of::<Signal>() <= 64);
 const _: () = assert!(core::mem::size_of::<OrderIntent>() <= 64);
 const _: () = assert!(core::mem::size_of::<Fill>() <= 64);

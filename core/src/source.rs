@@ -91,20 +91,7 @@ mod tests {
 
     #[test]
     fn take_stops_at_limit() {
-        static EVENTS: [Event; 3] = [Event {
-            ts_event: 0,
-            ts_recv: 0,
-            seq: 0,
-            price: 0,
-            order_id: 0,
-            size: 0,
-            count: 0,
-            instrument_id: 0,
-            kind: crate::event::EventKind::Status,
-            side: crate::event::Side::None,
-            depth: 0,
-            flags: 0,
-        }; 3];
+        static EVENTS: [Event; 3] = [<Event as crate::fixed_vec::Blank>::BLANK; 3];
         let mut t = TakeSource::new(Box::new(SliceSource::new(&EVENTS)), 2);
         assert!(matches!(t.next_event(), Ok(Some(_))));
         assert!(matches!(t.next_event(), Ok(Some(_))));

@@ -131,6 +131,24 @@ pub mod civil {
         ((if m <= 2 { y + 1 } else { y }) as i32, m, d)
     }
 
+    /// True for a Gregorian leap year.
+    #[inline]
+    pub fn is_leap_year(y: i32) -> bool {
+        (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+    }
+
+    /// Number of days in month `m` (1–12) of year `y`; 0 for a month outside 1–12.
+    #[inline]
+    pub fn days_in_month(y: i32, m: u32) -> u32 {
+        match m {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if is_leap_year(y) => 29,
+            2 => 28,
+            _ => 0,
+        }
+    }
+
     /// Day of week of a day count since 1970-01-01: 0 = Sunday … 6 = Saturday.
     pub fn weekday(days: i64) -> u32 {
         (days + 4).rem_euclid(7) as u32
@@ -175,6 +193,11 @@ pub mod civil {
             assert_eq!(days_from_civil(1970, 1, 1), 0);
             assert_eq!(civil_from_days(days_from_civil(2024, 2, 29)), (2024, 2, 29));
             assert_eq!(weekday(days_from_civil(2024, 3, 15)), 5); // Friday
+            assert_eq!(
+                (days_in_month(2024, 2), days_in_month(2100, 2), days_in_month(2000, 2)),
+                (29, 28, 29)
+            );
+            assert_eq!((days_in_month(2023, 4), days_in_month(2023, 13)), (30, 0));
             assert_eq!(civil_from_days(nth_weekday(2024, 3, 5, 3)), (2024, 3, 15));
             for z in (-800_000..800_000).step_by(997) {
                 let (y, m, d) = civil_from_days(z);

@@ -18,6 +18,7 @@ use std::ffi::c_char;
 use dbn::{BidAskPair, MboMsg, Mbp10Msg, Mbp1Msg, RecordHeader, TradeMsg};
 use mia_core::book::Level;
 use mia_core::event::{flags, Event, EventKind, Side};
+use mia_core::fixed_vec::FixedVec;
 use mia_core::mbo::{MboAction, MboBook, MboConfig, MboStats};
 use mia_core::price::Px;
 
@@ -26,101 +27,9 @@ pub const EVENT_BUF_CAP: usize = 64;
 
 const _: () = assert!(EVENT_BUF_CAP >= 2 * mia_core::book::DEPTH + 3);
 
-/// A fixed-capacity buffer of events (no allocation).
-#[derive(Clone)]
-pub struct EventBuf {
-    events: [Event; EVENT_BUF_CAP],
-    len: usize,
-}
-
-impl Default for EventBuf {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl std::fmt::Debug for EventBuf {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.as_slice()).finish()
-    }
-}
-
-impl EventBuf {
-    /// An empty buffer.
-    pub const fn new() -> Self {
-        Self {
-            events: [Event {
-                ts_event: 0,
-                ts_recv: 0,
-                seq: 0,
-                price: 0,
-                order_id: 0,
-                size: 0,
-                count: 0,
-                instrument_id: 0,
-                kind: EventKind::Level,
-                side: Side::None,
-                depth: 0,
-                flags: 0,
-            }; EVENT_BUF_CAP],
-            len: 0,
-        }
-    }
-
-    /// Removes every event.
-    #[inline]
-    pub fn clear(&mut self) {
-        self.len = 0;
-    }
-
-    /// Appends `e`; returns false (and drops it) when the buffer is full.
-    #[inline]
-    pub fn push(&mut self, e: Event) -> bool {
-        match self.events.get_mut(self.len) {
-            Some(slot) => {
-                *slot = e;
-                self.len += 1;
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Number of events.
-    #[inline]
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// True when there is no event.
-    #[inline]
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The events, in order.
-    #[inline]
-    pub fn as_slice(&self) -> &[Event] {
-        &self.events[..self.len]
-    }
-
-    /// The event at `i`, if any.
-    #[inline]
-    pub fn get(&self, i: usize) -> Option<Event> {
-        self.as_slice().get(i).copied()
-    }
-
-    /// Iterates over the events.
-    #[inline]
-    pub fn iter(&self) -> std::slice::Iter<'_, Event> {
-        self.as_slice().iter()
-    }
-
-    #[inline]
-    fn last_mut(&mut self) -> Option<&mut Event> {
-        self.events[..self.len].last_mut()
-    }
-}
+/// A fixed-capacity buffer of events (no allocation); pushing beyond [`EVENT_BUF_CAP`]
+/// returns false and counts the event in `overflow()`.
+pub type EventBuf = FixedVec<Event, EVENT_BUF_CAP>;
 
 /// DBN side character to [`Side`] (`B` bid / buy aggressor, `A` ask / sell aggressor).
 #[inline]
@@ -189,7 +98,7 @@ impl LastTracker {
     #[inline]
     fn finish(&mut self, st: &Stamp, out: &mut EventBuf) {
         let last = st.flags & flags::LAST != 0;
-        match out.last_mut() {
+        match out.as_mut_slice().last_mut() {
             Some(e) => {
                 e.flags = st.flags;
                 self.open = !last;

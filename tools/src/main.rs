@@ -1,7 +1,7 @@
 //! `mia`: backtest, replay, generate and profile the MIA trading pipeline.
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use mia_core::config::Config;
 use mia_core::pipeline::Mode;
 use mia_tools::session::{default_out_dir, render_summary, run_session, Input, SessionOptions};
@@ -39,6 +39,26 @@ impl From<ModeArg> for Mode {
     }
 }
 
+/// Options shared by the commands that run the pipeline.
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// Pipeline mode (default: the config's, inline).
+    #[arg(long, value_enum)]
+    mode: Option<ModeArg>,
+    /// Output directory (default: a new folder under runs/).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Configuration file (default: built-in defaults = config/default.toml).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Stop after this many market events.
+    #[arg(long)]
+    max_events: Option<u64>,
+    /// Pace the feed at this many events per second of wall time (latency measurement).
+    #[arg(long)]
+    pace: Option<u64>,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Backtest the decision path on the built-in synthetic session (default) or a data file.
@@ -49,41 +69,15 @@ enum Command {
         /// Seed of the synthetic session.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Pipeline mode (default: the config's, inline).
-        #[arg(long, value_enum)]
-        mode: Option<ModeArg>,
-        /// Output directory (default: a new folder under runs/).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Configuration file (default: built-in defaults = config/default.toml).
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Stop after this many market events.
-        #[arg(long)]
-        max_events: Option<u64>,
-        /// Pace the feed at this many events per second of wall time (latency measurement).
-        #[arg(long)]
-        pace: Option<u64>,
+        #[command(flatten)]
+        run: RunArgs,
     },
     /// Replay a journal directory or a DBN file through the same pipeline.
     Replay {
         /// Journal directory or DBN file.
         path: PathBuf,
-        /// Pipeline mode.
-        #[arg(long, value_enum)]
-        mode: Option<ModeArg>,
-        /// Output directory (default: a new folder under runs/).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Configuration file.
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Stop after this many market events.
-        #[arg(long)]
-        max_events: Option<u64>,
-        /// Pace the feed at this many events per second of wall time (latency measurement).
-        #[arg(long)]
-        pace: Option<u64>,
+        #[command(flatten)]
+        run: RunArgs,
     },
     /// Write the synthetic session as a standard DBN (MBP-10) file.
     Gen {
@@ -112,32 +106,23 @@ fn load_config(path: Option<&PathBuf>) -> Result<Config> {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Backtest { data, seed, mode, out, config, max_events, pace } => {
+        Command::Backtest { data, seed, run } => {
             let input = match data {
                 Some(p) => Input::from_path(&p)?,
                 None => Input::Synthetic { seed },
             };
-            session(input, mode, out, config.as_ref(), (max_events, pace), "backtest")
+            session(input, run, "backtest")
         }
-        Command::Replay { path, mode, out, config, max_events, pace } => {
-            let input = Input::from_path(&path)?;
-            session(input, mode, out, config.as_ref(), (max_events, pace), "replay")
-        }
+        Command::Replay { path, run } => session(Input::from_path(&path)?, run, "replay"),
         Command::Gen { seed, out } => mia_tools::session::generate_dbn(seed, &out),
         Command::Perf { path } => perf(&path),
         Command::Gex(args) => mia_tools::gex::run(&args),
     }
 }
 
-fn session(
-    input: Input,
-    mode: Option<ModeArg>,
-    out: Option<PathBuf>,
-    config: Option<&PathBuf>,
-    (max_events, pace): (Option<u64>, Option<u64>),
-    label: &'static str,
-) -> Result<()> {
-    let config = load_config(config)?;
+fn session(input: Input, run: RunArgs, label: &'static str) -> Result<()> {
+    let RunArgs { mode, out, config, max_events, pace } = run;
+    let config = load_config(config.as_ref())?;
     let out = out.unwrap_or_else(|| default_out_dir(label));
     let opts = SessionOptions {
         input,

@@ -18,6 +18,7 @@
 //! Also the Eastern-time offset rule (US DST since 2007) used to place quote and settlement
 //! times in UTC. All functions are allocation-free.
 
+use crate::time::civil;
 use std::fmt;
 
 /// Seconds per day.
@@ -76,19 +77,13 @@ pub struct Date {
 /// True for a Gregorian leap year.
 #[inline]
 pub fn is_leap_year(y: i32) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+    civil::is_leap_year(y)
 }
 
 /// Number of days in month `m` (1–12) of year `y`.
 #[inline]
 pub fn days_in_month(y: i32, m: u8) -> u8 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if is_leap_year(y) => 29,
-        2 => 28,
-        _ => 0,
-    }
+    civil::days_in_month(y, u32::from(m)) as u8
 }
 
 impl Date {
@@ -103,29 +98,13 @@ impl Date {
 
     /// Days since 1970-01-01 (negative before).
     pub fn days_since_epoch(self) -> i64 {
-        // Era-based conversion: shift the year to start in March so the leap day is last.
-        let y = i64::from(self.year) - i64::from(self.month <= 2);
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let m = i64::from(self.month);
-        let mp = (m + 9) % 12; // March = 0
-        let doy = (153 * mp + 2) / 5 + i64::from(self.day) - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        era * 146_097 + doe - 719_468
+        civil::days_from_civil(self.year, u32::from(self.month), u32::from(self.day))
     }
 
     /// The date `days` days after 1970-01-01.
     pub fn from_days_since_epoch(days: i64) -> Date {
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-        let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
-        Date { year, month, day }
+        let (year, month, day) = civil::civil_from_days(days);
+        Date { year, month: month as u8, day: day as u8 }
     }
 
     /// The UTC date of a timestamp in ns since the UNIX epoch.

@@ -23,7 +23,6 @@
 //! ```
 
 mod book;
-mod calendar;
 mod dist;
 mod model;
 mod rng;
@@ -37,8 +36,9 @@ use dbn::{rtype, FlagSet, Mbp10Msg, RecordHeader};
 use mia_core::price::Px;
 
 use book::{Book, SideIx, ASK, BID, DEPTH};
-use calendar::NS_PER_SEC;
 use dist::QuantileTable;
+use mia_core::time::civil;
+use mia_core::time::NS_PER_SEC;
 use model::{Latent, Seasonality, SESSION_MINUTES};
 use rng::Rng;
 
@@ -129,11 +129,7 @@ impl SynthConfig {
     /// Checks every field; [`SynthSession::try_new`] calls it.
     pub fn validate(&self) -> Result<(), SynthError> {
         let (y, m, d) = self.date;
-        if !(1971..=2200).contains(&y)
-            || !(1..=12).contains(&m)
-            || d == 0
-            || d > calendar::days_in_month(y, m)
-        {
+        if !(1971..=2200).contains(&y) || !(1..=12).contains(&m) || d == 0 || d > civil::days_in_month(y, m) {
             return Err(SynthError::InvalidDate(y, m, d));
         }
         if !(1..=100_000_000).contains(&self.target_records) {
@@ -266,8 +262,8 @@ impl SynthSession {
     pub fn try_new(cfg: &SynthConfig) -> Result<Self, SynthError> {
         cfg.validate()?;
         let (y, m, d) = cfg.date;
-        let start_ns = calendar::chicago_time_ns(y, m, d, 8, 30);
-        let end_ns = calendar::chicago_time_ns(y, m, d, 15, 0);
+        let start_ns = civil::chicago_to_unix_ns(y, m, d, 8, 30);
+        let end_ns = civil::chicago_to_unix_ns(y, m, d, 15, 0);
         let start_tick = mia_core::price::round_to_tick(cfg.start_price, ES_TICK) / ES_TICK;
         let tables = Box::new(Tables::new());
         let mut rng = Rng::new(cfg.seed);
@@ -278,7 +274,7 @@ impl SynthSession {
         let mean_dt_ns = NS_PER_SEC as f64 / (base_rate * tables.season.rate[0] * latent.activity());
         let mut s = Self {
             cfg: cfg.clone(),
-            symbol: calendar::es_front_month(y, m, d),
+            symbol: mia_core::contract::front_symbol("ES", y, m, d),
             start_ns,
             end_ns,
             start_tick,
