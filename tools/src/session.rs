@@ -2,6 +2,7 @@
 //! with the journal writer on a cold thread, and writes the run's artefacts (journal, trades
 //! CSV, latency histograms and plot, summary).
 
+use crate::gamma::{chain_text, spawn_gamma_publisher, CHAIN_FILE};
 use anyhow::{anyhow, bail, Context, Result};
 use mia_core::config::Config;
 use mia_core::contract::ContractSpec;
@@ -11,7 +12,7 @@ use mia_core::journal::{
 };
 use mia_core::market_stage::{MarketStage, SanityCounters};
 use mia_core::msg::Envelope;
-use mia_core::options::{compute_levels, GammaLevels, GexConfig, ModelParams, SnapshotCell};
+use mia_core::options::{GammaLevels, SnapshotCell};
 use mia_core::pipeline::{self, Mode, Sink, Tap, Taps};
 use mia_core::source::EventSource;
 use mia_core::stage::Stage;
@@ -134,45 +135,6 @@ impl Sink for DecisionSink {
     }
 }
 
-/// The SPX chain that goes with an input, as Cboe quote-table text: generated for the
-/// synthetic session (coherent with its ES opening price), or read from beside the data:
-/// `FILE.chain.csv` for a DBN file `FILE.dbn`, `DIR/chain.csv` for a journal directory.
-/// `None` when the input has no chain (the gamma gate then stays inactive).
-pub fn chain_text(input: &Input) -> Result<Option<(String, String)>> {
-    let read = |p: PathBuf| -> Result<Option<(String, String)>> {
-        if !p.is_file() {
-            return Ok(None);
-        }
-        let text = std::fs::read_to_string(&p).with_context(|| format!("{}: cannot read", p.display()))?;
-        Ok(Some((p.display().to_string(), text)))
-    };
-    match input {
-        Input::Synthetic { seed } => {
-            let session = SynthSession::try_new(&SynthConfig { seed: *seed, ..SynthConfig::default() })
-                .map_err(|e| anyhow!("{e}"))?;
-            let spot = mia_core::price::to_f64(session.spx_spot_estimate());
-            let chain = mia_feeds::synth_chain::generate_chain(*seed, spot, session.start_ns());
-            Ok(Some((
-                format!("synthetic SPX chain seed={seed}"),
-                mia_feeds::synth_chain::to_cboe_csv(&chain, spot),
-            )))
-        }
-        Input::Dbn(p) => read(p.with_extension("chain.csv")),
-        Input::Journal(d) => read(d.join(CHAIN_FILE)),
-    }
-}
-
-/// Name of the chain file kept in a journal directory.
-pub const CHAIN_FILE: &str = "chain.csv";
-
-/// Gamma levels of a chain in Cboe layout, stamped with the chain's valuation time (so the
-/// result depends on the chain only).
-pub fn gamma_levels(name: &str, text: &str) -> Result<GammaLevels> {
-    let parsed = mia_feeds::cboe::parse_str(name, text, &ModelParams::default())?;
-    let report = compute_levels(&parsed.chain, None, &GexConfig::default());
-    Ok(report.to_gamma_levels(parsed.chain.valuation_ts_ns))
-}
-
 fn open_source(input: &Input) -> Result<Box<dyn EventSource>> {
     Ok(match input {
         Input::Synthetic { seed } => {
@@ -206,16 +168,19 @@ pub fn run_session(opts: &SessionOptions) -> Result<SessionSummary> {
     // Options context: the cold side computes the levels once, before the first event, and
     // publishes them through the seqlock cell the hot stage reads.
     let chain = chain_text(&opts.input)?;
+    let mut market = MarketStage::new(&cfg.strategy, contract.tick);
     let gamma = match &chain {
-        Some((name, text)) => Some(gamma_levels(name, text)?),
+        Some((name, text)) => {
+            let cell = Arc::new(SnapshotCell::new());
+            // Backtests wait for the first snapshot so every run sees it from event 0.
+            let levels = spawn_gamma_publisher(name.clone(), text.clone(), cell.clone())?
+                .join()
+                .map_err(|_| anyhow!("options analytics thread panicked"))??;
+            market.attach_gamma(cell);
+            Some(levels)
+        }
         None => None,
     };
-    let mut market = MarketStage::new(&cfg.strategy, contract.tick);
-    if let Some(levels) = &gamma {
-        let cell = Arc::new(SnapshotCell::new());
-        cell.publish(levels);
-        market.attach_gamma(cell);
-    }
     let stages: Vec<Box<dyn Stage>> = vec![
         Box::new(market),
         Box::new(ExecStage::new(
