@@ -143,7 +143,21 @@ fn open_source(input: &Input) -> Result<Box<dyn EventSource>> {
             Box::new(Mbp10IterSource::new(format!("synthetic ES session seed={seed}"), session))
         }
         Input::Dbn(p) => Box::new(DbnFileSource::open(p)?),
-        Input::Journal(p) => Box::new(JournalSource::open(p)?),
+        Input::Journal(p) => {
+            // One cold pass to learn how the journal ends, so a torn tail is reported first.
+            let r = mia_core::journal::JournalReader::scan(p).map_err(|e| e.to_source_error())?;
+            if let Some((seg, off)) = &r.torn_at {
+                eprintln!(
+                    "mia: warning: {}: the journal ends in a torn or damaged record at {} offset {off} ({}); \
+                     replaying the {} complete records before it",
+                    p.display(),
+                    seg.display(),
+                    r.reason.as_deref().unwrap_or("damaged"),
+                    r.records
+                );
+            }
+            Box::new(JournalSource::open(p)?)
+        }
     })
 }
 
