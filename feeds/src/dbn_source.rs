@@ -463,23 +463,69 @@ impl EventSource for DbnFileSource {
     }
 }
 
-/// An [`EventSource`] over any iterator of MBP-10 records (e.g. the synthetic market).
-pub struct Mbp10IterSource<I> {
+/// A producer of MBP-10 records that writes each one into a caller-owned record, so the
+/// 368-byte record is built in place instead of being moved through `Option`s.
+pub trait Mbp10Producer: Send {
+    /// Writes the next record into `out`; false at the end (then `out` is unspecified).
+    fn next_into(&mut self, out: &mut Mbp10Msg) -> bool;
+}
+
+/// Adapts any iterator of records to [`Mbp10Producer`].
+pub struct IterProducer<I>(pub I);
+
+impl<I: Iterator<Item = Mbp10Msg> + Send> Mbp10Producer for IterProducer<I> {
+    #[inline]
+    fn next_into(&mut self, out: &mut Mbp10Msg) -> bool {
+        match self.0.next() {
+            Some(r) => {
+                *out = r;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl Mbp10Producer for crate::synth::SynthSession {
+    #[inline]
+    fn next_into(&mut self, out: &mut Mbp10Msg) -> bool {
+        crate::synth::SynthSession::next_into(self, out)
+    }
+}
+
+/// An [`EventSource`] over a producer of MBP-10 records (the synthetic market, or any
+/// iterator of records through [`IterProducer`]).
+pub struct Mbp10IterSource<P> {
     name: String,
-    iter: I,
+    producer: P,
+    rec: Mbp10Msg,
     norm: Mbp10Normalizer,
     buf: EventBuf,
     pos: usize,
 }
 
-impl<I: Iterator<Item = Mbp10Msg> + Send> Mbp10IterSource<I> {
+impl<I: Iterator<Item = Mbp10Msg> + Send> Mbp10IterSource<IterProducer<I>> {
     /// A source named `name` (used in errors and summaries) over `iter`.
     pub fn new(name: impl Into<String>, iter: I) -> Self {
-        Self { name: name.into(), iter, norm: Mbp10Normalizer::new(), buf: EventBuf::new(), pos: 0 }
+        Self::from_producer(name, IterProducer(iter))
     }
 }
 
-impl<I: Iterator<Item = Mbp10Msg> + Send> EventSource for Mbp10IterSource<I> {
+impl<P: Mbp10Producer> Mbp10IterSource<P> {
+    /// A source named `name` over a record producer.
+    pub fn from_producer(name: impl Into<String>, producer: P) -> Self {
+        Self {
+            name: name.into(),
+            producer,
+            rec: Mbp10Msg::default(),
+            norm: Mbp10Normalizer::new(),
+            buf: EventBuf::new(),
+            pos: 0,
+        }
+    }
+}
+
+impl<P: Mbp10Producer> EventSource for Mbp10IterSource<P> {
     fn describe(&self) -> &str {
         &self.name
     }
@@ -492,10 +538,10 @@ impl<I: Iterator<Item = Mbp10Msg> + Send> EventSource for Mbp10IterSource<I> {
                 return Ok(Some(e));
             }
             self.pos = 0;
-            let Some(rec) = self.iter.next() else {
+            if !self.producer.next_into(&mut self.rec) {
                 return Ok(None);
-            };
-            self.norm.normalize(&rec, &mut self.buf);
+            }
+            self.norm.normalize(&self.rec, &mut self.buf);
         }
     }
 }

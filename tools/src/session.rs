@@ -140,7 +140,7 @@ fn open_source(input: &Input) -> Result<Box<dyn EventSource>> {
         Input::Synthetic { seed } => {
             let cfg = SynthConfig { seed: *seed, ..SynthConfig::default() };
             let session = SynthSession::try_new(&cfg).map_err(|e| anyhow!("{e}"))?;
-            Box::new(Mbp10IterSource::new(format!("synthetic ES session seed={seed}"), session))
+            Box::new(Mbp10IterSource::from_producer(format!("synthetic ES session seed={seed}"), session))
         }
         Input::Dbn(p) => Box::new(DbnFileSource::open(p)?),
         Input::Journal(p) => {

@@ -349,28 +349,27 @@ impl SynthSession {
         }
     }
 
-    /// Builds the record of `op` from the current book state.
+    /// Writes the record of `op`, built from the current book state, into `out` (every field
+    /// is set).
     #[inline(always)]
-    fn record(&mut self, op: Op) -> Mbp10Msg {
+    fn record_into(&mut self, op: Op, out: &mut Mbp10Msg) {
         self.sequence = self.sequence.wrapping_add(1);
-        Mbp10Msg {
-            hd: RecordHeader::new::<Mbp10Msg>(
-                rtype::MBP_10,
-                self.cfg.publisher_id,
-                self.cfg.instrument_id,
-                self.ts_event,
-            ),
-            price: op.price_tick * ES_TICK,
-            size: op.size,
-            action: op.action as c_char,
-            side: if op.side == BID { b'B' } else { b'A' } as c_char,
-            flags: FlagSet::new(if op.last { LAST } else { 0 }),
-            depth: op.depth,
-            ts_recv: self.ts_recv,
-            ts_in_delta: (self.ts_recv - self.ts_event) as i32,
-            sequence: self.sequence,
-            levels: self.book.lv.clone(),
-        }
+        out.hd = RecordHeader::new::<Mbp10Msg>(
+            rtype::MBP_10,
+            self.cfg.publisher_id,
+            self.cfg.instrument_id,
+            self.ts_event,
+        );
+        out.price = op.price_tick * ES_TICK;
+        out.size = op.size;
+        out.action = op.action as c_char;
+        out.side = if op.side == BID { b'B' } else { b'A' } as c_char;
+        out.flags = FlagSet::new(if op.last { LAST } else { 0 });
+        out.depth = op.depth;
+        out.ts_recv = self.ts_recv;
+        out.ts_in_delta = (self.ts_recv - self.ts_event) as i32;
+        out.sequence = self.sequence;
+        out.levels.clone_from_slice(&self.book.lv);
     }
 
     /// Removes the best level of `side` (a new deepest level appears beyond the view).
@@ -512,22 +511,23 @@ fn fresh_level(rng: &mut Rng, target: u32) -> (u32, u32) {
     (size, count)
 }
 
-impl Iterator for SynthSession {
-    type Item = Mbp10Msg;
-
+impl SynthSession {
+    /// Writes the next record into `out`; false at the end of the session. The copy-free form
+    /// of [`Iterator::next`] (which calls it).
     #[inline]
-    fn next(&mut self) -> Option<Mbp10Msg> {
+    pub fn next_into(&mut self, out: &mut Mbp10Msg) -> bool {
         if let Some(p) = self.pending {
             let op = self.continue_trade(p);
-            return Some(self.record(op));
+            self.record_into(op, out);
+            return true;
         }
         if self.done {
-            return None;
+            return false;
         }
         let ts = self.next_ts;
         if ts >= self.end_ns {
             self.done = true;
-            return None;
+            return false;
         }
         self.advance_latent(ts);
         self.ts_event = ts;
@@ -538,7 +538,18 @@ impl Iterator for SynthSession {
         self.ts_recv = (ts + 5_000 + ((l * l) >> 27)).max(self.ts_recv);
         self.next_ts = ts + (self.tables.expo.sample(r) * self.mean_dt_ns) as u64;
         let op = self.new_event();
-        Some(self.record(op))
+        self.record_into(op, out);
+        true
+    }
+}
+
+impl Iterator for SynthSession {
+    type Item = Mbp10Msg;
+
+    #[inline]
+    fn next(&mut self) -> Option<Mbp10Msg> {
+        let mut rec = Mbp10Msg::default();
+        self.next_into(&mut rec).then_some(rec)
     }
 }
 
