@@ -55,6 +55,10 @@ pub struct PipelineConfig {
     pub cores: Vec<usize>,
     /// Record each stage's service time on every n-th envelope (1 = all).
     pub stage_sample_every: u32,
+    /// Run consecutive stages pinned to the same core on one thread (an inline chain inside the
+    /// thread) instead of one thread each: on a machine with fewer cores than stages this
+    /// removes the hand-off between threads that can only take turns on the core.
+    pub fuse_same_core: bool,
     /// Spins of an idle hot stage before it yields the CPU (lower is better when stages share
     /// a core, higher when each has its own).
     pub idle_spins: u32,
@@ -71,6 +75,7 @@ impl Default for PipelineConfig {
             ring_capacity: 4096,
             cores: vec![0, 1, 1],
             stage_sample_every: 16,
+            fuse_same_core: false,
             idle_spins: 16,
             pace_events_per_sec: 0,
         }
@@ -284,22 +289,51 @@ struct Link {
     hist: LatencyHist,
 }
 
-/// Where the last stage's outputs go in inline mode.
-struct Tail<'a> {
-    e2e: &'a mut LatencyHist,
+/// Where a chain's final outputs go: the sink (inline mode) or the next ring (a thread).
+trait ChainOut {
+    fn emit(&mut self, env: &Envelope);
+}
+
+/// Inline mode: the sink, and the output tap.
+struct SinkOut<'a> {
     sink: &'a mut dyn Sink,
     out_tap: &'a mut Option<Tap>,
+}
+
+impl ChainOut for SinkOut<'_> {
+    #[inline]
+    fn emit(&mut self, env: &Envelope) {
+        self.sink.on_output(env);
+        if let Some(t) = self.out_tap.as_mut() {
+            t.send(*env);
+        }
+    }
+}
+
+/// A stage thread: the ring to the next thread (or to the sink).
+struct RingOut<'a>(&'a mut rtrb::Producer<Envelope>);
+
+impl ChainOut for RingOut<'_> {
+    #[inline]
+    fn emit(&mut self, env: &Envelope) {
+        push_blocking(self.0, *env);
+    }
+}
+
+/// The end of a chain: where outputs go, and whether this chain ends the pipeline (then each
+/// order intent's end-to-end latency is recorded as it leaves).
+struct Tail<'a, O: ChainOut> {
+    e2e: &'a mut LatencyHist,
+    ends_pipeline: bool,
+    out: O,
 }
 
 /// Runs `env` through `links` (recursively, by reference: envelopes are not copied between
 /// stages) and hands the last stage's outputs to the tail.
 #[inline]
-fn drive(links: &mut [Link], tail: &mut Tail<'_>, env: &Envelope) {
+fn drive<O: ChainOut>(links: &mut [Link], tail: &mut Tail<'_, O>, env: &Envelope) {
     let Some((link, rest)) = links.split_first_mut() else {
-        tail.sink.on_output(env);
-        if let Some(t) = tail.out_tap.as_mut() {
-            t.send(*env);
-        }
+        tail.out.emit(env);
         return;
     };
     if link.timer.sample() {
@@ -313,8 +347,8 @@ fn drive(links: &mut [Link], tail: &mut Tail<'_>, env: &Envelope) {
 }
 
 #[inline]
-fn drain(link: &mut Link, rest: &mut [Link], tail: &mut Tail<'_>) {
-    let last = rest.is_empty();
+fn drain<O: ChainOut>(link: &mut Link, rest: &mut [Link], tail: &mut Tail<'_, O>) {
+    let last = rest.is_empty() && tail.ends_pipeline;
     for out in link.outbox.as_slice() {
         if last {
             record_e2e(tail.e2e, out);
@@ -324,7 +358,7 @@ fn drain(link: &mut Link, rest: &mut [Link], tail: &mut Tail<'_>) {
     link.outbox.clear();
 }
 
-fn finish_links(links: &mut [Link], tail: &mut Tail<'_>) {
+fn finish_links<O: ChainOut>(links: &mut [Link], tail: &mut Tail<'_, O>) {
     for i in 0..links.len() {
         let (head, rest) = links.split_at_mut(i + 1);
         let link = &mut head[i];
@@ -333,29 +367,47 @@ fn finish_links(links: &mut [Link], tail: &mut Tail<'_>) {
     }
 }
 
+/// Wraps stages into links (set-up, allocates).
+fn make_links(stages: Vec<Box<dyn Stage>>, sample_every: u32) -> Vec<Link> {
+    stages
+        .into_iter()
+        .map(|stage| Link {
+            hist: LatencyHist::new(stage.name()),
+            stage,
+            outbox: Outbox::new(),
+            timer: StageTimer::new(sample_every),
+        })
+        .collect()
+}
+
+/// Splits links back into stages and their histograms (after a run).
+fn unlink(links: Vec<Link>) -> (Vec<Box<dyn Stage>>, Vec<LatencyHist>, u64) {
+    let overflow = links.iter().map(|l| l.outbox.overflow()).sum();
+    let mut stages = Vec::with_capacity(links.len());
+    let mut hists = Vec::with_capacity(links.len());
+    for l in links {
+        stages.push(l.stage);
+        hists.push(l.hist);
+    }
+    (stages, hists, overflow)
+}
+
 fn run_inline(
     mut source: Box<dyn EventSource>,
-    mut stages: Vec<Box<dyn Stage>>,
+    stages: Vec<Box<dyn Stage>>,
     sink: &mut dyn Sink,
     mut taps: Taps,
     cfg: &PipelineConfig,
     on_progress: &mut dyn FnMut(u64),
 ) -> RunReport {
-    let mut links: Vec<Link> = stages
-        .drain(..)
-        .map(|stage| Link {
-            hist: LatencyHist::new(stage.name()),
-            stage,
-            outbox: Outbox::new(),
-            timer: StageTimer::new(cfg.stage_sample_every),
-        })
-        .collect();
+    let mut links = make_links(stages, cfg.stage_sample_every);
     let mut e2e = LatencyHist::new("end_to_end");
     let started = Instant::now();
     let mut seq = 0u64;
     let mut source_error = None;
     {
-        let mut tail = Tail { e2e: &mut e2e, sink, out_tap: &mut taps.output };
+        let out = SinkOut { sink, out_tap: &mut taps.output };
+        let mut tail = Tail { e2e: &mut e2e, ends_pipeline: true, out };
         let pacer = Pacer::new(cfg.pace_events_per_sec);
         loop {
             match source.next_event() {
@@ -386,13 +438,7 @@ fn run_inline(
     let tap_dropped =
         taps.input.as_ref().map_or(0, |t| t.dropped) + taps.output.as_ref().map_or(0, |t| t.dropped);
     let elapsed = started.elapsed();
-    let outbox_overflow = links.iter().map(|l| l.outbox.overflow()).sum();
-    let mut stage_latency = Vec::with_capacity(links.len());
-    let mut stages_back = Vec::with_capacity(links.len());
-    for l in links {
-        stage_latency.push(l.hist);
-        stages_back.push(l.stage);
-    }
+    let (stages_back, stage_latency, outbox_overflow) = unlink(links);
     RunReport {
         events: seq,
         elapsed,
@@ -434,61 +480,66 @@ fn push_blocking(p: &mut rtrb::Producer<Envelope>, env: Envelope) -> bool {
 }
 
 struct StageResult {
-    stage: Box<dyn Stage>,
-    hist: LatencyHist,
+    stages: Vec<Box<dyn Stage>>,
+    hists: Vec<LatencyHist>,
     e2e: LatencyHist,
     overflow: u64,
 }
 
+/// A stage thread: runs its group of consecutive stages (one, unless
+/// [`PipelineConfig::fuse_same_core`] grouped several) on every envelope from `rx`.
 fn stage_thread(
-    mut stage: Box<dyn Stage>,
+    group: Vec<Box<dyn Stage>>,
     mut rx: rtrb::Consumer<Envelope>,
     mut tx: rtrb::Producer<Envelope>,
-    last: bool,
+    ends_pipeline: bool,
     sample_every: u32,
     idle_spins: u32,
 ) -> StageResult {
-    let mut out = Outbox::new();
-    let mut timer = StageTimer::new(sample_every);
-    let mut hist = LatencyHist::new(stage.name());
+    let mut links = make_links(group, sample_every);
     let mut e2e = LatencyHist::new("end_to_end");
     let mut backoff = Backoff::hot(idle_spins);
-    let flush = |out: &mut Outbox, e2e: &mut LatencyHist, tx: &mut rtrb::Producer<Envelope>| {
-        for k in 0..out.len() {
-            if let Some(env) = out.get(k) {
-                if last {
-                    record_e2e(e2e, &env);
+    {
+        let mut tail = Tail { e2e: &mut e2e, ends_pipeline, out: RingOut(&mut tx) };
+        loop {
+            match rx.pop() {
+                Ok(env) => {
+                    backoff.reset();
+                    drive(&mut links, &mut tail, &env);
                 }
-                push_blocking(tx, env);
+                Err(_) => {
+                    if rx.is_abandoned() && rx.is_empty() {
+                        break;
+                    }
+                    backoff.snooze();
+                }
             }
         }
-        out.clear();
-    };
-    loop {
-        match rx.pop() {
-            Ok(env) => {
-                backoff.reset();
-                if timer.sample() {
-                    let a = Clock::now();
-                    stage.on_envelope(&env, &mut out);
-                    hist.record(Clock::ticks_to_ns(Clock::now().saturating_sub(a)));
-                } else {
-                    stage.on_envelope(&env, &mut out);
-                }
-                flush(&mut out, &mut e2e, &mut tx);
+        finish_links(&mut links, &mut tail);
+    }
+    let (stages, hists, overflow) = unlink(links);
+    StageResult { stages, hists, e2e, overflow }
+}
+
+/// Groups consecutive stages into threads: one stage per thread, or, with `fuse`, every run of
+/// consecutive stages pinned to the same core (after taking ids modulo the core count) in one
+/// thread. Returns `(core slot of the group's first stage, stages)`.
+fn group_stages(stages: Vec<Box<dyn Stage>>, cfg: &PipelineConfig) -> Vec<(usize, Vec<Box<dyn Stage>>)> {
+    let ncores = core_affinity::get_core_ids().map_or(1, |v| v.len().max(1));
+    let core_of = |slot: usize| cfg.cores.get(slot).map(|c| c % ncores);
+    let mut groups: Vec<(usize, Vec<Box<dyn Stage>>)> = Vec::new();
+    for (i, stage) in stages.into_iter().enumerate() {
+        let slot = i + 1;
+        match groups.last_mut() {
+            Some((first, g))
+                if cfg.fuse_same_core && core_of(*first).is_some() && core_of(*first) == core_of(slot) =>
+            {
+                g.push(stage)
             }
-            Err(_) => {
-                if rx.is_abandoned() && rx.is_empty() {
-                    break;
-                }
-                backoff.snooze();
-            }
+            _ => groups.push((slot, vec![stage])),
         }
     }
-    stage.finish(&mut out);
-    flush(&mut out, &mut e2e, &mut tx);
-    let overflow = out.overflow();
-    StageResult { stage, hist, e2e, overflow }
+    groups
 }
 
 fn run_threaded(
@@ -508,17 +559,19 @@ fn run_threaded(
     std::thread::scope(|scope| {
         // Rings: feed → s0 → s1 → … → sink.
         let (feed_tx, mut rx) = rtrb::RingBuffer::<Envelope>::new(cap);
-        let mut handles = Vec::with_capacity(n);
-        for (i, stage) in stages.into_iter().enumerate() {
+        let groups = group_stages(stages, cfg);
+        let ngroups = groups.len();
+        let mut handles = Vec::with_capacity(ngroups);
+        for (gi, (slot, group)) in groups.into_iter().enumerate() {
             let (tx, next_rx) = rtrb::RingBuffer::<Envelope>::new(cap);
             let stage_rx = std::mem::replace(&mut rx, next_rx);
-            let last = i + 1 == n;
+            let last = gi + 1 == ngroups;
             let every = cfg.stage_sample_every;
             let spins = cfg.idle_spins;
-            let name = format!("mia-stage-{i}");
+            let name = format!("mia-stage-{gi}");
             let h = std::thread::Builder::new().name(name).spawn_scoped(scope, move || {
-                pin(cfg, i + 1);
-                stage_thread(stage, stage_rx, tx, last, every, spins)
+                pin(cfg, slot);
+                stage_thread(group, stage_rx, tx, last, every, spins)
             });
             handles.push(h);
         }
@@ -598,8 +651,8 @@ fn run_threaded(
                 Ok(h) => {
                     if let Ok(r) = h.join() {
                         e2e.merge(&r.e2e);
-                        stage_latency.push(r.hist);
-                        stages_back.push(r.stage);
+                        stage_latency.extend(r.hists);
+                        stages_back.extend(r.stages);
                         overflow += r.overflow;
                     }
                 }

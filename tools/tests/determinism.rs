@@ -7,9 +7,13 @@ use mia_tools::session::{generate_dbn, run_session, Input, SessionOptions, Sessi
 use std::path::Path;
 
 fn run(input: Input, mode: Mode, out: Option<&Path>) -> SessionSummary {
+    run_with(input, mode, out, Config::default())
+}
+
+fn run_with(input: Input, mode: Mode, out: Option<&Path>, config: Config) -> SessionSummary {
     let opts = SessionOptions {
         input,
-        config: Config::default(),
+        config,
         mode: Some(mode),
         out: out.map(Path::to_path_buf),
         progress: false,
@@ -35,6 +39,12 @@ fn synthetic_session_is_deterministic_and_modes_agree() {
     let t = run(Input::Synthetic { seed: 1 }, Mode::Threaded, None);
     assert_eq!(a.digest, t.digest, "threaded = inline");
     assert_eq!((a.events, a.orders, a.fills), (t.events, t.orders, t.fills));
+    let mut fused = Config::default();
+    fused.pipeline.fuse_same_core = true;
+    fused.pipeline.cores = vec![0, 1, 1];
+    let f = run_with(Input::Synthetic { seed: 1 }, Mode::Threaded, None, fused);
+    assert_eq!(a.digest, f.digest, "threaded with the two stages fused on one thread = inline");
+    assert_eq!(f.latency.names().count(), 3, "per-stage histograms survive fusion");
     let other = run(Input::Synthetic { seed: 2 }, Mode::Inline, None);
     assert_ne!(a.digest, other.digest, "another seed trades differently");
 }
