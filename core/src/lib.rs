@@ -10,6 +10,7 @@
 //! - decisions read event time only (never the wall clock), so inline and threaded runs of the
 //!   same input produce the same decisions.
 
+pub mod alloc_count;
 pub mod book;
 pub mod config;
 pub mod contract;

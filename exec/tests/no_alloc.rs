@@ -2,54 +2,19 @@
 //! construction: a counting global allocator counts the allocations made by this test's own
 //! thread while a busy market session is replayed.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+use std::alloc::System;
 
+use mia_core::alloc_count::CountingAlloc;
 use mia_core::event::{flags, Event, EventKind, Side};
 use mia_core::msg::{OrderIntent, OrderType};
 use mia_exec::{FillBuf, Position, SimConfig, SimExchange, TradeRing};
 
-thread_local! {
-    /// Allocations made by the current thread (const-initialised: touching it never allocates).
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-/// The system allocator, counting allocations per thread.
-struct Counting;
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
-// `GlobalAlloc` contract is the system allocator's; the only extra work is a thread-local
-// counter update, which neither allocates nor unwinds.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.with(|c| c.set(c.get() + 1));
-        // SAFETY: same layout contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` was returned by `System.alloc*` with this layout (we only forward).
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.with(|c| c.set(c.get() + 1));
-        // SAFETY: same layout contract as our caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.with(|c| c.set(c.get() + 1));
-        // SAFETY: forwarded unchanged; `ptr`/`layout` come from our caller under the same contract.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);
 
+/// Allocations made by this test's thread so far.
 fn allocs() -> u64 {
-    ALLOCS.with(Cell::get)
+    GLOBAL.thread_allocations()
 }
 
 const TICK: i64 = 250_000_000;
@@ -65,8 +30,6 @@ fn drain(out: &FillBuf, pos: &mut Position, ring: &mut TradeRing, filled: &mut u
 }
 
 #[test]
-// `u64::is_multiple_of` is newer than the workspace's rust-version (1.85).
-#[allow(clippy::manual_is_multiple_of)]
 fn replaying_a_session_does_not_allocate() {
     let mut sim = SimExchange::new(SimConfig::default());
     let mut out = FillBuf::new();
@@ -92,14 +55,14 @@ fn replaying_a_session_does_not_allocate() {
                 drain(&out, &mut pos, &mut ring, &mut filled);
             }
         }
-        let side = if step % 2 == 0 { Side::Bid } else { Side::Ask };
+        let side = if step.is_multiple_of(2) { Side::Bid } else { Side::Ask };
         let print =
             Event { seq: step, ..Event::trade(ts, ts, side, mid + side.sign() * 2 * TICK, 7, flags::LAST) };
         assert_eq!(print.kind, EventKind::Trade);
         sim.on_market(&print, &mut out);
         drain(&out, &mut pos, &mut ring, &mut filled);
         pos.mark(mid);
-        if step % 10 == 0 {
+        if step.is_multiple_of(10) {
             id += 1;
             let (order_type, price) = match id % 3 {
                 0 => (OrderType::Market, 0),
@@ -117,7 +80,7 @@ fn replaying_a_session_does_not_allocate() {
             };
             let _ = sim.submit(&intent);
             // Every 7th order cancels the previous one.
-            if id % 7 == 0 {
+            if id.is_multiple_of(7) {
                 let _ = sim.cancel(id - 1);
             }
         }

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 #[cfg(feature = "count-alloc")]
 #[global_allocator]
-static GLOBAL: mia_tools::alloc::CountingAlloc = mia_tools::alloc::CountingAlloc::new();
+static GLOBAL: mia_tools::alloc::CountingAlloc = mia_tools::alloc::counting_mimalloc();
 
 #[cfg(not(feature = "count-alloc"))]
 #[global_allocator]
