@@ -10,7 +10,7 @@
 //! on a crossed book).
 
 use crate::book::{Book, BookChange};
-use crate::event::{EventKind, Side};
+use crate::event::{Event, EventKind, Side};
 use crate::features::{BookImbalance, CumDelta, DeltaConfig, ObiConfig};
 use crate::gamma_gate::{GammaGate, GammaGateConfig};
 use crate::msg::{Envelope, Msg};
@@ -32,6 +32,23 @@ pub struct StrategyConfig {
     pub signal: SignalConfig,
     /// Gamma-wall entry filter.
     pub gamma: GammaGateConfig,
+    /// Data-sanity limits.
+    pub sanity: SanityConfig,
+}
+
+/// Data-sanity limits of the [`MarketStage`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SanityConfig {
+    /// A trade more than this many ticks away from the book mid (or, without a book, from the
+    /// last accepted trade) is a bad tick: counted and dropped. 0 disables the check.
+    pub max_jump_ticks: i64,
+}
+
+impl Default for SanityConfig {
+    fn default() -> Self {
+        Self { max_jump_ticks: 80 }
+    }
 }
 
 /// Counters of suspicious input seen by the stage.
@@ -47,11 +64,14 @@ pub struct SanityCounters {
     pub crossed: u64,
     /// Level events refused by the book (bad depth or side).
     pub rejected_levels: u64,
+    /// Trades farther from the market than `max_jump_ticks` (dropped).
+    pub bad_ticks: u64,
 }
 
 /// Book + features + signal stage.
 pub struct MarketStage {
     tick: i64,
+    max_jump: i64,
     book: Book,
     obi: BookImbalance,
     delta: CumDelta,
@@ -71,6 +91,7 @@ impl MarketStage {
     pub fn new(cfg: &StrategyConfig, tick: i64) -> Self {
         Self {
             tick: tick.max(1),
+            max_jump: cfg.sanity.max_jump_ticks.max(0).saturating_mul(tick.max(1)),
             book: Book::new(),
             obi: BookImbalance::new(&cfg.obi),
             delta: CumDelta::new(&cfg.delta),
@@ -113,6 +134,53 @@ impl MarketStage {
     pub fn session_delta(&self) -> i64 {
         self.delta.session()
     }
+    /// Applies one market event to the book and features; false when data sanity rejects it
+    /// (counted; the event must then not reach the venue).
+    #[inline]
+    fn accept(&mut self, ev: &Event) -> bool {
+        match ev.kind {
+            EventKind::Level => {
+                if ev.size != 0 && !on_tick(ev.price, self.tick) {
+                    self.sanity.off_tick += 1;
+                    return false;
+                }
+                let d = ev.depth as usize;
+                let old = match ev.side {
+                    Side::Bid => self.book.bid(d).size,
+                    Side::Ask => self.book.ask(d).size,
+                    Side::None => 0,
+                };
+                if self.book.apply(ev) == BookChange::Rejected {
+                    self.sanity.rejected_levels += 1;
+                    return false;
+                }
+                self.obi.on_level(ev.side, d, old, ev.size);
+            }
+            EventKind::Clear => {
+                self.book.clear();
+                self.obi.clear();
+            }
+            EventKind::Trade => {
+                if ev.size == 0 {
+                    self.sanity.zero_size_trades += 1;
+                    return false;
+                }
+                if !on_tick(ev.price, self.tick) {
+                    self.sanity.off_tick += 1;
+                    return false;
+                }
+                let reference = self.book.mid().unwrap_or(self.last_trade_px);
+                if self.max_jump > 0 && reference != 0 && (ev.price - reference).abs() > self.max_jump {
+                    self.sanity.bad_ticks += 1;
+                    return false;
+                }
+                self.delta.on_trade(ev.ts_recv, ev.side, ev.price, ev.size);
+                self.last_trade_px = ev.price;
+            }
+            EventKind::Status => {}
+        }
+        true
+    }
 }
 
 impl Stage for MarketStage {
@@ -131,41 +199,13 @@ impl Stage for MarketStage {
         } else {
             self.last_ts = ev.ts_recv;
         }
-        match ev.kind {
-            EventKind::Level => {
-                if ev.size != 0 && !on_tick(ev.price, self.tick) {
-                    self.sanity.off_tick += 1;
-                } else {
-                    let d = ev.depth as usize;
-                    let old = match ev.side {
-                        Side::Bid => self.book.bid(d).size,
-                        Side::Ask => self.book.ask(d).size,
-                        Side::None => 0,
-                    };
-                    if self.book.apply(&ev) == BookChange::Rejected {
-                        self.sanity.rejected_levels += 1;
-                    } else {
-                        self.obi.on_level(ev.side, d, old, ev.size);
-                    }
-                }
-            }
-            EventKind::Clear => {
-                self.book.clear();
-                self.obi.clear();
-            }
-            EventKind::Trade => {
-                if ev.size == 0 {
-                    self.sanity.zero_size_trades += 1;
-                } else if !on_tick(ev.price, self.tick) {
-                    self.sanity.off_tick += 1;
-                } else {
-                    self.delta.on_trade(ev.ts_recv, ev.side, ev.price, ev.size);
-                    self.last_trade_px = ev.price;
-                }
-            }
-            EventKind::Status => {}
+        if self.accept(&ev) {
+            out.push(*env);
+        } else if ev.is_last() {
+            // The rejected event ends its record: pass the record boundary on as a status event.
+            let status = Event { kind: EventKind::Status, size: 0, ..ev };
+            out.push(Envelope { t0: env.t0, msg: Msg::Market(status) });
         }
-        out.push(*env);
         if ev.is_last() {
             if self.book.is_crossed_or_locked() {
                 self.sanity.crossed += 1;
@@ -194,7 +234,7 @@ impl Stage for MarketStage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{flags, Event};
+    use crate::event::flags;
 
     const TICK: i64 = 250_000_000;
     const S: u64 = 1_000_000_000;
@@ -258,5 +298,33 @@ mod tests {
         assert_eq!(st.sanity.zero_size_trades, 1);
         assert_eq!(st.sanity.ts_backwards, 1);
         assert_eq!(st.session_delta(), 0);
+    }
+
+    #[test]
+    fn bad_ticks_are_dropped_not_forwarded() {
+        let cfg = StrategyConfig { sanity: SanityConfig { max_jump_ticks: 8 }, ..Default::default() };
+        let mut st = MarketStage::new(&cfg, TICK);
+        let mut out = Outbox::new();
+        for e in book_events(S, 10, 10) {
+            st.on_envelope(&env(e), &mut out);
+        }
+        out.clear();
+        // mid = 4000.125: a print 7.5 ticks away is fine, 9.5 ticks is not
+        let px = 4000 * 1_000_000_000;
+        st.on_envelope(&env(Event::trade(S, S, Side::Bid, px + 8 * TICK, 3, 0)), &mut out);
+        assert_eq!((out.len(), st.sanity.bad_ticks, st.session_delta()), (1, 0, 3));
+        out.clear();
+        st.on_envelope(&env(Event::trade(S, S, Side::Bid, px + 10 * TICK, 3, 0)), &mut out);
+        assert_eq!((out.len(), st.sanity.bad_ticks, st.session_delta()), (0, 1, 3), "dropped, counted");
+        // a rejected event that ends its record passes the boundary on as a status event
+        st.on_envelope(&env(Event::trade(S, S, Side::Bid, px + 10 * TICK, 3, flags::LAST)), &mut out);
+        match out.get(0).map(|e| e.msg) {
+            Some(Msg::Market(e)) => assert!(e.kind == EventKind::Status && e.is_last() && e.size == 0),
+            other => panic!("expected a status event, got {other:?}"),
+        }
+        out.clear();
+        // off-grid levels are dropped too, so the venue's replica never sees them
+        st.on_envelope(&env(Event::level(S, S, Side::Bid, 1, px + 1, 5, 1, 0)), &mut out);
+        assert_eq!((out.len(), st.sanity.off_tick), (0, 1));
     }
 }

@@ -382,8 +382,8 @@ pub fn render_summary(s: &SessionSummary) -> String {
     }
     let z = &s.sanity;
     t.push_str(&format!(
-        "sanity: off_tick={} zero_size_trades={} ts_backwards={} crossed={} rejected_levels={}\n",
-        z.off_tick, z.zero_size_trades, z.ts_backwards, z.crossed, z.rejected_levels
+        "sanity: off_tick={} zero_size_trades={} bad_ticks={} ts_backwards={} crossed={} rejected_levels={}\n",
+        z.off_tick, z.zero_size_trades, z.bad_ticks, z.ts_backwards, z.crossed, z.rejected_levels
     ));
     if let Some(out) = &s.out {
         t.push_str(&format!(
