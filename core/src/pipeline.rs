@@ -281,6 +281,56 @@ impl Pacer {
     }
 }
 
+/// The feed side of a run, shared by both modes: reads the source, assigns `seq`, stamps
+/// `t0` (or the paced schedule), and copies each event to the input tap.
+struct Feeder {
+    source: Box<dyn EventSource>,
+    pacer: Option<Pacer>,
+    tap: Option<Tap>,
+    seq: u64,
+    error: Option<SourceError>,
+}
+
+impl Feeder {
+    fn new(source: Box<dyn EventSource>, tap: Option<Tap>, cfg: &PipelineConfig) -> Self {
+        Self { source, pacer: Pacer::new(cfg.pace_events_per_sec), tap, seq: 0, error: None }
+    }
+
+    /// The next envelope; `None` at the end of the source or at its first error (kept in
+    /// `error`).
+    #[inline(always)]
+    fn next(&mut self) -> Option<Envelope> {
+        match self.source.next_event() {
+            Ok(Some(mut ev)) => {
+                let mut env = stamp(&mut ev, self.seq);
+                if let Some(p) = &self.pacer {
+                    env.t0 = p.wait(self.seq);
+                }
+                self.seq += 1;
+                if let Some(t) = self.tap.as_mut() {
+                    t.send(env);
+                }
+                Some(env)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                self.error = Some(e);
+                None
+            }
+        }
+    }
+
+    /// True when a progress report is due after the latest envelope.
+    #[inline]
+    fn progress_due(&self) -> bool {
+        self.seq.is_multiple_of(PROGRESS_EVERY)
+    }
+
+    fn tap_dropped(&self) -> u64 {
+        self.tap.as_ref().map_or(0, |t| t.dropped)
+    }
+}
+
 /// One stage of the inline chain with its own outbox and measurement state.
 struct Link {
     stage: Box<dyn Stage>,
@@ -393,7 +443,7 @@ fn unlink(links: Vec<Link>) -> (Vec<Box<dyn Stage>>, Vec<LatencyHist>, u64) {
 }
 
 fn run_inline(
-    mut source: Box<dyn EventSource>,
+    source: Box<dyn EventSource>,
     stages: Vec<Box<dyn Stage>>,
     sink: &mut dyn Sink,
     mut taps: Taps,
@@ -403,51 +453,31 @@ fn run_inline(
     let mut links = make_links(stages, cfg.stage_sample_every);
     let mut e2e = LatencyHist::new("end_to_end");
     let started = Instant::now();
-    let mut seq = 0u64;
-    let mut source_error = None;
+    let mut feed = Feeder::new(source, taps.input.take(), cfg);
     {
         let out = SinkOut { sink, out_tap: &mut taps.output };
         let mut tail = Tail { e2e: &mut e2e, ends_pipeline: true, out };
-        let pacer = Pacer::new(cfg.pace_events_per_sec);
-        loop {
-            match source.next_event() {
-                Ok(Some(mut ev)) => {
-                    let mut env = stamp(&mut ev, seq);
-                    if let Some(p) = &pacer {
-                        env.t0 = p.wait(seq);
-                    }
-                    seq += 1;
-                    if let Some(t) = taps.input.as_mut() {
-                        t.send(env);
-                    }
-                    drive(&mut links, &mut tail, &env);
-                    if seq.is_multiple_of(PROGRESS_EVERY) {
-                        on_progress(seq);
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    source_error = Some(e);
-                    break;
-                }
+        while let Some(env) = feed.next() {
+            drive(&mut links, &mut tail, &env);
+            if feed.progress_due() {
+                on_progress(feed.seq);
             }
         }
         finish_links(&mut links, &mut tail);
     }
-    on_progress(seq);
-    let tap_dropped =
-        taps.input.as_ref().map_or(0, |t| t.dropped) + taps.output.as_ref().map_or(0, |t| t.dropped);
+    on_progress(feed.seq);
+    let tap_dropped = feed.tap_dropped() + taps.output.as_ref().map_or(0, |t| t.dropped);
     let elapsed = started.elapsed();
     let (stages_back, stage_latency, outbox_overflow) = unlink(links);
     RunReport {
-        events: seq,
+        events: feed.seq,
         elapsed,
         stage_latency,
         end_to_end: e2e,
         tap_dropped,
         outbox_overflow,
         stages: stages_back,
-        source_error,
+        source_error: feed.error,
     }
 }
 
@@ -543,7 +573,7 @@ fn group_stages(stages: Vec<Box<dyn Stage>>, cfg: &PipelineConfig) -> Vec<(usize
 }
 
 fn run_threaded(
-    mut source: Box<dyn EventSource>,
+    source: Box<dyn EventSource>,
     stages: Vec<Box<dyn Stage>>,
     sink: &mut dyn Sink,
     mut taps: Taps,
@@ -576,40 +606,20 @@ fn run_threaded(
             handles.push(h);
         }
         let progress_ref = &progress;
+        let mut feeder = Feeder::new(source, in_tap, cfg);
         let feed = std::thread::Builder::new().name("mia-feed".into()).spawn_scoped(scope, move || {
             pin(cfg, 0);
             let mut tx = feed_tx;
-            let mut tap = in_tap;
-            let mut seq = 0u64;
-            let mut err = None;
-            let pacer = Pacer::new(cfg.pace_events_per_sec);
-            loop {
-                match source.next_event() {
-                    Ok(Some(mut ev)) => {
-                        let mut env = stamp(&mut ev, seq);
-                        if let Some(p) = &pacer {
-                            env.t0 = p.wait(seq);
-                        }
-                        seq += 1;
-                        if let Some(t) = tap.as_mut() {
-                            t.send(env);
-                        }
-                        if !push_blocking(&mut tx, env) {
-                            break;
-                        }
-                        if seq.is_multiple_of(PROGRESS_EVERY) {
-                            progress_ref.store(seq, Ordering::Relaxed);
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        err = Some(e);
-                        break;
-                    }
+            while let Some(env) = feeder.next() {
+                if !push_blocking(&mut tx, env) {
+                    break;
+                }
+                if feeder.progress_due() {
+                    progress_ref.store(feeder.seq, Ordering::Relaxed);
                 }
             }
-            progress_ref.store(seq, Ordering::Relaxed);
-            (seq, err, tap.map_or(0, |t| t.dropped))
+            progress_ref.store(feeder.seq, Ordering::Relaxed);
+            (feeder.seq, feeder.error.take(), feeder.tap_dropped())
         });
         // Sink loop on this thread (cold: sleeps when idle).
         let mut backoff = Backoff::cold();
