@@ -52,6 +52,12 @@ fn bad_inputs_fail_cleanly() {
     let bytes = std::fs::read(real).expect("read shared data");
     std::fs::write(d.join("cut.dbn"), &bytes[..bytes.len() - 100]).expect("write");
     fails_naming(&mia(&["replay", "cut.dbn", "--out", "o2"], d), "cut.dbn");
+    fails_naming(&mia(&["replay", "cut.dbn", "--mode", "threaded", "--out", "o2t"], d), "cut.dbn");
+    // What was decoded before the damage is journaled, not lost.
+    for run in ["o2", "o2t"] {
+        let rec = mia_core::journal::JournalReader::scan(d.join(run).join("journal")).expect("journal readable");
+        assert!(rec.is_clean() && rec.records > 1, "{run}: {rec:?}");
+    }
     // garbage journal directory
     std::fs::create_dir_all(d.join("badj")).expect("mkdir");
     std::fs::write(d.join("badj/seg-000000.mj"), vec![0x5au8; 4096]).expect("write");
