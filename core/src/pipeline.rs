@@ -182,7 +182,7 @@ impl Backoff {
         } else if !self.sleepy || self.n < self.spins + 64 {
             std::thread::yield_now();
         } else {
-            std::thread::sleep(Duration::from_micros(50));
+            std::thread::sleep(Duration::from_micros(500));
         }
         self.n = self.n.saturating_add(1);
     }
