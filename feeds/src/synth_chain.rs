@@ -142,12 +142,15 @@ pub fn generate_chain(seed: u64, spot: f64, valuation_ts_ns: u64) -> Chain {
         let t = ((exp_ts.saturating_sub(val_ts)) as f64 / 1e9 / SECS_PER_YEAR).max(60.0 / SECS_PER_YEAR);
         // Term structure: short expirations a little richer.
         let atm = base_vol * (1.0 + 0.25 * (-t * 20.0).exp());
+        // Peak open interest per strike by series, scaled so that the chain's total call and
+        // put GEX land in the tens of $bn per 1 % like the real SPX chain (e.g. the Cboe file in
+        // shared/data: calls +63, puts −82 $bn).
         let oi_scale = match (series, root) {
-            (Series::Daily, _) => 1_200.0,
-            (Series::Monthly, Root::Spx) => 6_000.0,
-            (Series::Monthly, Root::Spxw) => 2_500.0,
-            (Series::Quarterly, Root::Spx) => 10_000.0,
-            (Series::Quarterly, Root::Spxw) => 3_500.0,
+            (Series::Daily, _) => 150.0,
+            (Series::Monthly, Root::Spx) => 750.0,
+            (Series::Monthly, Root::Spxw) => 312.5,
+            (Series::Quarterly, Root::Spx) => 1_250.0,
+            (Series::Quarterly, Root::Spxw) => 437.5,
         };
         let volume_frac = if series == Series::Daily && t < 2.0 / 365.0 { 0.8 } else { 0.1 };
         for k in strikes(spot, t) {
