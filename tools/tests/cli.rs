@@ -55,7 +55,8 @@ fn bad_inputs_fail_cleanly() {
     fails_naming(&mia(&["replay", "cut.dbn", "--mode", "threaded", "--out", "o2t"], d), "cut.dbn");
     // What was decoded before the damage is journaled, not lost.
     for run in ["o2", "o2t"] {
-        let rec = mia_core::journal::JournalReader::scan(d.join(run).join("journal")).expect("journal readable");
+        let rec =
+            mia_core::journal::JournalReader::scan(d.join(run).join("journal")).expect("journal readable");
         assert!(rec.is_clean() && rec.records > 1, "{run}: {rec:?}");
     }
     // garbage journal directory
