@@ -124,7 +124,13 @@ impl DbnReader {
                 format!("corrupt DBN header: metadata length {meta_len} exceeds the input"),
             ));
         }
-        let mut fsm = DbnFsm::default();
+        // Records are decoded as they are (no v1/v2 → v3 upgrade): the schemas read here have
+        // the same layout in every version, and the crate's upgrade path asserts (panics) on a
+        // malformed record length instead of returning an error (found by fuzzing).
+        let mut fsm = DbnFsm::builder()
+            .upgrade_policy(dbn::VersionUpgradePolicy::AsIs)
+            .build()
+            .map_err(|e| err("metadata", format!("cannot configure the DBN decoder: {e}")))?;
         fsm.write_all(&prelude);
         let mut this = Self {
             input,
@@ -236,6 +242,28 @@ impl DbnReader {
         }
     }
 
+    /// Checks the length byte of every record buffered in the decoder: a record must be at
+    /// least a header (16 bytes) and a multiple of 8 bytes, or the records after it would sit
+    /// at misaligned addresses, which the `dbn` crate reads through typed references (found by
+    /// fuzzing: it debug-asserts, and in release it would be undefined behaviour).
+    fn check_record_lengths(&self) -> Result<(), SourceError> {
+        let data = self.fsm.data();
+        let mut off = 0usize;
+        while let Some(&len_word) = data.get(off) {
+            let len = usize::from(len_word) * 4;
+            if len < 16 || len % 8 != 0 {
+                let at = self.next_offset + off as u64;
+                return Err(SourceError::new(
+                    self.input.clone(),
+                    format!("byte offset {at}"),
+                    format!("corrupt record: length {len} bytes is not a multiple of 8 of at least 16"),
+                ));
+            }
+            off += len;
+        }
+        Ok(())
+    }
+
     /// The next record, `Ok(None)` at a clean end of the file. The record borrows the decoder's
     /// buffer until the next call.
     ///
@@ -253,6 +281,7 @@ impl DbnReader {
                 }
                 return Ok(rec);
             }
+            self.check_record_lengths()?;
             match self.fsm.process_batch() {
                 ProcessResult::Record(_) => {}
                 ProcessResult::ReadMore(_) => {

@@ -522,3 +522,20 @@ fn writer_rejects_malformed_records() {
     .unwrap_err();
     assert_eq!(e.place, "create");
 }
+
+/// Inputs found by `cargo fuzz` (fuzz/fuzz_targets/dbn_file.rs) that once panicked inside the
+/// `dbn` crate's v2→v3 record upgrade: they must now decode to events or a clean error.
+#[test]
+fn fuzz_regressions_do_not_panic() {
+    for name in ["fuzz-v2-short-instrument-def.dbn", "fuzz-crash-2.dbn"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+        assert!(path.is_file(), "{name}");
+        if let Ok(mut src) = DbnFileSource::open(&path) {
+            let mut n = 0;
+            while let Ok(Some(_)) = src.next_event() {
+                n += 1;
+                assert!(n < 1_000_000, "{name}: runaway");
+            }
+        }
+    }
+}
