@@ -1,4 +1,4 @@
-//! `mia gex FILE.csv [--spot X] [--basis B] [--json] [--plot OUT.svg]`: gamma-exposure levels of
+//! `mia gex FILE.csv [--spot X] [--basis B] [--json] [--plot OUT.svg | --no-plot]`: gamma-exposure levels of
 //! a Cboe option-chain download.
 //!
 //! Prints a table (spot, total GEX in $bn per 1 % move, zero gamma, call wall, put wall, max
@@ -34,9 +34,26 @@ pub struct GexArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
-    /// Write an SVG plot (GEX by strike; total GEX vs spot with the zero-gamma flip).
+    /// Where to write the SVG plot (GEX by strike; total GEX vs spot with the zero-gamma flip);
+    /// default: `<file stem>.gex.svg` in the current directory.
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// Do not write the plot.
+    #[arg(long, conflicts_with = "plot")]
+    pub no_plot: bool,
+}
+
+impl GexArgs {
+    /// The plot path, `None` with `--no-plot`.
+    pub fn plot_path(&self) -> Option<PathBuf> {
+        if self.no_plot {
+            return None;
+        }
+        Some(self.plot.clone().unwrap_or_else(|| {
+            let stem = self.file.file_stem().and_then(|s| s.to_str()).unwrap_or("chain");
+            PathBuf::from(format!("{stem}.gex.svg"))
+        }))
+    }
 }
 
 /// Runs `mia gex`.
@@ -47,8 +64,8 @@ pub fn run(args: &GexArgs) -> Result<()> {
     } else {
         print!("{}", render_table(args, &parsed, &report));
     }
-    if let Some(out) = &args.plot {
-        write_plot(out, &report)?;
+    if let Some(out) = args.plot_path() {
+        write_plot(&out, &report)?;
         if !args.json {
             println!("plot: {}", out.display());
         }
@@ -239,7 +256,7 @@ mod tests {
     }
 
     fn args(file: PathBuf) -> GexArgs {
-        GexArgs { file, spot: None, basis: None, json: false, plot: None }
+        GexArgs { file, spot: None, basis: None, json: false, plot: None, no_plot: true }
     }
 
     #[test]
@@ -250,7 +267,7 @@ mod tests {
         let chain = mia_feeds::synth_chain::generate_chain(3, 5100.0, ts);
         mia_feeds::synth_chain::write_cboe_csv(&chain, 5100.0, &csv).unwrap_or_else(|e| panic!("{e}"));
         let plot = dir.path().join("gex.svg");
-        let a = GexArgs { basis: Some(12.3), plot: Some(plot.clone()), ..args(csv) };
+        let a = GexArgs { basis: Some(12.3), plot: Some(plot.clone()), no_plot: false, ..args(csv) };
         run(&a).unwrap_or_else(|e| panic!("{e}"));
         let svg = std::fs::read_to_string(&plot).unwrap_or_default();
         assert!(svg.starts_with("<svg") && svg.contains("zero gamma") && svg.contains("call wall"));
