@@ -4,7 +4,8 @@
 //! wall, is vetoed.
 //!
 //! The gate reads the latest [`GammaLevels`] from the cold thread's [`SnapshotCell`] only when
-//! the cell's publication counter changes (one atomic load per evaluation otherwise). Levels
+//! the cell's publication counter changes (one atomic load per evaluation otherwise). A
+//! snapshot older than `max_age_hours` of event time is stale: the gate then vetoes nothing. Levels
 //! are SPX points; they are mapped to ES prices with the basis (ES mid − SPX spot) measured at
 //! the first evaluation after each new snapshot, rounded to the ES tick.
 
@@ -22,11 +23,15 @@ pub struct GammaGateConfig {
     pub enabled: bool,
     /// Veto an entry this many ES ticks (or fewer) in front of the wall it runs into.
     pub wall_buffer_ticks: i64,
+    /// A snapshot older than this (event time minus the snapshot's `computed_at_ns`) is stale:
+    /// the gate then vetoes nothing and counts the evaluation. 0 disables the limit. A snapshot
+    /// computed after the event time is always stale.
+    pub max_age_hours: u64,
 }
 
 impl Default for GammaGateConfig {
     fn default() -> Self {
-        Self { enabled: true, wall_buffer_ticks: 8 }
+        Self { enabled: true, wall_buffer_ticks: 8, max_age_hours: 24 }
     }
 }
 
@@ -37,6 +42,9 @@ pub struct GammaGate {
     levels: Option<GammaLevels>,
     basis: Option<Px>,
     buffer: Px,
+    max_age_ns: u64,
+    /// Evaluations made while the snapshot was stale (nothing vetoed).
+    pub stale: u64,
 }
 
 impl GammaGate {
@@ -48,6 +56,8 @@ impl GammaGate {
             levels: None,
             basis: None,
             buffer: cfg.wall_buffer_ticks.max(0).saturating_mul(tick),
+            max_age_ns: cfg.max_age_hours.saturating_mul(3_600_000_000_000),
+            stale: 0,
         }
     }
 
@@ -61,9 +71,9 @@ impl GammaGate {
         self.levels.map(|l| (l, self.basis))
     }
 
-    /// Entries allowed at ES mid `mid`.
+    /// Entries allowed at ES mid `mid` and event time `now_ns`.
     #[inline]
-    pub fn allow(&mut self, mid: Px) -> Allow {
+    pub fn allow(&mut self, mid: Px, now_ns: u64) -> Allow {
         let Some(cell) = &self.cell else { return Allow::ALL };
         let n = cell.published();
         if n != self.seen {
@@ -75,6 +85,12 @@ impl GammaGate {
         }
         let Some(l) = &self.levels else { return Allow::ALL };
         if l.spot == UNDEF_PX {
+            return Allow::ALL;
+        }
+        // A snapshot from after `now` (a replay joined with a later chain) is as unusable as an
+        // old one.
+        if now_ns < l.computed_at_ns || (self.max_age_ns > 0 && l.age_ns(now_ns) > self.max_age_ns) {
+            self.stale += 1;
             return Allow::ALL;
         }
         let basis = *self.basis.get_or_insert(mid - l.spot);
@@ -97,14 +113,16 @@ mod tests {
 
     const P: i64 = 1_000_000_000;
     const TICK: i64 = 250_000_000;
+    const NOW: u64 = 10 * 3_600_000_000_000;
 
     #[test]
     fn vetoes_entries_into_walls_with_basis() {
         let cell = Arc::new(SnapshotCell::new());
-        let mut g = GammaGate::new(&GammaGateConfig { enabled: true, wall_buffer_ticks: 8 }, TICK);
-        assert_eq!(g.allow(5000 * P), Allow::ALL, "no cell");
+        let mut g =
+            GammaGate::new(&GammaGateConfig { enabled: true, wall_buffer_ticks: 8, max_age_hours: 24 }, TICK);
+        assert_eq!(g.allow(5000 * P, NOW), Allow::ALL, "no cell");
         g.attach(cell.clone());
-        assert_eq!(g.allow(5000 * P), Allow::ALL, "nothing published");
+        assert_eq!(g.allow(5000 * P, NOW), Allow::ALL, "nothing published");
         let levels = GammaLevels {
             spot: 4980 * P,
             call_wall: 4990 * P, // ES 5010 with basis 20
@@ -113,11 +131,22 @@ mod tests {
         };
         cell.publish(&levels);
         // First read fixes the basis at 5000 − 4980 = 20.
-        assert_eq!(g.allow(5000 * P), Allow::ALL, "10 points from the call wall");
+        assert_eq!(g.allow(5000 * P, NOW), Allow::ALL, "10 points from the call wall");
         assert_eq!(g.current().and_then(|c| c.1), Some(20 * P));
-        assert_eq!(g.allow(5008 * P), Allow { long: false, short: true }, "2 points under the call wall");
-        assert_eq!(g.allow(5011 * P), Allow::ALL, "above the wall");
-        assert_eq!(g.allow(4971 * P), Allow { long: true, short: false }, "1 point over the put wall");
-        assert_eq!(g.allow(4969 * P), Allow::ALL);
+        assert_eq!(
+            g.allow(5008 * P, NOW),
+            Allow { long: false, short: true },
+            "2 points under the call wall"
+        );
+        assert_eq!(g.allow(5011 * P, NOW), Allow::ALL, "above the wall");
+        assert_eq!(g.allow(4971 * P, NOW), Allow { long: true, short: false }, "1 point over the put wall");
+        assert_eq!(g.allow(4969 * P, NOW), Allow::ALL);
+        // 25 hours after the snapshot was computed (at t = 0) it is stale: nothing is vetoed.
+        assert_eq!(g.allow(5008 * P, 25 * 3_600_000_000_000), Allow::ALL);
+        assert_eq!(g.stale, 1);
+        // A snapshot from the future is stale too.
+        cell.publish(&GammaLevels { computed_at_ns: 2 * NOW, ..levels });
+        assert_eq!(g.allow(5008 * P, NOW), Allow::ALL);
+        assert_eq!(g.stale, 2);
     }
 }

@@ -216,7 +216,7 @@ impl Stage for MarketStage {
             if ref_px == 0 {
                 return;
             }
-            let allow = if self.gate_enabled { self.gate.allow(ref_px) } else { Allow::ALL };
+            let allow = if self.gate_enabled { self.gate.allow(ref_px, ev.ts_recv) } else { Allow::ALL };
             if let Some(sig) =
                 self.signal.evaluate(ev.seq, ev.ts_recv, ref_px, self.obi.value(), self.delta.window(), allow)
             {

@@ -112,6 +112,8 @@ pub struct SessionSummary {
     pub gamma: Option<GammaLevels>,
     /// Entries vetoed by the gamma gate.
     pub gamma_vetoes: u64,
+    /// Gate evaluations made on a stale gamma snapshot (nothing vetoed).
+    pub gamma_stale: u64,
     /// Order-management counters.
     pub exec: ExecCounters,
     /// Tap envelopes dropped.
@@ -302,6 +304,7 @@ pub fn run_session(opts: &SessionOptions) -> Result<SessionSummary> {
         sanity: market.sanity,
         gamma,
         gamma_vetoes: market.gamma_vetoes(),
+        gamma_stale: market.gamma_gate().stale,
         exec: exec.counters,
         tap_dropped: report.tap_dropped,
         journal_records,
@@ -370,14 +373,15 @@ pub fn render_summary(s: &SessionSummary) -> String {
             }
         };
         t.push_str(&format!(
-            "gamma (SPX): spot {} zero_gamma {} call_wall {} put_wall {} max_pain {} net_gex_bn_per_pct {:.2}  vetoed_entries: {}\n",
+            "gamma (SPX): spot {} zero_gamma {} call_wall {} put_wall {} max_pain {} net_gex_bn_per_pct {:.2}  vetoed_entries: {}  stale_evals: {}\n",
             p(g.spot),
             p(g.zero_gamma),
             p(g.call_wall),
             p(g.put_wall),
             p(g.max_pain),
             g.total_gex_usd_per_pct / 1e9,
-            s.gamma_vetoes
+            s.gamma_vetoes,
+            s.gamma_stale
         ));
     }
     let z = &s.sanity;
