@@ -8,11 +8,11 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use mia_core::options::bsm::{self, BsmInputs, OptionKind};
-use mia_core::options::calendar::Date;
-use mia_core::options::gex::{compute_levels, GexConfig};
-use mia_core::options::iv::implied_vol;
 use mia_feeds::{cboe, synth_chain};
+use mia_options::bsm::{self, BsmInputs, OptionKind};
+use mia_options::calendar::Date;
+use mia_options::gex::{compute_levels, GexConfig};
+use mia_options::iv::implied_vol;
 
 const MINUTE: f64 = 1.0 / (365.0 * 24.0 * 60.0);
 

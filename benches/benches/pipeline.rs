@@ -22,13 +22,13 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use mia_benches::{level_events, stages, synthetic_events, synthetic_records, CountingSink, VecSource};
-use mia_core::book::Book;
-use mia_core::config::Config;
-use mia_core::event::Event;
-use mia_core::msg::{Envelope, Msg};
-use mia_core::pipeline::{self, Mode, PipelineConfig, Taps};
-use mia_core::stage::{Outbox, Stage};
 use mia_feeds::normalize::{EventBuf, Mbp10Normalizer};
+use mia_model::book::Book;
+use mia_model::event::Event;
+use mia_model::msg::{Envelope, Msg};
+use mia_runtime::pipeline::{self, Mode, PipelineConfig, Taps};
+use mia_runtime::stage::{Outbox, Stage};
+use mia_tools::app::config::Config;
 
 /// Events pre-generated for `pipeline_event_inline`.
 const INLINE_EVENTS: usize = 200_000;

@@ -11,22 +11,22 @@
 //! - [`stages`]: the decision path `[MarketStage, ExecStage]` built from a [`Config`] exactly as
 //!   the `mia` binary assembles it;
 //! - [`VecSource`] and [`CountingSink`]: an owning in-memory source and a do-nothing sink for
-//!   whole-pipeline runs through [`mia_core::pipeline::run`].
+//!   whole-pipeline runs through [`mia_runtime::pipeline::run`].
 
 use std::sync::Arc;
 
 use dbn::Mbp10Msg;
-use mia_core::config::Config;
-use mia_core::contract::ContractSpec;
-use mia_core::event::{Event, EventKind};
-use mia_core::market_stage::MarketStage;
-use mia_core::msg::Envelope;
-use mia_core::pipeline::Sink;
-use mia_core::source::{EventSource, SourceError};
-use mia_core::stage::Stage;
 use mia_exec::{ExecStage, SimConfig};
 use mia_feeds::dbn_source::Mbp10IterSource;
 use mia_feeds::synth::{SynthConfig, SynthSession};
+use mia_model::contract::ContractSpec;
+use mia_model::event::{Event, EventKind};
+use mia_model::msg::Envelope;
+use mia_runtime::pipeline::Sink;
+use mia_runtime::source::{EventSource, SourceError};
+use mia_runtime::stage::Stage;
+use mia_signal::stage::MarketStage;
+use mia_tools::app::config::Config;
 
 /// Seed of the synthetic session used by the benches (the generator's default seed).
 pub const BENCH_SEED: u64 = 42;
@@ -105,8 +105,8 @@ pub fn stages(cfg: &Config) -> Vec<Box<dyn Stage>> {
 }
 
 /// An [`EventSource`] that owns its events (shared, so building one per run does not copy
-/// them); `mia_core::pipeline::run` needs a `'static` source, which a borrowing
-/// [`mia_core::source::SliceSource`] is not.
+/// them); `mia_runtime::pipeline::run` needs a `'static` source, which a borrowing
+/// [`mia_runtime::source::SliceSource`] is not.
 #[derive(Clone, Debug)]
 pub struct VecSource {
     events: Arc<[Event]>,

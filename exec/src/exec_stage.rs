@@ -1,6 +1,6 @@
 //! The last hot stage: risk + order management + venue.
 //!
-//! It turns [`Signal`](mia_core::msg::Signal)s into a target position (`direction × order_qty`), sends market orders
+//! It turns [`Signal`](mia_model::msg::Signal)s into a target position (`direction × order_qty`), sends market orders
 //! for the difference between the target and the position plus working orders, passes every
 //! order through [`RiskManager::check`], submits approved [`OrderIntent`]s to the simulated
 //! venue, and feeds the venue every market event so that fills happen in event time. It emits
@@ -12,13 +12,13 @@
 //! sooner than one second of event time later.
 
 use crate::position::{Position, TradeRing};
+use crate::risk::{RiskConfig, RiskManager, RiskState};
 use crate::sim::{FillBuf, SimConfig, SimExchange};
-use mia_core::contract::ContractSpec;
-use mia_core::event::{EventKind, Side};
-use mia_core::msg::{Envelope, Msg, OrderIntent, OrderType};
-use mia_core::price::Px;
-use mia_core::risk::{RiskConfig, RiskManager, RiskState};
-use mia_core::stage::{Outbox, Stage};
+use mia_model::contract::ContractSpec;
+use mia_model::event::{EventKind, Side};
+use mia_model::msg::{Envelope, Msg, OrderIntent, OrderType};
+use mia_model::price::Px;
+use mia_runtime::stage::{Outbox, Stage};
 
 /// Capacity of the round-trip ring kept for the trades CSV.
 pub const TRADE_RING_CAP: usize = 1 << 16;
@@ -209,8 +209,8 @@ impl Stage for ExecStage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mia_core::event::{flags, Event};
-    use mia_core::msg::Signal;
+    use mia_model::event::{flags, Event};
+    use mia_model::msg::Signal;
 
     const P: i64 = 1_000_000_000;
     const TICK: i64 = 250_000_000;

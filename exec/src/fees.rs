@@ -1,6 +1,6 @@
 //! Commissions and fees.
 //!
-//! Money in MIA's accounting is `i64` in 1e-9 USD ("nano-USD"), like [`mia_core::msg::Fill::fee`]:
+//! Money in MIA's accounting is `i64` in 1e-9 USD ("nano-USD"), like [`mia_model::msg::Fill::fee`]:
 //! exact integer sums, no float drift over a session, ±9.2 billion USD of range.
 //!
 //! The default all-in cost of one ES contract per side is [`DEFAULT_ES_PER_CONTRACT_USD`] =

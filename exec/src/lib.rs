@@ -11,12 +11,13 @@
 //!   output;
 //! - [`fees`]: commission schedule and nano-USD conversions.
 //!
-//! Money is `i64` nano-USD (1e-9 USD) throughout, like [`mia_core::msg::Fill::fee`]. The fill
+//! Money is `i64` nano-USD (1e-9 USD) throughout, like [`mia_model::msg::Fill::fee`]. The fill
 //! model and its biases are described in `docs/execution.md`.
 
 pub mod exec_stage;
 pub mod fees;
 pub mod position;
+pub mod risk;
 pub mod sim;
 
 pub use exec_stage::{ExecCounters, ExecStage};

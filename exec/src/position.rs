@@ -17,10 +17,10 @@
 
 use std::fmt;
 
-use mia_core::contract::ContractSpec;
-use mia_core::event::Side;
-use mia_core::msg::Fill;
-use mia_core::price::{Px, PRICE_SCALE};
+use mia_model::contract::ContractSpec;
+use mia_model::event::Side;
+use mia_model::msg::Fill;
+use mia_model::price::{Px, PRICE_SCALE};
 
 /// One completed round trip (flat → position → flat).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

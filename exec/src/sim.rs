@@ -26,11 +26,11 @@
 //! [`FillBuf`] is sized once in [`FillBuf::new`] for the worst case of one event, so nothing
 //! allocates after construction.
 
-use mia_core::book::{Book, DEPTH};
-use mia_core::contract::ContractSpec;
-use mia_core::event::{Event, EventKind, Side};
-use mia_core::msg::{Fill, OrderIntent, OrderType};
-use mia_core::price::{on_tick, Px, UNDEF_PX};
+use mia_model::book::{Book, DEPTH};
+use mia_model::contract::ContractSpec;
+use mia_model::event::{Event, EventKind, Side};
+use mia_model::msg::{Fill, OrderIntent, OrderType};
+use mia_model::price::{on_tick, Px, UNDEF_PX};
 
 use crate::fees::{fee_nano, DEFAULT_ES_PER_CONTRACT_USD};
 
@@ -505,8 +505,8 @@ impl SimExchange {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mia_core::event::flags;
-    use mia_core::price::PRICE_SCALE;
+    use mia_model::event::flags;
+    use mia_model::price::PRICE_SCALE;
 
     /// Price in points → fixed point (test helper; exact for quarter points).
     fn px(points: f64) -> Px {

@@ -4,10 +4,10 @@
 
 use std::alloc::System;
 
-use mia_core::alloc_count::CountingAlloc;
-use mia_core::event::{flags, Event, EventKind, Side};
-use mia_core::msg::{OrderIntent, OrderType};
 use mia_exec::{FillBuf, Position, SimConfig, SimExchange, TradeRing};
+use mia_model::event::{flags, Event, EventKind, Side};
+use mia_model::msg::{OrderIntent, OrderType};
+use mia_runtime::alloc_count::CountingAlloc;
 
 #[global_allocator]
 static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);

@@ -25,8 +25,9 @@
 
 use std::path::Path;
 
-use mia_core::options::calendar::{self, Date};
-use mia_core::options::{Chain, ChainRow, ModelParams, OptionKind, Quote, Root};
+use mia_options::bsm::OptionKind;
+use mia_options::calendar::{self, Date};
+use mia_options::chain::{Chain, ChainRow, ModelParams, Quote, Root};
 
 /// The column header of the quote table.
 pub const HEADER: [&str; 22] = [

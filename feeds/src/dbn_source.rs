@@ -20,9 +20,9 @@ use std::path::Path;
 use dbn::decode::dbn::fsm::{DbnFsm, ProcessResult};
 use dbn::decode::DynReader;
 use dbn::{HasRType, MboMsg, Mbp10Msg, Mbp1Msg, Metadata, RecordRef, Schema, TradeMsg};
-use mia_core::event::Event;
-use mia_core::mbo::{MboConfig, MboStats};
-use mia_core::source::{EventSource, SourceError};
+use mia_model::book::mbo::{MboConfig, MboStats};
+use mia_model::event::Event;
+use mia_runtime::source::{EventSource, SourceError};
 
 use crate::normalize::{
     EventBuf, MboNormalizer, Mbp10Normalizer, Mbp1Normalizer, TbboNormalizer, TradeNormalizer,

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use dbn::encode::{DbnEncoder, EncodeRecord};
 use dbn::{rtype, MappingInterval, Mbp10Msg, Metadata, SType, Schema, SymbolMapping};
-use mia_core::source::SourceError;
+use mia_runtime::source::SourceError;
 
 const NS_PER_DAY: u64 = 86_400_000_000_000;
 

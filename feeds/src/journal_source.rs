@@ -2,10 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use mia_core::event::Event;
-use mia_core::journal::{JournalReader, JournalRecord, Recovery, SessionMeta};
-use mia_core::msg::Msg;
-use mia_core::source::{EventSource, SourceError};
+use mia_journal::{JournalReader, JournalRecord, Recovery, SessionMeta};
+use mia_model::event::Event;
+use mia_model::msg::Msg;
+use mia_runtime::source::{EventSource, SourceError};
 
 /// An [`EventSource`] over the `Market` records of a journal (signals, intents, fills, notes
 /// and session ends are skipped).
@@ -97,9 +97,9 @@ impl EventSource for JournalSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mia_core::event::Side;
-    use mia_core::journal::{JournalConfig, JournalWriter};
-    use mia_core::msg::Fill;
+    use mia_journal::{JournalConfig, JournalWriter};
+    use mia_model::event::Side;
+    use mia_model::msg::Fill;
 
     fn event(i: u64) -> Event {
         let mut e = Event::trade(1_000 + i, 2_000 + i, Side::Bid, 5_000_000_000_000 + i as i64, 1, 0);

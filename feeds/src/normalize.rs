@@ -16,16 +16,16 @@
 use std::ffi::c_char;
 
 use dbn::{BidAskPair, MboMsg, Mbp10Msg, Mbp1Msg, RecordHeader, TradeMsg};
-use mia_core::book::Level;
-use mia_core::event::{flags, Event, EventKind, Side};
-use mia_core::fixed_vec::FixedVec;
-use mia_core::mbo::{MboAction, MboBook, MboConfig, MboStats};
-use mia_core::price::Px;
+use mia_model::book::mbo::{MboAction, MboBook, MboConfig, MboStats};
+use mia_model::book::Level;
+use mia_model::event::{flags, Event, EventKind, Side};
+use mia_model::fixed_vec::FixedVec;
+use mia_model::price::Px;
 
 /// Capacity of an [`EventBuf`]; one record yields at most 2 × 10 levels + clear + trade.
 pub const EVENT_BUF_CAP: usize = 64;
 
-const _: () = assert!(EVENT_BUF_CAP >= 2 * mia_core::book::DEPTH + 3);
+const _: () = assert!(EVENT_BUF_CAP >= 2 * mia_model::book::DEPTH + 3);
 
 /// A fixed-capacity buffer of events (no allocation); pushing beyond [`EVENT_BUF_CAP`]
 /// returns false and counts the event in `overflow()`.
@@ -164,8 +164,8 @@ struct RawPair {
 impl RawPair {
     /// The pair of two empty levels (what `prev` starts from).
     const EMPTY: Self = Self {
-        bid_px: mia_core::price::UNDEF_PX,
-        ask_px: mia_core::price::UNDEF_PX,
+        bid_px: mia_model::price::UNDEF_PX,
+        ask_px: mia_model::price::UNDEF_PX,
         bid_sz: 0,
         ask_sz: 0,
         bid_ct: 0,
@@ -360,7 +360,7 @@ impl MboNormalizer {
 mod tests {
     use super::*;
     use dbn::{rtype, FlagSet, UNDEF_PRICE};
-    use mia_core::price::UNDEF_PX;
+    use mia_model::price::UNDEF_PX;
 
     const IID: u32 = 5482;
     const T: Px = 250_000_000;

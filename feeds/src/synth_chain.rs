@@ -15,10 +15,11 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use mia_core::options::bsm::{self, BsmInputs};
-use mia_core::options::calendar::{self, Date};
-use mia_core::options::chain::SECS_PER_YEAR;
-use mia_core::options::{Chain, ChainRow, ModelParams, OptionKind, Quote, Root};
+use mia_options::bsm::OptionKind;
+use mia_options::bsm::{self, BsmInputs};
+use mia_options::calendar::{self, Date};
+use mia_options::chain::SECS_PER_YEAR;
+use mia_options::chain::{Chain, ChainRow, ModelParams, Quote, Root};
 
 use crate::cboe::HEADER;
 
@@ -312,7 +313,7 @@ pub fn write_cboe_csv(chain: &Chain, spot: f64, path: &Path) -> std::io::Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mia_core::options::gex::{compute_levels, GexConfig};
+    use mia_options::gex::{compute_levels, GexConfig};
 
     fn val_ts() -> u64 {
         // Wednesday 2024-01-10 10:15:27 ET.

@@ -4,11 +4,12 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use mia_core::options::bsm::{self, BsmInputs};
-use mia_core::options::calendar::Date;
-use mia_core::options::gex::{compute_levels, GexConfig};
-use mia_core::options::{OptionKind, Root};
 use mia_feeds::cboe;
+use mia_options::bsm::OptionKind;
+use mia_options::bsm::{self, BsmInputs};
+use mia_options::calendar::Date;
+use mia_options::chain::Root;
+use mia_options::gex::{compute_levels, GexConfig};
 
 fn real_file() -> Option<PathBuf> {
     let p = PathBuf::from(concat!(

@@ -5,11 +5,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use dbn::{MboMsg, Mbp10Msg, Mbp1Msg, SType, Schema, TradeMsg};
-use mia_core::book::{Book, Level};
-use mia_core::event::{flags, Event, EventKind, Side};
-use mia_core::source::{EventSource, SourceError};
 use mia_feeds::dbn_source::{DbnFileSource, DbnOptions, DbnReader, Mbp10IterSource};
 use mia_feeds::dbn_write::write_mbp10_dbn;
+use mia_model::book::{Book, Level};
+use mia_model::event::{flags, Event, EventKind, Side};
+use mia_runtime::source::{EventSource, SourceError};
 
 const IID: u32 = 5482;
 

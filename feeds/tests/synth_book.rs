@@ -3,10 +3,10 @@
 //! levels per side (shifts, sweeps, refills and trades included).
 
 use dbn::Mbp10Msg;
-use mia_core::book::{Book, DEPTH};
-use mia_core::price::UNDEF_PX;
 use mia_feeds::normalize::{EventBuf, Mbp10Normalizer};
 use mia_feeds::synth::{SynthConfig, SynthSession};
+use mia_model::book::{Book, DEPTH};
+use mia_model::price::UNDEF_PX;
 
 fn assert_levels(book: &Book, rec: &Mbp10Msg, i: usize) {
     for d in 0..DEPTH {
@@ -31,7 +31,7 @@ fn book_from_normalized_events_equals_every_record() {
         norm.normalize(&rec, &mut buf);
         for ev in buf.iter() {
             book.apply(ev);
-            trades += u64::from(ev.kind == mia_core::event::EventKind::Trade);
+            trades += u64::from(ev.kind == mia_model::event::EventKind::Trade);
         }
         assert_levels(&book, &rec, i);
         assert!(!book.is_crossed_or_locked(), "record {i}");

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mia_core::source::EventSource;
+use mia_runtime::source::EventSource;
 use mia_feeds::dbn_source::DbnFileSource;
 
 fuzz_target!(|data: &[u8]| {

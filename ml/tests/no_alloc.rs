@@ -6,8 +6,8 @@
 use std::alloc::System;
 use std::hint::black_box;
 
-use mia_core::alloc_count::CountingAlloc;
 use mia_ml::{train_logistic, FlatLogistic, FlatModelFile, TrainConfig};
+use mia_runtime::alloc_count::CountingAlloc;
 
 #[global_allocator]
 static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);

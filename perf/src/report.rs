@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
 use hdrhistogram::Histogram;
 
-use mia_core::latency::LatencyHist;
+use mia_runtime::latency::LatencyHist;
 
 use crate::hgrm;
 use crate::svg::Chart;

@@ -4,8 +4,11 @@
 
 use crate::session::Input;
 use anyhow::{anyhow, Context, Result};
-use mia_core::options::{compute_levels, GammaLevels, GexConfig, ModelParams, SnapshotCell};
 use mia_feeds::synth::{SynthConfig, SynthSession};
+use mia_options::chain::ModelParams;
+use mia_options::gex::{compute_levels, GexConfig};
+use mia_options::levels::GammaLevels;
+use mia_signal::gates::gamma::GammaCell as SnapshotCell;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -26,7 +29,7 @@ pub fn chain_text(input: &Input) -> Result<Option<(String, String)>> {
         Input::Synthetic { seed } => {
             let session = SynthSession::try_new(&SynthConfig { seed: *seed, ..SynthConfig::default() })
                 .map_err(|e| anyhow!("{e}"))?;
-            let spot = mia_core::price::to_f64(session.spx_spot_estimate());
+            let spot = mia_model::price::to_f64(session.spx_spot_estimate());
             let chain = mia_feeds::synth_chain::generate_chain(*seed, spot, session.start_ns());
             Ok(Some((
                 format!("synthetic SPX chain seed={seed}"),
@@ -83,7 +86,7 @@ mod tests {
         };
         let read = cell.read().map(|l| (l.call_wall, l.put_wall, l.zero_gamma));
         assert_eq!(read, Some((levels.call_wall, levels.put_wall, levels.zero_gamma)));
-        assert_ne!(levels.call_wall, mia_core::price::UNDEF_PX, "the synthetic chain has walls");
+        assert_ne!(levels.call_wall, mia_model::price::UNDEF_PX, "the synthetic chain has walls");
     }
 
     #[test]

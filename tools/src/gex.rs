@@ -11,11 +11,11 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use mia_core::options::calendar;
-use mia_core::options::es_map::spx_to_es;
-use mia_core::options::gex::{compute_levels, GexConfig, GexReport};
-use mia_core::price;
 use mia_feeds::cboe::{self, ParsedChain};
+use mia_model::price;
+use mia_options::calendar;
+use mia_options::es_map::spx_to_es;
+use mia_options::gex::{compute_levels, GexConfig, GexReport};
 use mia_perf::svg::Chart;
 use serde_json::{json, Value};
 

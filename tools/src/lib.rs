@@ -4,6 +4,7 @@
 //! stages → sink, journal, reports), the counting allocator, and the subcommands.
 
 pub mod alloc;
+pub mod app;
 pub mod gamma;
 pub mod gex;
 

@@ -2,8 +2,8 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use mia_core::config::Config;
-use mia_core::pipeline::Mode;
+use mia_runtime::pipeline::Mode;
+use mia_tools::app::config::Config;
 use mia_tools::session::{default_out_dir, render_summary, run_session, Input, SessionOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;

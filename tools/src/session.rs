@@ -2,25 +2,24 @@
 //! with the journal writer on a cold thread, and writes the run's artefacts (journal, trades
 //! CSV, latency histograms and plot, summary).
 
+use crate::app::config::Config;
 use crate::gamma::{chain_text, spawn_gamma_publisher, CHAIN_FILE};
 use anyhow::{anyhow, bail, Context, Result};
-use mia_core::config::Config;
-use mia_core::contract::ContractSpec;
-use mia_core::digest::DecisionDigest;
-use mia_core::journal::{
-    spawn_journal_writer, JournalConfig, JournalThreadConfig, JournalWriter, SessionMeta,
-};
-use mia_core::market_stage::{MarketStage, SanityCounters};
-use mia_core::msg::Envelope;
-use mia_core::options::{GammaLevels, SnapshotCell};
-use mia_core::pipeline::{self, Mode, Sink, Tap, Taps};
-use mia_core::source::EventSource;
-use mia_core::stage::Stage;
 use mia_exec::{ExecCounters, ExecStage, RoundTrip, SimConfig};
 use mia_feeds::dbn_source::{DbnFileSource, Mbp10IterSource};
 use mia_feeds::journal_source::JournalSource;
 use mia_feeds::synth::{SynthConfig, SynthSession};
+use mia_journal::{spawn_journal_writer, JournalConfig, JournalThreadConfig, JournalWriter, SessionMeta};
+use mia_model::contract::ContractSpec;
+use mia_model::msg::Envelope;
+use mia_options::levels::GammaLevels;
 use mia_perf::LatencyReport;
+use mia_runtime::digest::DecisionDigest;
+use mia_runtime::pipeline::{self, Mode, Sink, Tap, Taps};
+use mia_runtime::source::EventSource;
+use mia_runtime::stage::Stage;
+use mia_signal::gates::gamma::GammaCell as SnapshotCell;
+use mia_signal::stage::{MarketStage, SanityCounters};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -147,7 +146,7 @@ fn open_source(input: &Input) -> Result<Box<dyn EventSource>> {
         Input::Dbn(p) => Box::new(DbnFileSource::open(p)?),
         Input::Journal(p) => {
             // One cold pass to learn how the journal ends, so a torn tail is reported first.
-            let r = mia_core::journal::JournalReader::scan(p).map_err(|e| e.to_source_error())?;
+            let r = mia_journal::JournalReader::scan(p).map_err(|e| e.to_source_error())?;
             if let Some((seg, off)) = &r.torn_at {
                 eprintln!(
                     "mia: warning: {}: the journal ends in a torn or damaged record at {} offset {off} ({}); \
@@ -177,7 +176,7 @@ pub fn run_session(opts: &SessionOptions) -> Result<SessionSummary> {
         .ok_or_else(|| anyhow!("unknown instrument {}", cfg.trading.instrument))?;
     let mut source = open_source(&opts.input)?;
     if let Some(n) = opts.max_events {
-        source = Box::new(mia_core::source::TakeSource::new(source, n));
+        source = Box::new(mia_runtime::source::TakeSource::new(source, n));
     }
     let source_desc = source.describe().to_string();
 
@@ -366,10 +365,10 @@ pub fn render_summary(s: &SessionSummary) -> String {
     ));
     if let Some(g) = &s.gamma {
         let p = |v: i64| {
-            if v == mia_core::price::UNDEF_PX {
+            if v == mia_model::price::UNDEF_PX {
                 "-".to_string()
             } else {
-                format!("{:.2}", mia_core::price::to_f64(v))
+                format!("{:.2}", mia_model::price::to_f64(v))
             }
         };
         t.push_str(&format!(

@@ -4,9 +4,9 @@
 //! pipeline modes. Needs the `count-alloc` feature (the counting allocator around mimalloc).
 #![cfg(feature = "count-alloc")]
 
-use mia_core::config::Config;
-use mia_core::pipeline::Mode;
+use mia_runtime::pipeline::Mode;
 use mia_tools::alloc::CountingAlloc;
+use mia_tools::app::config::Config;
 use mia_tools::session::{run_session, Input, SessionOptions};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;

@@ -55,8 +55,7 @@ fn bad_inputs_fail_cleanly() {
     fails_naming(&mia(&["replay", "cut.dbn", "--mode", "threaded", "--out", "o2t"], d), "cut.dbn");
     // What was decoded before the damage is journaled, not lost.
     for run in ["o2", "o2t"] {
-        let rec =
-            mia_core::journal::JournalReader::scan(d.join(run).join("journal")).expect("journal readable");
+        let rec = mia_journal::JournalReader::scan(d.join(run).join("journal")).expect("journal readable");
         assert!(rec.is_clean() && rec.records > 1, "{run}: {rec:?}");
     }
     // garbage journal directory
@@ -94,8 +93,7 @@ fn killed_run_journal_replays_after_crash() {
     let start = std::time::Instant::now();
     loop {
         std::thread::sleep(std::time::Duration::from_millis(50));
-        let n =
-            mia_core::journal::JournalReader::scan(d.join("crash/journal")).map(|r| r.records).unwrap_or(0);
+        let n = mia_journal::JournalReader::scan(d.join("crash/journal")).map(|r| r.records).unwrap_or(0);
         if n > 50_000 || start.elapsed().as_secs() > 60 {
             break;
         }

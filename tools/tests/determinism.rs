@@ -1,8 +1,8 @@
 //! Determinism proofs: the same input always gives the same decisions, in both pipeline modes
 //! and through every path back into the pipeline (journal, generated DBN file).
 
-use mia_core::config::Config;
-use mia_core::pipeline::Mode;
+use mia_runtime::pipeline::Mode;
+use mia_tools::app::config::Config;
 use mia_tools::session::{generate_dbn, run_session, Input, SessionOptions, SessionSummary};
 use std::path::Path;
 

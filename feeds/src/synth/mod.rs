@@ -33,12 +33,12 @@ use std::ffi::c_char;
 use std::iter::FusedIterator;
 
 use dbn::{rtype, FlagSet, Mbp10Msg, RecordHeader};
-use mia_core::price::Px;
+use mia_model::price::Px;
 
 use book::{Book, SideIx, ASK, BID, DEPTH};
 use dist::QuantileTable;
-use mia_core::time::civil;
-use mia_core::time::NS_PER_SEC;
+use mia_model::time::civil;
+use mia_model::time::NS_PER_SEC;
 use model::{Latent, Seasonality, SESSION_MINUTES};
 use rng::Rng;
 
@@ -101,9 +101,9 @@ impl Default for SynthConfig {
             instrument_id: 4916,
             publisher_id: GLBX_MDP3_PUBLISHER_ID,
             target_records: 700_000,
-            start_price: 5_000 * mia_core::price::PRICE_SCALE,
+            start_price: 5_000 * mia_model::price::PRICE_SCALE,
             vol_scale: 1.0,
-            spx_basis: 20 * mia_core::price::PRICE_SCALE,
+            spx_basis: 20 * mia_model::price::PRICE_SCALE,
         }
     }
 }
@@ -135,7 +135,7 @@ impl SynthConfig {
         if !(1..=100_000_000).contains(&self.target_records) {
             return Err(SynthError::InvalidTargetRecords(self.target_records));
         }
-        let scale = mia_core::price::PRICE_SCALE;
+        let scale = mia_model::price::PRICE_SCALE;
         if !(100 * scale..=100_000 * scale).contains(&self.start_price) {
             return Err(SynthError::InvalidStartPrice(self.start_price));
         }
@@ -264,7 +264,7 @@ impl SynthSession {
         let (y, m, d) = cfg.date;
         let start_ns = civil::chicago_to_unix_ns(y, m, d, 8, 30);
         let end_ns = civil::chicago_to_unix_ns(y, m, d, 15, 0);
-        let start_tick = mia_core::price::round_to_tick(cfg.start_price, ES_TICK) / ES_TICK;
+        let start_tick = mia_model::price::round_to_tick(cfg.start_price, ES_TICK) / ES_TICK;
         let tables = Box::new(Tables::new());
         let mut rng = Rng::new(cfg.seed);
         let book = Book::new(start_tick, ES_TICK, |_, depth| fresh_level(&mut rng, level_target(depth)));
@@ -274,7 +274,7 @@ impl SynthSession {
         let mean_dt_ns = NS_PER_SEC as f64 / (base_rate * tables.season.rate[0] * latent.activity());
         let mut s = Self {
             cfg: cfg.clone(),
-            symbol: mia_core::contract::front_symbol("ES", y, m, d),
+            symbol: mia_model::contract::front_symbol("ES", y, m, d),
             start_ns,
             end_ns,
             start_tick,

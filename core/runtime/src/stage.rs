@@ -1,0 +1,55 @@
+//! The stage API: a stage consumes one [`Envelope`] at a time and pushes zero or more
+//! envelopes into a fixed-capacity [`Outbox`]. The pipeline runner (see [`crate::pipeline`])
+//! drains the outbox either straight into the next stage (inline mode) or into an SPSC ring
+//! (threaded mode), so the same stage code runs in both modes.
+//!
+//! Invariant: a stage is a pure function of the sequence of envelopes it has received (it may
+//! keep state, but reads no wall clock and no shared mutable state), which is what makes inline
+//! and threaded runs produce identical decisions.
+
+use mia_model::fixed_vec::FixedVec;
+use mia_model::msg::Envelope;
+
+/// Maximum number of envelopes a stage may emit for one input.
+pub const OUTBOX_CAP: usize = 16;
+
+/// The fixed-capacity, allocation-free output buffer of one stage step. Beyond
+/// [`OUTBOX_CAP`] an envelope is dropped and counted in `overflow()` (a stage bug that the
+/// runner reports).
+pub type Outbox = FixedVec<Envelope, OUTBOX_CAP>;
+
+/// One step of the decision path.
+pub trait Stage: Send + 'static {
+    /// Short static name used in latency reports (e.g. `"book+signal"`).
+    fn name(&self) -> &'static str;
+
+    /// Processes one envelope, pushing outputs (including forwarded inputs) into `out`.
+    fn on_envelope(&mut self, env: &Envelope, out: &mut Outbox);
+
+    /// Called once after the last input, to flush end-of-stream outputs.
+    fn finish(&mut self, _out: &mut Outbox) {}
+
+    /// The stage as `Any`, so the caller can inspect a concrete stage after a run.
+    fn as_any(&self) -> &dyn std::any::Any;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mia_model::event::Event;
+    use mia_model::msg::Msg;
+
+    #[test]
+    fn outbox_bounds_and_counts_overflow() {
+        let mut o = Outbox::new();
+        let env = Envelope { t0: 0, msg: Msg::Market(Event::default()) };
+        for _ in 0..OUTBOX_CAP + 3 {
+            o.push(env);
+        }
+        assert_eq!(o.len(), OUTBOX_CAP);
+        assert_eq!(o.overflow(), 3);
+        assert!(o.get(OUTBOX_CAP).is_none());
+        o.clear();
+        assert!(o.is_empty());
+    }
+}

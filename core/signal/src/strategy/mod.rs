@@ -1,0 +1,3 @@
+//! Strategies: turn the feature vector and the context into a decision.
+
+pub mod threshold;

@@ -1,8 +1,0 @@
-//! Incremental features (DESIGN §5). Each feature is updated per event in O(1) with fixed
-//! memory, and documents its window or decay.
-
-pub mod delta;
-pub mod obi;
-
-pub use delta::{CumDelta, DeltaConfig};
-pub use obi::{BookImbalance, ObiConfig};
