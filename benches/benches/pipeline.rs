@@ -4,7 +4,7 @@
 //!   per-hop time of a ping-pong between two threads (round trip / 2);
 //! - `book_update`: [`Book::apply`] of one `Level` event;
 //! - `normalize_mbp10`: [`Mbp10Normalizer::normalize`] of one MBP-10 record;
-//! - `pipeline_event_inline`: one market event through `MarketStage` + `ExecStage`, chained as
+//! - `pipeline_event_inline`: one market event through `SignalStage` + `ExecStage`, chained as
 //!   the inline runner chains them (no timestamps, no histograms);
 //! - `pipeline_session_inline`: [`pipeline::run`] in inline mode over 100,000 events into a
 //!   no-op sink (runner overhead included: `t0` stamping, sampled stage timing, histograms),
@@ -26,7 +26,8 @@ use mia_feeds::normalize::{EventBuf, Mbp10Normalizer};
 use mia_model::book::Book;
 use mia_model::event::Event;
 use mia_model::msg::{Envelope, Msg};
-use mia_runtime::pipeline::{self, Mode, PipelineConfig, Taps};
+use mia_runtime::pipeline::tap::Taps;
+use mia_runtime::pipeline::{self, Inputs, Mode, PipelineConfig};
 use mia_runtime::stage::{Outbox, Stage};
 use mia_tools::app::config::Config;
 
@@ -160,7 +161,7 @@ fn normalize_mbp10(c: &mut Criterion) {
     g.finish();
 }
 
-/// `MarketStage` → `ExecStage` driven as the inline runner drives them, minus its timing.
+/// `SignalStage` → `ExecStage` driven as the inline runner drives them, minus its timing.
 struct Chain {
     stages: Vec<Box<dyn Stage>>,
     mid: Outbox,
@@ -251,7 +252,7 @@ fn pipeline_session_inline(c: &mut Criterion) {
                 |(source, stages)| {
                     let mut sink = CountingSink::default();
                     let report = pipeline::run(
-                        Box::new(source),
+                        Inputs::source(Box::new(source)),
                         stages,
                         &mut sink,
                         Taps::default(),

@@ -8,25 +8,23 @@
 //! - [`synthetic_records`]: raw MBP-10 records (the normalizer's input);
 //! - [`synthetic_events`]: normalized [`Event`]s with `seq` assigned (the stages' input);
 //! - [`level_events`]: only the `Level` events (the book's input);
-//! - [`stages`]: the decision path `[MarketStage, ExecStage]` built from a [`Config`] exactly as
-//!   the `mia` binary assembles it;
+//! - [`stages`]: the decision path `[SignalStage, ExecStage]`, built by the binary's own
+//!   assembly;
 //! - [`VecSource`] and [`CountingSink`]: an owning in-memory source and a do-nothing sink for
 //!   whole-pipeline runs through [`mia_runtime::pipeline::run`].
 
 use std::sync::Arc;
 
 use dbn::Mbp10Msg;
-use mia_exec::{ExecStage, SimConfig};
 use mia_feeds::dbn_source::Mbp10IterSource;
 use mia_feeds::synth::{SynthConfig, SynthSession};
-use mia_model::contract::ContractSpec;
 use mia_model::event::{Event, EventKind};
 use mia_model::msg::Envelope;
 use mia_runtime::pipeline::Sink;
 use mia_runtime::source::{EventSource, SourceError};
 use mia_runtime::stage::Stage;
-use mia_signal::stage::MarketStage;
 use mia_tools::app::config::Config;
+use mia_tools::app::stages::{build_stages, StageParts};
 
 /// Seed of the synthetic session used by the benches (the generator's default seed).
 pub const BENCH_SEED: u64 = 42;
@@ -84,24 +82,10 @@ pub fn level_events(n: usize) -> Vec<Event> {
     out
 }
 
-/// The decision path for `cfg`: `[MarketStage, ExecStage]`, built as `mia backtest` builds it
-/// (contract from `trading.instrument`, venue from the `sim` section, instrument id 0).
-///
-/// # Panics
-/// If `cfg.trading.instrument` is not a known contract root; a [`Config`] that passed
-/// [`Config::validate`] always has a known one.
+/// The decision path for `cfg`, built by the one assembly the `mia` binary uses
+/// ([`mia_tools::app::stages::build_stages`], simulated venue, no chain).
 pub fn stages(cfg: &Config) -> Vec<Box<dyn Stage>> {
-    let contract = ContractSpec::by_root(&cfg.trading.instrument)
-        .unwrap_or_else(|| panic!("unknown instrument {:?}", cfg.trading.instrument));
-    let sim = SimConfig {
-        order_latency_ns: cfg.sim.order_latency_ns,
-        commission_per_contract_usd: cfg.sim.commission_per_contract_usd,
-        contract,
-    };
-    vec![
-        Box::new(MarketStage::new(&cfg.strategy, contract.tick)),
-        Box::new(ExecStage::new(&cfg.risk, sim, cfg.trading.order_qty, 0)),
-    ]
+    build_stages(cfg, StageParts::default())
 }
 
 /// An [`EventSource`] that owns its events (shared, so building one per run does not copy
@@ -166,8 +150,8 @@ mod tests {
     }
 
     #[test]
-    fn stages_match_the_binary() {
+    fn stages_are_the_binarys() {
         let s = stages(&Config::default());
-        assert_eq!(s.iter().map(|s| s.name()).collect::<Vec<_>>(), ["book_signal", "risk_venue"]);
+        assert_eq!(s.iter().map(|s| s.name()).collect::<Vec<_>>(), ["signal", "exec"]);
     }
 }

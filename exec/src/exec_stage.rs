@@ -1,24 +1,33 @@
 //! The last hot stage: risk + order management + venue.
 //!
-//! It turns [`Signal`](mia_model::msg::Signal)s into a target position (`direction × order_qty`), sends market orders
-//! for the difference between the target and the position plus working orders, passes every
-//! order through [`RiskManager::check`], submits approved [`OrderIntent`]s to the simulated
-//! venue, and feeds the venue every market event so that fills happen in event time. It emits
-//! the intents and fills (with the causing event's `seq`) and forwards nothing else.
+//! It turns [`Signal`](mia_model::msg::Signal)s into a target position (`direction ×
+//! order_qty`), sends market orders for the difference between the target and the position,
+//! passes every order through [`RiskManager::approve`], submits the [`Approved`] orders to its
+//! [`Venue`], and feeds the venue every market event (the simulator fills in event time) and
+//! every execution report (a live venue fills from reports). It emits the intents and fills
+//! (with the causing input's `seq`) and forwards nothing else.
 //!
-//! Safety rules kept here: no order bypasses `RiskManager::check`; at most one order works at a
-//! time (no duplicate orders while one is in flight); when the daily loss limit halts trading,
-//! the stage flattens and stays flat. After a risk refusal it retries the reconciliation no
-//! sooner than one second of event time later.
+//! Control inputs: `Kill` flattens and refuses new risk until `Resume`; `Flatten` sets the
+//! target to flat.
+//!
+//! Safety rules kept here: no order bypasses `RiskManager::approve` (a venue takes only
+//! [`Approved`] orders); at most one order works at a time (no duplicate orders while one is in
+//! flight); when the daily loss limit halts trading, the stage flattens and stays flat. After a
+//! risk or venue refusal it retries the reconciliation no sooner than one second of event time
+//! later.
 
+use crate::fees::nano_to_usd;
 use crate::position::{Position, TradeRing};
+#[cfg(doc)]
+use crate::risk::Approved;
 use crate::risk::{RiskConfig, RiskManager, RiskState};
-use crate::sim::{FillBuf, SimConfig, SimExchange};
+use crate::sim::FillBuf;
+use crate::venue::Venue;
 use mia_model::contract::ContractSpec;
-use mia_model::event::{EventKind, Side};
-use mia_model::msg::{Envelope, Msg, OrderIntent, OrderType};
+use mia_model::event::EventKind;
+use mia_model::msg::{ControlKind, Envelope, Msg, OrderIntent, OrderSide, OrderType};
 use mia_model::price::Px;
-use mia_runtime::stage::{Outbox, Stage};
+use mia_runtime::stage::{Outbox, Stage, StageReport};
 
 /// Capacity of the round-trip ring kept for the trades CSV.
 pub const TRADE_RING_CAP: usize = 1 << 16;
@@ -36,45 +45,63 @@ pub struct ExecCounters {
     pub risk_rejects: u64,
     /// Orders refused by the venue.
     pub venue_rejects: u64,
-    /// Market-order quantity dropped by the venue (book exhausted).
+    /// Market-order quantity dropped by the venue (book exhausted) or orders it ended unfilled.
     pub expired_qty: u64,
+    /// Kill-switch commands received.
+    pub kills: u64,
 }
 
-/// Risk + order management + simulated venue.
-pub struct ExecStage {
+/// What is traded and how much per signal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Trading {
+    /// The contract (tick and point value).
+    pub contract: ContractSpec,
+    /// Contracts per entry (target position = direction × this).
+    pub order_qty: u32,
+    /// Instrument id carried by every order (the feed's id of the traded contract).
+    pub instrument_id: u32,
+}
+
+/// The order in flight: at most one at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct WorkingOrder {
+    client_order_id: u64,
+    /// Signed quantity still to fill (+ buy, − sell).
+    remaining: i64,
+}
+
+/// Risk + order management + a venue.
+pub struct ExecStage<V: Venue> {
     risk: RiskManager,
-    venue: SimExchange,
+    venue: V,
     pos: Position,
     trades: TradeRing,
     fills: FillBuf,
-    contract: ContractSpec,
-    order_qty: i64,
-    instrument_id: u32,
+    trading: Trading,
     next_id: u64,
     target: i64,
-    /// The working order: (client id, signed remaining quantity); id 0 = none.
-    working: (u64, i64),
+    working: Option<WorkingOrder>,
+    killed: bool,
     retry_after: u64,
     mark: Px,
     /// Counters.
     pub counters: ExecCounters,
 }
 
-impl ExecStage {
-    /// A flat stage trading `order_qty` contracts per signal on `instrument_id`.
-    pub fn new(risk: &RiskConfig, sim: SimConfig, order_qty: u32, instrument_id: u32) -> Self {
+impl<V: Venue> ExecStage<V> {
+    /// A flat stage trading through `venue`.
+    pub fn new(risk: &RiskConfig, venue: V, trading: Trading) -> Self {
         Self {
             risk: RiskManager::new(risk),
-            venue: SimExchange::new(sim),
-            pos: Position::new(sim.contract),
+            venue,
+            pos: Position::new(trading.contract),
             trades: TradeRing::new(TRADE_RING_CAP),
             fills: FillBuf::new(),
-            contract: sim.contract,
-            order_qty: i64::from(order_qty.max(1)),
-            instrument_id,
+            trading: Trading { order_qty: trading.order_qty.max(1), ..trading },
             next_id: 1,
             target: 0,
-            working: (0, 0),
+            working: None,
+            killed: false,
             retry_after: 0,
             mark: 0,
             counters: ExecCounters::default(),
@@ -96,14 +123,14 @@ impl ExecStage {
         &self.risk
     }
 
+    /// The venue.
+    pub fn venue(&self) -> &V {
+        &self.venue
+    }
+
     /// Last trade price seen (the P&L mark).
     pub fn mark(&self) -> Px {
         self.mark
-    }
-
-    /// The contract traded.
-    pub fn contract(&self) -> ContractSpec {
-        self.contract
     }
 
     /// Net P&L (realized − fees + unrealized at the mark), nano-USD.
@@ -112,36 +139,39 @@ impl ExecStage {
         self.pos.net_realized().saturating_add(unreal)
     }
 
-    /// Sends an order for `desired − (position + working)` if nothing is working.
+    /// Sends an order for `desired − position` if nothing is working.
     #[inline]
     fn reconcile(&mut self, seq: u64, ts: u64, t0: u64, out: &mut Outbox) {
-        if self.working.0 != 0 || ts < self.retry_after {
+        if self.working.is_some() || ts < self.retry_after {
             return;
         }
-        let desired = if self.risk.state() == RiskState::Halted { 0 } else { self.target };
+        let halted = self.killed || self.risk.state() == RiskState::Halted;
+        let desired = if halted { 0 } else { self.target };
         let diff = desired - self.pos.qty();
-        if diff == 0 {
-            return;
-        }
-        if let Err(_reason) = self.risk.check(ts, diff, self.pos.qty()) {
-            self.counters.risk_rejects += 1;
-            self.retry_after = ts + RETRY_NS;
-            return;
-        }
+        let Some(side) = OrderSide::of_signed(diff) else { return };
         let intent = OrderIntent {
             client_order_id: self.next_id,
             seq,
             ts,
             price: 0,
-            qty: diff.unsigned_abs() as u32,
-            instrument_id: self.instrument_id,
-            side: if diff > 0 { Side::Bid } else { Side::Ask },
+            qty: diff.unsigned_abs().min(u64::from(u32::MAX)) as u32,
+            instrument_id: self.trading.instrument_id,
+            side,
             order_type: OrderType::Market,
         };
+        let approved = match self.risk.approve(intent, self.pos.qty()) {
+            Ok(a) => a,
+            Err(_reason) => {
+                self.counters.risk_rejects += 1;
+                self.retry_after = ts + RETRY_NS;
+                return;
+            }
+        };
         self.next_id += 1;
-        match self.venue.submit(&intent) {
+        match self.venue.submit(approved) {
             Ok(()) => {
-                self.working = (intent.client_order_id, diff);
+                self.working =
+                    Some(WorkingOrder { client_order_id: intent.client_order_id, remaining: diff });
                 self.counters.intents += 1;
                 out.push(Envelope { t0, msg: Msg::Intent(intent) });
             }
@@ -151,11 +181,36 @@ impl ExecStage {
             }
         }
     }
+
+    /// Books what the venue put in `self.fills` and emits the fills.
+    #[inline]
+    fn book_fills(&mut self, t0: u64, out: &mut Outbox) {
+        for f in self.fills.fills() {
+            self.counters.fills += 1;
+            if let Some(trip) = self.pos.on_fill(f) {
+                self.trades.push(trip);
+            }
+            if let Some(w) = self.working.as_mut().filter(|w| w.client_order_id == f.client_order_id) {
+                w.remaining -= f.side.sign() * i64::from(f.qty);
+                if f.done {
+                    self.working = None;
+                }
+            }
+            out.push(Envelope { t0, msg: Msg::Fill(*f) });
+        }
+        for x in self.fills.expired() {
+            self.counters.expired_qty += u64::from(x.qty);
+            if self.working.is_some_and(|w| w.client_order_id == x.client_order_id) {
+                self.working = None;
+            }
+        }
+        self.fills.clear();
+    }
 }
 
-impl Stage for ExecStage {
+impl<V: Venue> Stage for ExecStage<V> {
     fn name(&self) -> &'static str {
-        "risk_venue"
+        "exec"
     }
 
     #[inline]
@@ -163,54 +218,79 @@ impl Stage for ExecStage {
         match env.msg {
             Msg::Market(ev) => {
                 self.venue.on_market(&ev, &mut self.fills);
-                for f in self.fills.fills() {
-                    self.counters.fills += 1;
-                    if let Some(trip) = self.pos.on_fill(f) {
-                        self.trades.push(trip);
-                    }
-                    if f.client_order_id == self.working.0 {
-                        self.working.1 -= f.side.sign() * i64::from(f.qty);
-                        if f.done {
-                            self.working = (0, 0);
-                        }
-                    }
-                    out.push(Envelope { t0: env.t0, msg: Msg::Fill(*f) });
-                }
-                for x in self.fills.expired() {
-                    self.counters.expired_qty += u64::from(x.qty);
-                    if x.client_order_id == self.working.0 {
-                        self.working = (0, 0);
-                    }
-                }
-                self.fills.clear();
+                self.book_fills(env.t0, out);
                 if ev.kind == EventKind::Trade && ev.size > 0 {
                     self.mark = ev.price;
                     self.pos.mark(ev.price);
                     self.risk.on_pnl(self.net_pnl());
                 }
-                if ev.is_last() && (self.risk.state() == RiskState::Halted || self.retry_after != 0) {
+                let halted = self.killed || self.risk.state() == RiskState::Halted;
+                if ev.is_last() && (halted || self.retry_after != 0) {
                     self.reconcile(ev.seq, ev.ts_recv, env.t0, out);
                 }
             }
+            Msg::Exec(r) => {
+                self.venue.on_report(&r, &mut self.fills);
+                self.book_fills(env.t0, out);
+                self.reconcile(r.seq, r.ts, env.t0, out);
+            }
             Msg::Signal(sig) => {
-                self.target = i64::from(sig.direction) * self.order_qty;
+                self.target = sig.direction.sign() * i64::from(self.trading.order_qty);
                 self.retry_after = 0;
                 self.reconcile(sig.seq, sig.ts, env.t0, out);
             }
+            Msg::Control(c) => match c.kind {
+                ControlKind::Kill => {
+                    self.counters.kills += 1;
+                    self.killed = true;
+                    self.retry_after = 0;
+                    self.reconcile(c.seq, c.ts, env.t0, out);
+                }
+                ControlKind::Flatten => {
+                    self.target = 0;
+                    self.retry_after = 0;
+                    self.reconcile(c.seq, c.ts, env.t0, out);
+                }
+                ControlKind::Resume => self.killed = false,
+                ControlKind::GammaPublished | ControlKind::Timer => {}
+            },
             Msg::Intent(_) | Msg::Fill(_) => {}
         }
     }
 
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
+    fn report(&self, r: &mut StageReport) {
+        let c = &self.counters;
+        r.count("exec.intents", c.intents);
+        r.count("exec.fills", c.fills);
+        r.count("exec.risk_rejects", c.risk_rejects);
+        r.count("exec.venue_rejects", c.venue_rejects);
+        r.count("exec.expired_qty", c.expired_qty);
+        r.count("exec.kills", c.kills);
+        r.count("round_trips", self.pos.trips());
+        r.value("net_pnl_usd", nano_to_usd(self.net_pnl()));
+        r.value("fees_usd", nano_to_usd(self.pos.fees()));
+        let mut csv = String::new();
+        if self.trades.write_csv(&mut csv).is_err() {
+            r.warnings.push("trades.csv: formatting failed".into());
+        }
+        r.files.push(("trades.csv", csv));
+        if self.trades.overwritten() > 0 {
+            r.warnings.push(format!(
+                "trades.csv holds the last {} round trips only: {} older ones were overwritten (ring capacity {})",
+                self.trades.len(),
+                self.trades.overwritten(),
+                TRADE_RING_CAP
+            ));
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mia_model::event::{flags, Event};
-    use mia_model::msg::Signal;
+    use crate::sim::{SimConfig, SimVenue};
+    use mia_model::event::{flags, Event, Side};
+    use mia_model::msg::{Direction, Signal};
 
     const P: i64 = 1_000_000_000;
     const TICK: i64 = 250_000_000;
@@ -219,13 +299,18 @@ mod tests {
         Envelope { t0: 0, msg: Msg::Market(ev) }
     }
 
-    fn book(st: &mut ExecStage, out: &mut Outbox, ts: u64) {
+    fn book(st: &mut ExecStage<SimVenue>, out: &mut Outbox, ts: u64) {
         st.on_envelope(&mkt(Event::level(ts, ts, Side::Bid, 0, 4000 * P, 50, 5, 0)), out);
         st.on_envelope(&mkt(Event::level(ts, ts, Side::Ask, 0, 4000 * P + TICK, 50, 5, flags::LAST)), out);
     }
 
-    fn signal(dir: i8, seq: u64, ts: u64) -> Envelope {
+    fn signal(dir: Direction, seq: u64, ts: u64) -> Envelope {
         Envelope { t0: 0, msg: Msg::Signal(Signal { seq, ts, direction: dir, ..Default::default() }) }
+    }
+
+    fn stage(r: &RiskConfig) -> ExecStage<SimVenue> {
+        let venue = SimVenue::new(SimConfig::default(), ContractSpec::ES);
+        ExecStage::new(r, venue, Trading { contract: ContractSpec::ES, order_qty: 1, instrument_id: 7 })
     }
 
     fn risk() -> RiskConfig {
@@ -234,16 +319,16 @@ mod tests {
 
     #[test]
     fn signal_to_intent_to_fill_to_position() {
-        let mut st = ExecStage::new(&risk(), SimConfig::default(), 1, 7);
+        let mut st = stage(&risk());
         let mut out = Outbox::new();
         book(&mut st, &mut out, 1_000);
         assert!(out.is_empty(), "market events are not forwarded");
-        st.on_envelope(&signal(1, 2, 1_000), &mut out);
+        st.on_envelope(&signal(Direction::Long, 2, 1_000), &mut out);
         let Some(Envelope { msg: Msg::Intent(i), .. }) = out.get(0) else { panic!("no intent") };
-        assert_eq!((i.side, i.qty, i.seq, i.instrument_id), (Side::Bid, 1, 2, 7));
+        assert_eq!((i.side, i.qty, i.seq, i.instrument_id), (OrderSide::Buy, 1, 2, 7));
         out.clear();
         // a second signal while the order works sends nothing (no duplicates)
-        st.on_envelope(&signal(1, 3, 2_000), &mut out);
+        st.on_envelope(&signal(Direction::Long, 3, 2_000), &mut out);
         assert!(out.is_empty());
         // the next market event after the latency fills it at the ask
         book(&mut st, &mut out, 1_000 + 250_000);
@@ -252,9 +337,9 @@ mod tests {
         assert_eq!(st.position().qty(), 1);
         out.clear();
         // flat signal → sell 1
-        st.on_envelope(&signal(0, 9, 2_000_000), &mut out);
+        st.on_envelope(&signal(Direction::Flat, 9, 2_000_000), &mut out);
         assert!(
-            matches!(out.get(0).map(|e| e.msg), Some(Msg::Intent(i)) if i.side == Side::Ask && i.qty == 1)
+            matches!(out.get(0).map(|e| e.msg), Some(Msg::Intent(i)) if i.side == OrderSide::Sell && i.qty == 1)
         );
         out.clear();
         book(&mut st, &mut out, 3_000_000);
@@ -269,10 +354,10 @@ mod tests {
     #[test]
     fn risk_refusal_blocks_orders_and_counts() {
         let cfg = RiskConfig { max_position: 0, ..risk() };
-        let mut st = ExecStage::new(&cfg, SimConfig::default(), 1, 7);
+        let mut st = stage(&cfg);
         let mut out = Outbox::new();
         book(&mut st, &mut out, 1_000);
-        st.on_envelope(&signal(-1, 2, 1_000), &mut out);
+        st.on_envelope(&signal(Direction::Short, 2, 1_000), &mut out);
         assert!(out.is_empty());
         assert_eq!(st.counters.risk_rejects, 1);
         // retried no sooner than 1 s later

@@ -1,25 +1,29 @@
 //! # mia-exec
 //!
-//! Execution for MIA: the simulated exchange used by backtests and paper trading, and position
-//! / P&L accounting from fills.
+//! Execution for MIA: the last hot stage and everything under it.
 //!
-//! - [`sim`]: [`SimExchange`], a venue that keeps its own L2 book replica from market events
-//!   and fills orders in event time (order latency, market orders walking the book, limit orders
-//!   resting and filled by trade-through prints, fees), allocation-free after construction;
-//! - [`position`]: [`Position`] (signed quantity, average entry, realized / unrealized P&L in
-//!   nano-USD, fees) and [`RoundTrip`] trade records with a preallocated [`TradeRing`] and CSV
-//!   output;
+//! - [`exec_stage`]: [`ExecStage<V>`](exec_stage::ExecStage), signals → target position →
+//!   orders through risk → the venue `V`, fills → position;
+//! - [`risk`]: the pre-trade [`RiskManager`](risk::RiskManager) and
+//!   [`Approved`](risk::Approved), the only way to make an order a venue accepts;
+//! - [`venue`]: the [`Venue`](venue::Venue) seam and [`LiveVenue`](venue::LiveVenue) (an
+//!   edge thread's orders out, sequenced reports in);
+//! - [`sim`]: [`SimVenue`](sim::SimVenue), a venue that keeps its own L2 book replica from
+//!   market events and fills orders in event time (order latency, market orders walking the
+//!   book, limit orders resting and filled by trade-through prints, fees), allocation-free after
+//!   construction;
+//! - [`position`]: [`Position`](position::Position) (signed quantity, average entry, realized /
+//!   unrealized P&L in nano-USD, fees) and [`RoundTrip`](position::RoundTrip) trade records
+//!   with a preallocated [`TradeRing`](position::TradeRing) and CSV output;
 //! - [`fees`]: commission schedule and nano-USD conversions.
 //!
 //! Money is `i64` nano-USD (1e-9 USD) throughout, like [`mia_model::msg::Fill::fee`]. The fill
 //! model and its biases are described in `docs/execution.md`.
+#![forbid(unsafe_code)]
 
 pub mod exec_stage;
 pub mod fees;
 pub mod position;
 pub mod risk;
 pub mod sim;
-
-pub use exec_stage::{ExecCounters, ExecStage};
-pub use position::{Position, RoundTrip, TradeRing};
-pub use sim::{Expired, FillBuf, SimConfig, SimExchange, SimStats, SubmitError};
+pub mod venue;

@@ -18,8 +18,8 @@
 use std::fmt;
 
 use mia_model::contract::ContractSpec;
-use mia_model::event::Side;
 use mia_model::msg::Fill;
+use mia_model::msg::OrderSide;
 use mia_model::price::{Px, PRICE_SCALE};
 
 /// One completed round trip (flat → position → flat).
@@ -30,7 +30,7 @@ pub struct RoundTrip {
     /// Event time of the fill that made the position flat (ns).
     pub exit_ts: u64,
     /// Direction: `Bid` = long, `Ask` = short.
-    pub side: Side,
+    pub side: OrderSide,
     /// Contracts entered over the trip (= contracts exited).
     pub qty: u32,
     /// Largest absolute position during the trip.
@@ -63,7 +63,7 @@ impl RoundTrip {
     /// Writes one CSV line (with newline) in [`RoundTrip::CSV_HEADER`] order; prices and money
     /// are exact decimals (`side` is `long` / `short`).
     pub fn write_csv<W: fmt::Write>(&self, w: &mut W) -> fmt::Result {
-        let side = if self.side == Side::Ask { "short" } else { "long" };
+        let side = if self.side == OrderSide::Sell { "short" } else { "long" };
         write!(w, "{},{},{},{},{},", self.entry_ts, self.exit_ts, side, self.qty, self.max_qty)?;
         for (i, v) in [self.entry_px, self.exit_px, self.pnl, self.fees, self.net(), self.mae_px, self.mfe_px]
             .into_iter()
@@ -97,7 +97,7 @@ pub fn write_fixed<W: fmt::Write>(w: &mut W, v: i64) -> fmt::Result {
 #[derive(Clone, Copy, Debug, Default)]
 struct OpenTrip {
     entry_ts: u64,
-    side: Side,
+    side: OrderSide,
     entry_qty: u32,
     entry_notional: i128,
     exit_qty: u32,
@@ -205,7 +205,7 @@ impl Position {
         self.trips
     }
 
-    /// Fills ignored because they had no quantity or no side.
+    /// Fills ignored because they had no quantity.
     #[inline]
     pub fn ignored_fills(&self) -> u64 {
         self.ignored_fills
@@ -226,7 +226,7 @@ impl Position {
     /// Applies one execution; returns the round trip it completed, if any.
     pub fn on_fill(&mut self, fill: &Fill) -> Option<RoundTrip> {
         let dir = fill.side.sign();
-        if fill.qty == 0 || dir == 0 {
+        if fill.qty == 0 {
             self.ignored_fills += 1;
             return None;
         }
@@ -380,7 +380,7 @@ mod tests {
         (points * PRICE_SCALE as f64) as Px
     }
 
-    fn fill(ts: u64, side: Side, p: f64, qty: u32) -> Fill {
+    fn fill(ts: u64, side: OrderSide, p: f64, qty: u32) -> Fill {
         Fill {
             client_order_id: ts,
             seq: ts,
@@ -396,16 +396,16 @@ mod tests {
     #[test]
     fn long_round_trip_pnl_and_fees() {
         let mut pos = Position::new(ContractSpec::ES);
-        assert_eq!(pos.on_fill(&fill(1, Side::Bid, 5000.00, 2)), None);
+        assert_eq!(pos.on_fill(&fill(1, OrderSide::Buy, 5000.00, 2)), None);
         assert_eq!(pos.qty(), 2);
         assert_eq!(pos.avg_entry_px(), Some(px(5000.00)));
         // +1.25 points × 2 × $50 = $125.
         assert_eq!(pos.unrealized(px(5001.25)), 125 * USD);
-        let rt = pos.on_fill(&fill(2, Side::Ask, 5001.25, 2)).expect("round trip");
+        let rt = pos.on_fill(&fill(2, OrderSide::Sell, 5001.25, 2)).expect("round trip");
         assert_eq!(rt.pnl, 125 * USD);
         assert_eq!(rt.fees, 4 * FEE);
         assert_eq!(rt.net(), 125 * USD - 9 * USD);
-        assert_eq!((rt.entry_ts, rt.exit_ts, rt.side, rt.qty), (1, 2, Side::Bid, 2));
+        assert_eq!((rt.entry_ts, rt.exit_ts, rt.side, rt.qty), (1, 2, OrderSide::Buy, 2));
         assert_eq!((rt.entry_px, rt.exit_px), (px(5000.00), px(5001.25)));
         assert!(pos.is_flat());
         assert_eq!(pos.realized(), 125 * USD);
@@ -417,18 +417,18 @@ mod tests {
     #[test]
     fn flip_long_two_sell_three_is_short_one() {
         let mut pos = Position::new(ContractSpec::ES);
-        pos.on_fill(&fill(1, Side::Bid, 4000.00, 2));
-        let rt = pos.on_fill(&fill(2, Side::Ask, 4001.00, 3)).expect("long trip closed");
+        pos.on_fill(&fill(1, OrderSide::Buy, 4000.00, 2));
+        let rt = pos.on_fill(&fill(2, OrderSide::Sell, 4001.00, 3)).expect("long trip closed");
         // Closing 2 at +1 point: $100; fee of the flip fill split 2/3 : 1/3.
         assert_eq!(rt.pnl, 100 * USD);
         assert_eq!(rt.fees, 2 * FEE + 2 * FEE);
-        assert_eq!((rt.qty, rt.side), (2, Side::Bid));
+        assert_eq!((rt.qty, rt.side), (2, OrderSide::Buy));
         assert_eq!(pos.qty(), -1);
         assert_eq!(pos.avg_entry_px(), Some(px(4001.00)));
         // Short 1 from 4001: price down 0.5 → +$25 unrealized.
         assert_eq!(pos.unrealized(px(4000.50)), 25 * USD);
-        let rt2 = pos.on_fill(&fill(3, Side::Bid, 4000.50, 1)).expect("short trip closed");
-        assert_eq!(rt2.side, Side::Ask);
+        let rt2 = pos.on_fill(&fill(3, OrderSide::Buy, 4000.50, 1)).expect("short trip closed");
+        assert_eq!(rt2.side, OrderSide::Sell);
         assert_eq!(rt2.pnl, 25 * USD);
         assert_eq!(rt2.fees, FEE + FEE);
         assert_eq!((rt2.entry_ts, rt2.exit_ts, rt2.entry_px, rt2.exit_px), (2, 3, px(4001.00), px(4000.50)));
@@ -440,18 +440,18 @@ mod tests {
     #[test]
     fn partial_closes_use_average_entry() {
         let mut pos = Position::new(ContractSpec::ES);
-        pos.on_fill(&fill(1, Side::Bid, 100.00, 1));
-        pos.on_fill(&fill(2, Side::Bid, 100.25, 2));
+        pos.on_fill(&fill(1, OrderSide::Buy, 100.00, 1));
+        pos.on_fill(&fill(2, OrderSide::Buy, 100.25, 2));
         // Average (100 + 2 × 100.25) / 3 = 100.1666…
         assert_eq!(pos.avg_entry_px(), Some(100_166_666_667));
         // Sell 1 at 100.50: the closed third of the basis is 100.166666666 (truncated), so
         // (100.50 − 100.166666666) × $50 = $16.6666667.
-        assert_eq!(pos.on_fill(&fill(3, Side::Ask, 100.50, 1)), None);
+        assert_eq!(pos.on_fill(&fill(3, OrderSide::Sell, 100.50, 1)), None);
         assert_eq!(pos.realized(), 16_666_666_700);
         assert_eq!(pos.qty(), 2);
         // Sell the rest at 99.75; the residue comes out here and the trip's P&L is exact:
         // exits 100.50 + 2 × 99.75 = 300.00 − entries 300.50 = −0.50 point → −$25.
-        let rt = pos.on_fill(&fill(4, Side::Ask, 99.75, 2)).expect("flat");
+        let rt = pos.on_fill(&fill(4, OrderSide::Sell, 99.75, 2)).expect("flat");
         assert_eq!(rt.pnl, -25 * USD);
         assert_eq!(pos.realized(), -25 * USD);
         assert_eq!((rt.qty, rt.max_qty), (3, 3));
@@ -463,32 +463,31 @@ mod tests {
     #[test]
     fn short_pnl_and_mes_point_value() {
         let mut pos = Position::new(ContractSpec::MES);
-        pos.on_fill(&fill(1, Side::Ask, 5000.00, 3));
+        pos.on_fill(&fill(1, OrderSide::Sell, 5000.00, 3));
         assert_eq!(pos.qty(), -3);
         // Short 3 MES, price up 2 points: −2 × 3 × $5 = −$30.
         assert_eq!(pos.unrealized(px(5002.00)), -30 * USD);
-        let rt = pos.on_fill(&fill(2, Side::Bid, 5002.00, 3)).expect("flat");
+        let rt = pos.on_fill(&fill(2, OrderSide::Buy, 5002.00, 3)).expect("flat");
         assert_eq!(rt.pnl, -30 * USD);
     }
 
     #[test]
     fn excursions_follow_marks() {
         let mut pos = Position::new(ContractSpec::ES);
-        pos.on_fill(&fill(1, Side::Bid, 100.00, 1));
+        pos.on_fill(&fill(1, OrderSide::Buy, 100.00, 1));
         pos.mark(px(99.00));
         pos.mark(px(102.50));
         pos.mark(px(101.00));
-        let rt = pos.on_fill(&fill(2, Side::Ask, 101.00, 1)).expect("flat");
+        let rt = pos.on_fill(&fill(2, OrderSide::Sell, 101.00, 1)).expect("flat");
         assert_eq!((rt.mae_px, rt.mfe_px), (px(1.00), px(2.50)));
     }
 
     #[test]
     fn ignores_empty_fills() {
         let mut pos = Position::new(ContractSpec::ES);
-        assert_eq!(pos.on_fill(&fill(1, Side::Bid, 100.0, 0)), None);
-        assert_eq!(pos.on_fill(&fill(1, Side::None, 100.0, 1)), None);
+        assert_eq!(pos.on_fill(&fill(1, OrderSide::Buy, 100.0, 0)), None);
         assert!(pos.is_flat());
-        assert_eq!(pos.ignored_fills(), 2);
+        assert_eq!(pos.ignored_fills(), 1);
         assert_eq!(pos.fees(), 0);
     }
 
@@ -497,7 +496,7 @@ mod tests {
         let rt = RoundTrip {
             entry_ts: 10,
             exit_ts: 20,
-            side: Side::Ask,
+            side: OrderSide::Sell,
             qty: 1,
             max_qty: 1,
             entry_px: px(4500.25),

@@ -6,6 +6,28 @@
 //! `Active` to `Halted`, where only orders that reduce the position pass. All checks read event
 //! time only and allocate nothing.
 
+use mia_model::msg::OrderIntent;
+
+/// An order the risk manager approved. Only [`RiskManager::approve`] makes one (the field is
+/// private to this module), and a [`Venue`](crate::venue::Venue) accepts nothing else, so no
+/// order can reach a venue without passing the checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Approved<T>(T);
+
+impl<T> Approved<T> {
+    /// The approved value.
+    #[inline]
+    pub fn get(&self) -> &T {
+        &self.0
+    }
+
+    /// The approved value, by value.
+    #[inline]
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
 /// Risk limits.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -52,7 +74,8 @@ pub enum RiskState {
     Halted,
 }
 
-const RATE_SLOTS: usize = 64;
+/// Size of the order-rate window: the largest `max_orders_per_sec` the manager can enforce.
+pub const RATE_SLOTS: usize = 64;
 
 /// The pre-trade risk manager.
 #[derive(Clone, Debug)]
@@ -105,6 +128,21 @@ impl RiskManager {
             Err(reason) => self.rejects[reason as usize - 1] += 1,
         }
         r
+    }
+
+    /// Checks `intent` given the current (including pending) position and approves it.
+    ///
+    /// # Errors
+    /// The first limit it breaks (counted in `rejects`).
+    #[inline]
+    pub fn approve(
+        &mut self,
+        intent: OrderIntent,
+        position: i64,
+    ) -> Result<Approved<OrderIntent>, RejectReason> {
+        let signed = intent.side.sign() * i64::from(intent.qty);
+        self.check(intent.ts, signed, position)?;
+        Ok(Approved(intent))
     }
 
     fn evaluate(&self, ts: u64, signed_qty: i64, position: i64) -> Result<(), RejectReason> {

@@ -1,6 +1,6 @@
 //! The simulated exchange used by backtests and paper trading.
 //!
-//! [`SimExchange`] is the venue: it keeps its own L2 book replica from the market events it is
+//! [`SimVenue`] is the venue: it keeps its own L2 book replica from the market events it is
 //! given and executes the orders submitted to it against that book, in **event time** (the
 //! `ts_recv` of the market event being processed is "now"; the wall clock is never read), so a
 //! replay is deterministic.
@@ -28,11 +28,14 @@
 
 use mia_model::book::{Book, DEPTH};
 use mia_model::contract::ContractSpec;
-use mia_model::event::{Event, EventKind, Side};
-use mia_model::msg::{Fill, OrderIntent, OrderType};
+use mia_model::event::{Event, EventKind};
+use mia_model::msg::{Fill, OrderIntent, OrderSide, OrderType};
 use mia_model::price::{on_tick, Px, UNDEF_PX};
 
 use crate::fees::{fee_nano, DEFAULT_ES_PER_CONTRACT_USD};
+use crate::risk::Approved;
+use crate::venue::Venue;
+use mia_model::msg::ExecReport;
 
 /// Capacity of the working-order table (also the size of the per-pass bit masks).
 pub const MAX_WORKING: usize = 64;
@@ -41,36 +44,42 @@ pub const MAX_WORKING: usize = 64;
 /// arrival and then trades through one print.
 pub const FILL_BUF_CAP: usize = MAX_WORKING * (DEPTH + 1);
 
-/// Configuration of the simulated venue.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// Configuration of the simulated venue (`[sim]`).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct SimConfig {
     /// Time from an intent's decision (`OrderIntent::ts`) to its arrival at the venue, ns.
     pub order_latency_ns: u64,
     /// All-in commission and fees per contract per side, USD.
     pub commission_per_contract_usd: f64,
-    /// The traded contract (tick size for price checks).
-    pub contract: ContractSpec,
 }
 
 impl Default for SimConfig {
     /// 250 µs order latency (a retail co-located-ish path: strategy → broker gateway → CME),
-    /// 2.25 USD per contract per side ([`crate::fees`]), ES.
+    /// 2.25 USD per contract per side ([`crate::fees`]).
     fn default() -> Self {
-        Self {
-            order_latency_ns: 250_000,
-            commission_per_contract_usd: DEFAULT_ES_PER_CONTRACT_USD,
-            contract: ContractSpec::ES,
-        }
+        Self { order_latency_ns: 250_000, commission_per_contract_usd: DEFAULT_ES_PER_CONTRACT_USD }
     }
 }
 
-/// Why the venue refused an order at [`SimExchange::submit`].
+impl SimConfig {
+    /// Checks the section; the error names the key.
+    ///
+    /// # Errors
+    /// `sim.<key>: reason` for the first bad key.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.commission_per_contract_usd.is_finite() && self.commission_per_contract_usd >= 0.0) {
+            return Err("sim.commission_per_contract_usd: must be ≥ 0".into());
+        }
+        Ok(())
+    }
+}
+
+/// Why the venue refused an order at [`SimVenue::submit`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SubmitError {
     /// Quantity is zero.
     ZeroQty,
-    /// Side is neither `Bid` (buy) nor `Ask` (sell).
-    NoSide,
     /// A limit order's price is undefined or not positive.
     BadLimitPrice,
     /// A limit order's price is not on the contract's tick grid.
@@ -79,6 +88,8 @@ pub enum SubmitError {
     DuplicateId,
     /// The working-order table is full ([`MAX_WORKING`]).
     TableFull,
+    /// A live venue's command ring is full or its edge thread is gone.
+    VenueBusy,
 }
 
 /// Quantity of a market order that the venue dropped because the visible book ran out.
@@ -94,7 +105,7 @@ pub struct Expired {
     pub qty: u32,
 }
 
-/// Fixed-capacity output of [`SimExchange::on_market`]: the fills and expiry notices of one
+/// Fixed-capacity output of [`SimVenue::on_market`]: the fills and expiry notices of one
 /// market event. Sized in [`FillBuf::new`] for the worst case, never grows.
 #[derive(Clone, Debug)]
 pub struct FillBuf {
@@ -151,7 +162,7 @@ impl FillBuf {
     }
 
     /// Fills or notices dropped because the buffer was full (impossible when it is cleared
-    /// before each event, as [`SimExchange::on_market`] does).
+    /// before each event, as [`SimVenue::on_market`] does).
     #[inline]
     pub fn overflow(&self) -> u64 {
         self.overflow
@@ -163,8 +174,9 @@ impl FillBuf {
         self.fills.capacity()
     }
 
+    /// Adds a fill (counted in `overflow` when full).
     #[inline]
-    fn push_fill(&mut self, f: Fill) {
+    pub fn push_fill(&mut self, f: Fill) {
         if self.fills.len() < self.fills.capacity() {
             self.fills.push(f);
         } else {
@@ -172,8 +184,9 @@ impl FillBuf {
         }
     }
 
+    /// Adds an expiry notice (counted in `overflow` when full).
     #[inline]
-    fn push_expired(&mut self, e: Expired) {
+    pub fn push_expired(&mut self, e: Expired) {
         if self.expired.len() < self.expired.capacity() {
             self.expired.push(e);
         } else {
@@ -215,8 +228,9 @@ struct Slot {
 
 /// The simulated venue; see the [module docs](self).
 #[derive(Clone, Debug)]
-pub struct SimExchange {
+pub struct SimVenue {
     cfg: SimConfig,
+    contract: ContractSpec,
     book: Book,
     slots: [Slot; MAX_WORKING],
     /// Number of slots with `in_use` set (kept in step with every `in_use` change), so a
@@ -228,15 +242,16 @@ pub struct SimExchange {
 }
 
 #[inline]
-fn is_buy(side: Side) -> bool {
-    side == Side::Bid
+fn is_buy(side: OrderSide) -> bool {
+    side == OrderSide::Buy
 }
 
-impl SimExchange {
-    /// A venue with an empty book and no working orders.
-    pub fn new(cfg: SimConfig) -> Self {
+impl SimVenue {
+    /// A venue for `contract` with an empty book and no working orders.
+    pub fn new(cfg: SimConfig, contract: ContractSpec) -> Self {
         Self {
             cfg,
+            contract,
             book: Book::new(),
             slots: [Slot::default(); MAX_WORKING],
             in_use: 0,
@@ -277,20 +292,17 @@ impl SimExchange {
     }
 
     /// Sends an order to the venue: it arrives at `intent.ts + order_latency_ns` and is executed
-    /// by the first [`SimExchange::on_market`] call at or after that instant.
+    /// by the first [`SimVenue::on_market`] call at or after that instant.
     pub fn submit(&mut self, intent: &OrderIntent) -> Result<(), SubmitError> {
         let check = || {
             if intent.qty == 0 {
                 return Err(SubmitError::ZeroQty);
             }
-            if intent.side == Side::None {
-                return Err(SubmitError::NoSide);
-            }
             if intent.order_type == OrderType::Limit {
                 if intent.price <= 0 || intent.price == UNDEF_PX {
                     return Err(SubmitError::BadLimitPrice);
                 }
-                if !on_tick(intent.price, self.cfg.contract.tick) {
+                if !on_tick(intent.price, self.contract.tick) {
                     return Err(SubmitError::OffTick);
                 }
             }
@@ -414,7 +426,7 @@ impl SimExchange {
     fn walk(&mut self, i: usize, limit: Option<Px>, ev: &Event, out: &mut FillBuf) {
         let side = self.slots[i].intent.side;
         let buy = is_buy(side);
-        let book_side = side.opposite();
+        let book_side = side.book_side_hit();
         for d in 0..DEPTH {
             if self.slots[i].remaining == 0 {
                 break;
@@ -502,10 +514,36 @@ impl SimExchange {
     }
 }
 
+impl Venue for SimVenue {
+    fn name(&self) -> &'static str {
+        "sim"
+    }
+
+    #[inline]
+    fn submit(&mut self, order: Approved<OrderIntent>) -> Result<(), SubmitError> {
+        SimVenue::submit(self, order.get())
+    }
+
+    fn cancel(&mut self, client_order_id: u64) -> bool {
+        SimVenue::cancel(self, client_order_id)
+    }
+
+    #[inline]
+    fn on_market(&mut self, ev: &Event, out: &mut FillBuf) {
+        SimVenue::on_market(self, ev, out);
+    }
+
+    /// The simulator produces its own fills; reports from elsewhere are not for it.
+    fn on_report(&mut self, _r: &ExecReport, out: &mut FillBuf) {
+        out.clear();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use mia_model::event::flags;
+    use mia_model::event::Side;
     use mia_model::price::PRICE_SCALE;
 
     /// Price in points → fixed point (test helper; exact for quarter points).
@@ -527,7 +565,7 @@ mod tests {
         Event { ts_event: ts, ts_recv: ts, seq: ts, kind: EventKind::Status, ..Event::default() }
     }
 
-    fn order(id: u64, ts: u64, side: Side, order_type: OrderType, p: f64, qty: u32) -> OrderIntent {
+    fn order(id: u64, ts: u64, side: OrderSide, order_type: OrderType, p: f64, qty: u32) -> OrderIntent {
         OrderIntent {
             client_order_id: id,
             seq: 0,
@@ -541,8 +579,9 @@ mod tests {
     }
 
     /// Asks 10@100.00, 15@100.25, 20@100.50; bids 12@99.75, 8@99.50 — all at ts 1.
-    fn venue(latency: u64) -> SimExchange {
-        let mut sim = SimExchange::new(SimConfig { order_latency_ns: latency, ..SimConfig::default() });
+    fn venue(latency: u64) -> SimVenue {
+        let mut sim =
+            SimVenue::new(SimConfig { order_latency_ns: latency, ..SimConfig::default() }, ContractSpec::ES);
         let mut out = FillBuf::new();
         for ev in [
             level(1, Side::Ask, 0, 100.00, 10),
@@ -564,14 +603,14 @@ mod tests {
     fn market_buy_walks_the_asks() {
         let mut sim = venue(0);
         let mut out = FillBuf::new();
-        sim.submit(&order(7, 10, Side::Bid, OrderType::Market, 0.0, 30)).expect("accepted");
+        sim.submit(&order(7, 10, OrderSide::Buy, OrderType::Market, 0.0, 30)).expect("accepted");
         sim.on_market(&status(10), &mut out);
         assert_eq!(
             fills_of(&out),
             vec![(px(100.00), 10, false), (px(100.25), 15, false), (px(100.50), 5, true)]
         );
         for f in out.fills() {
-            assert_eq!((f.client_order_id, f.seq, f.ts, f.side), (7, 10, 10, Side::Bid));
+            assert_eq!((f.client_order_id, f.seq, f.ts, f.side), (7, 10, 10, OrderSide::Buy));
             assert_eq!(f.fee, i64::from(f.qty) * 2_250_000_000);
         }
         assert_eq!(sim.working(), 0);
@@ -585,13 +624,13 @@ mod tests {
     fn market_sell_beyond_visible_depth_expires_the_rest() {
         let mut sim = venue(0);
         let mut out = FillBuf::new();
-        sim.submit(&order(3, 5, Side::Ask, OrderType::Market, 0.0, 25)).expect("accepted");
+        sim.submit(&order(3, 5, OrderSide::Sell, OrderType::Market, 0.0, 25)).expect("accepted");
         sim.on_market(&status(5), &mut out);
         assert_eq!(fills_of(&out), vec![(px(99.75), 12, false), (px(99.50), 8, true)]);
         assert_eq!(out.expired(), &[Expired { client_order_id: 3, seq: 5, ts: 5, qty: 5 }]);
         assert_eq!(sim.stats().expired_qty, 5);
         // Against an empty side: no fill, only the notice.
-        sim.submit(&order(4, 6, Side::Ask, OrderType::Market, 0.0, 2)).expect("accepted");
+        sim.submit(&order(4, 6, OrderSide::Sell, OrderType::Market, 0.0, 2)).expect("accepted");
         sim.on_market(&status(6), &mut out);
         assert!(out.fills().is_empty());
         assert_eq!(out.expired().len(), 1);
@@ -602,7 +641,7 @@ mod tests {
     fn orders_wait_for_their_latency_in_event_time() {
         let mut sim = venue(250_000);
         let mut out = FillBuf::new();
-        sim.submit(&order(1, 1_000, Side::Bid, OrderType::Market, 0.0, 1)).expect("accepted");
+        sim.submit(&order(1, 1_000, OrderSide::Buy, OrderType::Market, 0.0, 1)).expect("accepted");
         // Arrives at 251_000: an event one ns earlier does not fill it.
         sim.on_market(&status(250_999), &mut out);
         assert!(out.is_empty());
@@ -616,7 +655,7 @@ mod tests {
     fn arrival_sees_the_book_after_the_event() {
         let mut sim = venue(100);
         let mut out = FillBuf::new();
-        sim.submit(&order(1, 0, Side::Bid, OrderType::Market, 0.0, 4)).expect("accepted");
+        sim.submit(&order(1, 0, OrderSide::Buy, OrderType::Market, 0.0, 4)).expect("accepted");
         // The event that activates the order moves the best ask first.
         sim.on_market(&level(100, Side::Ask, 0, 100.00, 3), &mut out);
         assert_eq!(fills_of(&out), vec![(px(100.00), 3, false), (px(100.25), 1, true)]);
@@ -626,7 +665,7 @@ mod tests {
     fn marketable_limit_walks_to_its_price_and_rests() {
         let mut sim = venue(0);
         let mut out = FillBuf::new();
-        sim.submit(&order(9, 2, Side::Bid, OrderType::Limit, 100.25, 40)).expect("accepted");
+        sim.submit(&order(9, 2, OrderSide::Buy, OrderType::Limit, 100.25, 40)).expect("accepted");
         sim.on_market(&status(2), &mut out);
         assert_eq!(fills_of(&out), vec![(px(100.00), 10, false), (px(100.25), 15, false)]);
         assert_eq!(sim.remaining(9), Some(15));
@@ -642,8 +681,8 @@ mod tests {
     fn resting_limit_fills_only_when_traded_through() {
         let mut sim = venue(0);
         let mut out = FillBuf::new();
-        sim.submit(&order(1, 2, Side::Bid, OrderType::Limit, 99.50, 5)).expect("accepted");
-        sim.submit(&order(2, 2, Side::Ask, OrderType::Limit, 100.50, 5)).expect("accepted");
+        sim.submit(&order(1, 2, OrderSide::Buy, OrderType::Limit, 99.50, 5)).expect("accepted");
+        sim.submit(&order(2, 2, OrderSide::Sell, OrderType::Limit, 100.50, 5)).expect("accepted");
         sim.on_market(&status(2), &mut out);
         assert!(out.is_empty());
         // Prints exactly at the limit prices: no fill (queue position unknown).
@@ -667,9 +706,9 @@ mod tests {
     fn one_print_is_shared_by_price_then_arrival() {
         let mut sim = venue(0);
         let mut out = FillBuf::new();
-        sim.submit(&order(1, 2, Side::Bid, OrderType::Limit, 99.25, 4)).expect("accepted");
-        sim.submit(&order(2, 2, Side::Bid, OrderType::Limit, 99.50, 4)).expect("accepted");
-        sim.submit(&order(3, 2, Side::Bid, OrderType::Limit, 99.25, 4)).expect("accepted");
+        sim.submit(&order(1, 2, OrderSide::Buy, OrderType::Limit, 99.25, 4)).expect("accepted");
+        sim.submit(&order(2, 2, OrderSide::Buy, OrderType::Limit, 99.50, 4)).expect("accepted");
+        sim.submit(&order(3, 2, OrderSide::Buy, OrderType::Limit, 99.25, 4)).expect("accepted");
         sim.on_market(&status(2), &mut out);
         sim.on_market(&trade(3, Side::Ask, 99.00, 7), &mut out);
         let got: Vec<(u64, u32)> = out.fills().iter().map(|f| (f.client_order_id, f.qty)).collect();
@@ -680,13 +719,13 @@ mod tests {
     fn cancel_removes_a_working_order() {
         let mut sim = venue(1_000);
         let mut out = FillBuf::new();
-        sim.submit(&order(5, 10, Side::Bid, OrderType::Market, 0.0, 1)).expect("accepted");
+        sim.submit(&order(5, 10, OrderSide::Buy, OrderType::Market, 0.0, 1)).expect("accepted");
         assert!(sim.cancel(5));
         assert!(!sim.cancel(5));
         sim.on_market(&status(5_000), &mut out);
         assert!(out.is_empty());
         // A resting limit too.
-        sim.submit(&order(6, 10, Side::Bid, OrderType::Limit, 99.00, 1)).expect("accepted");
+        sim.submit(&order(6, 10, OrderSide::Buy, OrderType::Limit, 99.00, 1)).expect("accepted");
         sim.on_market(&status(5_000), &mut out);
         assert_eq!(sim.remaining(6), Some(1));
         assert!(sim.cancel(6));
@@ -698,9 +737,8 @@ mod tests {
     #[test]
     fn submit_validates() {
         let mut sim = venue(0);
-        let ok = order(1, 0, Side::Bid, OrderType::Limit, 99.00, 1);
+        let ok = order(1, 0, OrderSide::Buy, OrderType::Limit, 99.00, 1);
         assert_eq!(sim.submit(&OrderIntent { qty: 0, ..ok }), Err(SubmitError::ZeroQty));
-        assert_eq!(sim.submit(&OrderIntent { side: Side::None, ..ok }), Err(SubmitError::NoSide));
         assert_eq!(sim.submit(&OrderIntent { price: 0, ..ok }), Err(SubmitError::BadLimitPrice));
         assert_eq!(sim.submit(&OrderIntent { price: px(99.10), ..ok }), Err(SubmitError::OffTick));
         assert_eq!(sim.submit(&ok), Ok(()));
@@ -715,7 +753,8 @@ mod tests {
 
     #[test]
     fn fill_buffer_never_grows() {
-        let mut sim = SimExchange::new(SimConfig { order_latency_ns: 0, ..SimConfig::default() });
+        let mut sim =
+            SimVenue::new(SimConfig { order_latency_ns: 0, ..SimConfig::default() }, ContractSpec::ES);
         let mut out = FillBuf::new();
         let cap = out.capacity();
         assert_eq!(cap, FILL_BUF_CAP);
@@ -724,7 +763,7 @@ mod tests {
             sim.on_market(&level(1, Side::Ask, d, 100.0 + f64::from(d) * 0.25, 1_000), &mut out);
         }
         for id in 0..MAX_WORKING as u64 {
-            sim.submit(&order(id, 2, Side::Bid, OrderType::Market, 0.0, 150)).expect("accepted");
+            sim.submit(&order(id, 2, OrderSide::Buy, OrderType::Market, 0.0, 150)).expect("accepted");
         }
         sim.on_market(&status(2), &mut out);
         assert!(out.len() > MAX_WORKING);

@@ -4,9 +4,11 @@
 
 use std::alloc::System;
 
-use mia_exec::{FillBuf, Position, SimConfig, SimExchange, TradeRing};
+use mia_exec::position::{Position, TradeRing};
+use mia_exec::sim::{FillBuf, SimConfig, SimVenue};
+use mia_model::contract::ContractSpec;
 use mia_model::event::{flags, Event, EventKind, Side};
-use mia_model::msg::{OrderIntent, OrderType};
+use mia_model::msg::{OrderIntent, OrderSide, OrderType};
 use mia_runtime::alloc_count::CountingAlloc;
 
 #[global_allocator]
@@ -31,9 +33,9 @@ fn drain(out: &FillBuf, pos: &mut Position, ring: &mut TradeRing, filled: &mut u
 
 #[test]
 fn replaying_a_session_does_not_allocate() {
-    let mut sim = SimExchange::new(SimConfig::default());
+    let mut sim = SimVenue::new(SimConfig::default(), ContractSpec::ES);
     let mut out = FillBuf::new();
-    let mut pos = Position::new(SimConfig::default().contract);
+    let mut pos = Position::new(ContractSpec::ES);
     let mut ring = TradeRing::new(16);
     let mut filled = 0u64;
 
@@ -75,7 +77,7 @@ fn replaying_a_session_does_not_allocate() {
                 price,
                 qty: 1,
                 instrument_id: 1,
-                side: [Side::Bid, Side::Ask][(id % 2) as usize],
+                side: [OrderSide::Buy, OrderSide::Sell][(id % 2) as usize],
                 order_type,
             };
             let _ = sim.submit(&intent);

@@ -23,7 +23,7 @@ pub struct JournalSource {
     name: String,
     dir: PathBuf,
     meta: Option<SessionMeta>,
-    pending: Option<Event>,
+    pending: Option<Msg>,
     skipped: u64,
 }
 
@@ -35,7 +35,7 @@ impl JournalSource {
         let name = format!("journal:{}", dir.display());
         let mut s = Self { reader, name, dir, meta: None, pending: None, skipped: 0 };
         // Reads up to the first market event, picking up the metadata written before it.
-        s.pending = s.next_market()?;
+        s.pending = s.next_recorded_input()?;
         Ok(s)
     }
 
@@ -60,13 +60,18 @@ impl JournalSource {
         self.reader.recovery()
     }
 
-    fn next_market(&mut self) -> Result<Option<Event>, SourceError> {
+    /// The next recorded input (market event, exec report or control), skipping outputs.
+    fn next_recorded_input(&mut self) -> Result<Option<Msg>, SourceError> {
         loop {
             match self.reader.next_record().map_err(|e| e.to_source_error())? {
                 None => return Ok(None),
-                Some(JournalRecord::Msg(Msg::Market(mut e))) => {
-                    e.seq = 0;
-                    return Ok(Some(e));
+                Some(JournalRecord::Msg(mut m)) if m.is_input() => {
+                    // The sequencer of the replay assigns seq again (same order, same values).
+                    m.stamp_input(0, 0);
+                    if let Msg::Market(e) = &mut m {
+                        e.seq = 0;
+                    }
+                    return Ok(Some(m));
                 }
                 Some(JournalRecord::Meta(m)) => {
                     if self.meta.is_none() {
@@ -86,11 +91,24 @@ impl EventSource for JournalSource {
         &self.name
     }
 
+    /// Market events only (recorded side inputs are skipped).
     fn next_event(&mut self) -> Result<Option<Event>, SourceError> {
-        if let Some(e) = self.pending.take() {
-            return Ok(Some(e));
+        loop {
+            match self.next_input()? {
+                None => return Ok(None),
+                Some(Msg::Market(e)) => return Ok(Some(e)),
+                Some(_) => {}
+            }
         }
-        self.next_market()
+    }
+
+    /// Every recorded input, at its recorded place.
+    #[inline]
+    fn next_input(&mut self) -> Result<Option<Msg>, SourceError> {
+        if let Some(m) = self.pending.take() {
+            return Ok(Some(m));
+        }
+        self.next_recorded_input()
     }
 }
 

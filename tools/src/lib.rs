@@ -5,7 +5,4 @@
 
 pub mod alloc;
 pub mod app;
-pub mod gamma;
 pub mod gex;
-
-pub mod session;

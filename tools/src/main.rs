@@ -4,7 +4,9 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use mia_runtime::pipeline::Mode;
 use mia_tools::app::config::Config;
-use mia_tools::session::{default_out_dir, render_summary, run_session, Input, SessionOptions};
+use mia_tools::app::input::Input;
+use mia_tools::app::session::{default_out_dir, generate_dbn, run_session, RunMode, SessionOptions};
+use mia_tools::app::summary::render_summary;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -111,26 +113,26 @@ fn run(cli: Cli) -> Result<()> {
                 Some(p) => Input::from_path(&p)?,
                 None => Input::Synthetic { seed },
             };
-            session(input, run, "backtest")
+            session(input, run, RunMode::Backtest)
         }
-        Command::Replay { path, run } => session(Input::from_path(&path)?, run, "replay"),
-        Command::Gen { seed, out } => mia_tools::session::generate_dbn(seed, &out),
+        Command::Replay { path, run } => session(Input::from_path(&path)?, run, RunMode::Replay),
+        Command::Gen { seed, out } => generate_dbn(seed, &out),
         Command::Perf { path } => perf(&path),
         Command::Gex(args) => mia_tools::gex::run(&args),
     }
 }
 
-fn session(input: Input, run: RunArgs, label: &'static str) -> Result<()> {
+fn session(input: Input, run: RunArgs, run_mode: RunMode) -> Result<()> {
     let RunArgs { mode, out, config, max_events, pace } = run;
     let config = load_config(config.as_ref())?;
-    let out = out.unwrap_or_else(|| default_out_dir(label));
+    let out = out.unwrap_or_else(|| default_out_dir(run_mode.label()));
     let opts = SessionOptions {
         input,
         config,
         mode: mode.map(Mode::from),
         out: Some(out),
         progress: true,
-        label,
+        run_mode,
         on_progress: None,
         max_events,
         pace,

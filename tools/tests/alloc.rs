@@ -7,7 +7,8 @@
 use mia_runtime::pipeline::Mode;
 use mia_tools::alloc::CountingAlloc;
 use mia_tools::app::config::Config;
-use mia_tools::session::{run_session, Input, SessionOptions};
+use mia_tools::app::input::Input;
+use mia_tools::app::session::{run_session, RunMode, SessionOptions};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -46,7 +47,7 @@ fn check(mode: Mode) {
         mode: Some(mode),
         out: None,
         progress: false,
-        label: "alloc-test",
+        run_mode: RunMode::Backtest,
         on_progress: Some(hook),
         max_events: None,
         pace: None,

@@ -3,7 +3,9 @@
 
 use mia_runtime::pipeline::Mode;
 use mia_tools::app::config::Config;
-use mia_tools::session::{generate_dbn, run_session, Input, SessionOptions, SessionSummary};
+use mia_tools::app::input::Input;
+use mia_tools::app::session::{generate_dbn, run_session, RunMode, SessionOptions};
+use mia_tools::app::summary::SessionSummary;
 use std::path::Path;
 
 fn run(input: Input, mode: Mode, out: Option<&Path>) -> SessionSummary {
@@ -17,7 +19,7 @@ fn run_with(input: Input, mode: Mode, out: Option<&Path>, config: Config) -> Ses
         mode: Some(mode),
         out: out.map(Path::to_path_buf),
         progress: false,
-        label: "test",
+        run_mode: RunMode::Backtest,
         on_progress: None,
         max_events: None,
         pace: None,
@@ -75,9 +77,24 @@ fn generated_dbn_and_journal_replay_give_the_backtest_digest() {
     assert_eq!(walls(&j), walls(&bt), "the journal keeps the session's chain");
 }
 
+/// A config that trades on almost any book: the tiny real samples then make decisions, so the
+/// digests compared below are of non-empty decision streams.
+fn eager() -> Config {
+    let mut c = Config::default();
+    c.signal.threshold.obi_entry = 0.01;
+    c.signal.threshold.delta_entry = 0;
+    c.signal.threshold.obi_exit = 0.0;
+    c.signal.threshold.delta_exit = 0;
+    c.signal.threshold.cooldown_ms = 0;
+    c.sanity.max_jump_ticks = 0;
+    c
+}
+
 #[test]
 fn real_dbn_files_run_the_same_in_both_modes() {
     let base = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/dbn/");
+    let empty = mia_runtime::digest::DecisionDigest::new().hex();
+    let mut trading_files = 0;
     for f in [
         "test_data.mbo.dbn",
         "test_data.mbp-1.dbn",
@@ -86,12 +103,17 @@ fn real_dbn_files_run_the_same_in_both_modes() {
         "test_data.tbbo.dbn",
     ] {
         let p = Path::new(base).join(f);
-        let i = run(Input::Dbn(p.clone()), Mode::Inline, None);
-        let t = run(Input::Dbn(p), Mode::Threaded, None);
+        let i = run_with(Input::Dbn(p.clone()), Mode::Inline, None, eager());
+        let t = run_with(Input::Dbn(p), Mode::Threaded, None, eager());
         // The MBO sample holds two cancels of orders placed before the file starts: no book
         // change, hence no event; every other sample yields events.
         assert!(i.events > 0 || f.contains("mbo"), "{f}");
         assert_eq!(i.digest, t.digest, "{f}");
-        assert_eq!(i.events, t.events, "{f}");
+        assert_eq!((i.events, i.orders), (t.events, t.orders), "{f}");
+        if i.orders > 0 {
+            trading_files += 1;
+            assert_ne!(i.digest, empty, "{f}: a run that ordered has a non-empty digest");
+        }
     }
+    assert!(trading_files >= 3, "mbp-1, mbp-10 and tbbo must trade under the eager config");
 }

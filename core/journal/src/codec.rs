@@ -1,9 +1,9 @@
 //! Record payload codec.
 //!
-//! The four hot-path messages ([`Event`], [`Signal`], [`OrderIntent`], [`Fill`]) are encoded
-//! field by field, little endian, in declaration order, by hand (no transmute, no padding, no
-//! allocation). Decoding checks the exact payload length and validates every enum and bool
-//! byte, so a record that passes its CRC but carries an impossible value is still rejected.
+//! The fixed-size hot-path messages are encoded by [`mia_model::msg::wire`] (the one byte
+//! encoding, shared with the decision digest); their record kind byte is the wire kind byte.
+//! Decoding checks the exact payload length and validates every enum and bool byte, so a
+//! record that passes its CRC but carries an impossible value is still rejected.
 //!
 //! The variable records ([`SessionMeta`], [`Note`], [`SessionEnd`]) are rkyv 0.8 archives,
 //! validated with bytecheck when read.
@@ -11,9 +11,11 @@
 //! | kind | record        | payload bytes |
 //! |------|---------------|---------------|
 //! | 1    | `Event`       | 56            |
-//! | 2    | `Signal`      | 41            |
+//! | 2    | `Signal`      | 52            |
 //! | 3    | `OrderIntent` | 42            |
 //! | 4    | `Fill`        | 46            |
+//! | 5    | `ExecReport`  | 50            |
+//! | 6    | `Control`     | 25            |
 //! | 16   | `SessionMeta` | rkyv archive  |
 //! | 17   | `Note`        | rkyv archive  |
 //! | 18   | `SessionEnd`  | rkyv archive  |
@@ -21,19 +23,11 @@
 use rkyv::util::AlignedVec;
 
 use super::{JournalRecord, Note, SessionEnd, SessionMeta};
-use mia_model::event::{Event, EventKind, Side};
-use mia_model::msg::{Fill, Msg, OrderIntent, OrderType, Signal};
+use mia_model::msg::wire::{self, WireError};
+use mia_model::msg::Msg;
 
-/// Payload length of an encoded [`Event`].
-pub const EVENT_LEN: usize = 56;
-/// Payload length of an encoded [`Signal`].
-pub const SIGNAL_LEN: usize = 41;
-/// Payload length of an encoded [`OrderIntent`].
-pub const INTENT_LEN: usize = 42;
-/// Payload length of an encoded [`Fill`].
-pub const FILL_LEN: usize = 46;
 /// Largest fixed-size payload.
-pub const MAX_FIXED_LEN: usize = EVENT_LEN;
+pub const MAX_FIXED_LEN: usize = wire::MAX_LEN;
 
 /// Alignment of the scratch buffer rkyv archives are copied into before validation (record
 /// payloads start at offset 9 of a record, so they are not aligned in the segment).
@@ -46,14 +40,18 @@ pub type ArchiveScratch = AlignedVec<ARCHIVE_ALIGN>;
 #[repr(u8)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RecordKind {
-    /// A market [`Event`].
-    Event = 1,
-    /// A strategy [`Signal`].
-    Signal = 2,
-    /// An [`OrderIntent`].
-    Intent = 3,
-    /// A [`Fill`].
-    Fill = 4,
+    /// A market `Event`.
+    Event = wire::KIND_EVENT,
+    /// A strategy `Signal`.
+    Signal = wire::KIND_SIGNAL,
+    /// An `OrderIntent`.
+    Intent = wire::KIND_INTENT,
+    /// A `Fill`.
+    Fill = wire::KIND_FILL,
+    /// An `ExecReport` (input from a venue thread).
+    Exec = wire::KIND_EXEC,
+    /// A `Control` input.
+    Control = wire::KIND_CONTROL,
     /// A [`SessionMeta`] (rkyv).
     Meta = 16,
     /// A free-text [`Note`] (rkyv).
@@ -67,10 +65,12 @@ impl RecordKind {
     #[inline]
     pub fn from_u8(v: u8) -> Option<Self> {
         match v {
-            1 => Some(Self::Event),
-            2 => Some(Self::Signal),
-            3 => Some(Self::Intent),
-            4 => Some(Self::Fill),
+            wire::KIND_EVENT => Some(Self::Event),
+            wire::KIND_SIGNAL => Some(Self::Signal),
+            wire::KIND_INTENT => Some(Self::Intent),
+            wire::KIND_FILL => Some(Self::Fill),
+            wire::KIND_EXEC => Some(Self::Exec),
+            wire::KIND_CONTROL => Some(Self::Control),
             16 => Some(Self::Meta),
             17 => Some(Self::Note),
             18 => Some(Self::SessionEnd),
@@ -81,13 +81,7 @@ impl RecordKind {
     /// Payload length of a fixed-size kind, `None` for variable (rkyv) kinds.
     #[inline]
     pub fn fixed_len(self) -> Option<usize> {
-        match self {
-            Self::Event => Some(EVENT_LEN),
-            Self::Signal => Some(SIGNAL_LEN),
-            Self::Intent => Some(INTENT_LEN),
-            Self::Fill => Some(FILL_LEN),
-            Self::Meta | Self::Note | Self::SessionEnd => None,
-        }
+        wire::len_of_kind(self as u8)
     }
 
     /// The kind that carries `msg`.
@@ -98,6 +92,8 @@ impl RecordKind {
             Msg::Signal(_) => Self::Signal,
             Msg::Intent(_) => Self::Intent,
             Msg::Fill(_) => Self::Fill,
+            Msg::Exec(_) => Self::Exec,
+            Msg::Control(_) => Self::Control,
         }
     }
 }
@@ -105,12 +101,7 @@ impl RecordKind {
 /// Payload length of the encoding of `msg` (the `fixed_len` of its kind).
 #[inline]
 pub const fn msg_payload_len(msg: &Msg) -> usize {
-    match msg {
-        Msg::Market(_) => EVENT_LEN,
-        Msg::Signal(_) => SIGNAL_LEN,
-        Msg::Intent(_) => INTENT_LEN,
-        Msg::Fill(_) => FILL_LEN,
-    }
+    wire::len_of(msg)
 }
 
 /// Why a record payload could not be decoded (or a variable record encoded).
@@ -147,78 +138,17 @@ pub enum CodecError {
     },
 }
 
-/// Little-endian field writer over a slice whose length the caller checked.
-struct Put<'a> {
-    buf: &'a mut [u8],
-    pos: usize,
-}
-
-impl Put<'_> {
-    #[inline(always)]
-    fn bytes<const N: usize>(&mut self, b: [u8; N]) {
-        self.buf[self.pos..self.pos + N].copy_from_slice(&b);
-        self.pos += N;
-    }
-    #[inline(always)]
-    fn u64(&mut self, v: u64) {
-        self.bytes(v.to_le_bytes());
-    }
-    #[inline(always)]
-    fn i64(&mut self, v: i64) {
-        self.bytes(v.to_le_bytes());
-    }
-    #[inline(always)]
-    fn u32(&mut self, v: u32) {
-        self.bytes(v.to_le_bytes());
-    }
-    #[inline(always)]
-    fn f32(&mut self, v: f32) {
-        self.bytes(v.to_bits().to_le_bytes());
-    }
-    #[inline(always)]
-    fn u8(&mut self, v: u8) {
-        self.bytes([v]);
-    }
-}
-
-/// Little-endian field reader over a payload whose exact length was checked up front.
-struct Get<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl Get<'_> {
-    #[inline(always)]
-    fn bytes<const N: usize>(&mut self) -> [u8; N] {
-        let mut a = [0u8; N];
-        a.copy_from_slice(&self.buf[self.pos..self.pos + N]);
-        self.pos += N;
-        a
-    }
-    #[inline(always)]
-    fn u64(&mut self) -> u64 {
-        u64::from_le_bytes(self.bytes())
-    }
-    #[inline(always)]
-    fn i64(&mut self) -> i64 {
-        i64::from_le_bytes(self.bytes())
-    }
-    #[inline(always)]
-    fn u32(&mut self) -> u32 {
-        u32::from_le_bytes(self.bytes())
-    }
-    #[inline(always)]
-    fn f32(&mut self) -> f32 {
-        f32::from_bits(u32::from_le_bytes(self.bytes()))
-    }
-    #[inline(always)]
-    fn u8(&mut self) -> u8 {
-        self.bytes::<1>()[0]
-    }
-    #[inline(always)]
-    fn side(&mut self, field: &'static str) -> Result<Side, CodecError> {
-        let v = self.u8();
-        Side::from_u8(v).ok_or(CodecError::BadValue { field, value: v })
+impl From<WireError> for CodecError {
+    fn from(e: WireError) -> Self {
+        match e {
+            WireError::UnknownKind(k) => CodecError::UnknownKind(k),
+            WireError::WrongLength { kind, expected, got } => CodecError::WrongLength {
+                kind: RecordKind::from_u8(kind).unwrap_or(RecordKind::Event),
+                expected,
+                got,
+            },
+            WireError::BadValue { field, value } => CodecError::BadValue { field, value },
+        }
     }
 }
 
@@ -229,139 +159,18 @@ impl Get<'_> {
 /// If `out` is shorter than that length (a caller bug: [`MAX_FIXED_LEN`] always suffices).
 #[inline]
 pub fn encode_msg(msg: &Msg, out: &mut [u8]) -> usize {
-    let mut p = Put { buf: out, pos: 0 };
-    match msg {
-        Msg::Market(e) => {
-            p.u64(e.ts_event);
-            p.u64(e.ts_recv);
-            p.u64(e.seq);
-            p.i64(e.price);
-            p.u64(e.order_id);
-            p.u32(e.size);
-            p.u32(e.count);
-            p.u32(e.instrument_id);
-            p.u8(e.kind as u8);
-            p.u8(e.side as u8);
-            p.u8(e.depth);
-            p.u8(e.flags);
-        }
-        Msg::Signal(s) => {
-            p.u64(s.seq);
-            p.u64(s.ts);
-            p.i64(s.ref_price);
-            p.u8(s.direction as u8);
-            p.f32(s.strength);
-            p.f32(s.obi);
-            p.i64(s.window_delta);
-        }
-        Msg::Intent(o) => {
-            p.u64(o.client_order_id);
-            p.u64(o.seq);
-            p.u64(o.ts);
-            p.i64(o.price);
-            p.u32(o.qty);
-            p.u32(o.instrument_id);
-            p.u8(o.side as u8);
-            p.u8(o.order_type as u8);
-        }
-        Msg::Fill(f) => {
-            p.u64(f.client_order_id);
-            p.u64(f.seq);
-            p.u64(f.ts);
-            p.i64(f.price);
-            p.i64(f.fee);
-            p.u32(f.qty);
-            p.u8(f.side as u8);
-            p.u8(f.done as u8);
-        }
-    }
-    p.pos
+    wire::encode(msg, out)
 }
 
 /// Decodes the payload of a fixed-size message record of kind `kind`.
+///
+/// # Errors
+/// [`CodecError`] for a variable kind, a wrong length or an impossible field value.
 pub fn decode_msg(kind: RecordKind, payload: &[u8]) -> Result<Msg, CodecError> {
-    let Some(expected) = kind.fixed_len() else {
+    if kind.fixed_len().is_none() {
         return Err(CodecError::UnknownKind(kind as u8));
-    };
-    if payload.len() != expected {
-        return Err(CodecError::WrongLength { kind, expected, got: payload.len() });
     }
-    let mut g = Get { buf: payload, pos: 0 };
-    Ok(match kind {
-        RecordKind::Event => {
-            let ts_event = g.u64();
-            let ts_recv = g.u64();
-            let seq = g.u64();
-            let price = g.i64();
-            let order_id = g.u64();
-            let size = g.u32();
-            let count = g.u32();
-            let instrument_id = g.u32();
-            let k = g.u8();
-            let kind = EventKind::from_u8(k).ok_or(CodecError::BadValue { field: "event.kind", value: k })?;
-            let side = g.side("event.side")?;
-            let depth = g.u8();
-            let flags = g.u8();
-            Msg::Market(Event {
-                ts_event,
-                ts_recv,
-                seq,
-                price,
-                order_id,
-                size,
-                count,
-                instrument_id,
-                kind,
-                side,
-                depth,
-                flags,
-            })
-        }
-        RecordKind::Signal => Msg::Signal(Signal {
-            seq: g.u64(),
-            ts: g.u64(),
-            ref_price: g.i64(),
-            direction: g.u8() as i8,
-            strength: g.f32(),
-            obi: g.f32(),
-            window_delta: g.i64(),
-        }),
-        RecordKind::Intent => {
-            let client_order_id = g.u64();
-            let seq = g.u64();
-            let ts = g.u64();
-            let price = g.i64();
-            let qty = g.u32();
-            let instrument_id = g.u32();
-            let side = g.side("intent.side")?;
-            let t = g.u8();
-            let order_type = match t {
-                1 => OrderType::Market,
-                2 => OrderType::Limit,
-                _ => return Err(CodecError::BadValue { field: "intent.order_type", value: t }),
-            };
-            Msg::Intent(OrderIntent { client_order_id, seq, ts, price, qty, instrument_id, side, order_type })
-        }
-        RecordKind::Fill => {
-            let client_order_id = g.u64();
-            let seq = g.u64();
-            let ts = g.u64();
-            let price = g.i64();
-            let fee = g.i64();
-            let qty = g.u32();
-            let side = g.side("fill.side")?;
-            let d = g.u8();
-            let done = match d {
-                0 => false,
-                1 => true,
-                _ => return Err(CodecError::BadValue { field: "fill.done", value: d }),
-            };
-            Msg::Fill(Fill { client_order_id, seq, ts, price, fee, qty, side, done })
-        }
-        RecordKind::Meta | RecordKind::Note | RecordKind::SessionEnd => {
-            return Err(CodecError::UnknownKind(kind as u8));
-        }
-    })
+    Ok(wire::decode(kind as u8, payload)?)
 }
 
 fn archive_err(kind: RecordKind, e: rkyv::rancor::Error) -> CodecError {
@@ -420,110 +229,20 @@ pub fn decode_record(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mia_model::event::flags;
-
-    fn samples() -> Vec<Msg> {
-        vec![
-            Msg::Market(Event {
-                ts_event: 1_700_000_000_123_456_789,
-                ts_recv: 1_700_000_000_123_999_000,
-                seq: 42,
-                price: 5_123_250_000_000,
-                order_id: u64::MAX - 3,
-                size: 17,
-                count: 4,
-                instrument_id: 4242,
-                kind: EventKind::Level,
-                side: Side::Ask,
-                depth: 9,
-                flags: flags::LAST | flags::MBP,
-            }),
-            Msg::Market(Event::trade(5, 6, Side::None, -250_000_000, 1, 0)),
-            Msg::Signal(Signal {
-                seq: 7,
-                ts: 8,
-                ref_price: 5_000_000_000_000,
-                direction: -1,
-                strength: 0.75,
-                obi: -0.125,
-                window_delta: -300,
-            }),
-            Msg::Intent(OrderIntent {
-                client_order_id: 99,
-                seq: 7,
-                ts: 9,
-                price: 5_000_250_000_000,
-                qty: 2,
-                instrument_id: 1,
-                side: Side::Bid,
-                order_type: OrderType::Limit,
-            }),
-            Msg::Fill(Fill {
-                client_order_id: 99,
-                seq: 8,
-                ts: 10,
-                price: 5_000_250_000_000,
-                fee: 2_150_000_000,
-                qty: 1,
-                side: Side::Ask,
-                done: true,
-            }),
-        ]
-    }
+    use mia_model::event::{flags, Event, Side};
 
     #[test]
-    fn fixed_messages_round_trip() {
-        for m in samples() {
-            let mut buf = [0u8; MAX_FIXED_LEN];
-            let n = encode_msg(&m, &mut buf);
-            let kind = RecordKind::of_msg(&m);
-            assert_eq!(Some(n), kind.fixed_len());
-            assert_eq!(decode_msg(kind, &buf[..n]), Ok(m));
-            // Wrong length is rejected, not misread.
-            assert!(matches!(decode_msg(kind, &buf[..n - 1]), Err(CodecError::WrongLength { .. })));
-        }
-    }
-
-    #[test]
-    fn bad_enum_bytes_are_rejected() {
-        let m = samples();
+    fn fixed_messages_go_through_the_wire_encoding() {
+        let m = Msg::Market(Event::trade(5, 6, Side::Bid, 4_000_250_000_000, 3, flags::LAST));
         let mut buf = [0u8; MAX_FIXED_LEN];
-        // Event kind at byte 52, side at 53.
-        let n = encode_msg(&m[0], &mut buf);
-        let mut b = buf;
-        b[52] = 0;
-        assert_eq!(
-            decode_msg(RecordKind::Event, &b[..n]),
-            Err(CodecError::BadValue { field: "event.kind", value: 0 })
-        );
-        let mut b = buf;
-        b[53] = 7;
-        assert_eq!(
-            decode_msg(RecordKind::Event, &b[..n]),
-            Err(CodecError::BadValue { field: "event.side", value: 7 })
-        );
-        // Intent order type at byte 41.
-        let n = encode_msg(&m[3], &mut buf);
-        buf[41] = 3;
-        assert_eq!(
-            decode_msg(RecordKind::Intent, &buf[..n]),
-            Err(CodecError::BadValue { field: "intent.order_type", value: 3 })
-        );
-        // Fill done at byte 45.
-        let n = encode_msg(&m[4], &mut buf);
-        buf[45] = 2;
-        assert_eq!(
-            decode_msg(RecordKind::Fill, &buf[..n]),
-            Err(CodecError::BadValue { field: "fill.done", value: 2 })
-        );
-    }
-
-    #[test]
-    fn layout_is_little_endian_field_order() {
-        let e = Event { ts_event: 0x0102_0304_0506_0708, ..Event::default() };
-        let mut buf = [0u8; MAX_FIXED_LEN];
-        encode_msg(&Msg::Market(e), &mut buf);
-        assert_eq!(&buf[..8], &[8, 7, 6, 5, 4, 3, 2, 1]);
+        let n = encode_msg(&m, &mut buf);
+        let kind = RecordKind::of_msg(&m);
+        assert_eq!(Some(n), kind.fixed_len());
+        assert_eq!(decode_msg(kind, &buf[..n]), Ok(m));
+        assert!(matches!(decode_msg(kind, &buf[..n - 1]), Err(CodecError::WrongLength { .. })));
+        buf[53] = 9;
+        assert_eq!(decode_msg(kind, &buf[..n]), Err(CodecError::BadValue { field: "event.side", value: 9 }));
+        assert!(matches!(decode_msg(RecordKind::Meta, &buf[..n]), Err(CodecError::UnknownKind(16))));
     }
 
     #[test]

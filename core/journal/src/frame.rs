@@ -7,8 +7,8 @@
 /// Magic bytes at offset 0 of every segment file.
 pub const MAGIC: [u8; 8] = *b"MIAJRNL\0";
 
-/// Current on-disk format version.
-pub const FORMAT_VERSION: u32 = 1;
+/// Current on-disk format version (2: fixed messages in the `mia_model::msg::wire` encoding).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Size of the segment header; the first record starts at this offset.
 pub const SEGMENT_HEADER_LEN: usize = 32;

@@ -13,7 +13,10 @@ use mia_journal::{
     JournalWriter, Note, SessionEnd, SessionMeta,
 };
 use mia_model::event::{flags, Event, EventKind, Side};
-use mia_model::msg::{Envelope, Fill, Msg, OrderIntent, OrderType, Signal};
+use mia_model::msg::{
+    Control, ControlKind, Direction, Envelope, ExecKind, ExecReport, Fill, Msg, OrderIntent, OrderSide,
+    OrderType, Signal,
+};
 
 /// Counts heap allocations made by the current thread (tests run on several threads at once).
 struct CountingAlloc;
@@ -147,11 +150,25 @@ fn round_trip_every_kind_and_meta() {
         JournalRecord::Msg(Msg::Signal(Signal {
             seq: 1,
             ts: 2,
-            ref_price: 5_000_000_000_000,
-            direction: 1,
-            strength: 0.5,
-            obi: 0.25,
-            window_delta: 12,
+            entry: 5_000_000_000_000,
+            direction: Direction::Long,
+            confidence: 0.5,
+            ..Signal::default()
+        })),
+        JournalRecord::Msg(Msg::Exec(ExecReport {
+            client_order_id: 7,
+            seq: 2,
+            ts: 3,
+            qty: 1,
+            side: OrderSide::Buy,
+            kind: ExecKind::Accepted,
+            ..ExecReport::default()
+        })),
+        JournalRecord::Msg(Msg::Control(Control {
+            seq: 3,
+            ts: 3,
+            arg: 1,
+            kind: ControlKind::GammaPublished,
         })),
         JournalRecord::Msg(Msg::Intent(OrderIntent {
             client_order_id: 7,
@@ -160,7 +177,7 @@ fn round_trip_every_kind_and_meta() {
             price: 5_000_250_000_000,
             qty: 1,
             instrument_id: 1,
-            side: Side::Bid,
+            side: OrderSide::Buy,
             order_type: OrderType::Market,
         })),
         JournalRecord::Msg(Msg::Fill(Fill {
@@ -170,7 +187,7 @@ fn round_trip_every_kind_and_meta() {
             price: 5_000_250_000_000,
             fee: 1_100_000_000,
             qty: 1,
-            side: Side::Bid,
+            side: OrderSide::Buy,
             done: true,
         })),
         JournalRecord::Note(Note { unix_ns: 9, text: "operator: flat before close".into() }),

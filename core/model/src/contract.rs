@@ -9,6 +9,29 @@
 use crate::price::Px;
 use crate::time::civil;
 
+/// A contract root MIA trades, as written in the config (`"ES"`, `"MES"`): an unknown root
+/// is a config error, so no code looks a contract up by string after loading.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Deserialize, serde::Serialize)]
+pub enum Root {
+    /// E-mini S&P 500.
+    #[default]
+    #[serde(rename = "ES")]
+    Es,
+    /// Micro E-mini S&P 500.
+    #[serde(rename = "MES")]
+    Mes,
+}
+
+impl Root {
+    /// The contract's specification.
+    pub const fn spec(self) -> ContractSpec {
+        match self {
+            Root::Es => ContractSpec::ES,
+            Root::Mes => ContractSpec::MES,
+        }
+    }
+}
+
 /// A futures contract's trading specification.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ContractSpec {

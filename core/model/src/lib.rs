@@ -15,6 +15,7 @@ pub mod contract;
 pub mod event;
 pub mod fixed_vec;
 pub mod msg;
+pub mod order;
 pub mod price;
 pub mod time;
 pub mod words;

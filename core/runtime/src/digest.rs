@@ -1,8 +1,8 @@
 //! The decision digest: an XXH3-64 hash over the decision stream (order intents and fills,
-//! each with the sequence number of the event that caused it). Two runs made the same
+//! each with the sequence number of the input that caused it), in their `wire` encoding. Two runs made the same
 //! decisions on the same events if and only if (up to hash collisions) their digests match.
 
-use mia_model::msg::{Fill, Msg, OrderIntent};
+use mia_model::msg::{wire, Fill, Msg, OrderIntent};
 use xxhash_rust::xxh3::Xxh3;
 
 /// Streaming decision digest.
@@ -27,36 +27,24 @@ impl DecisionDigest {
         Self { h: Xxh3::new(), intents: 0, fills: 0 }
     }
 
-    /// Hashes an intent.
+    /// Hashes an intent: the tag `I`, then its [`wire`] encoding.
     pub fn intent(&mut self, i: &OrderIntent) {
         self.intents += 1;
-        let mut b = [0u8; 43];
-        b[0] = b'I';
-        b[1..9].copy_from_slice(&i.seq.to_le_bytes());
-        b[9..17].copy_from_slice(&i.client_order_id.to_le_bytes());
-        b[17..25].copy_from_slice(&i.ts.to_le_bytes());
-        b[25..33].copy_from_slice(&i.price.to_le_bytes());
-        b[33..37].copy_from_slice(&i.qty.to_le_bytes());
-        b[37..41].copy_from_slice(&i.instrument_id.to_le_bytes());
-        b[41] = i.side as u8;
-        b[42] = i.order_type as u8;
-        self.h.update(&b);
+        self.hash(b'I', &Msg::Intent(*i));
     }
 
-    /// Hashes a fill.
+    /// Hashes a fill: the tag `F`, then its [`wire`] encoding.
     pub fn fill(&mut self, f: &Fill) {
         self.fills += 1;
-        let mut b = [0u8; 47];
-        b[0] = b'F';
-        b[1..9].copy_from_slice(&f.seq.to_le_bytes());
-        b[9..17].copy_from_slice(&f.client_order_id.to_le_bytes());
-        b[17..25].copy_from_slice(&f.ts.to_le_bytes());
-        b[25..33].copy_from_slice(&f.price.to_le_bytes());
-        b[33..41].copy_from_slice(&f.fee.to_le_bytes());
-        b[41..45].copy_from_slice(&f.qty.to_le_bytes());
-        b[45] = f.side as u8;
-        b[46] = f.done as u8;
-        self.h.update(&b);
+        self.hash(b'F', &Msg::Fill(*f));
+    }
+
+    #[inline]
+    fn hash(&mut self, tag: u8, m: &Msg) {
+        let mut b = [0u8; 1 + wire::MAX_LEN];
+        b[0] = tag;
+        let n = wire::encode(m, &mut b[1..]);
+        self.h.update(&b[..1 + n]);
     }
 
     /// Hashes a message if it is a decision (intent or fill); ignores the rest.
@@ -64,7 +52,7 @@ impl DecisionDigest {
         match m {
             Msg::Intent(i) => self.intent(i),
             Msg::Fill(f) => self.fill(f),
-            Msg::Market(_) | Msg::Signal(_) => {}
+            Msg::Market(_) | Msg::Signal(_) | Msg::Exec(_) | Msg::Control(_) => {}
         }
     }
 
@@ -82,11 +70,12 @@ impl DecisionDigest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mia_model::event::Side;
+    use mia_model::msg::OrderSide;
 
     #[test]
     fn order_and_content_matter() {
-        let a = OrderIntent { seq: 1, client_order_id: 1, qty: 1, side: Side::Bid, ..Default::default() };
+        let a =
+            OrderIntent { seq: 1, client_order_id: 1, qty: 1, side: OrderSide::Buy, ..Default::default() };
         let b = OrderIntent { seq: 2, ..a };
         let mut d1 = DecisionDigest::new();
         d1.intent(&a);

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod digest;
 pub mod latency;
 pub mod pipeline;
+pub mod sequencer;
 pub mod source;
 pub mod stage;
 pub mod sync;

@@ -2,6 +2,7 @@
 //! journal, live feed edge). The pipeline assigns `Event::seq`; a source leaves it 0.
 
 use mia_model::event::Event;
+use mia_model::msg::Msg;
 
 /// A decoding or I/O error that names the input, the place in it and the reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,7 +30,21 @@ pub trait EventSource: Send {
 
     /// The next event, `Ok(None)` at the end of the stream. Must not allocate per event once
     /// warmed up.
+    ///
+    /// # Errors
+    /// A decoding or I/O error naming the input and the place.
     fn next_event(&mut self) -> Result<Option<Event>, SourceError>;
+
+    /// The next decision input: a market event, or — for a source that recorded them, such as
+    /// a journal — an execution report or control input at its recorded place. The default
+    /// yields [`next_event`](EventSource::next_event) as `Msg::Market`.
+    ///
+    /// # Errors
+    /// As [`next_event`](EventSource::next_event).
+    #[inline]
+    fn next_input(&mut self) -> Result<Option<Msg>, SourceError> {
+        Ok(self.next_event()?.map(Msg::Market))
+    }
 }
 
 /// An [`EventSource`] over an in-memory slice of events (tests, benches).
@@ -82,6 +97,18 @@ impl EventSource for TakeSource {
         }
         self.left -= 1;
         self.inner.next_event()
+    }
+
+    #[inline]
+    fn next_input(&mut self) -> Result<Option<Msg>, SourceError> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        let m = self.inner.next_input()?;
+        if matches!(m, Some(Msg::Market(_))) {
+            self.left -= 1;
+        }
+        Ok(m)
     }
 }
 

@@ -1,5 +1,6 @@
 //! The stage API: a stage consumes one [`Envelope`] at a time and pushes zero or more
-//! envelopes into a fixed-capacity [`Outbox`]. The pipeline runner (see [`crate::pipeline`])
+//! envelopes into a fixed-capacity [`Outbox`], and describes its results in a
+//! [`StageReport`] after the run. The pipeline runner (see [`crate::pipeline`])
 //! drains the outbox either straight into the next stage (inline mode) or into an SPSC ring
 //! (threaded mode), so the same stage code runs in both modes.
 //!
@@ -29,8 +30,49 @@ pub trait Stage: Send + 'static {
     /// Called once after the last input, to flush end-of-stream outputs.
     fn finish(&mut self, _out: &mut Outbox) {}
 
-    /// The stage as `Any`, so the caller can inspect a concrete stage after a run.
-    fn as_any(&self) -> &dyn std::any::Any;
+    /// Adds the stage's end-of-run figures to `r` (counters, values, artefacts), so the
+    /// caller reads results by name, never by downcasting a stage at a position.
+    fn report(&self, _r: &mut StageReport) {}
+}
+
+/// What stages say about a run, by name (cold: built once after the run).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StageReport {
+    /// Integer counters (`"signals"`, `"sanity.off_tick"`, …).
+    pub counters: Vec<(&'static str, u64)>,
+    /// Real values (`"net_pnl_usd"`, …).
+    pub values: Vec<(&'static str, f64)>,
+    /// Artefacts to write beside the run: (file name, contents).
+    pub files: Vec<(&'static str, String)>,
+    /// Problems that must not pass silently (e.g. a record buffer that overflowed).
+    pub warnings: Vec<String>,
+}
+
+impl StageReport {
+    /// Adds a counter.
+    pub fn count(&mut self, key: &'static str, v: u64) {
+        self.counters.push((key, v));
+    }
+
+    /// Adds a value.
+    pub fn value(&mut self, key: &'static str, v: f64) {
+        self.values.push((key, v));
+    }
+
+    /// The counter `key` (0 when no stage reported it).
+    pub fn counter(&self, key: &str) -> u64 {
+        self.counters.iter().filter(|(k, _)| *k == key).map(|(_, v)| *v).sum()
+    }
+
+    /// The value `key`, if a stage reported it.
+    pub fn get_value(&self, key: &str) -> Option<f64> {
+        self.values.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+    }
+
+    /// The artefact `name`, if a stage produced it.
+    pub fn file(&self, name: &str) -> Option<&str> {
+        self.files.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
+    }
 }
 
 #[cfg(test)]

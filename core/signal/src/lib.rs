@@ -7,5 +7,6 @@
 
 pub mod features;
 pub mod gates;
+pub mod sanity;
 pub mod stage;
 pub mod strategy;

@@ -1,115 +1,115 @@
-//! The first hot stage: book + features + signal.
+//! The first hot stage: sanity + book + features + gates + strategy → [`Signal`].
 //!
-//! For each market event it updates the L2 [`Book`], the incremental features (book
-//! imbalance, cumulative delta) and — on events that end a feed record (`LAST`), when the book
-//! is consistent — evaluates the [`ThresholdSignal`]. It forwards every market event (the
-//! venue downstream needs them) and emits a [`Signal`](mia_model::msg::Signal) on each state change.
+//! For each market event it checks data sanity (see [`crate::sanity`]), updates the L2
+//! [`Book`] and the [`FeatureSet`], and — on events that end a feed record (`LAST`), when the
+//! book is consistent — refreshes the [`FeatureVector`], asks the gates what they allow and
+//! lets the configured strategy decide. It forwards the market events that pass sanity (the
+//! venue downstream needs them; a rejected event that ends its record is passed on as a
+//! `Status` event so the record boundary survives), forwards every other input (exec reports,
+//! control), and emits a [`Signal`] on each decision.
 //!
-//! Data sanity (DESIGN §10) is counted, not fatal: levels or trades off the tick grid, trades
-//! with zero size, event time going backwards, and crossed/locked books (no signal is evaluated
-//! on a crossed book).
+//! A `Control::GammaPublished { arg: n }` input makes the stage adopt publication `n` from the
+//! [`GammaBoard`]: gamma snapshots change decisions only at sequenced points.
 
-use crate::features::delta::{CumDelta, DeltaConfig};
-use crate::features::obi::{BookImbalance, ObiConfig};
-use crate::gates::gamma::GammaCell;
-use crate::gates::gamma::{GammaGate, GammaGateConfig};
+use crate::features::registry::{FeatureSet, FeaturesConfig};
+use crate::features::{EventView, FeatureVector};
+use crate::gates::gamma::{GammaBoard, GammaGate, GammaGateConfig};
 use crate::gates::Allow;
-use crate::strategy::threshold::{SignalConfig, ThresholdSignal};
+use crate::sanity::{SanityConfig, SanityCounters};
+use crate::strategy::registry::{AnyStrategy, StrategiesConfig};
+use crate::strategy::DecisionContext;
 use mia_model::book::{Book, BookChange};
 use mia_model::event::{Event, EventKind, Side};
-use mia_model::msg::{Envelope, Msg};
+use mia_model::msg::{ControlKind, Envelope, Msg, Signal};
 use mia_model::price::on_tick;
-use mia_runtime::stage::{Outbox, Stage};
+use mia_options::levels::GammaLevels;
+use mia_runtime::stage::{Outbox, Stage, StageReport};
 use std::sync::Arc;
 
-/// Settings of the [`MarketStage`].
+/// The `[gates]` config.
 #[derive(Clone, Copy, Debug, Default, PartialEq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct StrategyConfig {
-    /// Book imbalance feature.
-    pub obi: ObiConfig,
-    /// Cumulative / rolling delta feature.
-    pub delta: DeltaConfig,
-    /// Threshold signal.
-    pub signal: SignalConfig,
-    /// Gamma-wall entry filter.
+pub struct GatesConfig {
+    /// Gamma-wall entry filter (`[gates.gamma]`).
     pub gamma: GammaGateConfig,
-    /// Data-sanity limits.
+}
+
+/// Everything the signal stage is built from (the `[sanity]`, `[features]`, `[signal]` and
+/// `[gates]` sections).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SignalStageConfig {
+    /// `[sanity]`.
     pub sanity: SanityConfig,
+    /// `[features]`.
+    pub features: FeaturesConfig,
+    /// `[signal]`.
+    pub signal: StrategiesConfig,
+    /// `[gates]`.
+    pub gates: GatesConfig,
 }
 
-/// Data-sanity limits of the [`MarketStage`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SanityConfig {
-    /// A trade more than this many ticks away from the book mid (or, without a book, from the
-    /// last accepted trade) is a bad tick: counted and dropped. 0 disables the check.
-    pub max_jump_ticks: i64,
-}
-
-impl Default for SanityConfig {
-    fn default() -> Self {
-        Self { max_jump_ticks: 80 }
+impl SignalStageConfig {
+    /// Checks every section this crate owns; the error names the key.
+    ///
+    /// # Errors
+    /// The first bad key, as `section.key: reason`.
+    pub fn validate(&self) -> Result<(), String> {
+        self.features.validate()?;
+        self.signal.validate()
     }
 }
 
-/// Counters of suspicious input seen by the stage.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SanityCounters {
-    /// Prices not on the contract's tick grid (ignored).
-    pub off_tick: u64,
-    /// Trades with zero size (ignored).
-    pub zero_size_trades: u64,
-    /// Events whose `ts_recv` went backwards (processed, counted).
-    pub ts_backwards: u64,
-    /// `LAST` events on a crossed or locked book (no signal evaluated).
-    pub crossed: u64,
-    /// Level events refused by the book (bad depth or side).
-    pub rejected_levels: u64,
-    /// Trades farther from the market than `max_jump_ticks` (dropped).
-    pub bad_ticks: u64,
-}
-
-/// Book + features + signal stage.
-pub struct MarketStage {
+/// Sanity + book + features + gates + strategy.
+pub struct SignalStage {
     tick: i64,
     max_jump: i64,
     book: Book,
-    obi: BookImbalance,
-    delta: CumDelta,
-    signal: ThresholdSignal,
+    features: FeatureSet,
+    vector: FeatureVector,
+    strategy: AnyStrategy,
     gate: GammaGate,
     gate_enabled: bool,
+    board: Option<Arc<GammaBoard>>,
     last_ts: u64,
     last_trade_px: i64,
+    /// Gamma publications announced but no longer on the board (slot reused).
+    pub gamma_missed: u64,
     /// Data-sanity counters.
     pub sanity: SanityCounters,
     /// Signals emitted.
     pub signals: u64,
 }
 
-impl MarketStage {
+impl SignalStage {
     /// A stage for a contract with tick size `tick` (1e-9 units).
-    pub fn new(cfg: &StrategyConfig, tick: i64) -> Self {
+    pub fn new(cfg: &SignalStageConfig, tick: i64) -> Self {
+        let tick = tick.max(1);
         Self {
-            tick: tick.max(1),
-            max_jump: cfg.sanity.max_jump_ticks.max(0).saturating_mul(tick.max(1)),
+            tick,
+            max_jump: cfg.sanity.max_jump_ticks.max(0).saturating_mul(tick),
             book: Book::new(),
-            obi: BookImbalance::new(&cfg.obi),
-            delta: CumDelta::new(&cfg.delta),
-            signal: ThresholdSignal::new(&cfg.signal),
-            gate: GammaGate::new(&cfg.gamma, tick.max(1)),
-            gate_enabled: cfg.gamma.enabled,
+            features: FeatureSet::new(&cfg.features, tick),
+            vector: FeatureVector::default(),
+            strategy: AnyStrategy::new(&cfg.signal),
+            gate: GammaGate::new(&cfg.gates.gamma, tick),
+            gate_enabled: cfg.gates.gamma.enabled,
+            board: None,
             last_ts: 0,
             last_trade_px: 0,
+            gamma_missed: 0,
             sanity: SanityCounters::default(),
             signals: 0,
         }
     }
 
-    /// Reads gamma levels from `cell` (published by the options cold thread) for the gate.
-    pub fn attach_gamma(&mut self, cell: Arc<GammaCell>) {
-        self.gate.attach(cell);
+    /// Starts the session with `levels` (the snapshot known before the first input).
+    pub fn open_with_gamma(&mut self, levels: GammaLevels) {
+        self.gate.adopt(levels);
+    }
+
+    /// Reads announced gamma publications from `board`.
+    pub fn attach_board(&mut self, board: Arc<GammaBoard>) {
+        self.board = Some(board);
     }
 
     /// The gamma gate (snapshot in use and its basis).
@@ -117,9 +117,9 @@ impl MarketStage {
         &self.gate
     }
 
-    /// Entries vetoed by the gamma gate.
+    /// Entries vetoed by the gates.
     pub fn gamma_vetoes(&self) -> u64 {
-        self.signal.vetoed
+        self.strategy.vetoed()
     }
 
     /// The stage's book.
@@ -127,15 +127,16 @@ impl MarketStage {
         &self.book
     }
 
-    /// Current book imbalance.
-    pub fn obi(&self) -> f64 {
-        self.obi.value()
+    /// The registered features.
+    pub fn features(&self) -> &FeatureSet {
+        &self.features
     }
 
-    /// Session cumulative delta.
-    pub fn session_delta(&self) -> i64 {
-        self.delta.session()
+    /// The latest feature vector.
+    pub fn vector(&self) -> &FeatureVector {
+        &self.vector
     }
+
     /// Applies one market event to the book and features; false when data sanity rejects it
     /// (counted; the event must then not reach the venue).
     #[inline]
@@ -156,11 +157,11 @@ impl MarketStage {
                     self.sanity.rejected_levels += 1;
                     return false;
                 }
-                self.obi.on_level(ev.side, d, old, ev.size);
+                self.features.on_event(&EventView { ev, book: &self.book, prev_size: old });
             }
             EventKind::Clear => {
                 self.book.clear();
-                self.obi.clear();
+                self.features.on_clear();
             }
             EventKind::Trade => {
                 if ev.size == 0 {
@@ -176,25 +177,62 @@ impl MarketStage {
                     self.sanity.bad_ticks += 1;
                     return false;
                 }
-                self.delta.on_trade(ev.ts_recv, ev.side, ev.price, ev.size);
+                self.features.on_event(&EventView { ev, book: &self.book, prev_size: 0 });
                 self.last_trade_px = ev.price;
             }
             EventKind::Status => {}
         }
         true
     }
+
+    /// The decision at the end of a record.
+    #[inline]
+    fn decide(&mut self, ev: &Event) -> Option<Signal> {
+        if self.book.is_crossed_or_locked() {
+            self.sanity.crossed += 1;
+            return None;
+        }
+        self.features.on_last(ev.ts_recv);
+        let ref_price = self.book.mid().unwrap_or(self.last_trade_px);
+        if ref_price == 0 {
+            return None;
+        }
+        let allow = if self.gate_enabled { self.gate.allow(ref_price, ev.ts_recv) } else { Allow::ALL };
+        self.vector.ts = ev.ts_recv;
+        self.vector.seq = ev.seq;
+        self.features.write(&mut self.vector);
+        let cx = DecisionContext { seq: ev.seq, ts: ev.ts_recv, ref_price, allow };
+        self.strategy.decide(&cx, &self.vector)
+    }
+
+    fn on_gamma_published(&mut self, n: u64) {
+        match self.board.as_ref().and_then(|b| b.read(n)) {
+            Some(levels) => self.gate.adopt(levels),
+            None => self.gamma_missed += 1,
+        }
+    }
 }
 
-impl Stage for MarketStage {
+impl Stage for SignalStage {
     fn name(&self) -> &'static str {
-        "book_signal"
+        "signal"
     }
 
     #[inline]
     fn on_envelope(&mut self, env: &Envelope, out: &mut Outbox) {
-        let Msg::Market(ev) = env.msg else {
-            out.push(*env);
-            return;
+        let ev = match env.msg {
+            Msg::Market(ev) => ev,
+            Msg::Control(c) => {
+                if c.kind == ControlKind::GammaPublished {
+                    self.on_gamma_published(c.arg);
+                }
+                out.push(*env);
+                return;
+            }
+            _ => {
+                out.push(*env);
+                return;
+            }
         };
         if ev.ts_recv < self.last_ts {
             self.sanity.ts_backwards += 1;
@@ -209,34 +247,30 @@ impl Stage for MarketStage {
             out.push(Envelope { t0: env.t0, msg: Msg::Market(status) });
         }
         if ev.is_last() {
-            if self.book.is_crossed_or_locked() {
-                self.sanity.crossed += 1;
-                return;
-            }
-            self.delta.advance(ev.ts_recv);
-            let ref_px = self.book.mid().unwrap_or(self.last_trade_px);
-            if ref_px == 0 {
-                return;
-            }
-            let allow = if self.gate_enabled { self.gate.allow(ref_px, ev.ts_recv) } else { Allow::ALL };
-            if let Some(sig) =
-                self.signal.evaluate(ev.seq, ev.ts_recv, ref_px, self.obi.value(), self.delta.window(), allow)
-            {
+            if let Some(sig) = self.decide(&ev) {
                 self.signals += 1;
                 out.push(Envelope { t0: env.t0, msg: Msg::Signal(sig) });
             }
         }
     }
 
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
+    fn report(&self, r: &mut StageReport) {
+        r.count("signals", self.signals);
+        r.count("gamma.vetoed_entries", self.gamma_vetoes());
+        r.count("gamma.stale_evals", self.gate.stale);
+        r.count("gamma.adopted", self.gate.adopted);
+        r.count("gamma.missed", self.gamma_missed);
+        self.sanity.report(r);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::features::FeatureId;
+    use crate::strategy::threshold::ThresholdConfig;
     use mia_model::event::flags;
+    use mia_model::msg::Direction;
 
     const TICK: i64 = 250_000_000;
     const S: u64 = 1_000_000_000;
@@ -254,17 +288,10 @@ mod tests {
 
     #[test]
     fn imbalance_plus_buying_fires_long_signal() {
-        let cfg = StrategyConfig {
-            signal: SignalConfig {
-                obi_entry: 0.5,
-                delta_entry: 10,
-                obi_exit: 0.2,
-                delta_exit: 5,
-                cooldown_ms: 0,
-            },
-            ..Default::default()
-        };
-        let mut st = MarketStage::new(&cfg, TICK);
+        let mut cfg = SignalStageConfig::default();
+        cfg.signal.threshold =
+            ThresholdConfig { obi_entry: 0.5, delta_entry: 10, obi_exit: 0.2, delta_exit: 5, cooldown_ms: 0 };
+        let mut st = SignalStage::new(&cfg, TICK);
         let mut out = Outbox::new();
         for e in book_events(10 * S, 90, 10) {
             st.on_envelope(&env(e), &mut out);
@@ -277,16 +304,17 @@ mod tests {
         st.on_envelope(&env(t), &mut out);
         assert_eq!(out.len(), 2);
         match out.get(1).map(|e| e.msg) {
-            Some(Msg::Signal(s)) => assert_eq!(s.direction, 1),
+            Some(Msg::Signal(s)) => assert_eq!(s.direction, Direction::Long),
             other => panic!("expected a signal, got {other:?}"),
         }
-        assert_eq!(st.session_delta(), 12);
-        assert!((st.obi() - 0.8).abs() < 1e-9);
+        assert_eq!(st.features().delta.session(), 12);
+        assert!((st.features().obi.value() - 0.8).abs() < 1e-9);
+        assert_eq!(st.vector().get(FeatureId::Delta), Some(12.0));
     }
 
     #[test]
     fn crossed_and_off_tick_are_counted_not_traded() {
-        let mut st = MarketStage::new(&StrategyConfig::default(), TICK);
+        let mut st = SignalStage::new(&SignalStageConfig::default(), TICK);
         let mut out = Outbox::new();
         st.on_envelope(&env(Event::level(1, 1, Side::Bid, 0, 4001 * 1_000_000_000, 5, 1, 0)), &mut out);
         st.on_envelope(
@@ -299,13 +327,13 @@ mod tests {
         assert_eq!(st.sanity.off_tick, 1);
         assert_eq!(st.sanity.zero_size_trades, 1);
         assert_eq!(st.sanity.ts_backwards, 1);
-        assert_eq!(st.session_delta(), 0);
+        assert_eq!(st.features().delta.session(), 0);
     }
 
     #[test]
     fn bad_ticks_are_dropped_not_forwarded() {
-        let cfg = StrategyConfig { sanity: SanityConfig { max_jump_ticks: 8 }, ..Default::default() };
-        let mut st = MarketStage::new(&cfg, TICK);
+        let cfg = SignalStageConfig { sanity: SanityConfig { max_jump_ticks: 8 }, ..Default::default() };
+        let mut st = SignalStage::new(&cfg, TICK);
         let mut out = Outbox::new();
         for e in book_events(S, 10, 10) {
             st.on_envelope(&env(e), &mut out);
@@ -314,10 +342,14 @@ mod tests {
         // mid = 4000.125: a print 7.5 ticks away is fine, 9.5 ticks is not
         let px = 4000 * 1_000_000_000;
         st.on_envelope(&env(Event::trade(S, S, Side::Bid, px + 8 * TICK, 3, 0)), &mut out);
-        assert_eq!((out.len(), st.sanity.bad_ticks, st.session_delta()), (1, 0, 3));
+        assert_eq!((out.len(), st.sanity.bad_ticks, st.features().delta.session()), (1, 0, 3));
         out.clear();
         st.on_envelope(&env(Event::trade(S, S, Side::Bid, px + 10 * TICK, 3, 0)), &mut out);
-        assert_eq!((out.len(), st.sanity.bad_ticks, st.session_delta()), (0, 1, 3), "dropped, counted");
+        assert_eq!(
+            (out.len(), st.sanity.bad_ticks, st.features().delta.session()),
+            (0, 1, 3),
+            "dropped, counted"
+        );
         // a rejected event that ends its record passes the boundary on as a status event
         st.on_envelope(&env(Event::trade(S, S, Side::Bid, px + 10 * TICK, 3, flags::LAST)), &mut out);
         match out.get(0).map(|e| e.msg) {

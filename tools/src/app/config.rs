@@ -1,18 +1,24 @@
-//! The run configuration, read from TOML (`config/*.toml`). Every section rejects unknown keys
+//! The aggregate run configuration (only `tools` knows all of it), read from TOML (`config/*.toml`). Every section rejects unknown keys
 //! and wrong types; errors name the file, the line and column, the key and the reason.
 //! Missing sections and keys take the documented defaults (see `config/default.toml`).
 
-use mia_exec::risk::RiskConfig;
-use mia_runtime::pipeline::{PipelineConfig, TapPolicy};
-use mia_signal::stage::StrategyConfig;
+use mia_exec::risk::{RiskConfig, RATE_SLOTS};
+use mia_exec::sim::SimConfig;
+use mia_model::contract::Root;
+use mia_runtime::pipeline::tap::TapPolicy;
+use mia_runtime::pipeline::PipelineConfig;
+use mia_signal::features::registry::FeaturesConfig;
+use mia_signal::sanity::SanityConfig;
+use mia_signal::stage::{GatesConfig, SignalStageConfig};
+use mia_signal::strategy::registry::StrategiesConfig;
 use std::path::Path;
 
-/// What is traded and how much per signal.
+/// What is traded and how much per signal (`[trading]`).
 #[derive(Clone, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TradingConfig {
     /// Contract root: "ES" or "MES".
-    pub instrument: String,
+    pub instrument: Root,
     /// Contracts per entry (target position = signal direction × this).
     pub order_qty: u32,
     /// Live trading must be enabled here AND by the `--live` flag (DESIGN §7).
@@ -21,27 +27,11 @@ pub struct TradingConfig {
 
 impl Default for TradingConfig {
     fn default() -> Self {
-        Self { instrument: "ES".into(), order_qty: 1, live_enabled: false }
+        Self { instrument: Root::Es, order_qty: 1, live_enabled: false }
     }
 }
 
-/// Simulated-exchange settings.
-#[derive(Clone, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SimSection {
-    /// Constant order latency (submit → active at the venue), ns of event time.
-    pub order_latency_ns: u64,
-    /// Commission + fees per contract per side, USD.
-    pub commission_per_contract_usd: f64,
-}
-
-impl Default for SimSection {
-    fn default() -> Self {
-        Self { order_latency_ns: 250_000, commission_per_contract_usd: 2.25 }
-    }
-}
-
-/// Journal settings.
+/// Journal settings (`[journal]`).
 #[derive(Clone, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct JournalSection {
@@ -61,21 +51,27 @@ impl Default for JournalSection {
     }
 }
 
-/// The whole configuration.
+/// The whole configuration: one section per owner (see `docs/architecture.md`).
 #[derive(Clone, Debug, Default, PartialEq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
-    /// Instrument and size.
+    /// Instrument and size (tools).
     pub trading: TradingConfig,
-    /// Pipeline runner.
+    /// Pipeline runner (runtime).
     pub pipeline: PipelineConfig,
-    /// Features and signal.
-    pub strategy: StrategyConfig,
-    /// Pre-trade risk limits.
+    /// Data-sanity limits (signal).
+    pub sanity: SanityConfig,
+    /// Features (signal).
+    pub features: FeaturesConfig,
+    /// Strategy selection and settings (signal).
+    pub signal: StrategiesConfig,
+    /// Entry gates (signal).
+    pub gates: GatesConfig,
+    /// Pre-trade risk limits (exec).
     pub risk: RiskConfig,
-    /// Simulated exchange.
-    pub sim: SimSection,
-    /// Journal.
+    /// Simulated exchange (exec).
+    pub sim: SimConfig,
+    /// Journal (journal).
     pub journal: JournalSection,
 }
 
@@ -108,46 +104,39 @@ impl Config {
         Self::from_toml(&text, &file)
     }
 
-    /// Semantic checks that types alone cannot express.
-    pub fn validate(&self) -> Result<(), String> {
-        let s = &self.strategy;
-        if mia_model::contract::ContractSpec::by_root(&self.trading.instrument).is_none() {
-            return Err(format!(
-                "trading.instrument: unknown contract {:?} (ES or MES)",
-                self.trading.instrument
-            ));
+    /// The signal crate's part of the config.
+    pub fn signal_stage(&self) -> SignalStageConfig {
+        SignalStageConfig {
+            sanity: self.sanity,
+            features: self.features.clone(),
+            signal: self.signal.clone(),
+            gates: self.gates,
         }
+    }
+
+    /// Semantic checks that types alone cannot express: each owner checks its sections.
+    ///
+    /// # Errors
+    /// The first bad key, as `section.key: reason`.
+    pub fn validate(&self) -> Result<(), String> {
         if self.trading.order_qty == 0 {
             return Err("trading.order_qty: must be at least 1".into());
         }
-        if !(1..=mia_model::book::DEPTH).contains(&s.obi.levels) {
-            return Err(format!("strategy.obi.levels: {} is outside 1..=10", s.obi.levels));
+        self.signal_stage().validate()?;
+        let r = &self.risk;
+        if r.max_position < 0 {
+            return Err("risk.max_position: must be ≥ 0".into());
         }
-        if !(s.obi.decay > 0.0 && s.obi.decay <= 1.0) {
-            return Err(format!("strategy.obi.decay: {} is outside (0, 1]", s.obi.decay));
+        if r.max_orders_per_sec == 0 || r.max_orders_per_sec as usize > RATE_SLOTS {
+            return Err(format!(
+                "risk.max_orders_per_sec: {} is outside 1..={RATE_SLOTS}",
+                r.max_orders_per_sec
+            ));
         }
-        if s.delta.window_ms == 0 {
-            return Err("strategy.delta.window_ms: must be > 0".into());
-        }
-        if !(s.signal.obi_entry > 0.0 && s.signal.obi_entry <= 1.0) {
-            return Err(format!("strategy.signal.obi_entry: {} is outside (0, 1]", s.signal.obi_entry));
-        }
-        if !(0.0..=1.0).contains(&s.signal.obi_exit) {
-            return Err(format!("strategy.signal.obi_exit: {} is outside [0, 1]", s.signal.obi_exit));
-        }
-        if self.risk.max_position < 0
-            || self.risk.max_orders_per_sec == 0
-            || self.risk.max_orders_per_sec > 64
-        {
-            return Err("risk: max_position must be ≥ 0 and max_orders_per_sec in 1..=64".into());
-        }
-        if !(self.risk.max_daily_loss_usd.is_finite() && self.risk.max_daily_loss_usd > 0.0) {
+        if !(r.max_daily_loss_usd.is_finite() && r.max_daily_loss_usd > 0.0) {
             return Err("risk.max_daily_loss_usd: must be a positive number".into());
         }
-        if !(self.sim.commission_per_contract_usd.is_finite() && self.sim.commission_per_contract_usd >= 0.0)
-        {
-            return Err("sim.commission_per_contract_usd: must be ≥ 0".into());
-        }
+        self.sim.validate()?;
         if self.pipeline.ring_capacity < 2 {
             return Err("pipeline.ring_capacity: must be ≥ 2".into());
         }
@@ -186,9 +175,15 @@ mod tests {
     #[test]
     fn semantic_errors() {
         let e = Config::from_toml("[trading]\ninstrument = \"NQ\"\n", "t.toml").unwrap_err();
-        assert!(e.reason.contains("trading.instrument"), "{e}");
-        let e = Config::from_toml("[strategy.obi]\nlevels = 11\ndecay = 0.5\n", "t.toml").unwrap_err();
-        assert!(e.reason.contains("strategy.obi.levels"), "{e}");
+        assert!(e.reason.contains("instrument") && e.reason.contains("NQ"), "{e}");
+        let e = Config::from_toml("[features.obi]\nlevels = 11\ndecay = 0.5\n", "t.toml").unwrap_err();
+        assert!(e.reason.contains("features.obi.levels"), "{e}");
+        let e = Config::from_toml("[signal.threshold]\nobi_entry = 2.0\n", "t.toml").unwrap_err();
+        assert!(e.reason.contains("signal.threshold.obi_entry"), "{e}");
+        let e = Config::from_toml("[signal]\nstrategy = \"martingale\"\n", "t.toml").unwrap_err();
+        assert!(e.reason.contains("martingale"), "{e}");
+        let e = Config::from_toml("[sim]\ncommission_per_contract_usd = -1.0\n", "t.toml").unwrap_err();
+        assert!(e.reason.contains("sim.commission_per_contract_usd"), "{e}");
     }
 
     #[test]

@@ -8,20 +8,30 @@
 //!   yields the CPU (`sched_yield`) — a syscall only when there is no work.
 //!
 //! Both modes feed every stage the same envelope sequence, so they make the same decisions.
-//! The source thread assigns `Event::seq` (0, 1, 2, …) and stamps `Envelope::t0`.
+//! The [`Sequencer`] (on the feed thread) merges the source with the side inputs (venue
+//! reports, control), assigns `seq` (0, 1, 2, … over all inputs) and stamps `Envelope::t0`.
 //!
-//! Taps: optional SPSC rings to a cold consumer (the journal writer). The input tap receives
-//! every market event, the output tap every envelope that reaches the sink. With
+//! A thread that panics ends the run with an error naming it ([`RunReport::thread_error`]);
+//! nothing is reported as a clean, shorter run.
+//!
+//! Taps ([`tap`]): optional SPSC rings to a cold consumer (the journal writer). The input tap
+//! receives every sequenced input, the output tap every envelope that reaches the sink. With
 //! [`TapPolicy::Block`] a full tap waits (backtests: lose nothing); with [`TapPolicy::Drop`]
 //! the envelope is dropped and counted (live: never stall the hot path).
 
+pub mod tap;
+
 use crate::clock::Clock;
 use crate::latency::LatencyHist;
+use crate::sequencer::{Sequencer, SideInput};
 use crate::source::{EventSource, SourceError};
 use crate::stage::{Outbox, Stage};
 use mia_model::msg::{Envelope, Msg};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+#[cfg(doc)]
+use tap::TapPolicy;
+use tap::{Backoff, Tap, Taps};
 
 /// Execution mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -31,16 +41,6 @@ pub enum Mode {
     Inline,
     /// One pinned thread per stage plus a feed thread.
     Threaded,
-}
-
-/// What to do when a tap ring is full.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TapPolicy {
-    /// Wait for space (never lose a record).
-    Block,
-    /// Drop and count.
-    Drop,
 }
 
 /// Runner settings.
@@ -88,51 +88,6 @@ pub trait Sink {
     fn on_output(&mut self, env: &Envelope);
 }
 
-/// A tap ring to a cold consumer.
-pub struct Tap {
-    /// Producer end.
-    pub producer: rtrb::Producer<Envelope>,
-    /// Full-ring policy.
-    pub policy: TapPolicy,
-    /// Envelopes dropped (policy `Drop`) or lost because the consumer went away.
-    pub dropped: u64,
-}
-
-impl Tap {
-    /// A tap over `producer`.
-    pub fn new(producer: rtrb::Producer<Envelope>, policy: TapPolicy) -> Self {
-        Self { producer, policy, dropped: 0 }
-    }
-
-    #[inline]
-    fn send(&mut self, env: Envelope) {
-        let mut item = env;
-        let mut backoff = Backoff::new();
-        loop {
-            match self.producer.push(item) {
-                Ok(()) => return,
-                Err(rtrb::PushError::Full(back)) => {
-                    if self.policy == TapPolicy::Drop || self.producer.is_abandoned() {
-                        self.dropped += 1;
-                        return;
-                    }
-                    item = back;
-                    backoff.snooze();
-                }
-            }
-        }
-    }
-}
-
-/// The optional taps of a run.
-#[derive(Default)]
-pub struct Taps {
-    /// Market events as they enter the first stage.
-    pub input: Option<Tap>,
-    /// Everything that reaches the sink.
-    pub output: Option<Tap>,
-}
-
 /// What a run returns.
 pub struct RunReport {
     /// Market events read from the source.
@@ -151,45 +106,24 @@ pub struct RunReport {
     pub stages: Vec<Box<dyn Stage>>,
     /// A source error that ended the run early (everything before it was processed).
     pub source_error: Option<SourceError>,
+    /// A pipeline thread that could not start or panicked (the run's results are incomplete).
+    pub thread_error: Option<String>,
+    /// Inputs sequenced (market events + side inputs).
+    pub inputs: u64,
 }
 
-/// Wait strategy for an idle ring: spin, then yield the CPU; a cold consumer (`sleepy`) then
-/// sleeps, so it does not compete with the hot threads for cores.
-struct Backoff {
-    n: u32,
-    spins: u32,
-    sleepy: bool,
+/// The inputs of a run: the market source and the side rings the sequencer merges with it.
+pub struct Inputs {
+    /// Market data (or a journal, which also yields recorded side inputs).
+    pub source: Box<dyn EventSource>,
+    /// Rings from other threads (venue reports, control).
+    pub side: Vec<SideInput>,
 }
 
-impl Backoff {
-    fn new() -> Self {
-        Self { n: 0, spins: 64, sleepy: false }
-    }
-
-    /// A hot-stage wait: spin `spins` times, then yield.
-    fn hot(spins: u32) -> Self {
-        Self { n: 0, spins, sleepy: false }
-    }
-
-    fn cold() -> Self {
-        Self { n: 0, spins: 64, sleepy: true }
-    }
-
-    #[inline]
-    fn snooze(&mut self) {
-        if self.n < self.spins {
-            std::hint::spin_loop();
-        } else if !self.sleepy || self.n < self.spins + 64 {
-            std::thread::yield_now();
-        } else {
-            std::thread::sleep(Duration::from_micros(500));
-        }
-        self.n = self.n.saturating_add(1);
-    }
-
-    #[inline]
-    fn reset(&mut self) {
-        self.n = 0;
+impl Inputs {
+    /// A source with no side inputs.
+    pub fn source(source: Box<dyn EventSource>) -> Self {
+        Self { source, side: Vec::new() }
     }
 }
 
@@ -203,17 +137,18 @@ const PROGRESS_EVERY: u64 = 1 << 16;
 /// `progress`, when given, is updated every 65,536 events and polled by `on_progress`, which
 /// the caller's thread calls periodically (a terminal progress bar).
 pub fn run(
-    source: Box<dyn EventSource>,
+    inputs: Inputs,
     stages: Vec<Box<dyn Stage>>,
     sink: &mut dyn Sink,
-    taps: Taps,
+    mut taps: Taps,
     cfg: &PipelineConfig,
     on_progress: &mut dyn FnMut(u64),
 ) -> RunReport {
     Clock::init();
+    let seq = Sequencer::new(inputs.source, inputs.side, taps.input.take(), cfg.pace_events_per_sec);
     match cfg.mode {
-        Mode::Inline => run_inline(source, stages, sink, taps, cfg, on_progress),
-        Mode::Threaded => run_threaded(source, stages, sink, taps, cfg, on_progress),
+        Mode::Inline => run_inline(seq, stages, sink, taps, cfg, on_progress),
+        Mode::Threaded => run_threaded(seq, stages, sink, taps, cfg, on_progress),
     }
 }
 
@@ -247,87 +182,6 @@ fn record_e2e(e2e: &mut LatencyHist, env: &Envelope) {
         if env.t0 != 0 {
             e2e.record(Clock::ticks_to_ns(Clock::now().saturating_sub(env.t0)));
         }
-    }
-}
-
-#[inline]
-fn stamp(ev: &mut mia_model::event::Event, seq: u64) -> Envelope {
-    ev.seq = seq;
-    Envelope { t0: Clock::now(), msg: Msg::Market(*ev) }
-}
-
-/// Feed pacing: event `k` is due at `start + k · interval` clock ticks.
-struct Pacer {
-    start: u64,
-    interval_ticks: f64,
-}
-
-impl Pacer {
-    fn new(events_per_sec: u64) -> Option<Self> {
-        (events_per_sec > 0).then(|| Self {
-            start: Clock::now(),
-            interval_ticks: Clock::ns_to_ticks(1e9 / events_per_sec as f64),
-        })
-    }
-
-    /// Waits (spinning) until event `k` is due and returns its scheduled instant.
-    #[inline]
-    fn wait(&self, k: u64) -> u64 {
-        let due = self.start + (k as f64 * self.interval_ticks) as u64;
-        while Clock::now() < due {
-            std::hint::spin_loop();
-        }
-        due
-    }
-}
-
-/// The feed side of a run, shared by both modes: reads the source, assigns `seq`, stamps
-/// `t0` (or the paced schedule), and copies each event to the input tap.
-struct Feeder {
-    source: Box<dyn EventSource>,
-    pacer: Option<Pacer>,
-    tap: Option<Tap>,
-    seq: u64,
-    error: Option<SourceError>,
-}
-
-impl Feeder {
-    fn new(source: Box<dyn EventSource>, tap: Option<Tap>, cfg: &PipelineConfig) -> Self {
-        Self { source, pacer: Pacer::new(cfg.pace_events_per_sec), tap, seq: 0, error: None }
-    }
-
-    /// The next envelope; `None` at the end of the source or at its first error (kept in
-    /// `error`).
-    #[inline(always)]
-    fn next(&mut self) -> Option<Envelope> {
-        match self.source.next_event() {
-            Ok(Some(mut ev)) => {
-                let mut env = stamp(&mut ev, self.seq);
-                if let Some(p) = &self.pacer {
-                    env.t0 = p.wait(self.seq);
-                }
-                self.seq += 1;
-                if let Some(t) = self.tap.as_mut() {
-                    t.send(env);
-                }
-                Some(env)
-            }
-            Ok(None) => None,
-            Err(e) => {
-                self.error = Some(e);
-                None
-            }
-        }
-    }
-
-    /// True when a progress report is due after the latest envelope.
-    #[inline]
-    fn progress_due(&self) -> bool {
-        self.seq.is_multiple_of(PROGRESS_EVERY)
-    }
-
-    fn tap_dropped(&self) -> u64 {
-        self.tap.as_ref().map_or(0, |t| t.dropped)
     }
 }
 
@@ -443,7 +297,7 @@ fn unlink(links: Vec<Link>) -> (Vec<Box<dyn Stage>>, Vec<LatencyHist>, u64) {
 }
 
 fn run_inline(
-    source: Box<dyn EventSource>,
+    mut feed: Sequencer,
     stages: Vec<Box<dyn Stage>>,
     sink: &mut dyn Sink,
     mut taps: Taps,
@@ -453,31 +307,32 @@ fn run_inline(
     let mut links = make_links(stages, cfg.stage_sample_every);
     let mut e2e = LatencyHist::new("end_to_end");
     let started = Instant::now();
-    let mut feed = Feeder::new(source, taps.input.take(), cfg);
     {
         let out = SinkOut { sink, out_tap: &mut taps.output };
         let mut tail = Tail { e2e: &mut e2e, ends_pipeline: true, out };
         while let Some(env) = feed.next() {
             drive(&mut links, &mut tail, &env);
-            if feed.progress_due() {
-                on_progress(feed.seq);
+            if feed.inputs().is_multiple_of(PROGRESS_EVERY) {
+                on_progress(feed.events());
             }
         }
         finish_links(&mut links, &mut tail);
     }
-    on_progress(feed.seq);
+    on_progress(feed.events());
     let tap_dropped = feed.tap_dropped() + taps.output.as_ref().map_or(0, |t| t.dropped);
     let elapsed = started.elapsed();
     let (stages_back, stage_latency, outbox_overflow) = unlink(links);
     RunReport {
-        events: feed.seq,
+        events: feed.events(),
+        inputs: feed.inputs(),
         elapsed,
         stage_latency,
         end_to_end: e2e,
         tap_dropped,
         outbox_overflow,
         stages: stages_back,
-        source_error: feed.error,
+        source_error: feed.error.take(),
+        thread_error: None,
     }
 }
 
@@ -573,7 +428,7 @@ fn group_stages(stages: Vec<Box<dyn Stage>>, cfg: &PipelineConfig) -> Vec<(usize
 }
 
 fn run_threaded(
-    source: Box<dyn EventSource>,
+    mut feeder: Sequencer,
     stages: Vec<Box<dyn Stage>>,
     sink: &mut dyn Sink,
     mut taps: Taps,
@@ -585,13 +440,13 @@ fn run_threaded(
     let started = Instant::now();
     let n = stages.len();
     let mut out_tap = taps.output.take();
-    let in_tap = taps.input.take();
     std::thread::scope(|scope| {
         // Rings: feed → s0 → s1 → … → sink.
         let (feed_tx, mut rx) = rtrb::RingBuffer::<Envelope>::new(cap);
         let groups = group_stages(stages, cfg);
         let ngroups = groups.len();
         let mut handles = Vec::with_capacity(ngroups);
+        let mut thread_error: Option<String> = None;
         for (gi, (slot, group)) in groups.into_iter().enumerate() {
             let (tx, next_rx) = rtrb::RingBuffer::<Envelope>::new(cap);
             let stage_rx = std::mem::replace(&mut rx, next_rx);
@@ -599,14 +454,15 @@ fn run_threaded(
             let every = cfg.stage_sample_every;
             let spins = cfg.idle_spins;
             let name = format!("mia-stage-{gi}");
-            let h = std::thread::Builder::new().name(name).spawn_scoped(scope, move || {
+            match std::thread::Builder::new().name(name.clone()).spawn_scoped(scope, move || {
                 pin(cfg, slot);
                 stage_thread(group, stage_rx, tx, last, every, spins)
-            });
-            handles.push(h);
+            }) {
+                Ok(h) => handles.push((name, h)),
+                Err(e) => thread_error = Some(format!("{name}: cannot start: {e}")),
+            }
         }
         let progress_ref = &progress;
-        let mut feeder = Feeder::new(source, in_tap, cfg);
         let feed = std::thread::Builder::new().name("mia-feed".into()).spawn_scoped(scope, move || {
             pin(cfg, 0);
             let mut tx = feed_tx;
@@ -614,12 +470,12 @@ fn run_threaded(
                 if !push_blocking(&mut tx, env) {
                     break;
                 }
-                if feeder.progress_due() {
-                    progress_ref.store(feeder.seq, Ordering::Relaxed);
+                if feeder.inputs().is_multiple_of(PROGRESS_EVERY) {
+                    progress_ref.store(feeder.events(), Ordering::Relaxed);
                 }
             }
-            progress_ref.store(feeder.seq, Ordering::Relaxed);
-            (feeder.seq, feeder.error.take(), feeder.tap_dropped())
+            progress_ref.store(feeder.events(), Ordering::Relaxed);
+            (feeder.events(), feeder.inputs(), feeder.error.take(), feeder.tap_dropped())
         });
         // Sink loop on this thread (cold: sleeps when idle).
         let mut backoff = Backoff::cold();
@@ -646,39 +502,45 @@ fn run_threaded(
                 }
             }
         }
-        let (events, source_error, in_dropped) = match feed {
-            Ok(h) => h.join().unwrap_or((0, None, 0)),
-            Err(e) => (0, Some(SourceError::new("pipeline", "feed thread", e.to_string())), 0),
+        let (events, inputs, source_error, in_dropped) = match feed.map(|h| h.join()) {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => {
+                thread_error = Some("mia-feed: the feed thread panicked".into());
+                (0, 0, None, 0)
+            }
+            Err(e) => {
+                thread_error = Some(format!("mia-feed: cannot start: {e}"));
+                (0, 0, None, 0)
+            }
         };
         on_progress(events);
         let mut e2e = LatencyHist::new("end_to_end");
         let mut stage_latency = Vec::with_capacity(n);
         let mut stages_back = Vec::with_capacity(n);
         let mut overflow = 0;
-        let mut spawn_error = None;
-        for h in handles {
-            match h {
-                Ok(h) => {
-                    if let Ok(r) = h.join() {
-                        e2e.merge(&r.e2e);
-                        stage_latency.extend(r.hists);
-                        stages_back.extend(r.stages);
-                        overflow += r.overflow;
-                    }
+        for (name, h) in handles {
+            match h.join() {
+                Ok(r) => {
+                    e2e.merge(&r.e2e);
+                    stage_latency.extend(r.hists);
+                    stages_back.extend(r.stages);
+                    overflow += r.overflow;
                 }
-                Err(e) => spawn_error = Some(SourceError::new("pipeline", "stage thread", e.to_string())),
+                Err(_) => thread_error = Some(format!("{name}: the stage thread panicked")),
             }
         }
         let tap_dropped = in_dropped + out_tap.as_ref().map_or(0, |t| t.dropped);
         RunReport {
             events,
+            inputs,
             elapsed: started.elapsed(),
             stage_latency,
             end_to_end: e2e,
             tap_dropped,
             outbox_overflow: overflow,
             stages: stages_back,
-            source_error: source_error.or(spawn_error),
+            source_error,
+            thread_error,
         }
     })
 }

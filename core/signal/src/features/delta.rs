@@ -9,7 +9,8 @@
 //! The rolling window is a ring of fixed-duration buckets (`window_ms / BUCKETS` each): O(1)
 //! amortized per trade, fixed memory, no allocation.
 
-use mia_model::event::Side;
+use super::{EventView, Feature, FeatureId, FeatureVector};
+use mia_model::event::{EventKind, Side};
 use mia_model::price::Px;
 
 const BUCKETS: usize = 64;
@@ -111,6 +112,39 @@ impl CumDelta {
     /// Resets at a session boundary.
     pub fn reset_session(&mut self) {
         self.session = 0;
+    }
+}
+
+impl Feature for CumDelta {
+    type Config = DeltaConfig;
+
+    fn new(cfg: &DeltaConfig, _tick: i64) -> Self {
+        CumDelta::new(cfg)
+    }
+
+    fn validate(cfg: &DeltaConfig) -> Result<(), String> {
+        if cfg.window_ms == 0 {
+            return Err("window_ms: must be > 0".into());
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn on_event(&mut self, e: &EventView<'_>) {
+        if e.ev.kind == EventKind::Trade {
+            self.on_trade(e.ev.ts_recv, e.ev.side, e.ev.price, e.ev.size);
+        }
+    }
+
+    #[inline]
+    fn on_last(&mut self, ts: u64) {
+        self.advance(ts);
+    }
+
+    /// Writes the rolling-window delta (contracts; exact in `f32` up to 2^24).
+    #[inline]
+    fn write(&self, out: &mut FeatureVector) {
+        out.set(FeatureId::Delta, self.window as f32);
     }
 }
 

@@ -8,8 +8,9 @@
 //! adjusted by `w_d · (new_size − old_size)` whenever a level changes, so each update is O(1)
 //! and the sums never drift.
 
+use super::{EventView, Feature, FeatureId, FeatureVector};
 use mia_model::book::DEPTH;
-use mia_model::event::Side;
+use mia_model::event::{EventKind, Side};
 
 /// Configuration of [`BookImbalance`].
 #[derive(Clone, Copy, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
@@ -77,6 +78,42 @@ impl BookImbalance {
         } else {
             (self.bid_sum - self.ask_sum) as f64 / tot as f64
         }
+    }
+}
+
+impl Feature for BookImbalance {
+    type Config = ObiConfig;
+
+    fn new(cfg: &ObiConfig, _tick: i64) -> Self {
+        BookImbalance::new(cfg)
+    }
+
+    fn validate(cfg: &ObiConfig) -> Result<(), String> {
+        if !(1..=DEPTH).contains(&cfg.levels) {
+            return Err(format!("levels: {} is outside 1..={DEPTH}", cfg.levels));
+        }
+        if !(cfg.decay > 0.0 && cfg.decay <= 1.0) {
+            return Err(format!("decay: {} is outside (0, 1]", cfg.decay));
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn on_event(&mut self, e: &EventView<'_>) {
+        if e.ev.kind == EventKind::Level {
+            self.on_level(e.ev.side, e.ev.depth as usize, e.prev_size, e.ev.size);
+        }
+    }
+
+    fn on_clear(&mut self) {
+        self.clear();
+    }
+
+    /// Always valid (0 on an empty book); the stricter validity rule of SIGNALS.md §2 comes
+    /// with the features issue.
+    #[inline]
+    fn write(&self, out: &mut FeatureVector) {
+        out.set(FeatureId::BookImbalance, self.value() as f32);
     }
 }
 

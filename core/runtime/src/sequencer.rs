@@ -1,0 +1,185 @@
+//! The sequencer: the one door of the hot path. Every decision input — market events from
+//! the source, execution reports from venue edge threads, control inputs (kill switch,
+//! flatten, gamma publications, timers) — passes here, gets the next `seq` (0, 1, 2, … over
+//! all inputs), an event time, its `t0` stamp, and a copy on the input tap (the journal). So
+//! the journal holds the exact input stream the stages saw, and replaying it reproduces every
+//! decision, whatever the timing of the threads that produced the side inputs.
+//!
+//! Order: before each market event the side rings are polled once each, in registration
+//! order; a side input is stamped with the event time of the latest market event (decisions
+//! read event time only). When the source ends, side inputs already waiting are still
+//! sequenced; later ones are not (the run is over).
+
+use crate::clock::Clock;
+use crate::pipeline::tap::Tap;
+use crate::source::{EventSource, SourceError};
+use mia_model::msg::{Envelope, Msg};
+
+/// Feed pacing: market event `k` is due at `start + k · interval` clock ticks.
+pub(crate) struct Pacer {
+    start: u64,
+    interval_ticks: f64,
+}
+
+impl Pacer {
+    pub(crate) fn new(events_per_sec: u64) -> Option<Self> {
+        (events_per_sec > 0).then(|| Self {
+            start: Clock::now(),
+            interval_ticks: Clock::ns_to_ticks(1e9 / events_per_sec as f64),
+        })
+    }
+
+    /// Waits (spinning) until event `k` is due and returns its scheduled instant.
+    #[inline]
+    fn wait(&self, k: u64) -> u64 {
+        let due = self.start + (k as f64 * self.interval_ticks) as u64;
+        while Clock::now() < due {
+            std::hint::spin_loop();
+        }
+        due
+    }
+}
+
+/// A ring of inputs produced on another thread (a venue's reports, operator commands, the
+/// options thread's publications).
+pub type SideInput = rtrb::Consumer<Msg>;
+
+/// Merges the source and the side inputs into one sequenced stream of envelopes.
+pub struct Sequencer {
+    source: Box<dyn EventSource>,
+    side: Vec<SideInput>,
+    pacer: Option<Pacer>,
+    tap: Option<Tap>,
+    seq: u64,
+    events: u64,
+    last_ts: u64,
+    source_done: bool,
+    /// The source error that ended the stream, if any (everything before it was sequenced).
+    pub error: Option<SourceError>,
+}
+
+impl Sequencer {
+    /// A sequencer over `source` and `side` rings, copying every input to `tap`, pacing market
+    /// events at `pace_events_per_sec` (0 = flat out).
+    pub fn new(
+        source: Box<dyn EventSource>,
+        side: Vec<SideInput>,
+        tap: Option<Tap>,
+        pace_events_per_sec: u64,
+    ) -> Self {
+        Self {
+            source,
+            side,
+            pacer: Pacer::new(pace_events_per_sec),
+            tap,
+            seq: 0,
+            events: 0,
+            last_ts: 0,
+            source_done: false,
+            error: None,
+        }
+    }
+
+    /// Inputs sequenced so far.
+    pub fn inputs(&self) -> u64 {
+        self.seq
+    }
+
+    /// Market events sequenced so far.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// Envelopes the input tap dropped.
+    pub fn tap_dropped(&self) -> u64 {
+        self.tap.as_ref().map_or(0, |t| t.dropped)
+    }
+
+    #[inline(always)]
+    fn emit(&mut self, mut msg: Msg, t0: u64) -> Envelope {
+        msg.stamp_input(self.seq, self.last_ts);
+        self.seq += 1;
+        let env = Envelope { t0, msg };
+        if let Some(t) = self.tap.as_mut() {
+            t.send(env);
+        }
+        env
+    }
+
+    #[inline]
+    fn poll_side(&mut self) -> Option<Msg> {
+        for rx in self.side.iter_mut() {
+            if let Ok(m) = rx.pop() {
+                return Some(m);
+            }
+        }
+        None
+    }
+
+    /// The next input; `None` at the end of the source (after the side inputs waiting then)
+    /// or at its first error (kept in [`Sequencer::error`]).
+    #[inline(always)]
+    pub fn next(&mut self) -> Option<Envelope> {
+        if let Some(m) = self.poll_side() {
+            return Some(self.emit(m, Clock::now()));
+        }
+        if self.source_done {
+            return None;
+        }
+        match self.source.next_input() {
+            Ok(Some(m)) => {
+                let mut t0 = Clock::now();
+                if let Msg::Market(e) = &m {
+                    self.last_ts = e.ts_recv;
+                    if let Some(p) = &self.pacer {
+                        t0 = p.wait(self.events);
+                    }
+                    self.events += 1;
+                }
+                Some(self.emit(m, t0))
+            }
+            Ok(None) => {
+                self.source_done = true;
+                self.poll_side().map(|m| self.emit(m, Clock::now()))
+            }
+            Err(e) => {
+                self.error = Some(e);
+                self.source_done = true;
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SliceSource;
+    use mia_model::event::{Event, Side};
+    use mia_model::msg::{Control, ControlKind};
+
+    fn events(n: u64) -> Vec<Event> {
+        (0..n).map(|i| Event::trade(10 + i, 10 + i, Side::Bid, 1, 1, 0)).collect()
+    }
+
+    #[test]
+    fn one_seq_over_all_inputs_with_event_time_for_side_inputs() {
+        let ev: &'static [Event] = Box::leak(events(3).into_boxed_slice());
+        let (mut tx, rx) = rtrb::RingBuffer::<Msg>::new(8);
+        let mut s = Sequencer::new(Box::new(SliceSource::new(ev)), vec![rx], None, 0);
+        let a = s.next().map(|e| e.msg);
+        assert!(matches!(a, Some(Msg::Market(e)) if e.seq == 0));
+        tx.push(Msg::Control(Control { kind: ControlKind::Kill, ..Control::default() })).unwrap();
+        match s.next().map(|e| e.msg) {
+            Some(Msg::Control(c)) => assert_eq!((c.seq, c.ts, c.kind), (1, 10, ControlKind::Kill)),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(s.next().map(|e| e.msg), Some(Msg::Market(e)) if e.seq == 2 && e.ts_recv == 11));
+        assert!(matches!(s.next().map(|e| e.msg), Some(Msg::Market(e)) if e.seq == 3));
+        // after the source ends, inputs already waiting are still sequenced
+        tx.push(Msg::Control(Control { kind: ControlKind::Flatten, ..Control::default() })).unwrap();
+        assert!(matches!(s.next().map(|e| e.msg), Some(Msg::Control(c)) if c.seq == 4 && c.ts == 12));
+        assert!(s.next().is_none());
+        assert_eq!((s.inputs(), s.events()), (5, 3));
+    }
+}

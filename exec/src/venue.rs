@@ -1,0 +1,137 @@
+//! The venue seam: where approved orders go and where executions come from.
+//!
+//! - [`SimVenue`](crate::sim::SimVenue) fills in event time against its own book replica
+//!   (backtest, replay, paper).
+//! - [`LiveVenue`] hands orders to a broker edge thread through an SPSC ring and turns the
+//!   [`ExecReport`]s that come back *through the sequencer* (as `Msg::Exec` inputs) into
+//!   fills. Because reports are sequenced inputs, a journal replay with a `LiveVenue` that has
+//!   no edge thread reproduces the live session's decisions exactly.
+//!
+//! A venue only ever receives [`Approved`] orders: the risk manager is the only code that can
+//! make one.
+
+use crate::risk::Approved;
+use crate::sim::{Expired, FillBuf, SubmitError};
+use mia_model::event::Event;
+use mia_model::msg::{ExecKind, ExecReport, Fill, OrderIntent};
+
+/// A place orders execute.
+pub trait Venue: Send + 'static {
+    /// Short name for reports (`"sim"`, `"live"`).
+    fn name(&self) -> &'static str;
+
+    /// Sends an approved order.
+    ///
+    /// # Errors
+    /// The venue refused it (bad order, table full, edge thread busy or gone).
+    fn submit(&mut self, order: Approved<OrderIntent>) -> Result<(), SubmitError>;
+
+    /// Cancels a working order; false if it is not working.
+    fn cancel(&mut self, client_order_id: u64) -> bool;
+
+    /// A market event (the simulator fills here). `out` is cleared first.
+    fn on_market(&mut self, ev: &Event, out: &mut FillBuf);
+
+    /// An execution report from the sequencer (a live venue fills here). `out` is cleared first.
+    fn on_report(&mut self, r: &ExecReport, out: &mut FillBuf);
+}
+
+/// A venue on another thread: orders leave through a ring, reports come back as sequenced
+/// inputs.
+pub struct LiveVenue {
+    orders: Option<rtrb::Producer<OrderIntent>>,
+    /// Orders that could not be handed to the edge thread.
+    pub refused: u64,
+}
+
+impl LiveVenue {
+    /// A venue whose orders go to `orders` (the edge thread's end of an SPSC ring).
+    pub fn new(orders: rtrb::Producer<OrderIntent>) -> Self {
+        Self { orders: Some(orders), refused: 0 }
+    }
+
+    /// A venue with no edge thread: replays a live session's journal, where the reports are
+    /// already in the input stream. Orders are accepted and go nowhere.
+    pub fn replay() -> Self {
+        Self { orders: None, refused: 0 }
+    }
+}
+
+impl Venue for LiveVenue {
+    fn name(&self) -> &'static str {
+        "live"
+    }
+
+    #[inline]
+    fn submit(&mut self, order: Approved<OrderIntent>) -> Result<(), SubmitError> {
+        let Some(tx) = self.orders.as_mut() else { return Ok(()) };
+        if tx.is_abandoned() || tx.push(order.into_inner()).is_err() {
+            self.refused += 1;
+            return Err(SubmitError::VenueBusy);
+        }
+        Ok(())
+    }
+
+    /// Cancels are requests to the broker; the answer comes back as a report.
+    fn cancel(&mut self, _client_order_id: u64) -> bool {
+        false
+    }
+
+    fn on_market(&mut self, _ev: &Event, out: &mut FillBuf) {
+        out.clear();
+    }
+
+    #[inline]
+    fn on_report(&mut self, r: &ExecReport, out: &mut FillBuf) {
+        out.clear();
+        match r.kind {
+            ExecKind::Accepted => {}
+            ExecKind::Filled => out.push_fill(Fill {
+                client_order_id: r.client_order_id,
+                seq: r.seq,
+                ts: r.ts,
+                price: r.price,
+                fee: r.fee,
+                qty: r.qty,
+                side: r.side,
+                done: r.leaves == 0,
+            }),
+            ExecKind::Rejected | ExecKind::Cancelled | ExecKind::Expired => out.push_expired(Expired {
+                client_order_id: r.client_order_id,
+                seq: r.seq,
+                ts: r.ts,
+                qty: r.leaves.max(r.qty),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mia_model::msg::OrderSide;
+
+    #[test]
+    fn reports_become_fills_and_expiries() {
+        let mut v = LiveVenue::replay();
+        let mut out = FillBuf::new();
+        let r = ExecReport {
+            client_order_id: 3,
+            seq: 9,
+            ts: 10,
+            price: 5,
+            fee: 1,
+            qty: 2,
+            leaves: 0,
+            side: OrderSide::Sell,
+            kind: ExecKind::Filled,
+        };
+        v.on_report(&r, &mut out);
+        assert_eq!(out.fills().len(), 1);
+        assert!(out.fills()[0].done && out.fills()[0].side == OrderSide::Sell && out.fills()[0].seq == 9);
+        v.on_report(&ExecReport { kind: ExecKind::Rejected, ..r }, &mut out);
+        assert_eq!((out.fills().len(), out.expired().len()), (0, 1));
+        v.on_report(&ExecReport { kind: ExecKind::Accepted, ..r }, &mut out);
+        assert!(out.is_empty());
+    }
+}

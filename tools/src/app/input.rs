@@ -1,0 +1,141 @@
+//! Inputs of a run: where the market data comes from, how to open it, and the SPX chain that
+//! goes with it.
+
+use anyhow::{anyhow, Context, Result};
+use mia_feeds::dbn_source::{DbnFileSource, Mbp10IterSource};
+use mia_feeds::journal_source::JournalSource;
+use mia_feeds::synth::{SynthConfig, SynthSession};
+use mia_runtime::source::EventSource;
+use std::path::{Path, PathBuf};
+
+/// Name of the chain file kept in a journal directory.
+pub const CHAIN_FILE: &str = "chain.csv";
+
+/// Where the market data comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// The built-in synthetic ES session with this seed.
+    Synthetic {
+        /// Generator seed.
+        seed: u64,
+    },
+    /// A DBN file (mbo, mbp-1, mbp-10, tbbo, trades; `.zst` too).
+    Dbn(PathBuf),
+    /// A journal directory written by an earlier run.
+    Journal(PathBuf),
+}
+
+impl Input {
+    /// Classifies a path given to `mia replay` / `--data`: a directory is a journal, a file is
+    /// DBN. A missing path is an error naming it.
+    ///
+    /// # Errors
+    /// The path does not exist.
+    pub fn from_path(path: &Path) -> Result<Self> {
+        let meta = std::fs::metadata(path).with_context(|| format!("{}: cannot open", path.display()))?;
+        Ok(if meta.is_dir() { Input::Journal(path.to_path_buf()) } else { Input::Dbn(path.to_path_buf()) })
+    }
+
+    /// The generator seed (0 for files).
+    pub fn seed(&self) -> u64 {
+        match self {
+            Input::Synthetic { seed } => *seed,
+            _ => 0,
+        }
+    }
+
+    /// Opens the input as an event source.
+    ///
+    /// # Errors
+    /// The input cannot be opened or its header is invalid (the error names it).
+    pub fn open(&self) -> Result<Box<dyn EventSource>> {
+        Ok(match self {
+            Input::Synthetic { seed } => {
+                let cfg = SynthConfig { seed: *seed, ..SynthConfig::default() };
+                let session = SynthSession::try_new(&cfg).map_err(|e| anyhow!("{e}"))?;
+                Box::new(Mbp10IterSource::from_producer(format!("synthetic ES session seed={seed}"), session))
+            }
+            Input::Dbn(p) => Box::new(DbnFileSource::open(p)?),
+            Input::Journal(p) => {
+                // One cold pass to learn how the journal ends, so a torn tail is reported first.
+                let r = mia_journal::JournalReader::scan(p).map_err(|e| e.to_source_error())?;
+                if let Some((seg, off)) = &r.torn_at {
+                    eprintln!(
+                        "mia: warning: {}: the journal ends in a torn or damaged record at {} offset {off} ({}); \
+                         replaying the {} complete records before it",
+                        p.display(),
+                        seg.display(),
+                        r.reason.as_deref().unwrap_or("damaged"),
+                        r.records
+                    );
+                }
+                Box::new(JournalSource::open(p)?)
+            }
+        })
+    }
+
+    /// The places a chain for this input may be: for a file `DIR/NAME.EXT1.EXT2`, every
+    /// `DIR/NAME[.EXT1…].chain.csv` from the shortest stem on (so `x.dbn`, `x.dbn.zst` and
+    /// `x.mbp10.dbn.zst` all find `x.chain.csv`, and `x.dbn.chain.csv` still works); for a
+    /// journal, `DIR/chain.csv`.
+    pub fn chain_candidates(&self) -> Vec<PathBuf> {
+        match self {
+            Input::Synthetic { .. } => Vec::new(),
+            Input::Journal(d) => vec![d.join(CHAIN_FILE)],
+            Input::Dbn(p) => {
+                let Some(name) = p.file_name().and_then(|n| n.to_str()) else { return Vec::new() };
+                let parts: Vec<&str> = name.split('.').collect();
+                (1..=parts.len())
+                    .map(|k| p.with_file_name(format!("{}.chain.csv", parts[..k].join("."))))
+                    .collect()
+            }
+        }
+    }
+
+    /// The SPX chain that goes with the input, as (name, Cboe quote-table text): generated
+    /// for the synthetic session (coherent with its ES opening price), or the first
+    /// [`Input::chain_candidates`] file that exists. `None` when there is none (the gamma gate
+    /// then stays inactive, and the summary says so).
+    ///
+    /// # Errors
+    /// A chain file exists but cannot be read.
+    pub fn chain(&self) -> Result<Option<(String, String)>> {
+        if let Input::Synthetic { seed } = self {
+            let session = SynthSession::try_new(&SynthConfig { seed: *seed, ..SynthConfig::default() })
+                .map_err(|e| anyhow!("{e}"))?;
+            let spot = mia_model::price::to_f64(session.spx_spot_estimate());
+            let chain = mia_feeds::synth_chain::generate_chain(*seed, spot, session.start_ns());
+            return Ok(Some((
+                format!("synthetic SPX chain seed={seed}"),
+                mia_feeds::synth_chain::to_cboe_csv(&chain, spot),
+            )));
+        }
+        for p in self.chain_candidates() {
+            if p.is_file() {
+                let text =
+                    std::fs::read_to_string(&p).with_context(|| format!("{}: cannot read", p.display()))?;
+                return Ok(Some((p.display().to_string(), text)));
+            }
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_is_found_beside_every_file_form() {
+        let d = tempfile::tempdir().expect("tmp");
+        std::fs::write(d.path().join("x.chain.csv"), "c").expect("write");
+        for name in ["x.dbn", "x.dbn.zst", "x.mbp10.dbn.zst"] {
+            let i = Input::Dbn(d.path().join(name));
+            assert_eq!(i.chain().expect("read").map(|c| c.1), Some("c".to_string()), "{name}");
+        }
+        // the older `FILE.dbn.chain.csv` form still works
+        std::fs::write(d.path().join("y.dbn.chain.csv"), "y").expect("write");
+        assert_eq!(Input::Dbn(d.path().join("y.dbn")).chain().expect("read").map(|c| c.1), Some("y".into()));
+        assert_eq!(Input::Dbn(d.path().join("z.dbn")).chain().expect("read"), None);
+    }
+}

@@ -1,0 +1,338 @@
+//! Session assembly: [`prepare`] (config → source, cold options thread, stages, journal and
+//! taps), [`execute`] (the pipeline run), [`collect`] (errors, the summary and the
+//! artefacts). [`run_session`] does the three.
+
+use crate::app::config::Config;
+use crate::app::gamma::spawn_gamma_thread;
+use crate::app::input::{Input, CHAIN_FILE};
+use crate::app::stages::{build_stages, StageParts, VenueChoice};
+use crate::app::summary::{write_artifacts, SessionSummary};
+use anyhow::{anyhow, bail, Context, Result};
+use mia_journal::{spawn_journal_writer, JournalConfig, JournalThreadConfig, JournalWriter, SessionMeta};
+use mia_model::msg::Envelope;
+use mia_options::levels::GammaLevels;
+use mia_runtime::digest::DecisionDigest;
+use mia_runtime::pipeline::tap::{Tap, Taps};
+use mia_runtime::pipeline::{self, Inputs, Mode, PipelineConfig, RunReport, Sink};
+use mia_runtime::sequencer::SideInput;
+use mia_runtime::source::TakeSource;
+use mia_runtime::stage::{Stage, StageReport};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// What kind of run this is (written in the journal and the summary).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunMode {
+    /// History through the simulator.
+    Backtest,
+    /// A journal or file replayed through the simulator.
+    Replay,
+}
+
+impl RunMode {
+    /// The label (`backtest`, `replay`).
+    pub fn label(self) -> &'static str {
+        match self {
+            RunMode::Backtest => "backtest",
+            RunMode::Replay => "replay",
+        }
+    }
+}
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct SessionOptions {
+    /// The market data.
+    pub input: Input,
+    /// The configuration (the mode inside it may be overridden by `mode`).
+    pub config: Config,
+    /// Overrides `config.pipeline.mode`.
+    pub mode: Option<Mode>,
+    /// Output directory for the journal and reports; `None` writes nothing.
+    pub out: Option<PathBuf>,
+    /// Show a progress bar (only when stderr is a terminal).
+    pub progress: bool,
+    /// Backtest or replay.
+    pub run_mode: RunMode,
+    /// Overrides `config.pipeline.pace_events_per_sec` (feed pacing, 0 = flat out).
+    pub pace: Option<u64>,
+    /// Stop after this many market events (None = the whole input).
+    pub max_events: Option<u64>,
+    /// Called with the running event count every 65,536 events and at the end (tests hook
+    /// allocation counters here; it must not allocate).
+    pub on_progress: Option<fn(u64)>,
+}
+
+/// Parts of a session that are not plain options: a venue on another thread and the rings
+/// its reports (or other side inputs) come back on.
+#[derive(Default)]
+pub struct SessionExtras {
+    /// The venue (default: the simulator).
+    pub venue: Option<VenueChoice>,
+    /// Side inputs merged by the sequencer.
+    pub side: Vec<SideInput>,
+}
+
+struct DecisionSink {
+    digest: DecisionDigest,
+}
+
+impl Sink for DecisionSink {
+    #[inline]
+    fn on_output(&mut self, env: &Envelope) {
+        self.digest.msg(&env.msg);
+    }
+}
+
+/// A session ready to run.
+pub struct Prepared {
+    inputs: Inputs,
+    stages: Vec<Box<dyn Stage>>,
+    taps: Taps,
+    pcfg: PipelineConfig,
+    source_desc: String,
+    chain: Option<String>,
+    gamma: Option<GammaLevels>,
+    journal: Option<JoinHandle<std::result::Result<mia_journal::JournalStats, mia_journal::JournalError>>>,
+    stop: Arc<AtomicBool>,
+}
+
+fn pipeline_config(opts: &SessionOptions) -> PipelineConfig {
+    let mut pcfg = opts.config.pipeline.clone();
+    if let Some(m) = opts.mode {
+        pcfg.mode = m;
+    }
+    if let Some(p) = opts.pace {
+        pcfg.pace_events_per_sec = p;
+    }
+    pcfg
+}
+
+/// Opens the input, computes the opening gamma snapshot on the options thread, builds the
+/// stages and starts the journal.
+///
+/// # Errors
+/// A bad input, chain, output directory or journal (each error names it).
+pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared> {
+    let cfg = &opts.config;
+    let pcfg = pipeline_config(opts);
+    let mut source = opts.input.open()?;
+    if let Some(n) = opts.max_events {
+        source = Box::new(TakeSource::new(source, n));
+    }
+    let source_desc = source.describe().to_string();
+
+    // Options context: the cold side computes the levels before the first input; the session
+    // opens with them (every run sees them from input 0).
+    let chain = opts.input.chain()?;
+    let gamma = match &chain {
+        Some((name, text)) => Some(
+            spawn_gamma_thread(name.clone(), text.clone(), None)?
+                .join()
+                .map_err(|_| anyhow!("mia-options: the options analytics thread panicked"))??,
+        ),
+        None => None,
+    };
+    let venue = extras.venue.unwrap_or(VenueChoice::Sim);
+    let stages = build_stages(cfg, StageParts { gamma_open: gamma, board: None, venue, instrument_id: 0 });
+
+    let mut taps = Taps::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut journal = None;
+    if let Some(out) = &opts.out {
+        std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
+        if cfg.journal.enabled {
+            let dir = out.join("journal");
+            let mut writer =
+                JournalWriter::create(&dir, JournalConfig::with_segment_size(cfg.journal.segment_bytes))?;
+            if let Some((_, text)) = &chain {
+                let p = dir.join(CHAIN_FILE);
+                std::fs::write(&p, text).with_context(|| format!("{}: cannot write", p.display()))?;
+            }
+            let config_toml = toml::to_string(cfg).context("cannot serialize the config for the journal")?;
+            writer.append_meta(&SessionMeta::now(
+                &source_desc,
+                opts.input.seed(),
+                opts.run_mode.label(),
+                config_toml,
+            ))?;
+            let (in_tx, in_rx) = rtrb::RingBuffer::new(cfg.journal.tap_capacity);
+            let (out_tx, out_rx) = rtrb::RingBuffer::new(cfg.journal.tap_capacity);
+            taps.input = Some(Tap::new(in_tx, cfg.journal.tap_policy));
+            taps.output = Some(Tap::new(out_tx, cfg.journal.tap_policy));
+            let h = spawn_journal_writer(
+                writer,
+                vec![in_rx, out_rx],
+                stop.clone(),
+                JournalThreadConfig::default(),
+            )
+            .context("cannot start the journal thread")?;
+            journal = Some(h);
+        }
+    }
+    Ok(Prepared {
+        inputs: Inputs { source, side: extras.side },
+        stages,
+        taps,
+        pcfg,
+        source_desc,
+        chain: chain.map(|c| c.0),
+        gamma,
+        journal,
+        stop,
+    })
+}
+
+/// The outcome of [`execute`]: the pipeline's report, the digest and the journal's count.
+pub struct Executed {
+    report: RunReport,
+    digest: DecisionDigest,
+    journal_records: u64,
+    prepared_rest: (String, Option<String>, Option<GammaLevels>, Mode),
+}
+
+/// Runs the pipeline and stops the journal.
+///
+/// # Errors
+/// The journal thread failed.
+pub fn execute(p: Prepared, progress: bool, hook: Option<fn(u64)>) -> Result<Executed> {
+    let Prepared { inputs, stages, taps, pcfg, source_desc, chain, gamma, journal, stop } = p;
+    let bar = progress_bar(progress);
+    let mut on_progress = |n: u64| {
+        if let Some(b) = &bar {
+            b.set_position(n);
+        }
+        if let Some(h) = hook {
+            h(n);
+        }
+    };
+    let mut sink = DecisionSink { digest: DecisionDigest::new() };
+    let report = pipeline::run(inputs, stages, &mut sink, taps, &pcfg, &mut on_progress);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    stop.store(true, Ordering::Release);
+    let journal_records = match journal {
+        Some(h) => h.join().map_err(|_| anyhow!("mia-journal: the journal thread panicked"))??.records,
+        None => 0,
+    };
+    Ok(Executed {
+        report,
+        digest: sink.digest,
+        journal_records,
+        prepared_rest: (source_desc, chain, gamma, pcfg.mode),
+    })
+}
+
+/// Turns a run into its summary (errors first: nothing incomplete passes as a result) and
+/// writes the artefacts.
+///
+/// # Errors
+/// A thread failed, the source failed, the outbox overflowed, or an artefact cannot be written.
+pub fn collect(e: Executed, out: Option<PathBuf>) -> Result<SessionSummary> {
+    let Executed { report, digest, journal_records, prepared_rest: (source, chain, gamma, mode) } = e;
+    if let Some(t) = &report.thread_error {
+        bail!("{t}; the run is incomplete ({} events were processed)", report.events);
+    }
+    if let Some(err) = &report.source_error {
+        bail!("{err} (the {} events before it were processed and journaled)", report.events);
+    }
+    if report.outbox_overflow > 0 {
+        bail!("internal: {} stage outputs overflowed the outbox", report.outbox_overflow);
+    }
+    if report.stages.is_empty() {
+        bail!("internal: stages not returned");
+    }
+    let mut stage_report = StageReport::default();
+    for s in &report.stages {
+        s.report(&mut stage_report);
+    }
+    let summary = SessionSummary::new(
+        &report,
+        &stage_report,
+        &digest,
+        source,
+        chain,
+        gamma,
+        mode,
+        journal_records,
+        out,
+    )?;
+    if let Some(dir) = &summary.out {
+        write_artifacts(dir, &summary, &stage_report)?;
+    }
+    Ok(summary)
+}
+
+/// Runs one session with the simulator and writes its artefacts.
+///
+/// # Errors
+/// See [`prepare`], [`execute`] and [`collect`].
+pub fn run_session(opts: &SessionOptions) -> Result<SessionSummary> {
+    run_session_with(opts, SessionExtras::default())
+}
+
+/// Runs one session with a chosen venue and side inputs.
+///
+/// # Errors
+/// See [`prepare`], [`execute`] and [`collect`].
+pub fn run_session_with(opts: &SessionOptions, extras: SessionExtras) -> Result<SessionSummary> {
+    let p = prepare(opts, extras)?;
+    let e = execute(p, opts.progress, opts.on_progress)?;
+    collect(e, opts.out.clone())
+}
+
+fn progress_bar(wanted: bool) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !wanted || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} {human_pos} events  {per_sec}  {elapsed}")
+    {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(bar)
+}
+
+/// A fresh output directory `runs/<label>-<unix seconds>[-n]`.
+pub fn default_out_dir(label: &str) -> PathBuf {
+    let secs =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let base = PathBuf::from("runs");
+    let mut dir = base.join(format!("{label}-{secs}"));
+    let mut n = 1;
+    while dir.exists() {
+        dir = base.join(format!("{label}-{secs}-{n}"));
+        n += 1;
+    }
+    dir
+}
+
+/// `mia gen`: writes the synthetic session of `seed` as a standard DBN MBP-10 file, and its
+/// SPX chain beside it as `STEM.chain.csv`.
+///
+/// # Errors
+/// The file cannot be written.
+pub fn generate_dbn(seed: u64, out: &std::path::Path) -> Result<()> {
+    use mia_feeds::synth::{SynthConfig, SynthSession};
+    let cfg = SynthConfig { seed, ..SynthConfig::default() };
+    let session = SynthSession::try_new(&cfg).map_err(|e| anyhow!("{e}"))?;
+    let (start, end, id) = (session.start_ns(), session.end_ns(), session.instrument_id());
+    let symbol = session.symbol().to_string();
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("{}: cannot create", parent.display()))?;
+    }
+    let n = mia_feeds::dbn_write::write_mbp10_dbn(out, "GLBX.MDP3", &symbol, id, start, end, session)?;
+    println!("wrote {n} MBP-10 records ({symbol}, seed {seed}) to {}", out.display());
+    if let Some((_, text)) = (Input::Synthetic { seed }).chain()? {
+        let p = out.with_extension("chain.csv");
+        std::fs::write(&p, text).with_context(|| format!("{}: cannot write", p.display()))?;
+        println!("wrote the session's SPX chain (Cboe layout) to {}", p.display());
+    }
+    Ok(())
+}

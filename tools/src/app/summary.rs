@@ -1,0 +1,211 @@
+//! The result of a run: [`SessionSummary`], its text form, and the artefacts written beside it.
+
+use anyhow::{anyhow, Context, Result};
+use mia_exec::exec_stage::ExecCounters;
+use mia_options::levels::GammaLevels;
+use mia_perf::LatencyReport;
+use mia_runtime::digest::DecisionDigest;
+use mia_runtime::pipeline::{Mode, RunReport};
+use mia_runtime::stage::StageReport;
+use mia_signal::sanity::SanityCounters;
+use std::path::{Path, PathBuf};
+
+/// The result of a run.
+#[derive(Clone, Debug)]
+pub struct SessionSummary {
+    /// Input description.
+    pub source: String,
+    /// Pipeline mode used.
+    pub mode: Mode,
+    /// Market events processed.
+    pub events: u64,
+    /// Inputs sequenced (market events + exec reports + control).
+    pub inputs: u64,
+    /// Order intents.
+    pub orders: u64,
+    /// Fills.
+    pub fills: u64,
+    /// Signals emitted by the strategy.
+    pub signals: u64,
+    /// Completed round trips.
+    pub trades: u64,
+    /// Net P&L (realized − fees + open position marked to the last trade), USD.
+    pub net_pnl_usd: f64,
+    /// Fees paid, USD.
+    pub fees_usd: f64,
+    /// Events per second of wall time.
+    pub events_per_sec: f64,
+    /// Wall time, seconds.
+    pub elapsed_s: f64,
+    /// Decision digest (hex).
+    pub digest: String,
+    /// Data-sanity counters of the signal stage.
+    pub sanity: SanityCounters,
+    /// The SPX chain the run used (None: no chain was found, the gamma gate was inactive).
+    pub chain: Option<String>,
+    /// Gamma levels the session opened with (None without a chain).
+    pub gamma: Option<GammaLevels>,
+    /// Entries vetoed by the gamma gate.
+    pub gamma_vetoes: u64,
+    /// Gate evaluations made on a stale gamma snapshot (nothing vetoed).
+    pub gamma_stale: u64,
+    /// Order-management counters.
+    pub exec: ExecCounters,
+    /// Tap envelopes dropped.
+    pub tap_dropped: u64,
+    /// Journal records written (0 without a journal).
+    pub journal_records: u64,
+    /// Latency histograms (stages + end to end).
+    pub latency: LatencyReport,
+    /// What the stages warned about (never silent: also printed in the summary).
+    pub warnings: Vec<String>,
+    /// Where artefacts were written.
+    pub out: Option<PathBuf>,
+}
+
+impl SessionSummary {
+    /// Builds the summary from what the run and its stages reported.
+    ///
+    /// # Errors
+    /// A latency histogram cannot be merged.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        report: &RunReport,
+        r: &StageReport,
+        digest: &DecisionDigest,
+        source: String,
+        chain: Option<String>,
+        gamma: Option<GammaLevels>,
+        mode: Mode,
+        journal_records: u64,
+        out: Option<PathBuf>,
+    ) -> Result<Self> {
+        let mut latency = LatencyReport::new();
+        for h in &report.stage_latency {
+            latency.merge(h.name, &h.hist)?;
+        }
+        latency.merge(report.end_to_end.name, &report.end_to_end.hist)?;
+        let elapsed_s = report.elapsed.as_secs_f64();
+        Ok(Self {
+            source,
+            mode,
+            events: report.events,
+            inputs: report.inputs,
+            orders: digest.intents,
+            fills: digest.fills,
+            signals: r.counter("signals"),
+            trades: r.counter("round_trips"),
+            net_pnl_usd: r.get_value("net_pnl_usd").unwrap_or(0.0),
+            fees_usd: r.get_value("fees_usd").unwrap_or(0.0),
+            events_per_sec: if elapsed_s > 0.0 { report.events as f64 / elapsed_s } else { 0.0 },
+            elapsed_s,
+            digest: digest.hex(),
+            sanity: SanityCounters {
+                off_tick: r.counter("sanity.off_tick"),
+                zero_size_trades: r.counter("sanity.zero_size_trades"),
+                ts_backwards: r.counter("sanity.ts_backwards"),
+                crossed: r.counter("sanity.crossed"),
+                rejected_levels: r.counter("sanity.rejected_levels"),
+                bad_ticks: r.counter("sanity.bad_ticks"),
+            },
+            chain,
+            gamma,
+            gamma_vetoes: r.counter("gamma.vetoed_entries"),
+            gamma_stale: r.counter("gamma.stale_evals"),
+            exec: ExecCounters {
+                intents: r.counter("exec.intents"),
+                fills: r.counter("exec.fills"),
+                risk_rejects: r.counter("exec.risk_rejects"),
+                venue_rejects: r.counter("exec.venue_rejects"),
+                expired_qty: r.counter("exec.expired_qty"),
+                kills: r.counter("exec.kills"),
+            },
+            tap_dropped: report.tap_dropped,
+            journal_records,
+            latency,
+            warnings: r.warnings.clone(),
+            out,
+        })
+    }
+}
+
+/// Writes the stages' artefacts (`trades.csv`, …), the latency histograms and `summary.txt`.
+///
+/// # Errors
+/// A file cannot be written (the error names it).
+pub fn write_artifacts(out: &Path, s: &SessionSummary, r: &StageReport) -> Result<()> {
+    for (name, text) in &r.files {
+        let path = out.join(name);
+        std::fs::write(&path, text).with_context(|| format!("{}: cannot write", path.display()))?;
+    }
+    s.latency.save(&out.join("latency")).map_err(|e| anyhow!("{}: {e}", out.join("latency").display()))?;
+    let path = out.join("summary.txt");
+    std::fs::write(&path, render_summary(s)).with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(())
+}
+
+/// The human-readable summary; its last lines are the machine-readable `key: value` block.
+pub fn render_summary(s: &SessionSummary) -> String {
+    let mode = match s.mode {
+        Mode::Inline => "inline",
+        Mode::Threaded => "threaded",
+    };
+    let mut t = String::new();
+    t.push_str(&format!("source: {}\nmode: {mode}\n", s.source));
+    t.push_str(&format!(
+        "signals: {}  round_trips: {}  fees_usd: {:.2}  risk_rejects: {}  venue_rejects: {}\n",
+        s.signals, s.trades, s.fees_usd, s.exec.risk_rejects, s.exec.venue_rejects
+    ));
+    match &s.chain {
+        Some(c) => t.push_str(&format!("chain: {c}\n")),
+        None => t.push_str("chain: none found beside the input (gamma gate inactive)\n"),
+    }
+    if let Some(g) = &s.gamma {
+        let p = |v: i64| {
+            if v == mia_model::price::UNDEF_PX {
+                "-".to_string()
+            } else {
+                format!("{:.2}", mia_model::price::to_f64(v))
+            }
+        };
+        t.push_str(&format!(
+            "gamma (SPX): spot {} zero_gamma {} call_wall {} put_wall {} max_pain {} net_gex_bn_per_pct {:.2}  vetoed_entries: {}  stale_evals: {}\n",
+            p(g.spot),
+            p(g.zero_gamma),
+            p(g.call_wall),
+            p(g.put_wall),
+            p(g.max_pain),
+            g.total_gex_usd_per_pct / 1e9,
+            s.gamma_vetoes,
+            s.gamma_stale
+        ));
+    }
+    let z = &s.sanity;
+    t.push_str(&format!(
+        "sanity: off_tick={} zero_size_trades={} bad_ticks={} ts_backwards={} crossed={} rejected_levels={}\n",
+        z.off_tick, z.zero_size_trades, z.bad_ticks, z.ts_backwards, z.crossed, z.rejected_levels
+    ));
+    for w in &s.warnings {
+        t.push_str(&format!("warning: {w}\n"));
+    }
+    if let Some(out) = &s.out {
+        t.push_str(&format!(
+            "out: {}  (journal records: {}, tap drops: {})\n",
+            out.display(),
+            s.journal_records,
+            s.tap_dropped
+        ));
+    }
+    t.push_str(&s.latency.render_summary());
+    if !t.ends_with('\n') {
+        t.push('\n');
+    }
+    t.push_str(&format!("elapsed_s: {:.3}\n", s.elapsed_s));
+    t.push_str(&format!("events: {}\n", s.events));
+    t.push_str(&format!("orders: {}\n", s.orders));
+    t.push_str(&format!("fills: {}\n", s.fills));
+    t.push_str(&format!("net_pnl_usd: {:.2}\n", s.net_pnl_usd));
+    t.push_str(&format!("events_per_sec: {:.0}\n", s.events_per_sec));
+    t.push_str(&format!("digest: {}\n", s.digest));
+    t
+}
