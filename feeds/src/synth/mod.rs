@@ -33,6 +33,8 @@ use std::ffi::c_char;
 use std::iter::FusedIterator;
 
 use dbn::{rtype, FlagSet, Mbp10Msg, RecordHeader};
+use mia_model::contract::ContractSpec;
+use mia_model::event::flags::LAST;
 use mia_model::price::Px;
 
 use book::{Book, SideIx, ASK, BID, DEPTH};
@@ -42,14 +44,11 @@ use mia_model::time::NS_PER_SEC;
 use model::{Latent, Seasonality, SESSION_MINUTES};
 use rng::Rng;
 
-/// ES minimum price increment (0.25) in 1e-9 price units.
-pub const ES_TICK: Px = 250_000_000;
+/// ES minimum price increment (0.25) in 1e-9 price units (private alias of the contract spec).
+const ES_TICK: Px = ContractSpec::ES.tick;
 
 /// Databento publisher id of CME Globex MDP 3.0 (`GLBX.MDP3.GLBX`).
 pub const GLBX_MDP3_PUBLISHER_ID: u16 = 1;
-
-/// `LAST` flag bit of the DBN `flags` byte.
-const LAST: u8 = 1 << 7;
 
 /// Records per exchange event (≈ 1.36) times the mean volatility-driven activity multiplier
 /// (≈ 1.06), used to turn `target_records` into a base event rate (calibrated over seeds).
