@@ -16,5 +16,6 @@ pub mod event;
 pub mod fixed_vec;
 pub mod msg;
 pub mod price;
+pub mod rng;
 pub mod time;
 pub mod words;
