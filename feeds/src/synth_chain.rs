@@ -16,9 +16,10 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use mia_model::rng::SplitMix64;
+use mia_model::time::calendar::{self, Date};
 use mia_options::bsm::OptionKind;
 use mia_options::bsm::{self, BsmInputs};
-use mia_options::calendar::{self, Date};
+use mia_options::calendar::{is_quarterly_month, monthly_expiry};
 use mia_options::chain::SECS_PER_YEAR;
 use mia_options::chain::{Chain, ChainRow, ModelParams, Quote, Root};
 
@@ -93,8 +94,8 @@ fn expirations(val_ts: u64) -> Vec<(Date, Root, Series)> {
     let (mut y, mut m) = (today.year, today.month);
     let (mut monthlies, mut quarterlies) = (0, 0);
     while quarterlies < 4 {
-        let e = calendar::monthly_expiry(y, m);
-        let series = if calendar::is_quarterly_month(m) { Series::Quarterly } else { Series::Monthly };
+        let e = monthly_expiry(y, m);
+        let series = if is_quarterly_month(m) { Series::Quarterly } else { Series::Monthly };
         let wanted = (series == Series::Quarterly && quarterlies < 4) || monthlies < 3;
         if wanted && alive(e, Root::Spx) {
             out.push((e, Root::Spx, series));
@@ -104,7 +105,7 @@ fn expirations(val_ts: u64) -> Vec<(Date, Root, Series)> {
         }
         (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
     }
-    let dec = calendar::monthly_expiry(today.year + 1, 12);
+    let dec = monthly_expiry(today.year + 1, 12);
     out.push((dec, Root::Spx, Series::Quarterly));
     out.push((dec, Root::Spxw, Series::Quarterly));
     out.sort_by_key(|&(d, r, s)| (d, r, s));
