@@ -9,8 +9,8 @@ use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use mia_feeds::{cboe, synth_chain};
+use mia_model::time::calendar::Date;
 use mia_options::bsm::{self, BsmInputs, OptionKind};
-use mia_options::calendar::Date;
 use mia_options::gex::{compute_levels, GexConfig};
 use mia_options::iv::implied_vol;
 

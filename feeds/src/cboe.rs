@@ -25,8 +25,8 @@
 
 use std::path::Path;
 
+use mia_model::time::calendar::{self, Date};
 use mia_options::bsm::OptionKind;
-use mia_options::calendar::{self, Date};
 use mia_options::chain::{Chain, ChainRow, ModelParams, Quote, Root};
 
 /// The column header of the quote table.

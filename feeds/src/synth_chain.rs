@@ -15,37 +15,21 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use mia_model::rng::SplitMix64;
+use mia_model::time::calendar::{self, Date};
 use mia_options::bsm::OptionKind;
 use mia_options::bsm::{self, BsmInputs};
-use mia_options::calendar::{self, Date};
+use mia_options::calendar::{is_quarterly_month, monthly_expiry};
 use mia_options::chain::SECS_PER_YEAR;
 use mia_options::chain::{Chain, ChainRow, ModelParams, Quote, Root};
 
 use crate::cboe::HEADER;
 
-/// SplitMix64: small, fast, deterministic.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Standard normal (Box–Muller).
-    fn normal(&mut self) -> f64 {
-        let u1 = self.uniform().max(1e-300);
-        let u2 = self.uniform();
-        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-    }
+/// Standard normal (Box–Muller) from two SplitMix64 uniforms.
+fn normal(rng: &mut SplitMix64) -> f64 {
+    let u1 = rng.next_f64().max(1e-300);
+    let u2 = rng.next_f64();
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
 }
 
 /// Kind of expiration, which sets the open-interest scale.
@@ -110,8 +94,8 @@ fn expirations(val_ts: u64) -> Vec<(Date, Root, Series)> {
     let (mut y, mut m) = (today.year, today.month);
     let (mut monthlies, mut quarterlies) = (0, 0);
     while quarterlies < 4 {
-        let e = calendar::monthly_expiry(y, m);
-        let series = if calendar::is_quarterly_month(m) { Series::Quarterly } else { Series::Monthly };
+        let e = monthly_expiry(y, m);
+        let series = if is_quarterly_month(m) { Series::Quarterly } else { Series::Monthly };
         let wanted = (series == Series::Quarterly && quarterlies < 4) || monthlies < 3;
         if wanted && alive(e, Root::Spx) {
             out.push((e, Root::Spx, series));
@@ -121,7 +105,7 @@ fn expirations(val_ts: u64) -> Vec<(Date, Root, Series)> {
         }
         (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
     }
-    let dec = calendar::monthly_expiry(today.year + 1, 12);
+    let dec = monthly_expiry(today.year + 1, 12);
     out.push((dec, Root::Spx, Series::Quarterly));
     out.push((dec, Root::Spxw, Series::Quarterly));
     out.sort_by_key(|&(d, r, s)| (d, r, s));
@@ -134,8 +118,8 @@ fn expirations(val_ts: u64) -> Vec<(Date, Root, Series)> {
 /// quantities are computed with [`ModelParams::default`] (as the Cboe parser does).
 pub fn generate_chain(seed: u64, spot: f64, valuation_ts_ns: u64) -> Chain {
     let val_ts = valuation_ts_ns - valuation_ts_ns % 60_000_000_000;
-    let mut rng = Rng(seed ^ 0x6d69_615f_6368_6169);
-    let base_vol = 0.14 + 0.08 * rng.uniform();
+    let mut rng = SplitMix64::new(seed ^ 0x6d69_615f_6368_6169);
+    let base_vol = 0.14 + 0.08 * rng.next_f64();
     let mut rows = Vec::new();
     for (expiry, root, series) in expirations(val_ts) {
         let (hh, mm) = root.settlement().eastern_time();
@@ -169,20 +153,20 @@ pub fn generate_chain(seed: u64, spot: f64, valuation_ts_ns: u64) -> Chain {
             };
             let dist = (-0.5 * (z / 1.8) * (z / 1.8)).exp();
             let i = BsmInputs { spot, strike: k, rate: 0.0, div: 0.0, vol: iv, t };
-            let side = |kind: OptionKind, rng: &mut Rng| {
+            let side = |kind: OptionKind, rng: &mut SplitMix64| {
                 let g = bsm::greeks(kind, &i);
                 let tilt = match (kind, k < spot) {
                     (OptionKind::Put, true) | (OptionKind::Call, false) => 2.0,
                     _ => 0.4,
                 };
-                let noise = (0.35 * rng.normal()).exp();
+                let noise = (0.35 * normal(rng)).exp();
                 let oi = (oi_scale * dist * roundness * tilt * noise).round() as u64;
-                let volume = (oi as f64 * volume_frac * rng.uniform() * 2.0).round() as u64;
+                let volume = (oi as f64 * volume_frac * rng.next_f64() * 2.0).round() as u64;
                 let half = (0.01 * g.price).max(0.025);
                 let bid = if g.price < 0.05 { 0.0 } else { to_tick(g.price - half, false) };
                 let ask = to_tick(g.price + half, true).max(0.05);
-                let last = if volume > 0 { to_tick(g.price, rng.uniform() < 0.5) } else { 0.0 };
-                let net = if volume > 0 { round_dp(g.price * 0.05 * rng.normal(), 2) } else { 0.0 };
+                let last = if volume > 0 { to_tick(g.price, rng.next_f64() < 0.5) } else { 0.0 };
+                let net = if volume > 0 { round_dp(g.price * 0.05 * normal(rng), 2) } else { 0.0 };
                 Quote {
                     last,
                     net,

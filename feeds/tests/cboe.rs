@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use mia_feeds::cboe;
+use mia_model::time::calendar::Date;
 use mia_options::bsm::OptionKind;
 use mia_options::bsm::{self, BsmInputs};
-use mia_options::calendar::Date;
 use mia_options::chain::Root;
 use mia_options::gex::{compute_levels, GexConfig};
 

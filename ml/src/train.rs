@@ -244,41 +244,26 @@ impl<const N: usize> TrainedLogistic<N> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mia_model::rng::SplitMix64;
 
-    /// splitmix64: a tiny deterministic PRNG for test data.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next_u64(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        }
-        /// Uniform in [0, 1).
-        fn unit(&mut self) -> f64 {
-            (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-        }
-        /// Approximately standard normal (Irwin–Hall, 12 uniforms).
-        fn normal(&mut self) -> f64 {
-            (0..12).map(|_| self.unit()).sum::<f64>() - 6.0
-        }
+    /// Approximately standard normal (Irwin–Hall, 12 uniforms).
+    fn normal(rng: &mut SplitMix64) -> f64 {
+        (0..12).map(|_| rng.next_f64()).sum::<f64>() - 6.0
     }
 
     /// Linearly separable data (up to `flip` label noise) with features on very different
     /// scales and offsets, so standardisation matters.
     fn synthetic<const N: usize>(seed: u64, n: usize, flip: f64) -> (Vec<[f64; N]>, Vec<bool>) {
-        let mut rng = Rng(seed);
+        let mut rng = SplitMix64::new(seed);
         let scale: [f64; N] = std::array::from_fn(|i| 10f64.powi(i as i32 % 5 - 2));
         let offset: [f64; N] = std::array::from_fn(|i| 4500.0 * (i % 2) as f64 - 3.0 * i as f64);
         let truth: [f64; N] = std::array::from_fn(|i| if i % 3 == 2 { 0.0 } else { 1.0 - 0.35 * i as f64 });
         let mut x = Vec::with_capacity(n);
         let mut y = Vec::with_capacity(n);
         for _ in 0..n {
-            let z: [f64; N] = std::array::from_fn(|_| rng.normal());
+            let z: [f64; N] = std::array::from_fn(|_| normal(&mut rng));
             let score: f64 = z.iter().zip(&truth).map(|(a, b)| a * b).sum::<f64>() + 0.3;
-            let label = (score > 0.0) != (rng.unit() < flip);
+            let label = (score > 0.0) != (rng.next_f64() < flip);
             x.push(std::array::from_fn(|i| offset[i] + scale[i] * z[i]));
             y.push(label);
         }

@@ -7,6 +7,7 @@ use std::alloc::System;
 use std::hint::black_box;
 
 use mia_ml::{train_logistic, FlatLogistic, FlatModelFile, TrainConfig};
+use mia_model::rng::SplitMix64;
 use mia_runtime::alloc_count::CountingAlloc;
 
 #[global_allocator]
@@ -17,18 +18,10 @@ fn allocations_during<R>(f: impl FnOnce() -> R) -> (u64, R) {
     GLOBAL.count_during(f)
 }
 
-/// splitmix64 for test inputs.
-fn next(state: &mut u64) -> f64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-}
-
+/// Deterministic test inputs (SplitMix64 in [-3, 3)).
 fn inputs<const N: usize>(n: usize, seed: u64) -> Vec<[f64; N]> {
-    let mut s = seed;
-    (0..n).map(|_| std::array::from_fn(|_| next(&mut s) * 3.0)).collect()
+    let mut s = SplitMix64::new(seed);
+    (0..n).map(|_| std::array::from_fn(|_| s.next_signed_f64() * 3.0)).collect()
 }
 
 fn predict_all<const N: usize>(m: &FlatLogistic<N>, xs: &[[f64; N]]) -> f64 {

@@ -23,20 +23,13 @@ use std::path::{Path, PathBuf};
 use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
 use hdrhistogram::Histogram;
 
-use mia_runtime::latency::LatencyHist;
+use mia_runtime::latency::{new_histogram, LatencyHist};
 
 use crate::hgrm;
 use crate::svg::Chart;
 
 /// Name of the end-to-end histogram.
 pub const END_TO_END: &str = "end_to_end";
-
-/// Lowest discernible value of report histograms (ns).
-pub const HIST_LOW_NS: u64 = 1;
-/// Highest trackable value of report histograms (ns): 10 s.
-pub const HIST_HIGH_NS: u64 = 10_000_000_000;
-/// Significant digits of report histograms.
-pub const HIST_SIGFIG: u8 = 3;
 
 /// Name of the manifest file listing the histograms of a saved report.
 const MANIFEST: &str = "histograms.txt";
@@ -73,15 +66,6 @@ pub enum PerfError {
     /// not starting with `.`, at most 64 characters).
     #[error("invalid histogram name '{0}' (allowed: ASCII letters, digits, '_', '-', '.')")]
     InvalidName(String),
-}
-
-/// A new, empty histogram with the hot-path recorder's configuration: 1 ns .. 10 s,
-/// 3 significant digits, auto-resize off.
-pub fn new_histogram() -> Histogram<u64> {
-    // Constant bounds that satisfy the crate's preconditions (low >= 1, high >= 2 * low,
-    // sigfig <= 5): creation cannot fail (checked by a test).
-    Histogram::new_with_bounds(HIST_LOW_NS, HIST_HIGH_NS, HIST_SIGFIG)
-        .expect("constant histogram bounds are valid")
 }
 
 /// Adds every sample of `src` to `dst`. When `src` has values beyond `dst`'s range (histograms
@@ -312,6 +296,7 @@ fn spectrum(h: &Histogram<u64>) -> Vec<(f64, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mia_runtime::latency::HIST_HIGH_NS;
 
     fn uniform(lo_us: u64, hi_us: u64) -> Histogram<u64> {
         let mut h = new_histogram();

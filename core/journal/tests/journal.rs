@@ -1,6 +1,7 @@
 //! Journal integration tests: round trips, roll-over, crash recovery, repair, bad input and
 //! the journal thread.
 
+use std::alloc::System;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,38 +18,15 @@ use mia_model::msg::{
     Control, ControlKind, Direction, Envelope, ExecKind, ExecReport, Fill, Msg, OrderIntent, OrderSide,
     OrderType, Signal,
 };
+use mia_runtime::alloc_count::CountingAlloc;
 
-/// Counts heap allocations made by the current thread (tests run on several threads at once).
-struct CountingAlloc;
-
-thread_local! {
-    static ALLOCS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-}
-
-// SAFETY: forwards every call unchanged to the system allocator; the only addition is a
-// thread-local counter increment, which neither allocates nor touches the returned memory.
-unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as the caller's.
-        unsafe { std::alloc::System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { std::alloc::System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as the caller's.
-        unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
-    }
-}
-
+/// Counts heap allocations per thread (tests run on several threads at once).
 #[global_allocator]
-static GLOBAL: CountingAlloc = CountingAlloc;
+static GLOBAL: CountingAlloc<System> = CountingAlloc::new(System);
 
+/// Allocations made so far by the calling thread.
 fn allocs() -> u64 {
-    ALLOCS.with(|c| c.get())
+    GLOBAL.thread_allocations()
 }
 
 const SMALL: u64 = 4096;

@@ -7,7 +7,7 @@
 //! before), the usual volume-migration date.
 
 use crate::price::Px;
-use crate::time::civil;
+use crate::time::calendar::{nth_weekday, Date, Weekday};
 
 /// A contract root MIA trades, as written in the config (`"ES"`, `"MES"`): an unknown root
 /// is a config error, so no code looks a contract up by string after loading.
@@ -87,23 +87,22 @@ pub fn month_code(month: u32) -> Option<char> {
     }
 }
 
-/// Expiry day (days since epoch) of the quarterly contract of (year, month): the third Friday.
-pub fn expiry_day(year: i32, month: u32) -> i64 {
-    civil::nth_weekday(year, month, 5, 3)
+/// Expiry date of the quarterly contract of (year, month): the third Friday.
+pub fn expiry_date(year: i32, month: u32) -> Date {
+    nth_weekday(year, month as u8, Weekday::Fri, 3)
 }
 
-/// Roll day (days since epoch): 8 calendar days before expiry.
-pub fn roll_day(year: i32, month: u32) -> i64 {
-    expiry_day(year, month) - 8
+/// Roll date: 8 calendar days before expiry.
+pub fn roll_date(year: i32, month: u32) -> Date {
+    expiry_date(year, month).add_days(-8)
 }
 
-/// The front quarterly contract (year, month) to trade on civil date (y, m, d): the first
-/// quarterly contract whose roll day is after that date.
-pub fn front_month(y: i32, m: u32, d: u32) -> (i32, u32) {
-    let today = civil::days_from_civil(y, m, d);
-    let (mut yy, mut mm) = (y, m.div_ceil(3) * 3);
+/// The front quarterly contract (year, month) to trade on `date`: the first quarterly
+/// contract whose roll date is after that date.
+pub fn front_month(date: Date) -> (i32, u32) {
+    let (mut yy, mut mm) = (date.year, u32::from(date.month).div_ceil(3) * 3);
     loop {
-        if roll_day(yy, mm) > today {
+        if roll_date(yy, mm) > date {
             return (yy, mm);
         }
         mm += 3;
@@ -114,10 +113,9 @@ pub fn front_month(y: i32, m: u32, d: u32) -> (i32, u32) {
     }
 }
 
-/// Front-month symbol for `root` on date (y, m, d), e.g. "ESM4" (single-digit year as on CME
-/// Globex).
-pub fn front_symbol(root: &str, y: i32, m: u32, d: u32) -> String {
-    let (fy, fm) = front_month(y, m, d);
+/// Front-month symbol for `root` on `date`, e.g. "ESM4" (single-digit year as on CME Globex).
+pub fn front_symbol(root: &str, date: Date) -> String {
+    let (fy, fm) = front_month(date);
     format!("{root}{}{}", month_code(fm).unwrap_or('?'), fy.rem_euclid(10))
 }
 
@@ -139,12 +137,13 @@ mod tests {
     #[test]
     fn front_month_and_roll() {
         // March 2024 expiry Fri 2024-03-15, roll Thu 2024-03-07.
-        assert_eq!(civil::civil_from_days(expiry_day(2024, 3)), (2024, 3, 15));
-        assert_eq!(civil::civil_from_days(roll_day(2024, 3)), (2024, 3, 7));
-        assert_eq!(front_month(2024, 3, 6), (2024, 3));
-        assert_eq!(front_month(2024, 3, 7), (2024, 6));
-        assert_eq!(front_month(2024, 12, 25), (2025, 3));
-        assert_eq!(front_symbol("ES", 2024, 3, 13), "ESM4");
-        assert_eq!(front_symbol("ES", 2020, 12, 28), "ESH1");
+        let d = |y, m, day| Date::new(y, m, day).expect("valid test date");
+        assert_eq!(expiry_date(2024, 3), d(2024, 3, 15));
+        assert_eq!(roll_date(2024, 3), d(2024, 3, 7));
+        assert_eq!(front_month(d(2024, 3, 6)), (2024, 3));
+        assert_eq!(front_month(d(2024, 3, 7)), (2024, 6));
+        assert_eq!(front_month(d(2024, 12, 25)), (2025, 3));
+        assert_eq!(front_symbol("ES", d(2024, 3, 13)), "ESM4");
+        assert_eq!(front_symbol("ES", d(2020, 12, 28)), "ESH1");
     }
 }

@@ -17,5 +17,6 @@ pub mod fixed_vec;
 pub mod msg;
 pub mod order;
 pub mod price;
+pub mod rng;
 pub mod time;
 pub mod words;

@@ -5,8 +5,8 @@
 //! This is cold-path data (it owns a `Vec`); the per-option math it calls is allocation-free.
 
 use super::bsm::{self, BsmInputs, Greeks, OptionKind};
-use super::calendar::Date;
 use super::iv::implied_vol;
+use mia_model::time::calendar::{self, Date};
 
 /// Seconds per (365-day) year, the time unit of the model.
 pub const SECS_PER_YEAR: f64 = 365.0 * 86_400.0;
@@ -192,7 +192,7 @@ impl Chain {
 
     /// Valuation date in New York time.
     pub fn valuation_date(&self) -> Date {
-        super::calendar::eastern_date(self.valuation_ts_ns)
+        calendar::eastern_date(self.valuation_ts_ns)
     }
 
     /// Fills [`Quote::iv`], [`Quote::iv_from_mid`] and [`Quote::greeks`] for every option:

@@ -5,10 +5,8 @@
 //! from zero).
 
 use crate::levels::GammaLevels;
+use mia_model::contract::ContractSpec;
 use mia_model::price::{round_to_tick, Px, UNDEF_PX};
-
-/// ES minimum price increment, 0.25 points in 1e-9 units.
-pub const ES_TICK: Px = 250_000_000;
 
 /// The ES/SPX basis: ES mid − SPX spot. `None` when either price is undefined.
 #[inline]
@@ -22,7 +20,7 @@ pub fn spx_to_es(level: Px, basis: Px) -> Px {
     if level == UNDEF_PX {
         UNDEF_PX
     } else {
-        round_to_tick(level.saturating_add(basis), ES_TICK)
+        round_to_tick(level.saturating_add(basis), ContractSpec::ES.tick)
     }
 }
 
@@ -87,6 +85,6 @@ mod tests {
         assert_eq!(es.spot, px(4512.5));
         assert_eq!(es.call_wall, px(4612.0));
         assert_eq!(es.zero_gamma, UNDEF_PX);
-        assert_eq!(es.spot % ES_TICK, 0);
+        assert_eq!(es.spot % ContractSpec::ES.tick, 0);
     }
 }

@@ -24,10 +24,11 @@
 use std::collections::BTreeMap;
 
 use super::bsm::{self, BsmInputs, OptionKind};
-use super::calendar::{self, Date};
+use super::calendar;
 use super::chain::Chain;
 use crate::levels::{GammaLevels, LevelFlags};
 use mia_model::price::{self, Px, UNDEF_PX};
+use mia_model::time::calendar::Date;
 
 /// 1 / sqrt(2π).
 const INV_SQRT_2PI: f64 = 0.398_942_280_401_432_7;

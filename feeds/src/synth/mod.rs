@@ -33,23 +33,22 @@ use std::ffi::c_char;
 use std::iter::FusedIterator;
 
 use dbn::{rtype, FlagSet, Mbp10Msg, RecordHeader};
+use mia_model::contract::ContractSpec;
+use mia_model::event::flags::LAST;
 use mia_model::price::Px;
 
 use book::{Book, SideIx, ASK, BID, DEPTH};
 use dist::QuantileTable;
-use mia_model::time::civil;
+use mia_model::time::calendar::Date;
 use mia_model::time::NS_PER_SEC;
 use model::{Latent, Seasonality, SESSION_MINUTES};
 use rng::Rng;
 
-/// ES minimum price increment (0.25) in 1e-9 price units.
-pub const ES_TICK: Px = 250_000_000;
+/// ES minimum price increment (0.25) in 1e-9 price units (private alias of the contract spec).
+const ES_TICK: Px = ContractSpec::ES.tick;
 
 /// Databento publisher id of CME Globex MDP 3.0 (`GLBX.MDP3.GLBX`).
 pub const GLBX_MDP3_PUBLISHER_ID: u16 = 1;
-
-/// `LAST` flag bit of the DBN `flags` byte.
-const LAST: u8 = 1 << 7;
 
 /// Records per exchange event (≈ 1.36) times the mean volatility-driven activity multiplier
 /// (≈ 1.06), used to turn `target_records` into a base event rate (calibrated over seeds).
@@ -75,9 +74,9 @@ const fn level_target(d: usize) -> u32 {
 pub struct SynthConfig {
     /// PRNG seed: the same seed and config always give bit-identical records.
     pub seed: u64,
-    /// Session date (year, month 1–12, day), interpreted in America/Chicago. Any valid
-    /// calendar date is accepted (weekends and holidays are not rejected).
-    pub date: (i32, u32, u32),
+    /// Session date, interpreted in America/Chicago. Any valid calendar date in 1971–2200 is
+    /// accepted (weekends and holidays are not rejected).
+    pub date: Date,
     /// Instrument id written in every record header (arbitrary; not a real Globex id).
     pub instrument_id: u32,
     /// Publisher id written in every record header (default [`GLBX_MDP3_PUBLISHER_ID`]).
@@ -97,7 +96,7 @@ impl Default for SynthConfig {
     fn default() -> Self {
         Self {
             seed: 42,
-            date: (2024, 3, 13),
+            date: Date { year: 2024, month: 3, day: 13 },
             instrument_id: 4916,
             publisher_id: GLBX_MDP3_PUBLISHER_ID,
             target_records: 700_000,
@@ -112,8 +111,8 @@ impl Default for SynthConfig {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum SynthError {
     /// `date` is not a valid calendar date in 1971–2200.
-    #[error("synthetic session: invalid date {0:04}-{1:02}-{2:02}")]
-    InvalidDate(i32, u32, u32),
+    #[error("synthetic session: invalid date {0}")]
+    InvalidDate(Date),
     /// `target_records` is 0 or above 100 million.
     #[error("synthetic session: target_records {0} outside 1..=100000000")]
     InvalidTargetRecords(u64),
@@ -128,9 +127,9 @@ pub enum SynthError {
 impl SynthConfig {
     /// Checks every field; [`SynthSession::try_new`] calls it.
     pub fn validate(&self) -> Result<(), SynthError> {
-        let (y, m, d) = self.date;
-        if !(1971..=2200).contains(&y) || !(1..=12).contains(&m) || d == 0 || d > civil::days_in_month(y, m) {
-            return Err(SynthError::InvalidDate(y, m, d));
+        let d = self.date;
+        if !(1971..=2200).contains(&d.year) || Date::new(d.year, d.month, d.day).is_none() {
+            return Err(SynthError::InvalidDate(d));
         }
         if !(1..=100_000_000).contains(&self.target_records) {
             return Err(SynthError::InvalidTargetRecords(self.target_records));
@@ -261,9 +260,9 @@ impl SynthSession {
     /// Creates the session described by `cfg`, or says which field is invalid.
     pub fn try_new(cfg: &SynthConfig) -> Result<Self, SynthError> {
         cfg.validate()?;
-        let (y, m, d) = cfg.date;
-        let start_ns = civil::chicago_to_unix_ns(y, m, d, 8, 30);
-        let end_ns = civil::chicago_to_unix_ns(y, m, d, 15, 0);
+        let bad_date = || SynthError::InvalidDate(cfg.date);
+        let start_ns = cfg.date.at_chicago_ns(8, 30).ok_or_else(bad_date)?;
+        let end_ns = cfg.date.at_chicago_ns(15, 0).ok_or_else(bad_date)?;
         let start_tick = mia_model::price::round_to_tick(cfg.start_price, ES_TICK) / ES_TICK;
         let tables = Box::new(Tables::new());
         let mut rng = Rng::new(cfg.seed);
@@ -274,7 +273,7 @@ impl SynthSession {
         let mean_dt_ns = NS_PER_SEC as f64 / (base_rate * tables.season.rate[0] * latent.activity());
         let mut s = Self {
             cfg: cfg.clone(),
-            symbol: mia_model::contract::front_symbol("ES", y, m, d),
+            symbol: mia_model::contract::front_symbol("ES", cfg.date),
             start_ns,
             end_ns,
             start_tick,

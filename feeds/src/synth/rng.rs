@@ -1,27 +1,8 @@
-//! Small, fully deterministic pseudo-random generators: SplitMix64 (seeding) and
-//! xoshiro256** (the stream). Integer-only, so the output is identical on every platform.
+//! The synthetic market's stream generator, xoshiro256**, seeded from the workspace's
+//! SplitMix64 ([`mia_model::rng::SplitMix64`]). Integer-only, so the output is identical on
+//! every platform.
 
-/// SplitMix64 (Steele, Lea & Flood 2014): used to expand a 64-bit seed into xoshiro state.
-#[derive(Clone, Debug)]
-pub(crate) struct SplitMix64 {
-    state: u64,
-}
-
-impl SplitMix64 {
-    /// A generator starting from `seed`.
-    pub(crate) fn new(seed: u64) -> Self {
-        Self { state: seed }
-    }
-
-    /// Next 64 random bits.
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
+use mia_model::rng::SplitMix64;
 
 /// xoshiro256** (Blackman & Vigna 2018): fast, 256-bit state, passes BigCrush.
 #[derive(Clone, Debug)]
@@ -74,14 +55,6 @@ impl Rng {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn splitmix_reference_values() {
-        // Reference outputs of SplitMix64 seeded with 0 (published test vector).
-        let mut sm = SplitMix64::new(0);
-        assert_eq!(sm.next_u64(), 0xE220_A839_7B1D_CDAF);
-        assert_eq!(sm.next_u64(), 0x6E78_9E6A_A1B9_65F4);
-    }
 
     #[test]
     fn xoshiro_is_seed_dependent_and_uniformish() {

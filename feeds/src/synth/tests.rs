@@ -319,7 +319,7 @@ fn accessors_and_calendar() {
     assert_eq!(s.spx_spot_estimate(), 4_980_000_000_000);
     assert_eq!(s.instrument_id(), 4916);
     let cfg = SynthConfig {
-        date: (2024, 1, 10),
+        date: Date { year: 2024, month: 1, day: 10 },
         start_price: 4_783_130_000_000,
         target_records: 5_000,
         ..SynthConfig::default()
@@ -335,9 +335,11 @@ fn accessors_and_calendar() {
 #[test]
 fn invalid_configs_are_refused() {
     let base = SynthConfig::default();
+    // Dates that do not exist (the fields are public, so they can be written down).
+    let date = |year, month, day| Date { year, month, day };
     let bad = [
-        (SynthConfig { date: (2023, 2, 29), ..base.clone() }, SynthError::InvalidDate(2023, 2, 29)),
-        (SynthConfig { date: (2024, 13, 1), ..base.clone() }, SynthError::InvalidDate(2024, 13, 1)),
+        (SynthConfig { date: date(2023, 2, 29), ..base.clone() }, SynthError::InvalidDate(date(2023, 2, 29))),
+        (SynthConfig { date: date(2024, 13, 1), ..base.clone() }, SynthError::InvalidDate(date(2024, 13, 1))),
         (SynthConfig { target_records: 0, ..base.clone() }, SynthError::InvalidTargetRecords(0)),
         (SynthConfig { start_price: 5, ..base.clone() }, SynthError::InvalidStartPrice(5)),
         (SynthConfig { vol_scale: f64::NAN, ..base.clone() }, SynthError::InvalidVolScale(f64::NAN)),
@@ -346,7 +348,9 @@ fn invalid_configs_are_refused() {
         let got = SynthSession::try_new(&cfg).unwrap_err();
         assert_eq!(got.to_string(), err.to_string());
     }
-    assert!(SynthSession::try_new(&SynthConfig { date: (2024, 2, 29), ..base }).is_ok());
+    assert!(
+        SynthSession::try_new(&SynthConfig { date: Date { year: 2024, month: 2, day: 29 }, ..base }).is_ok()
+    );
 }
 
 #[test]

@@ -18,6 +18,7 @@
 //! matching cancels, so applying them would double-count (phantom liquidity).
 
 use crate::book::{Level, DEPTH};
+use crate::contract::ContractSpec;
 use crate::event::Side;
 use crate::price::{Px, UNDEF_PX};
 
@@ -71,7 +72,7 @@ pub struct MboConfig {
 impl Default for MboConfig {
     /// ES: 0.25 tick, a 4096-point window per side, 262 144 resting orders.
     fn default() -> Self {
-        Self { tick: 250_000_000, ladder_ticks: 16_384, max_orders: 1 << 18 }
+        Self { tick: ContractSpec::ES.tick, ladder_ticks: 16_384, max_orders: 1 << 18 }
     }
 }
 
