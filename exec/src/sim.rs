@@ -747,7 +747,7 @@ mod tests {
             assert_eq!(sim.submit(&OrderIntent { client_order_id: id, ..ok }), Ok(()));
         }
         assert_eq!(sim.submit(&OrderIntent { client_order_id: 999, ..ok }), Err(SubmitError::TableFull));
-        assert_eq!(sim.stats().rejected, 6);
+        assert_eq!(sim.stats().rejected, 5);
         assert_eq!(sim.working(), MAX_WORKING);
     }
 

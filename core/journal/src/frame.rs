@@ -324,8 +324,8 @@ mod tests {
         assert_eq!(SegmentHeader::decode(&b), Err(HeaderProblem::BadCrc));
         b[0] = b'X';
         assert_eq!(SegmentHeader::decode(&b), Err(HeaderProblem::BadMagic));
-        let mut v2 = SegmentHeader { version: 2, ..h }.encode();
-        assert_eq!(SegmentHeader::decode(&v2), Err(HeaderProblem::UnsupportedVersion(2)));
+        let mut v2 = SegmentHeader { version: 1, ..h }.encode();
+        assert_eq!(SegmentHeader::decode(&v2), Err(HeaderProblem::UnsupportedVersion(1)));
         v2[0] = 0;
         assert_eq!(SegmentHeader::decode(&v2), Err(HeaderProblem::BadMagic));
     }

@@ -161,6 +161,8 @@ pub struct JournalStats {
     pub intents: u64,
     /// Fills appended.
     pub fills: u64,
+    /// Execution reports and control inputs appended.
+    pub side_inputs: u64,
     /// Variable records (meta, notes, session ends) appended.
     pub variable: u64,
     /// Bytes appended (record footprints, padding included).

@@ -198,7 +198,9 @@ impl JournalWriter {
             RecordKind::Event => s.events += 1,
             RecordKind::Signal => s.signals += 1,
             RecordKind::Intent => s.intents += 1,
-            _ => s.fills += 1,
+            RecordKind::Fill => s.fills += 1,
+            RecordKind::Exec | RecordKind::Control => s.side_inputs += 1,
+            RecordKind::Meta | RecordKind::Note | RecordKind::SessionEnd => {}
         }
         Ok(())
     }

@@ -183,7 +183,10 @@ fn round_trip_every_kind_and_meta() {
         w.append(r).unwrap();
     }
     let stats = w.finish().unwrap();
-    assert_eq!((stats.records, stats.events, stats.signals, stats.intents, stats.fills), (7, 1, 1, 1, 1));
+    assert_eq!(
+        (stats.records, stats.events, stats.signals, stats.intents, stats.fills, stats.side_inputs),
+        (9, 1, 1, 1, 1, 2)
+    );
     assert_eq!(stats.variable, 3);
     // finish truncates the 64 MiB segment to its used length.
     let len = fs::metadata(seg(&dir, 0)).unwrap().len();
@@ -191,7 +194,7 @@ fn round_trip_every_kind_and_meta() {
     let (recs, rec) = JournalReader::read_all(&dir).unwrap();
     assert_eq!(recs, all);
     assert!(rec.is_clean());
-    assert_eq!(rec.records, 7);
+    assert_eq!(rec.records, 9);
     assert_eq!(rec.end, Some((seg(&dir, 0), len)));
 }
 

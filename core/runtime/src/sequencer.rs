@@ -119,7 +119,7 @@ impl Sequencer {
     /// The next input; `None` at the end of the source (after the side inputs waiting then)
     /// or at its first error (kept in [`Sequencer::error`]).
     #[inline(always)]
-    pub fn next(&mut self) -> Option<Envelope> {
+    pub fn next_input(&mut self) -> Option<Envelope> {
         if let Some(m) = self.poll_side() {
             return Some(self.emit(m, Clock::now()));
         }
@@ -167,19 +167,21 @@ mod tests {
         let ev: &'static [Event] = Box::leak(events(3).into_boxed_slice());
         let (mut tx, rx) = rtrb::RingBuffer::<Msg>::new(8);
         let mut s = Sequencer::new(Box::new(SliceSource::new(ev)), vec![rx], None, 0);
-        let a = s.next().map(|e| e.msg);
+        let a = s.next_input().map(|e| e.msg);
         assert!(matches!(a, Some(Msg::Market(e)) if e.seq == 0));
         tx.push(Msg::Control(Control { kind: ControlKind::Kill, ..Control::default() })).unwrap();
-        match s.next().map(|e| e.msg) {
+        match s.next_input().map(|e| e.msg) {
             Some(Msg::Control(c)) => assert_eq!((c.seq, c.ts, c.kind), (1, 10, ControlKind::Kill)),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(s.next().map(|e| e.msg), Some(Msg::Market(e)) if e.seq == 2 && e.ts_recv == 11));
-        assert!(matches!(s.next().map(|e| e.msg), Some(Msg::Market(e)) if e.seq == 3));
+        assert!(
+            matches!(s.next_input().map(|e| e.msg), Some(Msg::Market(e)) if e.seq == 2 && e.ts_recv == 11)
+        );
+        assert!(matches!(s.next_input().map(|e| e.msg), Some(Msg::Market(e)) if e.seq == 3));
         // after the source ends, inputs already waiting are still sequenced
         tx.push(Msg::Control(Control { kind: ControlKind::Flatten, ..Control::default() })).unwrap();
-        assert!(matches!(s.next().map(|e| e.msg), Some(Msg::Control(c)) if c.seq == 4 && c.ts == 12));
-        assert!(s.next().is_none());
+        assert!(matches!(s.next_input().map(|e| e.msg), Some(Msg::Control(c)) if c.seq == 4 && c.ts == 12));
+        assert!(s.next_input().is_none());
         assert_eq!((s.inputs(), s.events()), (5, 3));
     }
 }

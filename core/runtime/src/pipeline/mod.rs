@@ -310,7 +310,7 @@ fn run_inline(
     {
         let out = SinkOut { sink, out_tap: &mut taps.output };
         let mut tail = Tail { e2e: &mut e2e, ends_pipeline: true, out };
-        while let Some(env) = feed.next() {
+        while let Some(env) = feed.next_input() {
             drive(&mut links, &mut tail, &env);
             if feed.inputs().is_multiple_of(PROGRESS_EVERY) {
                 on_progress(feed.events());
@@ -466,7 +466,7 @@ fn run_threaded(
         let feed = std::thread::Builder::new().name("mia-feed".into()).spawn_scoped(scope, move || {
             pin(cfg, 0);
             let mut tx = feed_tx;
-            while let Some(env) = feeder.next() {
+            while let Some(env) = feeder.next_input() {
                 if !push_blocking(&mut tx, env) {
                     break;
                 }
