@@ -102,6 +102,10 @@ impl EventSource for JournalSource {
         }
     }
 
+    fn has_recorded_inputs(&self) -> bool {
+        true
+    }
+
     /// Every recorded input, at its recorded place.
     #[inline]
     fn next_input(&mut self) -> Result<Option<Msg>, SourceError> {

@@ -54,6 +54,8 @@ pub struct Sequencer {
     events: u64,
     last_ts: u64,
     source_done: bool,
+    /// The source may yield recorded side inputs (a journal): read `next_input`.
+    recorded: bool,
     /// The source error that ended the stream, if any (everything before it was sequenced).
     pub error: Option<SourceError>,
 }
@@ -68,6 +70,7 @@ impl Sequencer {
         pace_events_per_sec: u64,
     ) -> Self {
         Self {
+            recorded: source.has_recorded_inputs(),
             source,
             side,
             pacer: Pacer::new(pace_events_per_sec),
@@ -126,7 +129,12 @@ impl Sequencer {
         if self.source_done {
             return None;
         }
-        match self.source.next_input() {
+        let next = if self.recorded {
+            self.source.next_input()
+        } else {
+            self.source.next_event().map(|o| o.map(Msg::Market))
+        };
+        match next {
             Ok(Some(m)) => {
                 let mut t0 = Clock::now();
                 if let Msg::Market(e) = &m {

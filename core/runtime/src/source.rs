@@ -45,6 +45,13 @@ pub trait EventSource: Send {
     fn next_input(&mut self) -> Result<Option<Msg>, SourceError> {
         Ok(self.next_event()?.map(Msg::Market))
     }
+
+    /// True when [`next_input`](EventSource::next_input) may yield more than market events (a
+    /// journal). The sequencer then reads inputs; otherwise it takes the cheaper
+    /// [`next_event`](EventSource::next_event) path.
+    fn has_recorded_inputs(&self) -> bool {
+        false
+    }
 }
 
 /// An [`EventSource`] over an in-memory slice of events (tests, benches).
@@ -109,6 +116,10 @@ impl EventSource for TakeSource {
             self.left -= 1;
         }
         Ok(m)
+    }
+
+    fn has_recorded_inputs(&self) -> bool {
+        self.inner.has_recorded_inputs()
     }
 }
 
