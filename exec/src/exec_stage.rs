@@ -139,14 +139,20 @@ impl<V: Venue> ExecStage<V> {
         self.pos.net_realized().saturating_add(unreal)
     }
 
+    /// True while no new risk may be taken: the kill switch is on or the daily loss halted
+    /// trading (the stage then works towards flat).
+    #[inline]
+    fn halted(&self) -> bool {
+        self.killed || self.risk.state() == RiskState::Halted
+    }
+
     /// Sends an order for `desired − position` if nothing is working.
     #[inline]
     fn reconcile(&mut self, seq: u64, ts: u64, t0: u64, out: &mut Outbox) {
         if self.working.is_some() || ts < self.retry_after {
             return;
         }
-        let halted = self.killed || self.risk.state() == RiskState::Halted;
-        let desired = if halted { 0 } else { self.target };
+        let desired = if self.halted() { 0 } else { self.target };
         let diff = desired - self.pos.qty();
         let Some(side) = OrderSide::of_signed(diff) else { return };
         let intent = OrderIntent {
@@ -224,8 +230,7 @@ impl<V: Venue> Stage for ExecStage<V> {
                     self.pos.mark(ev.price);
                     self.risk.on_pnl(self.net_pnl());
                 }
-                let halted = self.killed || self.risk.state() == RiskState::Halted;
-                if ev.is_last() && (halted || self.retry_after != 0) {
+                if ev.is_last() && (self.halted() || self.retry_after != 0) {
                     self.reconcile(ev.seq, ev.ts_recv, env.t0, out);
                 }
             }

@@ -68,9 +68,6 @@ impl JournalSource {
                 Some(JournalRecord::Msg(mut m)) if m.is_input() => {
                     // The sequencer of the replay assigns seq again (same order, same values).
                     m.stamp_input(0, 0);
-                    if let Msg::Market(e) = &mut m {
-                        e.seq = 0;
-                    }
                     return Ok(Some(m));
                 }
                 Some(JournalRecord::Meta(m)) => {

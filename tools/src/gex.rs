@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use mia_feeds::cboe::{self, ParsedChain};
 use mia_model::price;
+use mia_model::time::calendar::Date;
 use mia_options::calendar;
 use mia_options::es_map::spx_to_es;
 use mia_options::gex::{compute_levels, GexConfig, GexReport};
@@ -107,7 +108,7 @@ fn fmt_ratio(v: Option<f64>) -> String {
 
 /// UTC time of a timestamp as `YYYY-MM-DDTHH:MM:SSZ`.
 fn iso_utc(ts_ns: u64) -> String {
-    let d = calendar::Date::from_unix_ns(ts_ns);
+    let d = Date::from_unix_ns(ts_ns);
     let s = (ts_ns / 1_000_000_000) % 86_400;
     format!("{d}T{:02}:{:02}:{:02}Z", s / 3600, (s / 60) % 60, s % 60)
 }
@@ -263,7 +264,7 @@ mod tests {
     fn synthetic_file_table_json_and_plot() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let csv = dir.path().join("chain.csv");
-        let ts = calendar::Date { year: 2024, month: 3, day: 5 }.at_eastern_ns(11, 0).unwrap_or(0);
+        let ts = Date { year: 2024, month: 3, day: 5 }.at_eastern_ns(11, 0).unwrap_or(0);
         let chain = mia_feeds::synth_chain::generate_chain(3, 5100.0, ts);
         mia_feeds::synth_chain::write_cboe_csv(&chain, 5100.0, &csv).unwrap_or_else(|e| panic!("{e}"));
         let plot = dir.path().join("gex.svg");

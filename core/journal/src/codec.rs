@@ -98,36 +98,15 @@ impl RecordKind {
     }
 }
 
-/// Payload length of the encoding of `msg` (the `fixed_len` of its kind).
-#[inline]
-pub const fn msg_payload_len(msg: &Msg) -> usize {
-    wire::len_of(msg)
-}
-
 /// Why a record payload could not be decoded (or a variable record encoded).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CodecError {
     /// The kind byte is not a known record kind.
     #[error("unknown record kind {0}")]
     UnknownKind(u8),
-    /// A fixed-size payload has the wrong length.
-    #[error("{kind:?} payload is {got} bytes, expected {expected}")]
-    WrongLength {
-        /// Record kind.
-        kind: RecordKind,
-        /// Expected payload length.
-        expected: usize,
-        /// Actual payload length.
-        got: usize,
-    },
-    /// An enum or bool field holds an impossible byte.
-    #[error("invalid value {value} for field {field}")]
-    BadValue {
-        /// Field name (`record.field`).
-        field: &'static str,
-        /// The byte found.
-        value: u8,
-    },
+    /// A fixed-size message payload failed the wire decoder (wrong length, impossible value).
+    #[error("{0}")]
+    Wire(#[from] WireError),
     /// An rkyv archive failed validation or serialization.
     #[error("{kind:?} archive: {reason}")]
     Archive {
@@ -136,20 +115,6 @@ pub enum CodecError {
         /// rkyv's message.
         reason: String,
     },
-}
-
-impl From<WireError> for CodecError {
-    fn from(e: WireError) -> Self {
-        match e {
-            WireError::UnknownKind(k) => CodecError::UnknownKind(k),
-            WireError::WrongLength { kind, expected, got } => CodecError::WrongLength {
-                kind: RecordKind::from_u8(kind).unwrap_or(RecordKind::Event),
-                expected,
-                got,
-            },
-            WireError::BadValue { field, value } => CodecError::BadValue { field, value },
-        }
-    }
 }
 
 /// Encodes the payload of `msg` into the start of `out` and returns its length (the value of
@@ -239,9 +204,15 @@ mod tests {
         let kind = RecordKind::of_msg(&m);
         assert_eq!(Some(n), kind.fixed_len());
         assert_eq!(decode_msg(kind, &buf[..n]), Ok(m));
-        assert!(matches!(decode_msg(kind, &buf[..n - 1]), Err(CodecError::WrongLength { .. })));
+        assert!(matches!(
+            decode_msg(kind, &buf[..n - 1]),
+            Err(CodecError::Wire(WireError::WrongLength { .. }))
+        ));
         buf[53] = 9;
-        assert_eq!(decode_msg(kind, &buf[..n]), Err(CodecError::BadValue { field: "event.side", value: 9 }));
+        assert_eq!(
+            decode_msg(kind, &buf[..n]),
+            Err(CodecError::Wire(WireError::BadValue { field: "event.side", value: 9 }))
+        );
         assert!(matches!(decode_msg(RecordKind::Meta, &buf[..n]), Err(CodecError::UnknownKind(16))));
     }
 

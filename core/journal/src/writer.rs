@@ -182,7 +182,7 @@ impl JournalWriter {
     #[inline]
     pub fn append_msg(&mut self, msg: &Msg) -> Result<(), JournalError> {
         let kind = RecordKind::of_msg(msg);
-        let len = codec::msg_payload_len(msg);
+        let len = mia_model::msg::wire::len_of(msg);
         let seg = self.reserve(1 + len)?;
         let off = seg.off;
         let body = &mut seg.map[off + RECORD_HEADER_LEN..off + RECORD_HEADER_LEN + 1 + len];

@@ -7,11 +7,7 @@
 //! month's SPX monthly expiry, moved to the previous trading day when that Wednesday is a
 //! holiday. All functions are allocation-free.
 
-use mia_model::time::calendar::{is_trading_day, nth_weekday, previous_trading_day, Weekday};
-
-/// The civil date every expiration rule takes and returns (defined in
-/// [`mia_model::time::calendar`]; re-exported here for callers of this module).
-pub use mia_model::time::calendar::Date;
+use mia_model::time::calendar::{is_trading_day, nth_weekday, previous_trading_day, Date, Weekday};
 
 /// Standard monthly SPX (AM-settled) expiration of a month: the 3rd Friday, or the trading day
 /// before it when that Friday is a holiday (e.g. Good Friday 2022-04-15 → 2022-04-14).

@@ -185,12 +185,16 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
     })
 }
 
-/// The outcome of [`execute`]: the pipeline's report, the digest and the journal's count.
+/// The outcome of [`execute`]: the pipeline's report, the digest, the journal's count, and
+/// what [`prepare`] learned that the summary needs.
 pub struct Executed {
     report: RunReport,
     digest: DecisionDigest,
     journal_records: u64,
-    prepared_rest: (String, Option<String>, Option<GammaLevels>, Mode),
+    source_desc: String,
+    chain: Option<String>,
+    gamma: Option<GammaLevels>,
+    mode: Mode,
 }
 
 /// Runs the pipeline and stops the journal.
@@ -218,12 +222,7 @@ pub fn execute(p: Prepared, progress: bool, hook: Option<fn(u64)>) -> Result<Exe
         Some(h) => h.join().map_err(|_| anyhow!("mia-journal: the journal thread panicked"))??.records,
         None => 0,
     };
-    Ok(Executed {
-        report,
-        digest: sink.digest,
-        journal_records,
-        prepared_rest: (source_desc, chain, gamma, pcfg.mode),
-    })
+    Ok(Executed { report, digest: sink.digest, journal_records, source_desc, chain, gamma, mode: pcfg.mode })
 }
 
 /// Turns a run into its summary (errors first: nothing incomplete passes as a result) and
@@ -232,7 +231,7 @@ pub fn execute(p: Prepared, progress: bool, hook: Option<fn(u64)>) -> Result<Exe
 /// # Errors
 /// A thread failed, the source failed, the outbox overflowed, or an artefact cannot be written.
 pub fn collect(e: Executed, out: Option<PathBuf>) -> Result<SessionSummary> {
-    let Executed { report, digest, journal_records, prepared_rest: (source, chain, gamma, mode) } = e;
+    let Executed { report, digest, journal_records, source_desc, chain, gamma, mode } = e;
     if let Some(t) = &report.thread_error {
         bail!("{t}; the run is incomplete ({} events were processed)", report.events);
     }
@@ -253,7 +252,7 @@ pub fn collect(e: Executed, out: Option<PathBuf>) -> Result<SessionSummary> {
         &report,
         &stage_report,
         &digest,
-        source,
+        source_desc,
         chain,
         gamma,
         mode,

@@ -55,7 +55,7 @@ pub enum WireError {
     #[error("unknown message kind {0}")]
     UnknownKind(u8),
     /// The payload has the wrong length for its kind.
-    #[error("kind {kind} payload is {got} bytes, expected {expected}")]
+    #[error("{} payload is {got} bytes, expected {expected}", kind_name(*kind))]
     WrongLength {
         /// Kind byte.
         kind: u8,
@@ -84,6 +84,19 @@ pub const fn kind_of(msg: &Msg) -> u8 {
         Msg::Fill(_) => KIND_FILL,
         Msg::Exec(_) => KIND_EXEC,
         Msg::Control(_) => KIND_CONTROL,
+    }
+}
+
+/// The name of message kind `kind` (`"Event"`, `"Intent"`, …; `"unknown"` otherwise).
+pub const fn kind_name(kind: u8) -> &'static str {
+    match kind {
+        KIND_EVENT => "Event",
+        KIND_SIGNAL => "Signal",
+        KIND_INTENT => "Intent",
+        KIND_FILL => "Fill",
+        KIND_EXEC => "Exec",
+        KIND_CONTROL => "Control",
+        _ => "unknown",
     }
 }
 
@@ -459,6 +472,8 @@ mod tests {
             assert!(matches!(decode(kind_of(&m), &buf[..n - 1]), Err(WireError::WrongLength { .. })));
         }
         assert_eq!(decode(99, &[]), Err(WireError::UnknownKind(99)));
+        let e = WireError::WrongLength { kind: KIND_INTENT, expected: INTENT_LEN, got: 41 };
+        assert_eq!(e.to_string(), "Intent payload is 41 bytes, expected 42", "errors name the kind");
     }
 
     #[test]

@@ -480,14 +480,12 @@ fn run_threaded(
         // Sink loop on this thread (cold: sleeps when idle).
         let mut backoff = Backoff::cold();
         let mut last_progress = 0;
+        let mut out = SinkOut { sink, out_tap: &mut out_tap };
         loop {
             match rx.pop() {
                 Ok(env) => {
                     backoff.reset();
-                    sink.on_output(&env);
-                    if let Some(t) = out_tap.as_mut() {
-                        t.send(env);
-                    }
+                    out.emit(&env);
                 }
                 Err(_) => {
                     if rx.is_abandoned() && rx.is_empty() {
