@@ -10,9 +10,11 @@
 //! - nothing here reads a clock: decisions read event time only.
 #![forbid(unsafe_code)]
 
+pub mod bar;
 pub mod book;
 pub mod contract;
 pub mod event;
+pub mod features;
 pub mod fixed_vec;
 pub mod msg;
 pub mod order;

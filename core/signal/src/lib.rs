@@ -6,7 +6,10 @@
 #![forbid(unsafe_code)]
 
 pub mod features;
+pub mod gamma_cycle;
 pub mod gates;
+pub mod market;
 pub mod sanity;
+pub mod session;
 pub mod stage;
 pub mod strategy;

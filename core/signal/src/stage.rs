@@ -11,15 +11,18 @@
 //! A `Control::GammaPublished { arg: n }` input makes the stage adopt publication `n` from the
 //! [`GammaBoard`]: gamma snapshots change decisions only at sequenced points.
 
-use crate::features::registry::{FeatureSet, FeaturesConfig};
-use crate::features::{EventView, FeatureVector};
+use crate::features::engine::FeatureEngine;
+use crate::features::registry::FeaturesConfig;
 use crate::gates::gamma::{GammaBoard, GammaGate, GammaGateConfig};
 use crate::gates::Allow;
+use crate::market::bars::BarsConfig;
+use crate::market::MarketConfig;
 use crate::sanity::{SanityConfig, SanityCounters};
 use crate::strategy::registry::{AnyStrategy, StrategiesConfig};
 use crate::strategy::DecisionContext;
-use mia_model::book::{Book, BookChange};
-use mia_model::event::{Event, EventKind, Side};
+use mia_model::book::Book;
+use mia_model::event::{Event, EventKind};
+use mia_model::features::{FeatureSnapshot, FeatureVector, SnapshotKind};
 use mia_model::msg::{ControlKind, Envelope, Msg, Signal};
 use mia_model::price::on_tick;
 use mia_options::levels::GammaLevels;
@@ -40,6 +43,8 @@ pub struct GatesConfig {
 pub struct SignalStageConfig {
     /// `[sanity]`.
     pub sanity: SanityConfig,
+    /// `[bars]`.
+    pub bars: BarsConfig,
     /// `[features]`.
     pub features: FeaturesConfig,
     /// `[signal]`.
@@ -54,8 +59,20 @@ impl SignalStageConfig {
     /// # Errors
     /// The first bad key, as `section.key: reason`.
     pub fn validate(&self) -> Result<(), String> {
+        self.bars.validate()?;
         self.features.validate()?;
-        self.signal.validate()
+        self.signal.validate()?;
+        let need = self.features.lookback();
+        for (tf, n) in crate::market::bars::TIMEFRAMES.iter().zip(need) {
+            if n > self.bars.ring_len {
+                return Err(format!(
+                    "bars.ring_len: {} is shorter than the {n} {}-minute bars a feature looks back",
+                    self.bars.ring_len,
+                    tf.minutes()
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -63,15 +80,12 @@ impl SignalStageConfig {
 pub struct SignalStage {
     tick: i64,
     max_jump: i64,
-    book: Book,
-    features: FeatureSet,
-    vector: FeatureVector,
+    engine: FeatureEngine,
     strategy: AnyStrategy,
     gate: GammaGate,
     gate_enabled: bool,
     board: Option<Arc<GammaBoard>>,
     last_ts: u64,
-    last_trade_px: i64,
     /// Gamma publications announced but no longer on the board (slot reused).
     pub gamma_missed: u64,
     /// Data-sanity counters.
@@ -87,15 +101,16 @@ impl SignalStage {
         Self {
             tick,
             max_jump: cfg.sanity.max_jump_ticks.max(0).saturating_mul(tick),
-            book: Book::new(),
-            features: FeatureSet::new(&cfg.features, tick),
-            vector: FeatureVector::default(),
+            engine: FeatureEngine::new(
+                &MarketConfig { bars: cfg.bars, smart_money: cfg.signal.smart_money },
+                &cfg.features,
+                tick,
+            ),
             strategy: AnyStrategy::new(&cfg.signal),
             gate: GammaGate::new(&cfg.gates.gamma, tick),
             gate_enabled: cfg.gates.gamma.enabled,
             board: None,
             last_ts: 0,
-            last_trade_px: 0,
             gamma_missed: 0,
             sanity: SanityCounters::default(),
             signals: 0,
@@ -105,6 +120,7 @@ impl SignalStage {
     /// Starts the session with `levels` (the snapshot known before the first input).
     pub fn open_with_gamma(&mut self, levels: GammaLevels) {
         self.gate.adopt(levels);
+        self.engine.adopt_gamma(&levels);
     }
 
     /// Reads announced gamma publications from `board`.
@@ -124,17 +140,27 @@ impl SignalStage {
 
     /// The stage's book.
     pub fn book(&self) -> &Book {
-        &self.book
+        &self.engine.market.book
     }
 
-    /// The registered features.
-    pub fn features(&self) -> &FeatureSet {
-        &self.features
+    /// The feature engine (market state, features, vector, snapshots).
+    pub fn engine(&self) -> &FeatureEngine {
+        &self.engine
     }
 
     /// The latest feature vector.
     pub fn vector(&self) -> &FeatureVector {
-        &self.vector
+        self.engine.vector()
+    }
+
+    /// Keeps feature snapshots for [`Self::drain_snapshots`] (off: only statistics).
+    pub fn keep_snapshots(&mut self, on: bool) {
+        self.engine.keep_snapshots = on;
+    }
+
+    /// Hands the snapshots taken since the last call to `f`.
+    pub fn drain_snapshots(&mut self, f: impl FnMut(&FeatureSnapshot)) {
+        self.engine.drain_snapshots(f);
     }
 
     /// Applies one market event to the book and features; false when data sanity rejects it
@@ -147,22 +173,12 @@ impl SignalStage {
                     self.sanity.off_tick += 1;
                     return false;
                 }
-                let d = ev.depth as usize;
-                let old = match ev.side {
-                    Side::Bid => self.book.bid(d).size,
-                    Side::Ask => self.book.ask(d).size,
-                    Side::None => 0,
-                };
-                if self.book.apply(ev) == BookChange::Rejected {
+                if !self.engine.level(ev) {
                     self.sanity.rejected_levels += 1;
                     return false;
                 }
-                self.features.on_event(&EventView { ev, book: &self.book, prev_size: old });
             }
-            EventKind::Clear => {
-                self.book.clear();
-                self.features.on_clear();
-            }
+            EventKind::Clear => self.engine.clear(),
             EventKind::Trade => {
                 if ev.size == 0 {
                     self.sanity.zero_size_trades += 1;
@@ -172,13 +188,13 @@ impl SignalStage {
                     self.sanity.off_tick += 1;
                     return false;
                 }
-                let reference = self.book.mid().unwrap_or(self.last_trade_px);
-                if self.max_jump > 0 && reference != 0 && (ev.price - reference).abs() > self.max_jump {
-                    self.sanity.bad_ticks += 1;
-                    return false;
+                if let Some(reference) = self.engine.market.reference_price() {
+                    if self.max_jump > 0 && (ev.price - reference).abs() > self.max_jump {
+                        self.sanity.bad_ticks += 1;
+                        return false;
+                    }
                 }
-                self.features.on_event(&EventView { ev, book: &self.book, prev_size: 0 });
-                self.last_trade_px = ev.price;
+                self.engine.trade(ev);
             }
             EventKind::Status => {}
         }
@@ -188,26 +204,27 @@ impl SignalStage {
     /// The decision at the end of a record.
     #[inline]
     fn decide(&mut self, ev: &Event) -> Option<Signal> {
-        if self.book.is_crossed_or_locked() {
+        self.engine.end_record(ev);
+        if self.engine.market.book.is_crossed_or_locked() {
             self.sanity.crossed += 1;
             return None;
         }
-        self.features.on_last(ev.ts_recv);
-        let ref_price = self.book.mid().unwrap_or(self.last_trade_px);
-        if ref_price == 0 {
-            return None;
-        }
+        let ref_price = self.engine.market.reference_price()?;
         let allow = if self.gate_enabled { self.gate.allow(ref_price, ev.ts_recv) } else { Allow::ALL };
-        self.vector.ts = ev.ts_recv;
-        self.vector.seq = ev.seq;
-        self.features.write(&mut self.vector);
         let cx = DecisionContext { seq: ev.seq, ts: ev.ts_recv, ref_price, allow };
-        self.strategy.decide(&cx, &self.vector)
+        let sig = self.strategy.decide(&cx, self.engine.vector());
+        if sig.is_some() {
+            self.engine.snapshot(SnapshotKind::Signal, ev.seq);
+        }
+        sig
     }
 
     fn on_gamma_published(&mut self, n: u64) {
         match self.board.as_ref().and_then(|b| b.read(n)) {
-            Some(levels) => self.gate.adopt(levels),
+            Some(levels) => {
+                self.gate.adopt(levels);
+                self.engine.adopt_gamma(&levels);
+            }
             None => self.gamma_missed += 1,
         }
     }
@@ -239,6 +256,7 @@ impl Stage for SignalStage {
         } else {
             self.last_ts = ev.ts_recv;
         }
+        self.engine.begin(ev.ts_recv, ev.seq);
         if self.accept(&ev) {
             out.push(*env);
         } else if ev.is_last() {
@@ -267,9 +285,9 @@ impl Stage for SignalStage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::features::FeatureId;
     use crate::strategy::threshold::ThresholdConfig;
-    use mia_model::event::flags;
+    use mia_model::event::{flags, Side};
+    use mia_model::features::FeatureId;
     use mia_model::msg::Direction;
 
     const TICK: i64 = 250_000_000;
@@ -307,8 +325,8 @@ mod tests {
             Some(Msg::Signal(s)) => assert_eq!(s.direction, Direction::Long),
             other => panic!("expected a signal, got {other:?}"),
         }
-        assert_eq!(st.features().delta.session(), 12);
-        assert!((st.features().obi.value() - 0.8).abs() < 1e-9);
+        assert_eq!(st.engine().market.cum_delta, 12);
+        assert!((st.engine().features.obi.value() - 0.8).abs() < 1e-9);
         assert_eq!(st.vector().get(FeatureId::Delta), Some(12.0));
     }
 
@@ -327,7 +345,7 @@ mod tests {
         assert_eq!(st.sanity.off_tick, 1);
         assert_eq!(st.sanity.zero_size_trades, 1);
         assert_eq!(st.sanity.ts_backwards, 1);
-        assert_eq!(st.features().delta.session(), 0);
+        assert_eq!(st.engine().market.cum_delta, 0);
     }
 
     #[test]
@@ -342,11 +360,11 @@ mod tests {
         // mid = 4000.125: a print 7.5 ticks away is fine, 9.5 ticks is not
         let px = 4000 * 1_000_000_000;
         st.on_envelope(&env(Event::trade(S, S, Side::Bid, px + 8 * TICK, 3, 0)), &mut out);
-        assert_eq!((out.len(), st.sanity.bad_ticks, st.features().delta.session()), (1, 0, 3));
+        assert_eq!((out.len(), st.sanity.bad_ticks, st.engine().market.cum_delta), (1, 0, 3));
         out.clear();
         st.on_envelope(&env(Event::trade(S, S, Side::Bid, px + 10 * TICK, 3, 0)), &mut out);
         assert_eq!(
-            (out.len(), st.sanity.bad_ticks, st.features().delta.session()),
+            (out.len(), st.sanity.bad_ticks, st.engine().market.cum_delta),
             (0, 1, 3),
             "dropped, counted"
         );

@@ -8,6 +8,7 @@ use mia_model::contract::Root;
 use mia_runtime::pipeline::tap::TapPolicy;
 use mia_runtime::pipeline::PipelineConfig;
 use mia_signal::features::registry::FeaturesConfig;
+use mia_signal::market::bars::BarsConfig;
 use mia_signal::sanity::SanityConfig;
 use mia_signal::stage::{GatesConfig, SignalStageConfig};
 use mia_signal::strategy::registry::StrategiesConfig;
@@ -61,6 +62,8 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     /// Data-sanity limits (signal).
     pub sanity: SanityConfig,
+    /// Event-time bars (signal).
+    pub bars: BarsConfig,
     /// Features (signal).
     pub features: FeaturesConfig,
     /// Strategy selection and settings (signal).
@@ -108,6 +111,7 @@ impl Config {
     pub fn signal_stage(&self) -> SignalStageConfig {
         SignalStageConfig {
             sanity: self.sanity,
+            bars: self.bars,
             features: self.features.clone(),
             signal: self.signal.clone(),
             gates: self.gates,

@@ -3,130 +3,46 @@
 //! [`FeatureVector`] slot named by a [`FeatureId`].
 //!
 //! Adding a feature: write one file here with a type that implements [`Feature`] (its config
-//! type, construction, event updates and `write`), then add one line to the
+//! type, construction and the hooks it is updated on), then add one line to the
 //! [`registry`]'s `feature_set!` list. The macro gives the [`registry::FeatureSet`] a field
 //! for it (called with static dispatch, no `Box<dyn>`) and `[features.<name>]` a config
 //! section.
 
+pub mod absorption;
 pub mod delta;
+pub mod divergence;
+pub mod engine;
+pub mod microprice;
+pub mod momentum;
 pub mod obi;
+pub mod ofi;
+pub mod options;
+pub mod regime;
 pub mod registry;
+pub mod session_phase;
+pub mod smart_money;
+pub mod stats;
+pub mod volatility;
+pub mod vwap_dev;
+pub mod window;
 
-use mia_model::book::Book;
+use crate::market::bars::Timeframe;
+use crate::market::{Market, TradeTick};
 use mia_model::event::Event;
+use mia_model::features::FeatureVector;
+use mia_options::levels::GammaLevels;
 
-/// Number of feature slots (DESIGN §5: 8 order flow, 6 options, 4 context).
-pub const N_FEATURES: usize = 18;
+/// The config of a feature with no keys (`[features.<name>]` must be empty).
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoConfig {}
 
-/// The 18 features, numbered as in DESIGN §5; slot `v[id − 1]`, validity bit `id − 1`.
-#[repr(u8)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum FeatureId {
-    /// 1. Order-book imbalance.
-    BookImbalance = 1,
-    /// 2. Order-flow imbalance (Cont–Kukanov–Stoikov).
-    OrderFlowImbalance = 2,
-    /// 3. Rolling (and cumulative) delta.
-    Delta = 3,
-    /// 4. Delta divergence.
-    DeltaDivergence = 4,
-    /// 5. Tick momentum.
-    TickMomentum = 5,
-    /// 6. Microprice deviation.
-    MicropriceDeviation = 6,
-    /// 7. Smart money flow.
-    SmartMoneyFlow = 7,
-    /// 8. Absorption / footprint imbalance.
-    Absorption = 8,
-    /// 9. Net GEX.
-    NetGex = 9,
-    /// 10. Distance to the zero-gamma flip.
-    ZeroGammaDistance = 10,
-    /// 11. Distance to the call wall.
-    CallWallDistance = 11,
-    /// 12. Distance to the put wall.
-    PutWallDistance = 12,
-    /// 13. Put/call ratio.
-    PutCallRatio = 13,
-    /// 14. Gamma-cycle phase (trading days to monthly OPEX).
-    GammaCycle = 14,
-    /// 15. Volatility regime.
-    VolatilityRegime = 15,
-    /// 16. Session phase.
-    SessionPhase = 16,
-    /// 17. VWAP deviation.
-    VwapDeviation = 17,
-    /// 18. Market regime (efficiency ratio).
-    MarketRegime = 18,
-}
-
-impl FeatureId {
-    /// Slot index in [`FeatureVector::v`].
-    #[inline]
-    pub const fn slot(self) -> usize {
-        self as usize - 1
-    }
-}
-
-/// The feature values at one point of the input stream: `v[id − 1]` holds feature `id`,
-/// valid iff bit `id − 1` of `valid` is set. An invalid slot is never read as a number.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Default)]
-pub struct FeatureVector {
-    /// Event time of the refresh (ns).
-    pub ts: u64,
-    /// Sequence number of the input that refreshed it.
-    pub seq: u64,
-    /// Values.
-    pub v: [f32; N_FEATURES],
-    /// Validity bits.
-    pub valid: u32,
-    /// State flags (SIGNALS.md §2: no/stale options snapshot, bad book, warm-up).
-    pub flags: u32,
-}
-
-const _: () = assert!(core::mem::size_of::<FeatureVector>() == 96);
-
-impl FeatureVector {
-    /// Sets feature `id` to `value` and marks it valid (a non-finite value marks it invalid).
-    #[inline]
-    pub fn set(&mut self, id: FeatureId, value: f32) {
-        if value.is_finite() {
-            self.v[id.slot()] = value;
-            self.valid |= 1 << id.slot();
-        } else {
-            self.invalidate(id);
-        }
-    }
-
-    /// Marks feature `id` invalid.
-    #[inline]
-    pub fn invalidate(&mut self, id: FeatureId) {
-        self.v[id.slot()] = 0.0;
-        self.valid &= !(1 << id.slot());
-    }
-
-    /// The value of feature `id`, `None` when invalid.
-    #[inline]
-    pub fn get(&self, id: FeatureId) -> Option<f32> {
-        (self.valid & (1 << id.slot()) != 0).then(|| self.v[id.slot()])
-    }
-}
-
-/// What a feature sees of one accepted market event.
-#[derive(Clone, Copy, Debug)]
-pub struct EventView<'a> {
-    /// The event (already applied to `book`).
-    pub ev: &'a Event,
-    /// The book after the event.
-    pub book: &'a Book,
-    /// For a `Level` event: the level's size before the event (0 otherwise).
-    pub prev_size: u32,
-}
-
-/// One incremental feature.
+/// One incremental feature. Each hook has a no-op default; a feature implements the events
+/// it is updated on (SIGNALS.md §2 "updated on") and writes its slot(s) of `out` when its
+/// value changes: the vector is state, never rebuilt per event. Hooks read the shared
+/// [`Market`] (already updated for the event) and never mutate it.
 pub trait Feature: Send + Sized + 'static {
-    /// Its `[features.<name>]` config section.
+    /// Its config section.
     type Config: Clone
         + Default
         + PartialEq
@@ -145,18 +61,42 @@ pub trait Feature: Send + Sized + 'static {
         Ok(())
     }
 
-    /// An accepted market event (book already updated).
-    fn on_event(&mut self, e: &EventView<'_>);
+    /// Longest bar lookback (bars) the config needs per timeframe index (the ring must hold it).
+    fn lookback(_cfg: &Self::Config) -> [usize; 4] {
+        [0; 4]
+    }
+
+    /// A `Level` event was applied; `prev_size` is the level's size before it.
+    #[inline]
+    fn on_level(&mut self, _m: &Market, _ev: &Event, _prev_size: u32) {}
+
+    /// A trade was applied to the market state.
+    #[inline]
+    fn on_trade(&mut self, _m: &Market, _t: &TradeTick, _out: &mut FeatureVector) {}
 
     /// The book was cleared.
-    fn on_clear(&mut self) {}
+    #[inline]
+    fn on_clear(&mut self, _out: &mut FeatureVector) {}
 
-    /// The end of a feed record (`LAST`) on a consistent book, at event time `ts`: time-based
-    /// windows advance here.
-    fn on_last(&mut self, _ts: u64) {}
+    /// The end of a feed record (`LAST`): the book is consistent (or flagged bad).
+    #[inline]
+    fn on_last(&mut self, _m: &Market, _out: &mut FeatureVector) {}
 
-    /// Writes the current value(s) into `out`.
-    fn write(&self, out: &mut FeatureVector);
+    /// A bar of `tf` closed (it is `m.bars.series(tf).ring.last()`).
+    #[inline]
+    fn on_bar_close(&mut self, _m: &Market, _tf: Timeframe, _out: &mut FeatureVector) {}
+
+    /// A new session started (before its first event is applied).
+    #[inline]
+    fn on_session(&mut self, _m: &Market, _out: &mut FeatureVector) {}
+
+    /// The session phase changed.
+    #[inline]
+    fn on_phase(&mut self, _m: &Market, _out: &mut FeatureVector) {}
+
+    /// A gamma snapshot was adopted (a sequenced `GammaPublished` input).
+    #[inline]
+    fn on_gamma(&mut self, _m: &Market, _levels: &GammaLevels, _out: &mut FeatureVector) {}
 }
 
 /// Defines the feature set from a list of `name: Type` lines (see [`registry`]).
@@ -185,6 +125,18 @@ macro_rules! feature_set {
                 )+
                 Ok(())
             }
+
+            /// Longest bar lookback per timeframe over every feature.
+            pub fn lookback(&self) -> [usize; 4] {
+                let mut out = [0usize; 4];
+                $(
+                    let l = <$ty as $crate::features::Feature>::lookback(&self.$name);
+                    for (o, x) in out.iter_mut().zip(l) {
+                        *o = (*o).max(x);
+                    }
+                )+
+                out
+            }
         }
 
         $(#[$doc])*
@@ -201,48 +153,49 @@ macro_rules! feature_set {
                 Self { $($name: <$ty as $crate::features::Feature>::new(&cfg.$name, tick),)+ }
             }
 
-            /// Feeds an accepted event to every feature.
+            /// A level was applied.
             #[inline]
-            pub fn on_event(&mut self, e: &$crate::features::EventView<'_>) {
-                $($crate::features::Feature::on_event(&mut self.$name, e);)+
+            pub fn on_level(&mut self, m: &$crate::market::Market, ev: &mia_model::event::Event, prev: u32) {
+                $($crate::features::Feature::on_level(&mut self.$name, m, ev, prev);)+
             }
 
-            /// Tells every feature the book was cleared.
+            /// A trade was applied.
             #[inline]
-            pub fn on_clear(&mut self) {
-                $($crate::features::Feature::on_clear(&mut self.$name);)+
+            pub fn on_trade(&mut self, m: &$crate::market::Market, t: &$crate::market::TradeTick, out: &mut mia_model::features::FeatureVector) {
+                $($crate::features::Feature::on_trade(&mut self.$name, m, t, out);)+
             }
 
-            /// Record boundary on a consistent book.
+            /// The book was cleared.
             #[inline]
-            pub fn on_last(&mut self, ts: u64) {
-                $($crate::features::Feature::on_last(&mut self.$name, ts);)+
+            pub fn on_clear(&mut self, out: &mut mia_model::features::FeatureVector) {
+                $($crate::features::Feature::on_clear(&mut self.$name, out);)+
             }
 
-            /// Writes every feature into `out`.
+            /// Record boundary.
             #[inline]
-            pub fn write(&self, out: &mut $crate::features::FeatureVector) {
-                $($crate::features::Feature::write(&self.$name, out);)+
+            pub fn on_last(&mut self, m: &$crate::market::Market, out: &mut mia_model::features::FeatureVector) {
+                $($crate::features::Feature::on_last(&mut self.$name, m, out);)+
+            }
+
+            /// A bar closed.
+            pub fn on_bar_close(&mut self, m: &$crate::market::Market, tf: $crate::market::bars::Timeframe, out: &mut mia_model::features::FeatureVector) {
+                $($crate::features::Feature::on_bar_close(&mut self.$name, m, tf, out);)+
+            }
+
+            /// A session started.
+            pub fn on_session(&mut self, m: &$crate::market::Market, out: &mut mia_model::features::FeatureVector) {
+                $($crate::features::Feature::on_session(&mut self.$name, m, out);)+
+            }
+
+            /// The phase changed.
+            pub fn on_phase(&mut self, m: &$crate::market::Market, out: &mut mia_model::features::FeatureVector) {
+                $($crate::features::Feature::on_phase(&mut self.$name, m, out);)+
+            }
+
+            /// A gamma snapshot was adopted.
+            pub fn on_gamma(&mut self, m: &$crate::market::Market, levels: &mia_options::levels::GammaLevels, out: &mut mia_model::features::FeatureVector) {
+                $($crate::features::Feature::on_gamma(&mut self.$name, m, levels, out);)+
             }
         }
     };
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn vector_slots_and_validity() {
-        let mut v = FeatureVector::default();
-        assert_eq!(v.get(FeatureId::Delta), None);
-        v.set(FeatureId::Delta, 12.0);
-        v.set(FeatureId::MarketRegime, -0.5);
-        assert_eq!((v.get(FeatureId::Delta), v.get(FeatureId::MarketRegime)), (Some(12.0), Some(-0.5)));
-        assert_eq!(v.valid, (1 << 2) | (1 << 17));
-        v.set(FeatureId::Delta, f32::NAN);
-        assert_eq!(v.get(FeatureId::Delta), None, "a non-finite value is never valid");
-        v.invalidate(FeatureId::MarketRegime);
-        assert_eq!(v.valid, 0);
-    }
 }

@@ -8,9 +8,11 @@
 //! adjusted by `w_d · (new_size − old_size)` whenever a level changes, so each update is O(1)
 //! and the sums never drift.
 
-use super::{EventView, Feature, FeatureId, FeatureVector};
+use super::Feature;
+use crate::market::Market;
 use mia_model::book::DEPTH;
-use mia_model::event::{EventKind, Side};
+use mia_model::event::{Event, Side};
+use mia_model::features::{FeatureId, FeatureVector};
 
 /// Configuration of [`BookImbalance`].
 #[derive(Clone, Copy, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
@@ -24,7 +26,7 @@ pub struct ObiConfig {
 
 impl Default for ObiConfig {
     fn default() -> Self {
-        Self { levels: 5, decay: 0.6 }
+        Self { levels: 5, decay: 0.8 }
     }
 }
 
@@ -53,7 +55,7 @@ impl BookImbalance {
 
     /// Records that level `depth` of `side` went from `old_size` to `new_size`.
     #[inline]
-    pub fn on_level(&mut self, side: Side, depth: usize, old_size: u32, new_size: u32) {
+    pub fn apply_level(&mut self, side: Side, depth: usize, old_size: u32, new_size: u32) {
         let Some(&w) = self.weights.get(depth) else { return };
         let d = w * (new_size as i64 - old_size as i64);
         match side {
@@ -99,21 +101,24 @@ impl Feature for BookImbalance {
     }
 
     #[inline]
-    fn on_event(&mut self, e: &EventView<'_>) {
-        if e.ev.kind == EventKind::Level {
-            self.on_level(e.ev.side, e.ev.depth as usize, e.prev_size, e.ev.size);
-        }
+    fn on_level(&mut self, _m: &Market, ev: &Event, prev_size: u32) {
+        self.apply_level(ev.side, ev.depth as usize, prev_size, ev.size);
     }
 
-    fn on_clear(&mut self) {
+    fn on_clear(&mut self, out: &mut FeatureVector) {
         self.clear();
+        out.invalidate(FeatureId::BookImbalance);
     }
 
-    /// Always valid (0 on an empty book); the stricter validity rule of SIGNALS.md §2 comes
-    /// with the features issue.
+    /// Valid iff both best levels are present, the weighted sum is positive and the book is
+    /// not bad (SIGNALS.md §2 row 1).
     #[inline]
-    fn write(&self, out: &mut FeatureVector) {
-        out.set(FeatureId::BookImbalance, self.value() as f32);
+    fn on_last(&mut self, m: &Market, out: &mut FeatureVector) {
+        if m.book_bad || !m.bbo.is_valid() || self.bid_sum + self.ask_sum <= 0 {
+            out.invalidate(FeatureId::BookImbalance);
+        } else {
+            out.set(FeatureId::BookImbalance, self.value() as f32);
+        }
     }
 }
 
@@ -125,27 +130,40 @@ mod tests {
     fn hand_computed_imbalance() {
         // levels 2, decay 0.5: weights 1, 0.5
         let mut f = BookImbalance::new(&ObiConfig { levels: 2, decay: 0.5 });
-        f.on_level(Side::Bid, 0, 0, 10);
-        f.on_level(Side::Bid, 1, 0, 20);
-        f.on_level(Side::Ask, 0, 0, 30);
-        f.on_level(Side::Ask, 1, 0, 10);
-        f.on_level(Side::Ask, 2, 0, 1000); // beyond `levels`: weight 0
-                                           // bid = 10 + 10 = 20, ask = 30 + 5 = 35 → (20-35)/55
+        f.apply_level(Side::Bid, 0, 0, 10);
+        f.apply_level(Side::Bid, 1, 0, 20);
+        f.apply_level(Side::Ask, 0, 0, 30);
+        f.apply_level(Side::Ask, 1, 0, 10);
+        f.apply_level(Side::Ask, 2, 0, 1000); // beyond `levels`: weight 0
+                                              // bid = 10 + 10 = 20, ask = 30 + 5 = 35 → (20-35)/55
         assert!((f.value() - (-15.0 / 55.0)).abs() < 1e-12);
         // update: bid top 10 → 40: bid = 50 → (50-35)/85
-        f.on_level(Side::Bid, 0, 10, 40);
+        f.apply_level(Side::Bid, 0, 10, 40);
         assert!((f.value() - (15.0 / 85.0)).abs() < 1e-12);
         f.clear();
         assert_eq!(f.value(), 0.0);
     }
 
+    /// SIGNALS.md T1: levels 3, decay 0.8; bids 10, 20, 40; asks 30, 10, 20 → 0.0078125
+    /// (0.00781267 with 1/65536 weights).
+    #[test]
+    fn t1_obi() {
+        let mut f = BookImbalance::new(&ObiConfig { levels: 3, decay: 0.8 });
+        for (d, (b, a)) in [(10, 30), (20, 10), (40, 20)].into_iter().enumerate() {
+            f.apply_level(Side::Bid, d, 0, b);
+            f.apply_level(Side::Ask, d, 0, a);
+        }
+        assert!((f.value() - 0.0078125).abs() < 1e-5);
+        assert!((f.value() - 0.00781267).abs() < 1e-7);
+    }
+
     #[test]
     fn bounded_in_unit_interval() {
         let mut f = BookImbalance::new(&ObiConfig::default());
-        f.on_level(Side::Bid, 0, 0, 5);
+        f.apply_level(Side::Bid, 0, 0, 5);
         assert_eq!(f.value(), 1.0);
-        f.on_level(Side::Bid, 0, 5, 0);
-        f.on_level(Side::Ask, 3, 0, 5);
+        f.apply_level(Side::Bid, 0, 5, 0);
+        f.apply_level(Side::Ask, 3, 0, 5);
         assert_eq!(f.value(), -1.0);
     }
 }

@@ -9,8 +9,8 @@
 pub mod registry;
 pub mod threshold;
 
-use crate::features::FeatureVector;
 use crate::gates::Allow;
+use mia_model::features::FeatureVector;
 use mia_model::msg::Signal;
 use mia_model::price::Px;
 
@@ -61,7 +61,11 @@ pub trait Strategy: Send + Sized + 'static {
 /// Defines the strategy registry from `name: Variant(Type)` lines (see [`registry`]).
 #[macro_export]
 macro_rules! strategy_set {
-    (default = $default:ident; $($name:ident : $variant:ident($ty:ty)),+ $(,)?) => {
+    (
+        default = $default:ident;
+        engine { $($ename:ident : $ety:ty),* $(,)? }
+        $($name:ident : $variant:ident($ty:ty)),+ $(,)?
+    ) => {
         /// Which strategy runs (`[signal] strategy`).
         #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
         #[serde(rename_all = "snake_case")]
@@ -85,6 +89,10 @@ macro_rules! strategy_set {
             /// The strategy that runs.
             pub strategy: StrategyKind,
             $(
+                #[doc = concat!("`[signal.", stringify!($ename), "]` (signal-engine module).")]
+                pub $ename: $ety,
+            )*
+            $(
                 #[doc = concat!("`[signal.", stringify!($name), "]`.")]
                 pub $name: <$ty as $crate::strategy::Strategy>::Config,
             )+
@@ -96,6 +104,11 @@ macro_rules! strategy_set {
             /// # Errors
             /// The first bad key.
             pub fn validate(&self) -> Result<(), String> {
+                $(
+                    self.$ename
+                        .validate()
+                        .map_err(|e| format!(concat!("signal.", stringify!($ename), ".{}"), e))?;
+                )*
                 $(
                     <$ty as $crate::strategy::Strategy>::validate(&self.$name)
                         .map_err(|e| format!(concat!("signal.", stringify!($name), ".{}"), e))?;
@@ -125,7 +138,7 @@ macro_rules! strategy_set {
             pub fn decide(
                 &mut self,
                 cx: &$crate::strategy::DecisionContext,
-                f: &$crate::features::FeatureVector,
+                f: &mia_model::features::FeatureVector,
             ) -> Option<mia_model::msg::Signal> {
                 match self {
                     $(AnyStrategy::$variant(s) => $crate::strategy::Strategy::decide(s, cx, f),)+

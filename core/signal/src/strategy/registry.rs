@@ -1,7 +1,12 @@
-//! The registered strategies, one line each (`config name: Variant(Type)`), and the one that
-//! runs when the config names none.
+//! The registered strategies, one line each (`config name: Variant(Type)`), the one that runs
+//! when the config names none, and the `[signal.*]` sections of the signal-engine modules the
+//! strategies share (`engine { … }`).
 
 crate::strategy_set! {
     default = Threshold;
+    engine {
+        smart_money: crate::features::smart_money::SmartMoneyConfig,
+        gamma_cycle: crate::gamma_cycle::GammaCycleConfig,
+    }
     threshold: Threshold(crate::strategy::threshold::ThresholdStrategy),
 }

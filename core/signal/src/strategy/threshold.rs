@@ -12,8 +12,8 @@
 //! sign.
 
 use super::{DecisionContext, Strategy};
-use crate::features::{FeatureId, FeatureVector};
 use crate::gates::Allow;
+use mia_model::features::{FeatureId, FeatureVector};
 use mia_model::msg::{Direction, Signal, SignalSource};
 use mia_model::price::Px;
 
