@@ -23,6 +23,7 @@
 use rkyv::util::AlignedVec;
 
 use super::{JournalRecord, Note, SessionEnd, SessionMeta};
+use mia_model::features::{FeatureSnapshot, SNAPSHOT_LEN};
 use mia_model::msg::wire::{self, WireError};
 use mia_model::msg::Msg;
 
@@ -52,6 +53,8 @@ pub enum RecordKind {
     Exec = wire::KIND_EXEC,
     /// A `Control` input.
     Control = wire::KIND_CONTROL,
+    /// A feature snapshot (fixed size, `mia_model::features::FeatureSnapshot::encode`).
+    Features = 7,
     /// A [`SessionMeta`] (rkyv).
     Meta = 16,
     /// A free-text [`Note`] (rkyv).
@@ -71,6 +74,7 @@ impl RecordKind {
             wire::KIND_FILL => Some(Self::Fill),
             wire::KIND_EXEC => Some(Self::Exec),
             wire::KIND_CONTROL => Some(Self::Control),
+            7 => Some(Self::Features),
             16 => Some(Self::Meta),
             17 => Some(Self::Note),
             18 => Some(Self::SessionEnd),
@@ -81,7 +85,10 @@ impl RecordKind {
     /// Payload length of a fixed-size kind, `None` for variable (rkyv) kinds.
     #[inline]
     pub fn fixed_len(self) -> Option<usize> {
-        wire::len_of_kind(self as u8)
+        match self {
+            Self::Features => Some(SNAPSHOT_LEN),
+            _ => wire::len_of_kind(self as u8),
+        }
     }
 
     /// The kind that carries `msg`.
@@ -132,7 +139,7 @@ pub fn encode_msg(msg: &Msg, out: &mut [u8]) -> usize {
 /// # Errors
 /// [`CodecError`] for a variable kind, a wrong length or an impossible field value.
 pub fn decode_msg(kind: RecordKind, payload: &[u8]) -> Result<Msg, CodecError> {
-    if kind.fixed_len().is_none() {
+    if kind.fixed_len().is_none() || kind == RecordKind::Features {
         return Err(CodecError::UnknownKind(kind as u8));
     }
     Ok(wire::decode(kind as u8, payload)?)
@@ -156,10 +163,10 @@ pub fn encode_variable(rec: &JournalRecord) -> Result<(RecordKind, AlignedVec), 
             RecordKind::SessionEnd,
             rkyv::to_bytes::<E>(s).map_err(|e| archive_err(RecordKind::SessionEnd, e))?,
         ),
-        JournalRecord::Msg(_) => {
+        JournalRecord::Msg(_) | JournalRecord::Features(_) => {
             return Err(CodecError::Archive {
                 kind: RecordKind::Event,
-                reason: "fixed-size messages are not archived".into(),
+                reason: "fixed-size records are not archived".into(),
             })
         }
     })
@@ -174,6 +181,15 @@ pub fn decode_record(
 ) -> Result<JournalRecord, CodecError> {
     use rkyv::rancor::Error as E;
     let kind = RecordKind::from_u8(kind).ok_or(CodecError::UnknownKind(kind))?;
+    if kind == RecordKind::Features {
+        return FeatureSnapshot::decode(payload).map(JournalRecord::Features).ok_or(CodecError::Wire(
+            WireError::WrongLength {
+                kind: RecordKind::Features as u8,
+                expected: SNAPSHOT_LEN,
+                got: payload.len(),
+            },
+        ));
+    }
     if kind.fixed_len().is_some() {
         return decode_msg(kind, payload).map(JournalRecord::Msg);
     }

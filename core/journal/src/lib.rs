@@ -22,7 +22,7 @@ mod writer;
 use std::path::{Path, PathBuf};
 
 pub use reader::JournalReader;
-pub use thread::{spawn_journal_writer, JournalThreadConfig};
+pub use thread::{spawn_journal_writer, JournalThreadConfig, Journaled};
 pub use writer::JournalWriter;
 
 use mia_model::msg::Msg;
@@ -146,6 +146,8 @@ pub enum JournalRecord {
     Note(Note),
     /// An end-of-session summary.
     End(SessionEnd),
+    /// A feature snapshot (the features journal of a run).
+    Features(mia_model::features::FeatureSnapshot),
 }
 
 /// Counters of a writer (or of the journal thread).
@@ -163,6 +165,8 @@ pub struct JournalStats {
     pub fills: u64,
     /// Execution reports and control inputs appended.
     pub side_inputs: u64,
+    /// Feature snapshots appended.
+    pub snapshots: u64,
     /// Variable records (meta, notes, session ends) appended.
     pub variable: u64,
     /// Bytes appended (record footprints, padding included).

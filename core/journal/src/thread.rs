@@ -1,4 +1,5 @@
-//! The cold journal thread: drains SPSC tap rings of [`Envelope`]s into a [`JournalWriter`].
+//! The cold journal thread: drains SPSC tap rings of [`Envelope`]s (or of any other
+//! [`Journaled`] record, such as feature snapshots) into a [`JournalWriter`].
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -37,6 +38,30 @@ impl Default for JournalThreadConfig {
     }
 }
 
+/// A record a tap ring carries to the journal thread.
+pub trait Journaled: Copy + Send + 'static {
+    /// Appends `self` to `w`.
+    ///
+    /// # Errors
+    /// The writer's error.
+    fn append_to(&self, w: &mut JournalWriter) -> Result<(), JournalError>;
+}
+
+impl Journaled for Envelope {
+    /// The message (`t0` is a latency probe and is not journaled).
+    #[inline]
+    fn append_to(&self, w: &mut JournalWriter) -> Result<(), JournalError> {
+        w.append_msg(&self.msg)
+    }
+}
+
+impl Journaled for mia_model::features::FeatureSnapshot {
+    #[inline]
+    fn append_to(&self, w: &mut JournalWriter) -> Result<(), JournalError> {
+        w.append_snapshot(self)
+    }
+}
+
 /// Idle passes spent spinning, then yielding, before sleeping.
 const SPIN_PASSES: u32 = 64;
 const YIELD_PASSES: u32 = 128;
@@ -51,18 +76,18 @@ const YIELD_PASSES: u32 = 128;
 /// It then optionally appends a [`SessionEnd`], calls [`JournalWriter::finish`] and returns
 /// the counters (with per-tap drain counts). An append error ends the thread with that error
 /// (the producers then see full rings and count drops).
-pub fn spawn_journal_writer(
+pub fn spawn_journal_writer<T: Journaled>(
     writer: JournalWriter,
-    taps: Vec<Consumer<Envelope>>,
+    taps: Vec<Consumer<T>>,
     stop: Arc<AtomicBool>,
     cfg: JournalThreadConfig,
 ) -> std::io::Result<JoinHandle<Result<JournalStats, JournalError>>> {
     std::thread::Builder::new().name(cfg.name.clone()).spawn(move || run(writer, taps, &stop, &cfg))
 }
 
-fn run(
+fn run<T: Journaled>(
     mut writer: JournalWriter,
-    mut taps: Vec<Consumer<Envelope>>,
+    mut taps: Vec<Consumer<T>>,
     stop: &AtomicBool,
     cfg: &JournalThreadConfig,
 ) -> Result<JournalStats, JournalError> {
@@ -84,8 +109,8 @@ fn run(
             }
             let Ok(chunk) = tap.read_chunk(n) else { continue };
             let (a, b) = chunk.as_slices();
-            for env in a.iter().chain(b) {
-                writer.append_msg(&env.msg)?;
+            for rec in a.iter().chain(b) {
+                rec.append_to(&mut writer)?;
             }
             chunk.commit_all();
             *count += n as u64;

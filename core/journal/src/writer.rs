@@ -200,8 +200,28 @@ impl JournalWriter {
             RecordKind::Intent => s.intents += 1,
             RecordKind::Fill => s.fills += 1,
             RecordKind::Exec | RecordKind::Control => s.side_inputs += 1,
-            RecordKind::Meta | RecordKind::Note | RecordKind::SessionEnd => {}
+            RecordKind::Meta | RecordKind::Note | RecordKind::SessionEnd | RecordKind::Features => {}
         }
+        Ok(())
+    }
+
+    /// Appends a feature snapshot (fixed size, no allocation).
+    pub fn append_snapshot(
+        &mut self,
+        snap: &mia_model::features::FeatureSnapshot,
+    ) -> Result<(), JournalError> {
+        use mia_model::features::SNAPSHOT_LEN;
+        let seg = self.reserve(1 + SNAPSHOT_LEN)?;
+        let off = seg.off;
+        let body = &mut seg.map[off + RECORD_HEADER_LEN..off + RECORD_HEADER_LEN + 1 + SNAPSHOT_LEN];
+        body[0] = RecordKind::Features as u8;
+        let mut buf = [0u8; SNAPSHOT_LEN];
+        snap.encode(&mut buf);
+        body[1..].copy_from_slice(&buf);
+        seg.off = frame::commit_frame(&mut seg.map, off, 1 + SNAPSHOT_LEN);
+        self.stats.bytes += (seg.off - off) as u64;
+        self.stats.records += 1;
+        self.stats.snapshots += 1;
         Ok(())
     }
 
@@ -225,6 +245,7 @@ impl JournalWriter {
     pub fn append(&mut self, rec: &JournalRecord) -> Result<(), JournalError> {
         match rec {
             JournalRecord::Msg(m) => self.append_msg(m),
+            JournalRecord::Features(f) => self.append_snapshot(f),
             other => self.append_variable(other),
         }
     }

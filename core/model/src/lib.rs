@@ -14,6 +14,7 @@ pub mod bar;
 pub mod book;
 pub mod contract;
 pub mod event;
+pub mod feature_stats;
 pub mod features;
 pub mod fixed_vec;
 pub mod msg;

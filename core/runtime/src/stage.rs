@@ -46,6 +46,8 @@ pub struct StageReport {
     pub files: Vec<(&'static str, String)>,
     /// Problems that must not pass silently (e.g. a record buffer that overflowed).
     pub warnings: Vec<String>,
+    /// Feature-vector statistics over the run's snapshots (the signal stage).
+    pub features: Option<mia_model::feature_stats::FeatureStats>,
 }
 
 impl StageReport {

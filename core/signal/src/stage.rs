@@ -26,6 +26,7 @@ use mia_model::features::{FeatureSnapshot, FeatureVector, SnapshotKind};
 use mia_model::msg::{ControlKind, Envelope, Msg, Signal};
 use mia_model::price::on_tick;
 use mia_options::levels::GammaLevels;
+use mia_runtime::pipeline::tap::Tap;
 use mia_runtime::stage::{Outbox, Stage, StageReport};
 use std::sync::Arc;
 
@@ -92,6 +93,7 @@ pub struct SignalStage {
     pub sanity: SanityCounters,
     /// Signals emitted.
     pub signals: u64,
+    snapshot_tap: Option<Tap<FeatureSnapshot>>,
 }
 
 impl SignalStage {
@@ -114,6 +116,7 @@ impl SignalStage {
             gamma_missed: 0,
             sanity: SanityCounters::default(),
             signals: 0,
+            snapshot_tap: None,
         }
     }
 
@@ -151,6 +154,20 @@ impl SignalStage {
     /// The latest feature vector.
     pub fn vector(&self) -> &FeatureVector {
         self.engine.vector()
+    }
+
+    /// Sends every feature snapshot (1-minute closes and signals) into `tap` (a cold consumer
+    /// journals them).
+    pub fn attach_snapshot_tap(&mut self, tap: Tap<FeatureSnapshot>) {
+        self.engine.keep_snapshots = true;
+        self.snapshot_tap = Some(tap);
+    }
+
+    #[cold]
+    fn flush_snapshots(&mut self) {
+        if let Some(tap) = self.snapshot_tap.as_mut() {
+            self.engine.drain_snapshots(|s| tap.send(*s));
+        }
     }
 
     /// Keeps feature snapshots for [`Self::drain_snapshots`] (off: only statistics).
@@ -270,6 +287,9 @@ impl Stage for SignalStage {
                 out.push(Envelope { t0: env.t0, msg: Msg::Signal(sig) });
             }
         }
+        if self.engine.has_snapshots() && self.snapshot_tap.is_some() {
+            self.flush_snapshots();
+        }
     }
 
     fn report(&self, r: &mut StageReport) {
@@ -279,6 +299,20 @@ impl Stage for SignalStage {
         r.count("gamma.adopted", self.gate.adopted);
         r.count("gamma.missed", self.gamma_missed);
         self.sanity.report(r);
+        let m = &self.engine.market;
+        for tf in crate::market::bars::TIMEFRAMES {
+            const KEYS: [&str; 4] = ["bars.1m", "bars.5m", "bars.15m", "bars.60m"];
+            r.count(KEYS[tf.index()], m.bars.series(tf).ring.total);
+        }
+        r.count("session.break_events", m.clock.break_events);
+        r.count("features.snapshots", self.engine.stats.samples);
+        r.count(
+            "features.snapshot_drops",
+            self.engine.snapshots_dropped + self.snapshot_tap.as_ref().map_or(0, |t| t.dropped),
+        );
+        r.count("features.options_nonfinite", self.engine.features.options.nonfinite_count());
+        r.count("features.volatility_nonfinite", self.engine.features.volatility.nonfinite_count());
+        r.features = Some(self.engine.stats);
     }
 }
 

@@ -95,9 +95,17 @@ pub struct Prepared {
     source_desc: String,
     chain: Option<String>,
     gamma: Option<GammaLevels>,
-    journal: Option<JoinHandle<std::result::Result<mia_journal::JournalStats, mia_journal::JournalError>>>,
+    journal: Option<JournalThread>,
+    features_journal: Option<JournalThread>,
     stop: Arc<AtomicBool>,
 }
+
+type JournalThread = JoinHandle<std::result::Result<mia_journal::JournalStats, mia_journal::JournalError>>;
+
+/// Subdirectory of a run holding the features journal.
+pub const FEATURES_DIR: &str = "features";
+/// Capacity of the snapshot tap (snapshots come once a minute and per signal).
+const SNAPSHOT_TAP_CAPACITY: usize = 4096;
 
 fn pipeline_config(opts: &SessionOptions) -> PipelineConfig {
     let mut pcfg = opts.config.pipeline.clone();
@@ -135,12 +143,11 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
         ),
         None => None,
     };
-    let venue = extras.venue.unwrap_or(VenueChoice::Sim);
-    let stages = build_stages(cfg, StageParts { gamma_open: gamma, board: None, venue, instrument_id: 0 });
-
     let mut taps = Taps::default();
     let stop = Arc::new(AtomicBool::new(false));
     let mut journal = None;
+    let mut features_journal = None;
+    let mut snapshot_tap = None;
     if let Some(out) = &opts.out {
         std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
         if cfg.journal.enabled {
@@ -170,8 +177,24 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
             )
             .context("cannot start the journal thread")?;
             journal = Some(h);
+            // The features journal: a snapshot at every 1-minute close and every signal.
+            let fdir = out.join(FEATURES_DIR);
+            let fwriter =
+                JournalWriter::create(&fdir, JournalConfig::with_segment_size(cfg.journal.segment_bytes))?;
+            let (f_tx, f_rx) = rtrb::RingBuffer::new(SNAPSHOT_TAP_CAPACITY);
+            snapshot_tap = Some(Tap::new(f_tx, cfg.journal.tap_policy));
+            let fcfg = JournalThreadConfig { name: "mia-features".into(), ..JournalThreadConfig::default() };
+            features_journal = Some(
+                spawn_journal_writer(fwriter, vec![f_rx], stop.clone(), fcfg)
+                    .context("cannot start the features journal thread")?,
+            );
         }
     }
+    let venue = extras.venue.unwrap_or(VenueChoice::Sim);
+    let stages = build_stages(
+        cfg,
+        StageParts { gamma_open: gamma, board: None, venue, instrument_id: 0, snapshot_tap },
+    );
     Ok(Prepared {
         inputs: Inputs { source, side: extras.side },
         stages,
@@ -181,6 +204,7 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
         chain: chain.map(|c| c.0),
         gamma,
         journal,
+        features_journal,
         stop,
     })
 }
@@ -202,7 +226,8 @@ pub struct Executed {
 /// # Errors
 /// The journal thread failed.
 pub fn execute(p: Prepared, progress: bool, hook: Option<fn(u64)>) -> Result<Executed> {
-    let Prepared { inputs, stages, taps, pcfg, source_desc, chain, gamma, journal, stop } = p;
+    let Prepared { inputs, stages, taps, pcfg, source_desc, chain, gamma, journal, features_journal, stop } =
+        p;
     let bar = progress_bar(progress);
     let mut on_progress = |n: u64| {
         if let Some(b) = &bar {
@@ -222,6 +247,9 @@ pub fn execute(p: Prepared, progress: bool, hook: Option<fn(u64)>) -> Result<Exe
         Some(h) => h.join().map_err(|_| anyhow!("mia-journal: the journal thread panicked"))??.records,
         None => 0,
     };
+    if let Some(h) = features_journal {
+        h.join().map_err(|_| anyhow!("mia-journal: the features journal thread panicked"))??;
+    }
     Ok(Executed { report, digest: sink.digest, journal_records, source_desc, chain, gamma, mode: pcfg.mode })
 }
 

@@ -5,8 +5,10 @@ use crate::app::config::Config;
 use mia_exec::exec_stage::{ExecStage, Trading};
 use mia_exec::sim::SimVenue;
 use mia_exec::venue::LiveVenue;
+use mia_model::features::FeatureSnapshot;
 use mia_model::msg::OrderIntent;
 use mia_options::levels::GammaLevels;
+use mia_runtime::pipeline::tap::Tap;
 use mia_runtime::stage::Stage;
 use mia_signal::gates::gamma::GammaBoard;
 use mia_signal::stage::SignalStage;
@@ -32,11 +34,13 @@ pub struct StageParts {
     pub venue: VenueChoice,
     /// Instrument id carried by orders.
     pub instrument_id: u32,
+    /// Where the signal stage sends its feature snapshots (the features journal).
+    pub snapshot_tap: Option<Tap<FeatureSnapshot>>,
 }
 
 impl Default for StageParts {
     fn default() -> Self {
-        Self { gamma_open: None, board: None, venue: VenueChoice::Sim, instrument_id: 0 }
+        Self { gamma_open: None, board: None, venue: VenueChoice::Sim, instrument_id: 0, snapshot_tap: None }
     }
 }
 
@@ -49,6 +53,9 @@ pub fn build_stages(cfg: &Config, parts: StageParts) -> Vec<Box<dyn Stage>> {
     }
     if let Some(b) = parts.board {
         signal.attach_board(b);
+    }
+    if let Some(t) = parts.snapshot_tap {
+        signal.attach_snapshot_tap(t);
     }
     let trading = Trading { contract, order_qty: cfg.trading.order_qty, instrument_id: parts.instrument_id };
     let exec: Box<dyn Stage> = match parts.venue {

@@ -14,25 +14,26 @@ pub enum TapPolicy {
     Drop,
 }
 
-/// A tap ring to a cold consumer.
-pub struct Tap {
+/// A tap ring to a cold consumer (of envelopes by default; the signal stage also taps its
+/// feature snapshots).
+pub struct Tap<T: Copy = Envelope> {
     /// Producer end.
-    pub producer: rtrb::Producer<Envelope>,
+    pub producer: rtrb::Producer<T>,
     /// Full-ring policy.
     pub policy: TapPolicy,
     /// Envelopes dropped (policy `Drop`) or lost because the consumer went away.
     pub dropped: u64,
 }
 
-impl Tap {
+impl<T: Copy> Tap<T> {
     /// A tap over `producer`.
-    pub fn new(producer: rtrb::Producer<Envelope>, policy: TapPolicy) -> Self {
+    pub fn new(producer: rtrb::Producer<T>, policy: TapPolicy) -> Self {
         Self { producer, policy, dropped: 0 }
     }
 
-    /// Sends one envelope under the tap's policy.
+    /// Sends one item under the tap's policy.
     #[inline]
-    pub fn send(&mut self, env: Envelope) {
+    pub fn send(&mut self, env: T) {
         let mut item = env;
         let mut backoff = Backoff::new();
         loop {

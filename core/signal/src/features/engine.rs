@@ -10,11 +10,11 @@
 //! snapshot is adopted only by [`FeatureEngine::adopt_gamma`], at a sequenced input.
 
 use super::registry::{FeatureSet, FeaturesConfig};
-use super::stats::FeatureStats;
 use crate::market::bars::{Timeframe, TIMEFRAMES};
 use crate::market::footprint::ImbalanceParams;
 use crate::market::{Market, MarketConfig};
 use mia_model::event::Event;
+use mia_model::feature_stats::FeatureStats;
 use mia_model::features::{vector_flags, FeatureId, FeatureVector};
 use mia_model::features::{FeatureSnapshot, SnapshotKind};
 use mia_options::levels::GammaLevels;
@@ -211,6 +211,12 @@ impl FeatureEngine {
             _pad: 0,
         };
         self.n_snapshots += 1;
+    }
+
+    /// True when snapshots wait in the buffer.
+    #[inline]
+    pub fn has_snapshots(&self) -> bool {
+        self.n_snapshots > 0
     }
 
     /// Hands the buffered snapshots to `f` (in order) and empties the buffer.

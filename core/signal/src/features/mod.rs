@@ -21,7 +21,6 @@ pub mod regime;
 pub mod registry;
 pub mod session_phase;
 pub mod smart_money;
-pub mod stats;
 pub mod volatility;
 pub mod vwap_dev;
 pub mod window;

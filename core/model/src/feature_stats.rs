@@ -3,7 +3,7 @@
 //! snapshots (every 1-minute bar close and every signal), not every event: the hot path pays
 //! nothing for them.
 
-use mia_model::features::{FeatureVector, N_FEATURES};
+use crate::features::{FeatureVector, N_FEATURES};
 
 /// Statistics of one feature.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -68,7 +68,7 @@ impl FeatureStats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mia_model::features::FeatureId;
+    use crate::features::FeatureId;
 
     #[test]
     fn validity_and_moments() {
