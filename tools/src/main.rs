@@ -71,6 +71,9 @@ enum Command {
         /// Seed of the synthetic session.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Trading days of the synthetic session (1–60; weekends and holidays skipped).
+        #[arg(long, default_value_t = 1)]
+        days: u32,
         #[command(flatten)]
         run: RunArgs,
     },
@@ -86,6 +89,9 @@ enum Command {
         /// Seed of the synthetic session.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Trading days of the synthetic session (1–60; weekends and holidays skipped).
+        #[arg(long, default_value_t = 1)]
+        days: u32,
         /// Output DBN file.
         #[arg(long)]
         out: PathBuf,
@@ -108,15 +114,15 @@ fn load_config(path: Option<&PathBuf>) -> Result<Config> {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Backtest { data, seed, run } => {
+        Command::Backtest { data, seed, days, run } => {
             let input = match data {
                 Some(p) => Input::from_path(&p)?,
-                None => Input::Synthetic { seed },
+                None => Input::Synthetic { seed, days },
             };
             session(input, run, RunMode::Backtest)
         }
         Command::Replay { path, run } => session(Input::from_path(&path)?, run, RunMode::Replay),
-        Command::Gen { seed, out } => generate_dbn(seed, &out),
+        Command::Gen { seed, days, out } => generate_dbn(seed, days, &out),
         Command::Perf { path } => perf(&path),
         Command::Gex(args) => mia_tools::gex::run(&args),
     }

@@ -42,7 +42,7 @@ fn check(mode: Mode) {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     WARM.store(u64::MAX, Ordering::Relaxed);
     let opts = SessionOptions {
-        input: Input::Synthetic { seed: 1 },
+        input: Input::Synthetic { seed: 1, days: 1 },
         config: Config::default(),
         mode: Some(mode),
         out: None,

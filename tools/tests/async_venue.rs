@@ -71,7 +71,7 @@ fn live(mode: Mode, out: &Path, seed: u64) -> SessionSummary {
     let (rtx, rrx) = rtrb::RingBuffer::new(64);
     let venue = spawn_venue(orx, rtx, seed);
     let extras = SessionExtras { venue: Some(VenueChoice::Live(otx)), side: vec![rrx] };
-    let s = match run_session_with(&opts(Input::Synthetic { seed: 1 }, mode, Some(out)), extras) {
+    let s = match run_session_with(&opts(Input::Synthetic { seed: 1, days: 1 }, mode, Some(out)), extras) {
         Ok(s) => s,
         Err(e) => panic!("live run failed: {e:#}"),
     };

@@ -32,22 +32,22 @@ fn run_with(input: Input, mode: Mode, out: Option<&Path>, config: Config) -> Ses
 
 #[test]
 fn synthetic_session_is_deterministic_and_modes_agree() {
-    let a = run(Input::Synthetic { seed: 1 }, Mode::Inline, None);
+    let a = run(Input::Synthetic { seed: 1, days: 1 }, Mode::Inline, None);
     assert!(a.events >= 1_000_000, "default session has {} events", a.events);
     assert!(a.orders > 0 && a.fills > 0, "the strategy must trade: {} orders", a.orders);
-    let b = run(Input::Synthetic { seed: 1 }, Mode::Inline, None);
+    let b = run(Input::Synthetic { seed: 1, days: 1 }, Mode::Inline, None);
     assert_eq!(a.digest, b.digest, "same seed twice");
     assert_eq!(a.net_pnl_usd, b.net_pnl_usd);
-    let t = run(Input::Synthetic { seed: 1 }, Mode::Threaded, None);
+    let t = run(Input::Synthetic { seed: 1, days: 1 }, Mode::Threaded, None);
     assert_eq!(a.digest, t.digest, "threaded = inline");
     assert_eq!((a.events, a.orders, a.fills), (t.events, t.orders, t.fills));
     let mut fused = Config::default();
     fused.pipeline.fuse_same_core = true;
     fused.pipeline.cores = vec![0, 1, 1];
-    let f = run_with(Input::Synthetic { seed: 1 }, Mode::Threaded, None, fused);
+    let f = run_with(Input::Synthetic { seed: 1, days: 1 }, Mode::Threaded, None, fused);
     assert_eq!(a.digest, f.digest, "threaded with the two stages fused on one thread = inline");
     assert_eq!(f.latency.names().count(), 3, "per-stage histograms survive fusion");
-    let other = run(Input::Synthetic { seed: 2 }, Mode::Inline, None);
+    let other = run(Input::Synthetic { seed: 2, days: 1 }, Mode::Inline, None);
     assert_ne!(a.digest, other.digest, "another seed trades differently");
 }
 
@@ -55,7 +55,7 @@ fn synthetic_session_is_deterministic_and_modes_agree() {
 fn generated_dbn_and_journal_replay_give_the_backtest_digest() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("bt");
-    let bt = run(Input::Synthetic { seed: 3 }, Mode::Inline, Some(&out));
+    let bt = run(Input::Synthetic { seed: 3, days: 1 }, Mode::Inline, Some(&out));
     assert!(bt.journal_records >= bt.events + bt.orders + bt.fills, "journal holds events and decisions");
     assert!(out.join("trades.csv").is_file() && out.join("latency").is_dir());
     let walls =
@@ -64,7 +64,7 @@ fn generated_dbn_and_journal_replay_give_the_backtest_digest() {
 
     // gen → DBN → replay (inline and threaded)
     let dbn = dir.path().join("s3.dbn");
-    generate_dbn(3, &dbn).expect("gen");
+    generate_dbn(3, 1, &dbn).expect("gen");
     let r = run(Input::Dbn(dbn.clone()), Mode::Inline, None);
     assert_eq!((r.events, r.digest.as_str()), (bt.events, bt.digest.as_str()), "DBN replay = backtest");
     assert_eq!(walls(&r), walls(&bt), "the chain written beside the DBN file gives the same levels");

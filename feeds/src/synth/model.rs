@@ -1,12 +1,23 @@
 //! The latent "fair value" process the synthetic book follows: GARCH(1,1) volatility on
 //! 1-second steps, regime-switching drift (range / trend up / trend down), rare jumps, and the
-//! intraday seasonality of activity and volatility.
+//! intraday seasonality of activity and volatility over one trading day's stream
+//! (17:00 CT the evening before to 15:15 CT).
 
 use super::dist::{self, normal};
 use super::rng::Rng;
 
-/// Minutes in the 08:30–15:00 CT session.
+/// Minutes in the 08:30–15:00 CT regular session.
 pub(crate) const SESSION_MINUTES: usize = 390;
+/// Minutes of the overnight segment, 17:00 CT (the evening before) to 08:00 CT.
+pub(crate) const OVERNIGHT_MINUTES: usize = 900;
+/// Minutes of the pre-open segment, 08:00–08:30 CT.
+pub(crate) const PRE_OPEN_MINUTES: usize = 30;
+/// Minutes of the post-close segment, 15:00–15:15 CT.
+pub(crate) const POST_CLOSE_MINUTES: usize = 15;
+/// Index of the RTH open (08:30 CT) in the day profile.
+pub(crate) const RTH_OFFSET: usize = OVERNIGHT_MINUTES + PRE_OPEN_MINUTES;
+/// Minutes of one trading day's stream, 17:00 CT the evening before to 15:15 CT.
+pub(crate) const DAY_MINUTES: usize = RTH_OFFSET + SESSION_MINUTES + POST_CLOSE_MINUTES;
 
 /// GARCH(1,1) ARCH coefficient (per 1-second step).
 pub(crate) const GARCH_ALPHA: f64 = 0.035;
@@ -38,30 +49,55 @@ pub(crate) enum Regime {
     TrendDown,
 }
 
-/// Intraday multipliers per session minute.
+/// Intraday multipliers per minute of the day profile (index 0 = 17:00 CT the evening before,
+/// [`RTH_OFFSET`] = 08:30 CT).
 #[derive(Clone, Debug)]
 pub(crate) struct Seasonality {
     /// Event-rate multiplier (≈ 1 mid-morning).
-    pub(crate) rate: [f64; SESSION_MINUTES],
+    pub(crate) rate: [f64; DAY_MINUTES],
     /// Volatility (standard deviation) multiplier.
-    pub(crate) vol: [f64; SESSION_MINUTES],
+    pub(crate) vol: [f64; DAY_MINUTES],
+    /// Drift multiplier (1 in RTH, slower trends in the thin hours).
+    pub(crate) drift: [f64; DAY_MINUTES],
 }
 
 impl Seasonality {
-    /// Opening burst decaying over ~30 min, lunch lull 11:30–13:00 CT (with 15-minute ramps),
-    /// rising activity into the close.
+    /// RTH: opening burst decaying over ~30 min, lunch lull 11:30–13:00 CT (with 15-minute
+    /// ramps), rising activity into the close. Extended hours are thin: overnight at 2.5 % of
+    /// the mid-morning rate (5.5 % around the European open 02:00–04:00 CT and 7.5 % after the
+    /// 07:30 CT data releases), pre-open 20 %, post-close 15 %.
     pub(crate) fn new() -> Self {
-        let mut rate = [0.0; SESSION_MINUTES];
-        let mut vol = [0.0; SESSION_MINUTES];
-        for m in 0..SESSION_MINUTES {
-            let t = m as f64 + 0.5;
-            // Lunch: minutes 180–270 after the open; 0 outside, 1 inside, linear ramps.
-            let lunch = ((t - 165.0) / 15.0).clamp(0.0, 1.0) * ((285.0 - t) / 15.0).clamp(0.0, 1.0);
-            let close = ((t - 345.0) / 45.0).clamp(0.0, 1.0);
-            rate[m] = (1.0 + 1.6 * dist::exp(-t / 20.0)) * (1.0 - 0.5 * lunch) * (1.0 + 0.6 * close);
-            vol[m] = (1.0 + 0.9 * dist::exp(-t / 25.0)) * (1.0 - 0.35 * lunch) * (1.0 + 0.3 * close);
+        let mut rate = [0.0; DAY_MINUTES];
+        let mut vol = [0.0; DAY_MINUTES];
+        let mut drift = [0.0; DAY_MINUTES];
+        for i in 0..DAY_MINUTES {
+            let (r, v, d) = if i < OVERNIGHT_MINUTES {
+                // Minutes after 17:00 CT: 540–660 is 02:00–04:00, 870–900 is 07:30–08:00.
+                if (540..660).contains(&i) {
+                    (0.055, 0.6, 0.4)
+                } else if i >= 870 {
+                    (0.075, 0.8, 0.5)
+                } else {
+                    (0.025, 0.45, 0.3)
+                }
+            } else if i < RTH_OFFSET {
+                (0.2, 0.7, 0.6)
+            } else if i < RTH_OFFSET + SESSION_MINUTES {
+                let t = (i - RTH_OFFSET) as f64 + 0.5;
+                // Lunch: minutes 180–270 after the open; 0 outside, 1 inside, linear ramps.
+                let lunch = ((t - 165.0) / 15.0).clamp(0.0, 1.0) * ((285.0 - t) / 15.0).clamp(0.0, 1.0);
+                let close = ((t - 345.0) / 45.0).clamp(0.0, 1.0);
+                (
+                    (1.0 + 1.6 * dist::exp(-t / 20.0)) * (1.0 - 0.5 * lunch) * (1.0 + 0.6 * close),
+                    (1.0 + 0.9 * dist::exp(-t / 25.0)) * (1.0 - 0.35 * lunch) * (1.0 + 0.3 * close),
+                    1.0,
+                )
+            } else {
+                (0.15, 0.5, 0.4)
+            };
+            (rate[i], vol[i], drift[i]) = (r, v, d);
         }
-        Self { rate, vol }
+        Self { rate, vol, drift }
     }
 }
 
@@ -83,6 +119,8 @@ pub(crate) struct Latent {
     drift: f64,
     anchor: f64,
     vol_scale: f64,
+    /// Steps left during which no random regime switch happens (after a forced regime).
+    hold: u32,
 }
 
 impl Latent {
@@ -98,6 +136,7 @@ impl Latent {
             drift: 0.0,
             anchor: fair,
             vol_scale,
+            hold: 0,
         }
     }
 
@@ -119,10 +158,39 @@ impl Latent {
         self.impact += ticks;
     }
 
+    /// Forces `regime` now (trend speed `speed` ticks/s before `vol_scale`, sign from the
+    /// regime) and keeps it for at least `hold` steps.
+    pub(crate) fn force_regime(&mut self, regime: Regime, speed: f64, hold: u32) {
+        let speed = speed * self.vol_scale;
+        self.drift = match regime {
+            Regime::Range => 0.0,
+            Regime::TrendUp => speed,
+            Regime::TrendDown => -speed,
+        };
+        self.regime = regime;
+        self.anchor = self.frontier;
+        self.hold = hold;
+    }
+
+    /// Keeps the current regime for at least `steps` more steps.
+    pub(crate) fn hold_regime(&mut self, steps: u32) {
+        self.hold = self.hold.max(steps);
+    }
+
+    /// Shifts the whole fair-value path by `ticks` (an overnight gap); unlike
+    /// [`Latent::add_impact`] it also moves the range anchor.
+    pub(crate) fn shift(&mut self, ticks: f64) {
+        self.impact += ticks;
+        self.anchor += ticks;
+    }
+
     /// Advances one second: now moves one step along the path and a new frontier value is
-    /// generated; `vol_mult` is the seasonal volatility multiplier at the frontier's time.
-    pub(crate) fn step(&mut self, rng: &mut Rng, vol_mult: f64) {
-        if rng.chance(REGIME_SWITCH_P) {
+    /// generated; `vol_mult` is the volatility multiplier (seasonal × day level) at the
+    /// frontier's time, `drift_mult` the multiplier of the trend speed.
+    pub(crate) fn step(&mut self, rng: &mut Rng, vol_mult: f64, drift_mult: f64) {
+        if self.hold > 0 {
+            self.hold -= 1;
+        } else if rng.chance(REGIME_SWITCH_P) {
             let u = rng.next_f64();
             let speed = (0.008 + 0.022 * rng.next_f64()) * self.vol_scale;
             (self.regime, self.drift) = if u < 0.5 {
@@ -139,7 +207,7 @@ impl Latent {
             eps += JUMP_SD * normal(rng);
         }
         let regime_vol = if self.regime == Regime::Range { 0.9 } else { 1.15 };
-        let mut r = self.vol_scale * vol_mult * regime_vol * eps + self.drift;
+        let mut r = self.vol_scale * vol_mult * regime_vol * eps + self.drift * drift_mult;
         if self.regime == Regime::Range {
             r += RANGE_KAPPA * (self.anchor - self.frontier);
         }
@@ -166,9 +234,15 @@ mod tests {
     fn seasonality_shape() {
         let s = Seasonality::new();
         let mean = |a: &[f64]| a.iter().sum::<f64>() / a.len() as f64;
-        assert!(mean(&s.rate[..30]) > 1.5 * mean(&s.rate[180..270]));
-        assert!(mean(&s.vol[..30]) > 1.3 * mean(&s.vol[180..270]));
-        assert!(s.rate[389] > s.rate[300]);
+        let (rate, vol) = (&s.rate[RTH_OFFSET..], &s.vol[RTH_OFFSET..]);
+        assert!(mean(&rate[..30]) > 1.5 * mean(&rate[180..270]));
+        assert!(mean(&vol[..30]) > 1.3 * mean(&vol[180..270]));
+        assert!(rate[389] > rate[300]);
+        // Extended hours are thin: at most ~10 % of the day's activity.
+        let rth: f64 = rate[..SESSION_MINUTES].iter().sum();
+        let all: f64 = s.rate.iter().sum();
+        assert!((all - rth) / all > 0.05 && (all - rth) / all < 0.11, "{}", (all - rth) / all);
+        assert!(s.rate[..OVERNIGHT_MINUTES].iter().all(|&r| r < 0.1));
     }
 
     #[test]
@@ -181,7 +255,7 @@ mod tests {
         let mut path = Vec::with_capacity(n);
         let mut regimes = [0u32; 3];
         for _ in 0..n {
-            lat.step(&mut rng, 1.0);
+            lat.step(&mut rng, 1.0, 1.0);
             let ahead = lat.fair_ahead();
             abs.push((lat.fair() - prev).abs());
             prev = lat.fair();

@@ -54,7 +54,9 @@ mod tests {
 
     #[test]
     fn publisher_thread_publishes_and_announces() {
-        let Ok(Some((name, text))) = Input::Synthetic { seed: 4 }.chain() else { panic!("synthetic chain") };
+        let Ok(Some((name, text))) = Input::Synthetic { seed: 4, days: 1 }.chain() else {
+            panic!("synthetic chain")
+        };
         let board = Arc::new(GammaBoard::new(4));
         let (tx, mut rx) = rtrb::RingBuffer::new(4);
         let levels = match spawn_gamma_thread(name, text, Some((board.clone(), 1, tx))).map(|h| h.join()) {

@@ -14,10 +14,12 @@ pub const CHAIN_FILE: &str = "chain.csv";
 /// Where the market data comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Input {
-    /// The built-in synthetic ES session with this seed.
+    /// The built-in synthetic ES session with this seed, over this many trading days.
     Synthetic {
         /// Generator seed.
         seed: u64,
+        /// Consecutive trading days (1 = the single reference session).
+        days: u32,
     },
     /// A DBN file (mbo, mbp-1, mbp-10, tbbo, trades; `.zst` too).
     Dbn(PathBuf),
@@ -39,7 +41,7 @@ impl Input {
     /// The generator seed (0 for files).
     pub fn seed(&self) -> u64 {
         match self {
-            Input::Synthetic { seed } => *seed,
+            Input::Synthetic { seed, .. } => *seed,
             _ => 0,
         }
     }
@@ -50,10 +52,15 @@ impl Input {
     /// The input cannot be opened or its header is invalid (the error names it).
     pub fn open(&self) -> Result<Box<dyn EventSource>> {
         Ok(match self {
-            Input::Synthetic { seed } => {
-                let cfg = SynthConfig { seed: *seed, ..SynthConfig::default() };
+            Input::Synthetic { seed, days } => {
+                let cfg = SynthConfig { seed: *seed, days: *days, ..SynthConfig::default() };
                 let session = SynthSession::try_new(&cfg).map_err(|e| anyhow!("{e}"))?;
-                Box::new(Mbp10IterSource::from_producer(format!("synthetic ES session seed={seed}"), session))
+                let name = if *days == 1 {
+                    format!("synthetic ES session seed={seed}")
+                } else {
+                    format!("synthetic ES session seed={seed} days={days}")
+                };
+                Box::new(Mbp10IterSource::from_producer(name, session))
             }
             Input::Dbn(p) => Box::new(DbnFileSource::open(p)?),
             Input::Journal(p) => {
@@ -100,9 +107,9 @@ impl Input {
     /// # Errors
     /// A chain file exists but cannot be read.
     pub fn chain(&self) -> Result<Option<(String, String)>> {
-        if let Input::Synthetic { seed } = self {
-            let session = SynthSession::try_new(&SynthConfig { seed: *seed, ..SynthConfig::default() })
-                .map_err(|e| anyhow!("{e}"))?;
+        if let Input::Synthetic { seed, days } = self {
+            let cfg = SynthConfig { seed: *seed, days: *days, ..SynthConfig::default() };
+            let session = SynthSession::try_new(&cfg).map_err(|e| anyhow!("{e}"))?;
             let spot = mia_model::price::to_f64(session.spx_spot_estimate());
             let chain = mia_feeds::synth_chain::generate_chain(*seed, spot, session.start_ns());
             return Ok(Some((

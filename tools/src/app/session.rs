@@ -340,14 +340,15 @@ pub fn default_out_dir(label: &str) -> PathBuf {
     dir
 }
 
-/// `mia gen`: writes the synthetic session of `seed` as a standard DBN MBP-10 file, and its
-/// SPX chain beside it as `STEM.chain.csv`.
+/// `mia gen`: writes the synthetic session of `seed` over `days` trading days as a standard
+/// DBN MBP-10 file, and its SPX chain (one snapshot at the start) beside it as
+/// `STEM.chain.csv`.
 ///
 /// # Errors
-/// The file cannot be written.
-pub fn generate_dbn(seed: u64, out: &std::path::Path) -> Result<()> {
+/// `days` is outside 1–60, or the file cannot be written.
+pub fn generate_dbn(seed: u64, days: u32, out: &std::path::Path) -> Result<()> {
     use mia_feeds::synth::{SynthConfig, SynthSession};
-    let cfg = SynthConfig { seed, ..SynthConfig::default() };
+    let cfg = SynthConfig { seed, days, ..SynthConfig::default() };
     let session = SynthSession::try_new(&cfg).map_err(|e| anyhow!("{e}"))?;
     let (start, end, id) = (session.start_ns(), session.end_ns(), session.instrument_id());
     let symbol = session.symbol().to_string();
@@ -355,8 +356,8 @@ pub fn generate_dbn(seed: u64, out: &std::path::Path) -> Result<()> {
         std::fs::create_dir_all(parent).with_context(|| format!("{}: cannot create", parent.display()))?;
     }
     let n = mia_feeds::dbn_write::write_mbp10_dbn(out, "GLBX.MDP3", &symbol, id, start, end, session)?;
-    println!("wrote {n} MBP-10 records ({symbol}, seed {seed}) to {}", out.display());
-    if let Some((_, text)) = (Input::Synthetic { seed }).chain()? {
+    println!("wrote {n} MBP-10 records ({symbol}, seed {seed}, {days} day(s)) to {}", out.display());
+    if let Some((_, text)) = (Input::Synthetic { seed, days }).chain()? {
         let p = out.with_extension("chain.csv");
         std::fs::write(&p, text).with_context(|| format!("{}: cannot write", p.display()))?;
         println!("wrote the session's SPX chain (Cboe layout) to {}", p.display());
