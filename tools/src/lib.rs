@@ -5,4 +5,5 @@
 
 pub mod alloc;
 pub mod app;
+pub mod features_export;
 pub mod gex;

@@ -101,6 +101,14 @@ enum Command {
         /// A run directory written by backtest/replay, or its latency/ folder.
         path: PathBuf,
     },
+    /// The feature snapshots of a run (1-minute closes and signals): statistics, or CSV.
+    Features {
+        /// A run directory written by backtest/replay (or its features/ folder).
+        run_dir: PathBuf,
+        /// Write the snapshots as CSV (header names every feature; invalid = empty cell).
+        #[arg(long)]
+        csv: Option<PathBuf>,
+    },
     /// Gamma-exposure levels of a Cboe option-chain CSV: zero gamma, walls, max pain, P/C.
     Gex(mia_tools::gex::GexArgs),
 }
@@ -124,6 +132,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Replay { path, run } => session(Input::from_path(&path)?, run, RunMode::Replay),
         Command::Gen { seed, days, out } => generate_dbn(seed, days, &out),
         Command::Perf { path } => perf(&path),
+        Command::Features { run_dir, csv } => mia_tools::features_export::run(&run_dir, csv.as_deref()),
         Command::Gex(args) => mia_tools::gex::run(&args),
     }
 }

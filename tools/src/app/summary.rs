@@ -2,6 +2,8 @@
 
 use anyhow::{anyhow, Context, Result};
 use mia_exec::exec_stage::ExecCounters;
+use mia_model::feature_stats::FeatureStats;
+use mia_model::features::FEATURE_IDS;
 use mia_options::levels::GammaLevels;
 use mia_perf::LatencyReport;
 use mia_runtime::digest::DecisionDigest;
@@ -57,6 +59,12 @@ pub struct SessionSummary {
     pub journal_records: u64,
     /// Latency histograms (stages + end to end).
     pub latency: LatencyReport,
+    /// Feature-vector statistics over the snapshots (validity share, min / mean / max).
+    pub features: Option<FeatureStats>,
+    /// Closed bars per timeframe (1, 5, 15, 60 min).
+    pub bars: [u64; 4],
+    /// Feature snapshots lost (tap full or consumer gone).
+    pub snapshot_drops: u64,
     /// What the stages warned about (never silent: also printed in the summary).
     pub warnings: Vec<String>,
     /// Where artefacts were written.
@@ -123,6 +131,9 @@ impl SessionSummary {
             tap_dropped: report.tap_dropped,
             journal_records,
             latency,
+            features: r.features,
+            bars: [r.counter("bars.1m"), r.counter("bars.5m"), r.counter("bars.15m"), r.counter("bars.60m")],
+            snapshot_drops: r.counter("features.snapshot_drops"),
             warnings: r.warnings.clone(),
             out,
         })
@@ -185,6 +196,9 @@ pub fn render_summary(s: &SessionSummary) -> String {
         "sanity: off_tick={} zero_size_trades={} bad_ticks={} ts_backwards={} crossed={} rejected_levels={}\n",
         z.off_tick, z.zero_size_trades, z.bad_ticks, z.ts_backwards, z.crossed, z.rejected_levels
     ));
+    if let Some(f) = &s.features {
+        t.push_str(&render_feature_stats(f, Some((s.bars, s.snapshot_drops))));
+    }
     for w in &s.warnings {
         t.push_str(&format!("warning: {w}\n"));
     }
@@ -207,5 +221,38 @@ pub fn render_summary(s: &SessionSummary) -> String {
     t.push_str(&format!("net_pnl_usd: {:.2}\n", s.net_pnl_usd));
     t.push_str(&format!("events_per_sec: {:.0}\n", s.events_per_sec));
     t.push_str(&format!("digest: {}\n", s.digest));
+    t
+}
+
+/// The feature table of the summary: per feature, the share of snapshots in which it was
+/// valid and the min / mean / max of its valid values.
+/// `run` adds the run's bar counts and snapshot drops to the heading.
+pub fn render_feature_stats(f: &FeatureStats, run: Option<([u64; 4], u64)>) -> String {
+    let mut t = format!("features: {} snapshots (1-min closes + signals)", f.samples);
+    if let Some((bars, drops)) = run {
+        t.push_str(&format!(
+            ", bars 1m/5m/15m/60m: {}/{}/{}/{}, snapshot drops: {drops}",
+            bars[0], bars[1], bars[2], bars[3]
+        ));
+    }
+    t.push('\n');
+    t.push_str(&format!(
+        "{:<4}{:<18}{:>8}{:>12}{:>12}{:>12}\n",
+        "#", "feature", "valid%", "min", "mean", "max"
+    ));
+    for (i, id) in FEATURE_IDS.iter().enumerate() {
+        let st = &f.slots[i];
+        let num = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.4}"));
+        let (min, max) = if st.valid > 0 { (Some(st.min), Some(st.max)) } else { (None, None) };
+        t.push_str(&format!(
+            "{:<4}{:<18}{:>8.1}{:>12}{:>12}{:>12}\n",
+            i + 1,
+            id.name(),
+            100.0 * f.validity(i),
+            num(min),
+            num(st.mean()),
+            num(max)
+        ));
+    }
     t
 }
