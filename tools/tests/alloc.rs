@@ -60,6 +60,12 @@ fn check(mode: Mode) {
     let counted = LAST_AT.load(Ordering::Relaxed) - WARM_AT.load(Ordering::Relaxed);
     assert!(s.events >= 1_000_000, "{} events", s.events);
     assert!(s.orders > 0, "the decision path must have traded");
+    // All 18 features ran: every one was valid at some snapshot, except the volatility
+    // percentile (F15), which needs 5 completed sessions (a 1-day run has none).
+    let f = s.features.expect("feature statistics");
+    for i in (0..18).filter(|&i| i != 14) {
+        assert!(f.slots[i].valid > 0, "feature {} never valid", i + 1);
+    }
     assert!(counted >= 1_500_000, "measured over {counted} events");
     assert_ne!(warm, u64::MAX, "warm-up point reached");
     assert_eq!(last - warm, 0, "{mode:?}: {} allocations over {counted} events after warm-up", last - warm);

@@ -1,11 +1,13 @@
 //! Determinism proofs: the same input always gives the same decisions, in both pipeline modes
 //! and through every path back into the pipeline (journal, generated DBN file).
 
+use mia_model::features::{FeatureSnapshot, SnapshotKind, SNAPSHOT_LEN};
 use mia_runtime::pipeline::Mode;
 use mia_tools::app::config::Config;
 use mia_tools::app::input::Input;
 use mia_tools::app::session::{generate_dbn, run_session, RunMode, SessionOptions};
 use mia_tools::app::summary::SessionSummary;
+use mia_tools::features_export::read_snapshots;
 use std::path::Path;
 
 fn run(input: Input, mode: Mode, out: Option<&Path>) -> SessionSummary {
@@ -71,10 +73,37 @@ fn generated_dbn_and_journal_replay_give_the_backtest_digest() {
     let rt = run(Input::Dbn(dbn), Mode::Threaded, None);
     assert_eq!(rt.digest, bt.digest, "DBN threaded replay = backtest");
 
-    // journal → replay
-    let j = run(Input::Journal(out.join("journal")), Mode::Threaded, None);
+    // journal → replay, with its own features journal
+    let rp = dir.path().join("rp");
+    let j = run(Input::Journal(out.join("journal")), Mode::Threaded, Some(&rp));
     assert_eq!((j.events, j.digest.as_str()), (bt.events, bt.digest.as_str()), "journal replay = backtest");
     assert_eq!(walls(&j), walls(&bt), "the journal keeps the session's chain");
+
+    // the feature snapshots of the backtest and of its replay are byte-identical
+    let a = read_snapshots(&out).expect("backtest snapshots");
+    let b = read_snapshots(&rp).expect("replay snapshots");
+    assert!(a.len() > 300, "a 1-minute close snapshot per minute, plus signals: {}", a.len());
+    assert!(
+        a.iter().any(|s| s.kind == SnapshotKind::Signal as u32)
+            && a.iter().any(|s| s.kind == SnapshotKind::MinuteClose as u32)
+    );
+    let bytes = |v: &[FeatureSnapshot]| {
+        v.iter()
+            .flat_map(|s| {
+                let mut buf = [0u8; SNAPSHOT_LEN];
+                s.encode(&mut buf);
+                buf
+            })
+            .collect::<Vec<u8>>()
+    };
+    assert_eq!(bytes(&a), bytes(&b), "features journal of the replay = of the backtest");
+    let csv = dir.path().join("f.csv");
+    mia_tools::features_export::run(&out, Some(&csv)).expect("export");
+    let text = std::fs::read_to_string(&csv).expect("csv");
+    let mut lines = text.lines();
+    let header = lines.next().expect("header");
+    assert!(header.contains("obi") && header.contains("efficiency_ratio") && header.split(',').count() == 34);
+    assert_eq!(lines.count(), a.len());
 }
 
 /// A config that trades on almost any book: the tiny real samples then make decisions, so the

@@ -161,6 +161,38 @@ mod tests {
         assert!((f.value().unwrap_or(0.0) - 3.661017).abs() < 1e-5);
     }
 
+    proptest::proptest! {
+        /// Incremental = recomputed: F2 equals Σe/D̄ recomputed from the list of observations
+        /// whose bucket lies in the window (tolerance 1e-9 relative; the sums are exact).
+        #[test]
+        fn incremental_equals_naive(obs in proptest::collection::vec((0u64..400_000_000, -2i64..3, 1u32..50, -2i64..3, 1u32..50), 1..200)) {
+            let cfg = OfiConfig { window_ms: 640, clip: 1e9 };
+            let mut f = Ofi::new(&cfg, T);
+            let width = f.window.width_ns();
+            let (mut now, mut seen, mut prev): (u64, Vec<(u64, i64, i64)>, Option<Bbo>) = (0, Vec::new(), None);
+            for (dt, b, bs, a, as_) in obs {
+                now += dt;
+                let n = bbo(100 * P + b * T, bs, 101 * P + a * T, as_);
+                f.window.advance(now); // as `on_last` does on every record
+                f.observe(now, Some(n));
+                if prev != Some(n) {
+                    let e = prev.map_or(0, |p| cks_event(&p, &n));
+                    seen.push((now, e, bs as i64 + as_ as i64));
+                    prev = Some(n);
+                }
+                let head = now / width;
+                let live: Vec<_> = seen.iter().filter(|(t, _, _)| t / width + 64 > head).collect();
+                let se: i64 = live.iter().map(|x| x.1).sum();
+                let sd: i64 = live.iter().map(|x| x.2).sum();
+                let naive = (sd > 0).then(|| se as f64 / (sd as f64 / (2.0 * live.len() as f64)));
+                match (f.value(), naive) {
+                    (Some(x), Some(y)) => proptest::prop_assert!((x - y).abs() <= 1e-9 * y.abs().max(1.0)),
+                    (x, y) => proptest::prop_assert_eq!(x, y),
+                }
+            }
+        }
+    }
+
     #[test]
     fn reset_window_expiry_and_clip() {
         let mut f = Ofi::new(&OfiConfig { window_ms: 640, clip: 1.0 }, T);

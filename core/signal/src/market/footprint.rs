@@ -314,6 +314,23 @@ mod tests {
         assert!((scan.score(165).unwrap_or(f64::NAN) - 86.0 / 165.0).abs() < 1e-12);
     }
 
+    proptest::proptest! {
+        /// Incremental = recomputed: after every trade of a random bar, the O(1) tracker's
+        /// reading equals a full scan of the footprint (exact, integers).
+        #[test]
+        fn tracker_equals_scan(trades in proptest::collection::vec((-12i64..12, proptest::bool::ANY, 1u32..60), 1..300)) {
+            let (mut fp, mut tr, mut first) = (Footprint::default(), ImbalanceTracker::default(), true);
+            let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+            for (t, buy, size) in trades {
+                feed(&mut fp, &mut tr, &[(t, if buy { 1 } else { -1 }, size)], &mut first);
+                lo = lo.min(t);
+                hi = hi.max(t);
+                let scan = fp.summary(fp.slot(lo), fp.slot(hi), &PARAMS);
+                proptest::prop_assert_eq!(tr.summary(), scan);
+            }
+        }
+    }
+
     #[test]
     fn overflow_and_reset_clear_only_touched() {
         let mut fp = Footprint::default();

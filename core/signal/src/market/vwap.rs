@@ -95,6 +95,24 @@ mod tests {
         assert_eq!(v.ticks(), None);
     }
 
+    proptest::proptest! {
+        /// Exact integer accumulators = a naive f64 recomputation of the volume-weighted mean
+        /// and population σ (tolerance 1e-9 ticks).
+        #[test]
+        fn equals_naive(trades in proptest::collection::vec((-40i64..40, 1u32..500), 1..300)) {
+            let mut v = SessionVwap::default();
+            for &(x, s) in &trades {
+                v.add(5000 * P + x * T, s, T);
+            }
+            let x0 = trades[0].0 as f64;
+            let sv: f64 = trades.iter().map(|t| t.1 as f64).sum();
+            let m = trades.iter().map(|t| (t.0 as f64 - x0) * t.1 as f64).sum::<f64>() / sv;
+            let var = trades.iter().map(|t| (t.0 as f64 - x0 - m).powi(2) * t.1 as f64).sum::<f64>() / sv;
+            let (gm, gs) = v.ticks().unwrap_or((f64::NAN, f64::NAN));
+            proptest::prop_assert!((gm - m).abs() < 1e-9 && (gs - var.sqrt()).abs() < 1e-6);
+        }
+    }
+
     #[test]
     fn single_price_has_no_sigma() {
         let mut v = SessionVwap::default();
