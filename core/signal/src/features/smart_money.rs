@@ -298,6 +298,8 @@ pub struct SmartMoney {
     completed: usize,
     window: SmSums,
     open: Option<OpenPrint>,
+    /// Start of the next period (ns): `on_time` rolls only at or after it (0: not started).
+    next_roll: u64,
     /// Large-print buy volume finalized since construction (bars record its increments).
     pub total_large_buy: u64,
     /// Large-print sell volume finalized since construction.
@@ -319,6 +321,7 @@ impl SmartMoney {
             completed: 0,
             window: SmSums::default(),
             open: None,
+            next_roll: 0,
             total_large_buy: 0,
             total_large_sell: 0,
         }
@@ -373,11 +376,14 @@ impl SmartMoney {
     }
 
     /// Moves the period ring to the minute of `now`, clearing every period skipped.
+    #[cold]
     fn roll(&mut self, now: u64) {
         let idx = now / SM_PERIOD_NS;
+        self.next_roll = idx.max(self.cur).saturating_add(1).saturating_mul(SM_PERIOD_NS);
         if !self.started {
             self.cur = idx;
             self.started = true;
+            self.next_roll = (idx + 1) * SM_PERIOD_NS;
             let s = self.slot(idx);
             self.periods[s] = SmSums::default();
             return;
@@ -418,7 +424,9 @@ impl SmartMoney {
     #[inline]
     pub fn on_time(&mut self, now: u64) {
         self.expire(now);
-        self.roll(now);
+        if now >= self.next_roll {
+            self.roll(now);
+        }
     }
 
     /// A trade of `size` at `price` (Px) with aggressor `sign` (+1 buy, −1 sell, 0
@@ -453,6 +461,7 @@ impl SmartMoney {
         self.open = None;
         self.started = false;
         self.completed = 0;
+        self.next_roll = 0;
     }
 
     /// The window's figures (finalized prints; all traded volume).

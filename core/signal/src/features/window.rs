@@ -15,21 +15,25 @@ pub struct BucketWindow<const L: usize> {
     sums: [i64; L],
     /// Bucket index `⌊now/w⌋` of the newest bucket.
     head: u64,
+    /// Start of bucket `head + 1` (ns): `advance` does nothing before it.
+    next_edge: u64,
 }
 
 impl<const L: usize> BucketWindow<L> {
     /// A window of `window_ms` (≥ 1) milliseconds.
     pub fn new(window_ms: u64) -> Self {
-        Self { width_ns: window_ms.max(1) * 15_625, buckets: [[0; L]; BUCKETS], sums: [0; L], head: 0 }
+        let width_ns = window_ms.max(1) * 15_625;
+        Self { width_ns, buckets: [[0; L]; BUCKETS], sums: [0; L], head: 0, next_edge: width_ns }
     }
 
     /// Moves the window to `now` (monotone); returns true when buckets were expired.
     #[inline]
     pub fn advance(&mut self, now: u64) -> bool {
-        let idx = now / self.width_ns;
-        if idx <= self.head {
+        if now < self.next_edge {
             return false;
         }
+        let idx = now / self.width_ns;
+        self.next_edge = (idx + 1).saturating_mul(self.width_ns);
         let steps = (idx - self.head).min(BUCKETS as u64);
         for k in 1..=steps {
             let slot = ((self.head + k) % BUCKETS as u64) as usize;
