@@ -166,6 +166,34 @@ impl FeatureId {
     }
 }
 
+impl FeatureId {
+    /// When the feature is valid (SIGNALS.md §2), for a reader who sees it never valid.
+    pub const fn valid_when(self) -> &'static str {
+        match self {
+            FeatureId::BookImbalance | FeatureId::MicropriceDeviation => {
+                "both best levels present and the book not crossed"
+            }
+            FeatureId::OrderFlowImbalance => "a BBO change in the window",
+            FeatureId::Delta => "a classified trade this session",
+            FeatureId::DeltaDivergence => "lookback_bars + 1 bars of one session",
+            FeatureId::TickMomentum => "2 trades this session",
+            FeatureId::SmartMoneyFlow => "volume in the smart-money window",
+            FeatureId::Absorption => "min_bar_volume in the current bar",
+            FeatureId::NetGex
+            | FeatureId::ZeroGammaDistance
+            | FeatureId::CallWallDistance
+            | FeatureId::PutWallDistance
+            | FeatureId::PutCallRatio => "a fresh gamma snapshot (an SPX chain, at most max_age_s old)",
+            FeatureId::GammaCycle | FeatureId::SessionPhase => "an event",
+            FeatureId::VolatilityRegime => {
+                "min_sessions completed sessions (e.g. `--days 6` on the synthetic market)"
+            }
+            FeatureId::VwapDeviation => "min_volume and min_sigma_ticks since the anchor",
+            FeatureId::MarketRegime => "er_bars + 1 bars",
+        }
+    }
+}
+
 /// Words of a [`FeatureVector`].
 pub const VECTOR_WORDS: usize = 12;
 

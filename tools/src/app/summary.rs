@@ -254,5 +254,10 @@ pub fn render_feature_stats(f: &FeatureStats, run: Option<([u64; 4], u64)>) -> S
             num(max)
         ));
     }
+    for (i, id) in FEATURE_IDS.iter().enumerate() {
+        if f.samples > 0 && f.slots[i].valid == 0 {
+            t.push_str(&format!("note: {} was never valid; it needs {}\n", id.name(), id.valid_when()));
+        }
+    }
     t
 }
