@@ -58,7 +58,8 @@ pub struct Trading {
     pub contract: ContractSpec,
     /// Contracts per entry (target position = direction × this).
     pub order_qty: u32,
-    /// Instrument id carried by every order (the feed's id of the traded contract).
+    /// Instrument id carried by every order (the feed's id of the traded contract); 0 takes
+    /// the id of the market events the stage sees (a single-instrument feed).
     pub instrument_id: u32,
 }
 
@@ -223,6 +224,9 @@ impl<V: Venue> Stage for ExecStage<V> {
     fn on_envelope(&mut self, env: &Envelope, out: &mut Outbox) {
         match env.msg {
             Msg::Market(ev) => {
+                if self.trading.instrument_id == 0 && ev.instrument_id != 0 {
+                    self.trading.instrument_id = ev.instrument_id;
+                }
                 self.venue.on_market(&ev, &mut self.fills);
                 self.book_fills(env.t0, out);
                 if ev.kind == EventKind::Trade && ev.size > 0 {
@@ -320,6 +324,24 @@ mod tests {
 
     fn risk() -> RiskConfig {
         RiskConfig { max_position: 2, max_order_qty: 2, max_orders_per_sec: 10, max_daily_loss_usd: 1000.0 }
+    }
+
+    #[test]
+    fn instrument_id_zero_takes_the_feeds_id() {
+        let venue = SimVenue::new(SimConfig::default(), ContractSpec::ES);
+        let mut st = ExecStage::new(
+            &risk(),
+            venue,
+            Trading { contract: ContractSpec::ES, order_qty: 1, instrument_id: 0 },
+        );
+        let mut out = Outbox::new();
+        let mut ev = Event::level(1, 1, Side::Ask, 0, 4000 * P + TICK, 50, 5, flags::LAST);
+        ev.instrument_id = 4916;
+        st.on_envelope(&mkt(Event { side: Side::Bid, price: 4000 * P, flags: 0, ..ev }), &mut out);
+        st.on_envelope(&mkt(ev), &mut out);
+        st.on_envelope(&signal(Direction::Long, 2, 1_000), &mut out);
+        let Some(Envelope { msg: Msg::Intent(i), .. }) = out.get(0) else { panic!("no intent") };
+        assert_eq!(i.instrument_id, 4916);
     }
 
     #[test]

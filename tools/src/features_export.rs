@@ -8,7 +8,7 @@ use crate::app::summary::render_feature_stats;
 use anyhow::{Context, Result};
 use mia_journal::{JournalReader, JournalRecord};
 use mia_model::feature_stats::FeatureStats;
-use mia_model::features::{FeatureSnapshot, SnapshotKind, FEATURE_IDS};
+use mia_model::features::{cycle_flags, FeatureSnapshot, SnapshotKind, FEATURE_IDS};
 use mia_model::price::to_f64;
 use std::io::Write;
 use std::path::Path;
@@ -36,7 +36,7 @@ pub fn read_snapshots(run: &Path) -> Result<Vec<FeatureSnapshot>> {
 /// The CSV header.
 pub fn csv_header() -> String {
     let mut h = String::from(
-        "seq,ts_ns,kind,session_date,phase,mid,cum_delta,bar_ts_start,bar_open,bar_high,bar_low,bar_close,bar_volume,bar_delta,valid_mask,flags",
+        "seq,ts_ns,kind,session_date,phase,mid,cum_delta,bar_ts_start,bar_open,bar_high,bar_low,bar_close,bar_volume,bar_delta,gamma_phase,opex_week,zero_dte_share,valid_mask,flags",
     );
     for id in FEATURE_IDS {
         h.push(',');
@@ -50,8 +50,13 @@ pub fn csv_row(s: &FeatureSnapshot) -> String {
     let kind = SnapshotKind::from_u32(s.kind).map_or("unknown", |k| k.name());
     let px = |p: i64| if p == 0 { String::new() } else { format!("{}", to_f64(p)) };
     let b = &s.bar;
+    let zdte = if s.cycle_flags & cycle_flags::ZDTE_VALID != 0 {
+        format!("{}", s.zero_dte_share)
+    } else {
+        String::new()
+    };
     let mut r = format!(
-        "{},{},{kind},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        "{},{},{kind},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
         s.seq,
         s.ts,
         s.session_date,
@@ -65,6 +70,9 @@ pub fn csv_row(s: &FeatureSnapshot) -> String {
         px(b.close),
         b.volume,
         b.delta,
+        s.gamma_phase,
+        u8::from(s.cycle_flags & cycle_flags::OPEX_WEEK != 0),
+        zdte,
         s.vector.valid,
         s.vector.flags
     );

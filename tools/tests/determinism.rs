@@ -102,7 +102,7 @@ fn generated_dbn_and_journal_replay_give_the_backtest_digest() {
     let text = std::fs::read_to_string(&csv).expect("csv");
     let mut lines = text.lines();
     let header = lines.next().expect("header");
-    assert!(header.contains("obi") && header.contains("efficiency_ratio") && header.split(',').count() == 34);
+    assert!(header.contains("obi") && header.contains("efficiency_ratio") && header.split(',').count() == 37);
     assert_eq!(lines.count(), a.len());
 }
 

@@ -272,12 +272,25 @@ pub struct FeatureSnapshot {
     pub mid: Px,
     /// Session phase code (F16).
     pub phase: u32,
-    /// Zero.
-    pub _pad: u32,
+    /// Gamma-cycle phase (SIGNALS §8): 0 none yet, 1 post-expiry, 2 expiry week, 3 peak,
+    /// 4 moderate, 5 normal.
+    pub gamma_phase: u32,
+    /// [`cycle_flags`] bits.
+    pub cycle_flags: u32,
+    /// Share of |GEX| expiring today (valid iff `cycle_flags::ZDTE_VALID`, else 0).
+    pub zero_dte_share: f32,
+}
+
+/// Bits of [`FeatureSnapshot::cycle_flags`].
+pub mod cycle_flags {
+    /// The session date lies in OPEX week.
+    pub const OPEX_WEEK: u32 = 1;
+    /// `zero_dte_share` comes from a fresh snapshot.
+    pub const ZDTE_VALID: u32 = 1 << 1;
 }
 
 /// Words of a [`FeatureSnapshot`].
-pub const SNAPSHOT_WORDS: usize = 4 + VECTOR_WORDS + BAR_WORDS + 2;
+pub const SNAPSHOT_WORDS: usize = 3 + VECTOR_WORDS + BAR_WORDS + 4;
 /// Bytes of an encoded [`FeatureSnapshot`].
 pub const SNAPSHOT_LEN: usize = SNAPSHOT_WORDS * 8;
 
@@ -294,7 +307,8 @@ impl Words<SNAPSHOT_WORDS> for FeatureSnapshot {
         let k = 3 + VECTOR_WORDS + BAR_WORDS;
         w[k] = self.cum_delta as u64;
         w[k + 1] = self.mid as u64;
-        w[k + 2] = pack_u32(self.phase, self._pad);
+        w[k + 2] = pack_u32(self.phase, self.gamma_phase);
+        w[k + 3] = pack_u32(self.cycle_flags, self.zero_dte_share.to_bits());
         w
     }
 
@@ -305,7 +319,8 @@ impl Words<SNAPSHOT_WORDS> for FeatureSnapshot {
         bw.copy_from_slice(&w[3 + VECTOR_WORDS..3 + VECTOR_WORDS + BAR_WORDS]);
         let k = 3 + VECTOR_WORDS + BAR_WORDS;
         let (kind, session_date) = unpack_u32(w[2]);
-        let (phase, pad) = unpack_u32(w[k + 2]);
+        let (phase, gamma_phase) = unpack_u32(w[k + 2]);
+        let (cycle_flags, zdte) = unpack_u32(w[k + 3]);
         FeatureSnapshot {
             seq: w[0],
             ts: w[1],
@@ -316,7 +331,9 @@ impl Words<SNAPSHOT_WORDS> for FeatureSnapshot {
             cum_delta: w[k] as i64,
             mid: w[k + 1] as Px,
             phase,
-            _pad: pad,
+            gamma_phase,
+            cycle_flags,
+            zero_dte_share: f32::from_bits(zdte),
         }
     }
 }
@@ -360,5 +377,48 @@ mod tests {
         assert_eq!(v.get(FeatureId::Delta), None, "a non-finite value is never valid");
         v.invalidate(FeatureId::MarketRegime);
         assert_eq!(v.valid, 0);
+    }
+
+    #[test]
+    fn snapshot_encoding_round_trips_and_rejects_wrong_lengths() {
+        let mut v = FeatureVector { ts: 11, seq: 12, ..FeatureVector::default() };
+        v.set(FeatureId::BookImbalance, -0.25);
+        v.set(FeatureId::MarketRegime, 0.75);
+        v.flags = vector_flags::OPT_STALE;
+        let bar = Bar {
+            ts_start: 5,
+            open: 7,
+            high: 9,
+            low: -3,
+            close: 8,
+            vwap_bar: 1.5,
+            delta: -4,
+            volume: 20,
+            fp_score: 0.5,
+            session_date: 20240313,
+            ..Bar::default()
+        };
+        let s = FeatureSnapshot {
+            seq: 1,
+            ts: 2,
+            kind: SnapshotKind::Signal as u32,
+            session_date: 20240313,
+            vector: v,
+            bar,
+            cum_delta: -17,
+            mid: 5_000_125_000_000,
+            phase: 3,
+            gamma_phase: 2,
+            cycle_flags: cycle_flags::OPEX_WEEK,
+            zero_dte_share: 0.0,
+        };
+        let mut buf = [0u8; SNAPSHOT_LEN];
+        s.encode(&mut buf);
+        assert_eq!(FeatureSnapshot::decode(&buf), Some(s));
+        assert_eq!(FeatureSnapshot::decode(&buf[..SNAPSHOT_LEN - 1]), None);
+        assert_eq!(
+            FEATURE_IDS.iter().map(|f| f.slot()).collect::<Vec<_>>(),
+            (0..N_FEATURES).collect::<Vec<_>>()
+        );
     }
 }

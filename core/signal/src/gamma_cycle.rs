@@ -40,6 +40,19 @@ pub enum GammaPhase {
     Normal,
 }
 
+impl GammaPhase {
+    /// Code recorded in feature snapshots (1…5, in declaration order; 0 is "none yet").
+    pub const fn code(self) -> u32 {
+        match self {
+            GammaPhase::PostExpiry => 1,
+            GammaPhase::ExpiryWeek => 2,
+            GammaPhase::GammaPeak => 3,
+            GammaPhase::GammaModerate => 4,
+            GammaPhase::Normal => 5,
+        }
+    }
+}
+
 /// Defines a per-phase table of numbers with its own defaults: a table given in part in
 /// the config keeps the defaults of the phases it leaves out.
 macro_rules! phase_table {

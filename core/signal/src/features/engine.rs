@@ -15,8 +15,8 @@ use crate::market::footprint::ImbalanceParams;
 use crate::market::{Market, MarketConfig};
 use mia_model::event::Event;
 use mia_model::feature_stats::FeatureStats;
+use mia_model::features::{cycle_flags, FeatureSnapshot, SnapshotKind};
 use mia_model::features::{vector_flags, FeatureId, FeatureVector};
-use mia_model::features::{FeatureSnapshot, SnapshotKind};
 use mia_options::levels::GammaLevels;
 
 /// Decision bars the warm-up needs (`[signal.regime] min_bars`, SIGNALS.md §9).
@@ -198,6 +198,20 @@ impl FeatureEngine {
             return;
         }
         let m = &self.market;
+        let cycle = self.features.options.cycle_at(m.now);
+        let (gamma_phase, cycle_flags, zero_dte_share) = match cycle {
+            None => (0, 0, 0.0),
+            Some(c) => {
+                let mut fl = 0;
+                if c.opex_week {
+                    fl |= cycle_flags::OPEX_WEEK;
+                }
+                if c.zdte_valid {
+                    fl |= cycle_flags::ZDTE_VALID;
+                }
+                (c.phase.code(), fl, if c.zdte_valid { c.zero_dte_share as f32 } else { 0.0 })
+            }
+        };
         self.snapshots[self.n_snapshots] = FeatureSnapshot {
             seq,
             ts: m.now,
@@ -208,7 +222,9 @@ impl FeatureEngine {
             cum_delta: m.cum_delta,
             mid: m.mid().unwrap_or(0),
             phase: m.clock.phase as u32,
-            _pad: 0,
+            gamma_phase,
+            cycle_flags,
+            zero_dte_share,
         };
         self.n_snapshots += 1;
     }
