@@ -157,6 +157,33 @@ mod tests {
         assert!((f.value() - 0.00781267).abs() < 1e-7);
     }
 
+    proptest::proptest! {
+        /// Incremental = recomputed: after every random level update, the O(1) sums give the
+        /// same imbalance as a recomputation from the book's levels with the same fixed-point
+        /// weights (exact: both are integer sums).
+        #[test]
+        fn incremental_equals_book_recomputation(ups in proptest::collection::vec((proptest::bool::ANY, 0u8..10, 0u32..500), 1..300)) {
+            use mia_model::book::Book;
+            use mia_model::event::Event;
+            let cfg = ObiConfig { levels: 5, decay: 0.8 };
+            let mut f = BookImbalance::new(&cfg);
+            let mut book = Book::new();
+            for (bid, d, size) in ups {
+                let side = if bid { Side::Bid } else { Side::Ask };
+                let old = if bid { book.bid(d as usize).size } else { book.ask(d as usize).size };
+                let px = if bid { 5000 - d as i64 } else { 5001 + d as i64 } * 1_000_000_000;
+                book.apply(&Event::level(1, 1, side, d, px, size, 1, 0));
+                f.apply_level(side, d as usize, old, size);
+                let (mut b, mut a) = (0i64, 0i64);
+                for i in 0..DEPTH {
+                    b += f.weights[i] * book.bid(i).size as i64;
+                    a += f.weights[i] * book.ask(i).size as i64;
+                }
+                proptest::prop_assert_eq!((f.bid_sum, f.ask_sum), (b, a));
+            }
+        }
+    }
+
     #[test]
     fn bounded_in_unit_interval() {
         let mut f = BookImbalance::new(&ObiConfig::default());
