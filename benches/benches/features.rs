@@ -168,7 +168,9 @@ fn features(c: &mut Criterion) {
                         EventKind::Level => {
                             e.level(ev);
                         }
-                        EventKind::Trade => e.trade(ev),
+                        EventKind::Trade => {
+                            e.trade(ev);
+                        }
                         EventKind::Clear => e.clear(),
                         EventKind::Status => {}
                     }

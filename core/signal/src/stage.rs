@@ -211,7 +211,8 @@ impl SignalStage {
                         return false;
                     }
                 }
-                self.engine.trade(ev);
+                let t = self.engine.trade(ev);
+                self.strategy.on_trade(&self.engine.market, &t);
             }
             EventKind::Status => {}
         }
@@ -234,6 +235,25 @@ impl SignalStage {
             self.engine.snapshot(SnapshotKind::Signal, ev.seq);
         }
         sig
+    }
+
+    /// Bars closed before `ev` is applied: the strategy's bar-close decisions.
+    #[cold]
+    fn on_bars_closed(&mut self, closed: u8, ev: &Event, t0: u64, out: &mut Outbox) {
+        let Some(ref_price) = self.engine.market.reference_price() else { return };
+        let allow = if self.gate_enabled { self.gate.allow(ref_price, ev.ts_recv) } else { Allow::ALL };
+        let cx = DecisionContext { seq: ev.seq, ts: ev.ts_recv, ref_price, allow };
+        for tf in crate::market::bars::TIMEFRAMES {
+            if closed & (1 << tf.index()) == 0 {
+                continue;
+            }
+            let e = &self.engine;
+            if let Some(sig) = self.strategy.on_bar_close(&cx, &e.market, &e.features, e.vector(), tf) {
+                self.signals += 1;
+                self.engine.snapshot(SnapshotKind::Signal, ev.seq);
+                out.push(Envelope { t0, msg: Msg::Signal(sig) });
+            }
+        }
     }
 
     fn on_gamma_published(&mut self, n: u64) {
@@ -273,7 +293,13 @@ impl Stage for SignalStage {
         } else {
             self.last_ts = ev.ts_recv;
         }
-        self.engine.begin(ev.ts_recv, ev.seq);
+        let (closed, new_session) = self.engine.begin(ev.ts_recv, ev.seq);
+        if new_session {
+            self.strategy.on_session(&self.engine.market);
+        }
+        if closed != 0 {
+            self.on_bars_closed(closed, &ev, env.t0, out);
+        }
         if self.accept(&ev) {
             out.push(*env);
         } else if ev.is_last() {
@@ -313,6 +339,7 @@ impl Stage for SignalStage {
         r.count("features.options_nonfinite", self.engine.features.options.nonfinite_count());
         r.count("features.volatility_nonfinite", self.engine.features.volatility.nonfinite_count());
         r.features = Some(self.engine.stats);
+        self.strategy.report(r);
     }
 }
 

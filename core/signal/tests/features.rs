@@ -26,7 +26,9 @@ fn apply(e: &mut FeatureEngine, ev: Event) {
         mia_model::event::EventKind::Level => {
             e.level(&ev);
         }
-        mia_model::event::EventKind::Trade => e.trade(&ev),
+        mia_model::event::EventKind::Trade => {
+            e.trade(&ev);
+        }
         mia_model::event::EventKind::Clear => e.clear(),
         mia_model::event::EventKind::Status => {}
     }

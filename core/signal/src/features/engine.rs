@@ -12,7 +12,7 @@
 use super::registry::{FeatureSet, FeaturesConfig};
 use crate::market::bars::{Timeframe, TIMEFRAMES};
 use crate::market::footprint::ImbalanceParams;
-use crate::market::{Market, MarketConfig};
+use crate::market::{Market, MarketConfig, TradeTick};
 use mia_model::event::Event;
 use mia_model::feature_stats::FeatureStats;
 use mia_model::features::{cycle_flags, FeatureSnapshot, SnapshotKind};
@@ -72,17 +72,21 @@ impl FeatureEngine {
         &self.vector
     }
 
-    /// Step 1 of an event at `ts_recv` with sequence number `seq`.
+    /// Step 1 of an event at `ts_recv` with sequence number `seq`. Returns what happened:
+    /// the bitmask of the timeframes whose bar closed (bit = `Timeframe::index`) and whether a
+    /// new session started.
     #[inline]
-    pub fn begin(&mut self, ts_recv: u64, seq: u64) {
+    pub fn begin(&mut self, ts_recv: u64, seq: u64) -> (u8, bool) {
         let change = self.market.advance(ts_recv);
+        let mut closed = 0;
         if self.market.bars.due(self.market.now) {
-            self.close_bars(seq);
+            closed = self.close_bars(seq);
         }
         if change.new_session || change.new_phase {
             self.roll_clock(change.new_session, change.new_phase);
         }
         self.market.before_event();
+        (closed, change.new_session)
     }
 
     #[cold]
@@ -97,7 +101,7 @@ impl FeatureEngine {
     }
 
     #[cold]
-    fn close_bars(&mut self, seq: u64) {
+    fn close_bars(&mut self, seq: u64) -> u8 {
         let m = &mut self.market;
         let (cd, tick, params) = (m.cum_delta, m.tick, self.fp_params);
         let obi = self.vector.get(FeatureId::BookImbalance).unwrap_or(0.0);
@@ -130,6 +134,7 @@ impl FeatureEngine {
                 self.snapshot(SnapshotKind::MinuteClose, seq);
             }
         }
+        mask
     }
 
     /// Applies a `Level` event to the book (the caller checked it) and the features; returns
@@ -149,9 +154,9 @@ impl FeatureEngine {
         true
     }
 
-    /// Applies a trade (the caller checked it).
+    /// Applies a trade (the caller checked it); returns it classified.
     #[inline]
-    pub fn trade(&mut self, ev: &Event) {
+    pub fn trade(&mut self, ev: &Event) -> TradeTick {
         let t = self.market.trade(ev);
         for tf in TIMEFRAMES {
             if t.slots[tf.index()].1 {
@@ -160,6 +165,7 @@ impl FeatureEngine {
             }
         }
         self.features.on_trade(&self.market, &t, &mut self.vector);
+        t
     }
 
     /// Clears the book.

@@ -9,7 +9,10 @@
 pub mod registry;
 pub mod threshold;
 
+use crate::features::registry::FeatureSet;
 use crate::gates::Allow;
+use crate::market::bars::Timeframe;
+use crate::market::{Market, TradeTick};
 use mia_model::features::FeatureVector;
 use mia_model::msg::Signal;
 use mia_model::price::Px;
@@ -40,8 +43,8 @@ pub trait Strategy: Send + Sized + 'static {
     /// Strategy id carried in [`mia_model::msg::SignalSource::strategy`].
     const ID: u8;
 
-    /// Builds the strategy.
-    fn new(cfg: &Self::Config) -> Self;
+    /// Builds the strategy from its section and the shared signal-engine sections.
+    fn new(cfg: &Self::Config, engine: &registry::EngineConfig) -> Self;
 
     /// Checks the config section; `Err` names the key (relative to the section) and why.
     ///
@@ -56,6 +59,29 @@ pub trait Strategy: Send + Sized + 'static {
 
     /// Entries whose conditions held but that a gate vetoed.
     fn vetoed(&self) -> u64;
+
+    /// A trade was applied to the market state (per event: O(1), no allocation).
+    #[inline]
+    fn on_trade(&mut self, _m: &Market, _t: &TradeTick) {}
+
+    /// A new session started.
+    fn on_session(&mut self, _m: &Market) {}
+
+    /// A bar of `tf` closed (before the triggering event is applied; the features have run
+    /// their bar-close hooks); `Some` when the desired position changes.
+    fn on_bar_close(
+        &mut self,
+        _cx: &DecisionContext,
+        _m: &Market,
+        _f: &FeatureSet,
+        _v: &FeatureVector,
+        _tf: Timeframe,
+    ) -> Option<Signal> {
+        None
+    }
+
+    /// Adds the strategy's end-of-run figures (e.g. its stats tracker) to `r`.
+    fn report(&self, _r: &mut mia_runtime::stage::StageReport) {}
 }
 
 /// Defines the strategy registry from `name: Variant(Type)` lines (see [`registry`]).
@@ -98,7 +124,21 @@ macro_rules! strategy_set {
             )+
         }
 
+        /// The shared signal-engine sections of `[signal]`, handed to every strategy.
+        #[derive(Clone, Debug, Default, PartialEq)]
+        pub struct EngineConfig {
+            $(
+                #[doc = concat!("`[signal.", stringify!($ename), "]`.")]
+                pub $ename: $ety,
+            )*
+        }
+
         impl StrategiesConfig {
+            /// The shared signal-engine sections.
+            pub fn engine(&self) -> EngineConfig {
+                EngineConfig { $($ename: self.$ename.clone(),)* }
+            }
+
             /// Checks every section; the error names `signal.<name>.<key>`.
             ///
             /// # Errors
@@ -128,8 +168,45 @@ macro_rules! strategy_set {
         impl AnyStrategy {
             /// Builds the strategy `cfg.strategy` selects.
             pub fn new(cfg: &StrategiesConfig) -> Self {
+                let engine = cfg.engine();
                 match cfg.strategy {
-                    $(StrategyKind::$variant => AnyStrategy::$variant(<$ty as $crate::strategy::Strategy>::new(&cfg.$name)),)+
+                    $(StrategyKind::$variant => AnyStrategy::$variant(<$ty as $crate::strategy::Strategy>::new(&cfg.$name, &engine)),)+
+                }
+            }
+
+            /// See [`Strategy::on_trade`].
+            #[inline]
+            pub fn on_trade(&mut self, m: &$crate::market::Market, t: &$crate::market::TradeTick) {
+                match self {
+                    $(AnyStrategy::$variant(s) => $crate::strategy::Strategy::on_trade(s, m, t),)+
+                }
+            }
+
+            /// See [`Strategy::on_session`].
+            pub fn on_session(&mut self, m: &$crate::market::Market) {
+                match self {
+                    $(AnyStrategy::$variant(s) => $crate::strategy::Strategy::on_session(s, m),)+
+                }
+            }
+
+            /// See [`Strategy::on_bar_close`].
+            pub fn on_bar_close(
+                &mut self,
+                cx: &$crate::strategy::DecisionContext,
+                m: &$crate::market::Market,
+                f: &$crate::features::registry::FeatureSet,
+                v: &mia_model::features::FeatureVector,
+                tf: $crate::market::bars::Timeframe,
+            ) -> Option<mia_model::msg::Signal> {
+                match self {
+                    $(AnyStrategy::$variant(s) => $crate::strategy::Strategy::on_bar_close(s, cx, m, f, v, tf),)+
+                }
+            }
+
+            /// See [`Strategy::report`].
+            pub fn report(&self, r: &mut mia_runtime::stage::StageReport) {
+                match self {
+                    $(AnyStrategy::$variant(s) => $crate::strategy::Strategy::report(s, r),)+
                 }
             }
 

@@ -110,7 +110,7 @@ impl Strategy for ThresholdStrategy {
     type Config = ThresholdConfig;
     const ID: u8 = 1;
 
-    fn new(cfg: &ThresholdConfig) -> Self {
+    fn new(cfg: &ThresholdConfig, _engine: &crate::strategy::registry::EngineConfig) -> Self {
         ThresholdStrategy::new(cfg)
     }
 
