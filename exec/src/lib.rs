@@ -15,7 +15,13 @@
 //! - [`position`]: [`Position`](position::Position) (signed quantity, average entry, realized /
 //!   unrealized P&L in nano-USD, fees) and [`RoundTrip`](position::RoundTrip) trade records
 //!   with a preallocated [`TradeRing`](position::TradeRing) and CSV output;
-//! - [`fees`]: commission schedule and nano-USD conversions.
+//! - [`fees`]: the flat commission, the tiered fee schedule ([`FeeSchedule`](fees::FeeSchedule),
+//!   [`FeeMeter`](fees::FeeMeter)) and nano-USD conversions;
+//! - [`queue`]: queue-position models for resting limit orders: L2 risk-averse and
+//!   probabilistic ([`QueueModel`](queue::QueueModel)) and L3 FIFO from MBO
+//!   ([`L3Queue`](queue::l3::L3Queue));
+//! - [`latency_model`]: order-entry latency (constant + seeded jitter, replayed intervals) and
+//!   the feed's exchange-time clock.
 //!
 //! Money is `i64` nano-USD (1e-9 USD) throughout, like [`mia_model::msg::Fill::fee`]. The fill
 //! model and its biases are described in `docs/execution.md`.
@@ -23,7 +29,9 @@
 
 pub mod exec_stage;
 pub mod fees;
+pub mod latency_model;
 pub mod position;
+pub mod queue;
 pub mod risk;
 pub mod sim;
 pub mod venue;
