@@ -362,7 +362,7 @@ mod tests {
         assert!(parse("[risk]\nsession_windows = []\n").is_err());
         assert!(parse("[risk]\nsession_windows = [\"10:00-10:00\"]\n").is_err());
         assert!(parse("[risk]\nsession_windows = [\"10:60-11:00\"]\n").is_err());
-        let nine = format!("[risk]\nsession_windows = [{}]\n", vec!["\"01:00-02:00\""; 9].join(","));
+        let nine = format!("[risk]\nsession_windows = [{}]\n", ["\"01:00-02:00\""; 9].join(","));
         assert!(parse(&nine).is_err(), "more windows than the cap");
         // serialization round-trips through the string form
         let back: Vec<String> = c.session_windows.into();
