@@ -370,6 +370,15 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_default_toml_states_the_defaults() {
+        let text = include_str!("../../../config/default.toml");
+        let table: toml::Table = toml::from_str(text).expect("default.toml parses");
+        let risk = table.get("risk").cloned().expect("[risk] section");
+        let cfg: RiskConfig = risk.try_into().expect("[risk] deserializes");
+        assert_eq!(cfg, RiskConfig::default());
+    }
+
+    #[test]
     fn wrapping_window() {
         let w = SessionWindow::parse("17:00-16:00").expect("valid");
         assert!(w.contains(17 * 60) && w.contains(0) && w.contains(15 * 60 + 59));
