@@ -12,7 +12,9 @@
 //!
 //! Safety rules kept here: no order bypasses `RiskManager::approve` (a venue takes only
 //! [`Approved`] orders); at most one order works at a time (no duplicate orders while one is in
-//! flight); when the daily loss limit halts trading, the stage flattens and stays flat. After a
+//! flight); when risk leaves `Active` (a daily stop: loss, drawdown, losses in a row, trades
+//! per day), the stage flattens and stays flat. The risk manager sees every market event
+//! (`on_market`: event time, last trade) and every fill (`on_fill`). After a
 //! risk or venue refusal it retries the reconciliation no sooner than one second of event time
 //! later.
 
@@ -144,7 +146,7 @@ impl<V: Venue> ExecStage<V> {
     /// trading (the stage then works towards flat).
     #[inline]
     fn halted(&self) -> bool {
-        self.killed || self.risk.state() == RiskState::Halted
+        self.killed || self.risk.state() != RiskState::Active
     }
 
     /// Sends an order for `desired − position` if nothing is working.
@@ -194,7 +196,9 @@ impl<V: Venue> ExecStage<V> {
     fn book_fills(&mut self, t0: u64, out: &mut Outbox) {
         for f in self.fills.fills() {
             self.counters.fills += 1;
-            if let Some(trip) = self.pos.on_fill(f) {
+            let trip = self.pos.on_fill(f);
+            self.risk.on_fill(f, self.pos.qty(), trip.as_ref());
+            if let Some(trip) = trip {
                 self.trades.push(trip);
             }
             if let Some(w) = self.working.as_mut().filter(|w| w.client_order_id == f.client_order_id) {
@@ -227,6 +231,8 @@ impl<V: Venue> Stage for ExecStage<V> {
                 if self.trading.instrument_id == 0 && ev.instrument_id != 0 {
                     self.trading.instrument_id = ev.instrument_id;
                 }
+                let trade_px = if ev.kind == EventKind::Trade && ev.size > 0 { ev.price } else { 0 };
+                self.risk.on_market(ev.ts_recv, trade_px);
                 self.venue.on_market(&ev, &mut self.fills);
                 self.book_fills(env.t0, out);
                 if ev.kind == EventKind::Trade && ev.size > 0 {
@@ -323,7 +329,13 @@ mod tests {
     }
 
     fn risk() -> RiskConfig {
-        RiskConfig { max_position: 2, max_order_qty: 2, max_orders_per_sec: 10, max_daily_loss_usd: 1000.0 }
+        RiskConfig {
+            max_position: 2,
+            max_order_qty: 2,
+            max_orders_per_sec: 10,
+            max_daily_loss_usd: 1000.0,
+            ..RiskConfig::default()
+        }
     }
 
     #[test]

@@ -5,7 +5,10 @@
 //! - [`exec_stage`]: [`ExecStage<V>`](exec_stage::ExecStage), signals → target position →
 //!   orders through risk → the venue `V`, fills → position;
 //! - [`risk`]: the pre-trade [`RiskManager`](risk::RiskManager) and
-//!   [`Approved`](risk::Approved), the only way to make an order a venue accepts;
+//!   [`Approved`](risk::Approved), the only way to make an order a venue accepts: reason-coded
+//!   checks, the Active / Reducing / Halted states, the kill switch and fractional-Kelly sizing
+//!   (`docs/risk.md`);
+//! - [`kill`]: cold-side kill-switch building blocks (kill file, SIGUSR1/SIGTERM flag);
 //! - [`venue`]: the [`Venue`](venue::Venue) seam and [`LiveVenue`](venue::LiveVenue) (an
 //!   edge thread's orders out, sequenced reports in);
 //! - [`sim`]: [`SimVenue`](sim::SimVenue), a venue that keeps its own L2 book replica from
@@ -29,6 +32,7 @@
 
 pub mod exec_stage;
 pub mod fees;
+pub mod kill;
 pub mod latency_model;
 pub mod position;
 pub mod queue;
