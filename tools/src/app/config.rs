@@ -2,7 +2,7 @@
 //! and wrong types; errors name the file, the line and column, the key and the reason.
 //! Missing sections and keys take the documented defaults (see `config/default.toml`).
 
-use mia_exec::risk::{RiskConfig, RATE_SLOTS};
+use mia_exec::risk::RiskConfig;
 use mia_exec::sim::SimConfig;
 use mia_model::contract::Root;
 use mia_runtime::pipeline::tap::TapPolicy;
@@ -127,19 +127,7 @@ impl Config {
             return Err("trading.order_qty: must be at least 1".into());
         }
         self.signal_stage().validate()?;
-        let r = &self.risk;
-        if r.max_position < 0 {
-            return Err("risk.max_position: must be ≥ 0".into());
-        }
-        if r.max_orders_per_sec == 0 || r.max_orders_per_sec as usize > RATE_SLOTS {
-            return Err(format!(
-                "risk.max_orders_per_sec: {} is outside 1..={RATE_SLOTS}",
-                r.max_orders_per_sec
-            ));
-        }
-        if !(r.max_daily_loss_usd.is_finite() && r.max_daily_loss_usd > 0.0) {
-            return Err("risk.max_daily_loss_usd: must be a positive number".into());
-        }
+        self.risk.validate()?;
         self.sim.validate()?;
         if self.pipeline.ring_capacity < 2 {
             return Err("pipeline.ring_capacity: must be ≥ 2".into());
