@@ -202,8 +202,8 @@ mod tests {
     }
 
     /// CDS: W 5010/5012/5006/5007, A 5008/5011/5004/5005 (red), B 5005/5008/5004.5/5007.5
-    /// (green), C 5007/5007.5/5002/5002.5 (red). high_W − low_A = 32 > 12; high_B − low_C = 24
-    /// > 12; low_W 5006 > low_A 5004 > low_C 5002; high_B 5008 < high_A 5011.
+    /// (green), C 5007/5007.5/5002/5002.5 (red). high_W − low_A = 32 ticks and high_B − low_C
+    /// = 24 ticks, both above 12; low_W 5006 > low_A 5004 > low_C 5002; high_B 5008 < high_A 5011.
     /// Score = 0.8·min((5011 − 5002)/0.25/24, 1) = 0.8·min(36/24, 1) = 0.8.
     #[test]
     fn color_down_setting_conditions() {

@@ -819,3 +819,336 @@ impl PatternSet {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::bar_patterns::SierraConfig;
+    use crate::engine::battle_navale::{BattleNavale, BattleNavaleConfig};
+    use crate::market::bars::Timeframe;
+
+    const T: Px = 250_000_000;
+    const BASE: Px = 5000 * 1_000_000_000;
+
+    fn close(x: f64, y: f64) -> bool {
+        (x - y).abs() < 1e-5
+    }
+
+    /// Points (exact quarters) to Px.
+    fn px(x: f64) -> Px {
+        (x * 4.0).round() as Px * T
+    }
+
+    fn bar(o: f64, h: f64, l: f64, c: f64, v: u32) -> Bar {
+        Bar { open: px(o), high: px(h), low: px(l), close: px(c), volume: v, ..Bar::default() }
+    }
+
+    fn ring(bars: &[Bar]) -> BarRing {
+        let mut r = BarRing::new(64);
+        for b in bars {
+            r.push(*b);
+        }
+        r
+    }
+
+    /// A bar in ticks above 5000.00 (as in T11).
+    fn bt(o: i64, h: i64, l: i64, c: i64, v: u32) -> Bar {
+        Bar {
+            open: BASE + o * T,
+            high: BASE + h * T,
+            low: BASE + l * T,
+            close: BASE + c * T,
+            volume: v,
+            buy_vol: v / 2,
+            sell_vol: v / 2,
+            ..Bar::default()
+        }
+    }
+
+    fn t11_bars() -> [Bar; 10] {
+        [
+            bt(0, 6, -1, 5, 6000),
+            bt(5, 11, 4, 10, 6600),
+            bt(10, 16, 9, 15, 7200),
+            bt(15, 21, 13, 20, 7800),
+            bt(20, 23, 20, 22, 6000),
+            bt(22, 24, 21, 21, 5400),
+            bt(21, 23, 20, 22, 6000),
+            bt(22, 24, 21, 24, 6600),
+            bt(23, 24, 21, 22, 5400),
+            bt(22, 24, 21, 23, 6600),
+        ]
+    }
+
+    /// Pattern 1 on the T11 base broken upward by bar 11 = 23 28 22 27 V 9000 (buy/sell
+    /// 6000/3000). V/D over bars 7–11: V = 0.16 + 0.709333 + 0.176 + (0.533333 + 0.24 + 0.3 +
+    /// 0.3) = 2.418667, D = 0.144, b = 0.943808; Bullish with b > 0.7 → c = 0.8;
+    /// s = 0.377523 + 0.28 + 0.227240 = 0.884764, S = 0.769528. Score = 0.5·0.817921 +
+    /// 0.3·min(1, 0.769528/0.5) + 0.2·min(1, 9000/(1.5·6000)) = 0.908960. Bracket: entry 27,
+    /// stop 20 − 4 = 16, target 27 + 2·11 = 49 (ticks).
+    #[test]
+    fn base_break_on_t11() {
+        let mut bn =
+            BattleNavale::new(&BattleNavaleConfig::default(), &SierraConfig::default(), Timeframe::M5, T);
+        let mut r = BarRing::new(64);
+        for b in t11_bars() {
+            r.push(b);
+            bn.on_bar_close(&r);
+        }
+        let mut b11 = bt(23, 28, 22, 27, 9000);
+        (b11.buy_vol, b11.sell_vol, b11.delta) = (6000, 3000, 3000);
+        r.push(b11);
+        let st = *bn.on_bar_close(&r);
+        assert!(close(st.outcome, 0.943808), "b = {}", st.outcome);
+        assert!(close(st.score, 0.769528), "S = {}", st.score);
+        let cfg = BaseBreakConfig::default();
+        let bb = base_break(&cfg, &st, &b11, T);
+        assert_eq!((bb.hit.id, bb.hit.dir), (PatternId::BaseBreak, Direction::Long));
+        assert!(close(bb.hit.score, 0.908960), "{}", bb.hit.score);
+        assert_eq!((bb.entry, bb.stop, bb.target), (BASE + 27 * T, BASE + 16 * T, BASE + 49 * T));
+        // a stricter quality floor rejects it
+        let strict = BaseBreakConfig { min_base_quality: 0.9, ..cfg };
+        assert_eq!(base_break(&strict, &st, &b11, T).hit.score, 0.0);
+        // the next close: the base was not finalized at it
+        let b12 = bt(27, 30, 26, 29, 5000);
+        r.push(b12);
+        let st12 = *bn.on_bar_close(&r);
+        assert_eq!(base_break(&cfg, &st12, &b12, T).hit.score, 0.0);
+    }
+
+    /// The T11 violation (a Green base broken *downward*) is not a base break.
+    #[test]
+    fn base_break_needs_the_right_side() {
+        let mut bn =
+            BattleNavale::new(&BattleNavaleConfig::default(), &SierraConfig::default(), Timeframe::M5, T);
+        let mut r = BarRing::new(64);
+        for b in t11_bars() {
+            r.push(b);
+            bn.on_bar_close(&r);
+        }
+        let mut b11 = bt(22, 22, 15, 16, 12000);
+        (b11.buy_vol, b11.sell_vol, b11.delta) = (4000, 8000, -4000);
+        r.push(b11);
+        let st = *bn.on_bar_close(&r);
+        assert!(st.governing_finalized_now);
+        assert_eq!(base_break(&BaseBreakConfig::default(), &st, &b11, T).hit.dir, Direction::Flat);
+    }
+
+    /// Pattern 2: P = 5000.00, call wall 5000.50 (2 ticks → 0.6), put wall 4999.00 (4 ticks →
+    /// 0.2); F9 = 4 → ×0.8 = 0.48; v_t 600 < 0.7·1000 → ×1.2 = 0.576 (Moderate), Short.
+    #[test]
+    fn gamma_pin_scores() {
+        let cfg = GammaPinConfig::default();
+        let prev = bar(5000.0, 5000.5, 4999.5, 5000.0, 1000);
+        let mut bars = [prev; 6];
+        bars[5] = bar(5000.0, 5000.25, 4999.75, 5000.0, 600);
+        let r = ring(&bars);
+        let (cw, pw) = (Some(px(5000.5)), Some(px(4999.0)));
+        let h = gamma_pin(&cfg, &r, Some(4.0), cw, pw, T);
+        assert_eq!((h.id, h.dir), (PatternId::GammaPin, Direction::Short));
+        assert!(close(h.score, 0.576), "{}", h.score);
+        assert_eq!(GammaPinStrength::of(h.score), GammaPinStrength::Moderate);
+        // no low-volume multiplier at v_t = 800
+        bars[5].volume = 800;
+        let r8 = ring(&bars);
+        assert!(close(gamma_pin(&cfg, &r8, Some(4.0), cw, pw, T).score, 0.48));
+        // F9 below 1 $bn, or no fresh snapshot → none; a large F9 caps at 1 (×2, ×1.2)
+        assert_eq!(gamma_pin(&cfg, &r, Some(0.5), cw, pw, T).score, 0.0);
+        assert_eq!(gamma_pin(&cfg, &r, None, cw, pw, T).score, 0.0);
+        assert_eq!(gamma_pin(&cfg, &r, Some(12.0), cw, pw, T).score, 1.0);
+        // the put wall alone → Long: 0.2·0.8·1.2 = 0.192
+        let h = gamma_pin(&cfg, &r, Some(4.0), None, pw, T);
+        assert!(close(h.score, 0.192) && h.dir == Direction::Long);
+        // equally close walls → no direction
+        let h = gamma_pin(&cfg, &r, Some(5.0), Some(px(5000.25)), Some(px(4999.75)), T);
+        assert!(close(h.score, 0.96) && h.dir == Direction::Flat);
+        // walls farther than 5 ticks → none
+        assert_eq!(gamma_pin(&cfg, &r, Some(5.0), Some(px(5002.0)), None, T).score, 0.0);
+    }
+
+    fn range9() -> [Bar; 9] {
+        let mut b = bar(5002.0, 5005.0, 5000.0, 5003.0, 1000);
+        b.delta = 0;
+        [b; 9]
+    }
+
+    /// Pattern 3: R = 5005, Sp = 5000 over the previous 9 bars (volume 1000 each).
+    #[test]
+    fn headfake_traps() {
+        let cfg = HeadfakeConfig::default();
+        let mut cur = bar(5004.0, 5007.0, 5003.0, 5005.25, 2000);
+        (cur.buy_vol, cur.sell_vol, cur.delta) = (1100, 900, 200);
+        let mk = |c: Bar| {
+            let mut v = range9().to_vec();
+            v.push(c);
+            ring(&v)
+        };
+        // close 5005.25 ≤ 5005.50: rejected; spike 2 > 1.5 and |200|/2000 < 0.3: absorbed
+        let h = headfake(&cfg, &mk(cur), T);
+        assert_eq!((h.hit.dir, h.kind, h.level), (Direction::Short, HeadFakeType::BullTrap, px(5005.0)));
+        assert_eq!(h.hit.score, 1.0);
+        // no rejection → none (departure 10)
+        assert_eq!(headfake(&cfg, &mk(Bar { close: px(5006.0), ..cur }), T).hit.score, 0.0);
+        // no spike, no absorption → 0.3, RangeFake, not detected
+        let quiet = Bar { volume: 1000, ..cur };
+        let h = headfake(&cfg, &mk(quiet), T);
+        assert!(close(h.hit.score, 0.3) && h.kind == HeadFakeType::RangeFake && !h.hit.detected(0.3));
+        // footprint absorption on the broken side: 0.3 + 0.6
+        let h = headfake(&cfg, &mk(Bar { fp_babs: 5, ..quiet }), T);
+        assert!(close(h.hit.score, 0.9) && h.kind == HeadFakeType::BullTrap);
+        // a spike with a one-sided delta: 0.3 + 0.4, not absorbed
+        let h = headfake(&cfg, &mk(Bar { delta: 1000, buy_vol: 1500, sell_vol: 500, ..cur }), T);
+        assert!(close(h.hit.score, 0.7));
+        // bear trap: low 4998, close 4999.75 ≥ 4999.50 → Long
+        let mut bear = bar(5001.0, 5001.5, 4998.0, 4999.75, 2000);
+        (bear.buy_vol, bear.sell_vol, bear.delta) = (900, 1100, -200);
+        let h = headfake(&cfg, &mk(bear), T);
+        assert_eq!((h.hit.dir, h.kind), (Direction::Long, HeadFakeType::BearTrap));
+        // no break → none; fewer than 10 bars → none
+        assert_eq!(headfake(&cfg, &mk(bar(5002.0, 5004.0, 5001.0, 5003.0, 5000)), T).hit.score, 0.0);
+        assert_eq!(headfake(&cfg, &ring(&range9()[..8]), T).hit.score, 0.0);
+    }
+
+    /// Pattern 4: 10 history bars with volumes 900/1100 (mean 1000, std 100), spreads 1.0.
+    #[test]
+    fn microstructure_anomalies() {
+        let cfg = MicrostructureConfig::default();
+        let mut hist = [Bar::default(); 10];
+        for (i, b) in hist.iter_mut().enumerate() {
+            *b =
+                Bar { volume: if i % 2 == 0 { 900 } else { 1100 }, spread_mean_ticks: 1.0, ..Bar::default() };
+        }
+        let mk = |h: &[Bar], c: Bar| {
+            let mut v = h.to_vec();
+            v.push(c);
+            ring(&v)
+        };
+        // volume 1400: z = 4 → a_v = 0.8; flow 700/1400 = 0.5 inside; obi 0.9 → a_i = 0.8; the
+        // tie goes to Volume, direction sgn(delta) = Long; mean = 1.6/4 = 0.4
+        let cur = Bar { volume: 1400, delta: 700, spread_mean_ticks: 1.0, ..Bar::default() };
+        let m = microstructure(&cfg, &mk(&hist, cur), Some(0.9));
+        assert_eq!((m.kind, m.hit.dir), (AnomalyType::Volume, Direction::Long));
+        assert!(close(m.hit.score, 0.8) && close(m.anomaly_score, 0.4));
+        assert!(close(m.parts[3], 0.8));
+        // OBI −0.95 alone: a_i = 0.9 → Imbalance, Short
+        let m = microstructure(&cfg, &mk(&hist, Bar { volume: 1000, delta: 300, ..cur }), Some(-0.95));
+        assert_eq!((m.kind, m.hit.dir), (AnomalyType::Imbalance, Direction::Short));
+        assert!(close(m.hit.score, 0.9));
+        // flow r = 0 < 0.05 → a_f = 0.25/0.35 = 0.714286; sign 0 → no direction
+        let m = microstructure(&cfg, &mk(&hist, Bar { volume: 1000, delta: 0, ..cur }), None);
+        assert_eq!((m.kind, m.hit.dir), (AnomalyType::OrderFlow, Direction::Flat));
+        assert!(close(m.hit.score, 0.714286));
+        // spreads 1/2 alternating (mean 1.5, std 0.5), current 3.0: z = 3 → a_s = 0.75, no direction
+        for (i, b) in hist.iter_mut().enumerate() {
+            b.spread_mean_ticks = if i % 2 == 0 { 1.0 } else { 2.0 };
+        }
+        let m = microstructure(
+            &cfg,
+            &mk(&hist, Bar { volume: 1000, delta: 300, spread_mean_ticks: 3.0, ..cur }),
+            None,
+        );
+        assert_eq!((m.kind, m.hit.dir), (AnomalyType::Spread, Direction::Flat));
+        assert!(close(m.hit.score, 0.75));
+        // nothing abnormal → None
+        let m = microstructure(
+            &cfg,
+            &mk(&hist, Bar { volume: 1000, delta: 300, spread_mean_ticks: 1.5, ..cur }),
+            Some(0.1),
+        );
+        assert_eq!((m.kind, m.hit.score), (AnomalyType::None, 0.0));
+        // fewer than min_hist bars → none
+        assert_eq!(microstructure(&cfg, &ring(&hist[..5]), Some(0.9)).hit.score, 0.0);
+    }
+
+    /// Pattern 5 on the T16 zone: bounds [4999.625, 5000.875] (off-grid bounds are kept as
+    /// given), centre 5000.25, score 0.2825, n = 3.
+    #[test]
+    fn confluence_zone_t16() {
+        let cfg = ConfluenceZoneConfig::default();
+        let z = ZoneInput {
+            low: BASE - T / 2 - T,
+            high: BASE + 3 * T + T / 2,
+            center: BASE + T,
+            score: 0.2825,
+            n_levels: 3,
+        };
+        let weak = ZoneInput { n_levels: 2, center: px(5000.5), score: 0.9, ..z };
+        let zs = [weak, z];
+        let h = confluence_zone(&cfg, &zs, px(5000.5), T);
+        assert_eq!((h.id, h.dir), (PatternId::ConfluenceZone, Direction::Long), "inside, centre ≤ P");
+        assert!(close(h.score, 0.2825), "the n = 2 zone is skipped");
+        // outside the bounds but the centre 3 ticks away → near, centre > P → Short
+        let h = confluence_zone(&cfg, &zs, px(4999.5), T);
+        assert_eq!(h.dir, Direction::Short);
+        // 4 ticks away and outside → none
+        assert_eq!(confluence_zone(&cfg, &zs, px(5001.25), T).score, 0.0);
+        // the nearest zone wins
+        let far = ZoneInput { center: px(5010.0), low: px(5009.5), high: px(5010.5), score: 0.9, ..z };
+        assert!(close(confluence_zone(&cfg, &[far, z], px(5000.5), T).score, 0.2825));
+        assert_eq!(confluence_zone(&cfg, &[], px(5000.5), T).score, 0.0);
+    }
+
+    /// Pattern 6: previous 10 bars H 5005 / L 5000 with delta +100.
+    #[test]
+    fn liquidity_sweep_off_by_default_and_scores() {
+        let mut prev = bar(5002.0, 5005.0, 5000.0, 5003.0, 1000);
+        prev.delta = 100;
+        let mut cur = bar(5003.0, 5005.75, 5002.5, 5003.5, 2000);
+        (cur.delta, cur.fp_babs) = (-200, 10);
+        let mut v = vec![prev; 10];
+        v.push(cur);
+        let r = ring(&v);
+        let off = LiquiditySweepConfig::default();
+        assert_eq!(liquidity_sweep(&off, &r, T).hit.score, 0.0, "off by default");
+        let cfg = LiquiditySweepConfig { enabled: true, ..off };
+        // wick 5005.75 − 5003.50 = 9 ticks ≥ 6: 0.65 + 0.35·9/12 = 0.9125, Short
+        let s = liquidity_sweep(&cfg, &r, T);
+        assert_eq!((s.hit.dir, s.extreme), (Direction::Short, px(5005.75)));
+        assert!(close(s.hit.score, 0.9125));
+        // bracket from 5003.50: stop 5006.00 (10 ticks), target max(8, 1.5·10) = 15 ticks → 4999.75
+        assert_eq!(s.bracket(&cfg, px(5003.5), 1.5, T), Some((px(5006.0), px(4999.75))));
+        assert_eq!(s.bracket(&cfg, px(5003.5), 0.5, T), Some((px(5006.0), px(5001.5))), "8 ticks floor");
+        // no delta flip → none; no absorption → none
+        let mut v2 = v.clone();
+        v2[9].delta = -5;
+        assert_eq!(liquidity_sweep(&cfg, &ring(&v2), T).hit.score, 0.0);
+        let mut v3 = v.clone();
+        v3[10].fp_babs = 0;
+        assert_eq!(liquidity_sweep(&cfg, &ring(&v3), T).hit.score, 0.0);
+    }
+
+    #[test]
+    fn set_best_agreeing_and_config() {
+        let cfg = PatternsConfig::default();
+        assert_eq!(cfg.validate(), Ok(()));
+        assert_eq!(cfg.lookback(), 31);
+        let bad = PatternsConfig {
+            microstructure: MicrostructureConfig { min_hist: 40, ..cfg.microstructure },
+            ..cfg
+        };
+        assert!(bad.validate().is_err_and(|e| e.starts_with("microstructure.min_hist:")));
+        let bad = PatternsConfig { headfake: HeadfakeConfig { lookback: 1000, ..cfg.headfake }, ..cfg };
+        assert!(bad.validate().is_err_and(|e| e.starts_with("headfake.lookback:")));
+        let bad = PatternsConfig { detect: f64::INFINITY, ..cfg };
+        assert!(bad.validate().is_err_and(|e| e.starts_with("detect:")));
+        let t: PatternsConfig =
+            toml::from_str("detect = 0.4\n[gamma_pin]\nmin_gex_bn = 2.0\n[liquidity_sweep]\nenabled = true")
+                .unwrap_or_default();
+        assert_eq!((t.detect, t.gamma_pin.min_gex_bn, t.gamma_pin.proximity_ticks), (0.4, 2.0, 5.0));
+        assert!(t.liquidity_sweep.enabled);
+        assert!(toml::from_str::<PatternsConfig>("[headfake]\nbogus = 1").is_err());
+
+        let set = PatternSet {
+            gamma_pin: PatternHit { id: PatternId::GammaPin, score: 0.5, dir: Direction::Short },
+            confluence_zone: PatternHit { id: PatternId::ConfluenceZone, score: 0.6, dir: Direction::Short },
+            ..PatternSet::default()
+        };
+        assert_eq!(set.best_agreeing(Direction::Short, 0.3).map(|h| h.id), Some(PatternId::ConfluenceZone));
+        assert_eq!(set.best_agreeing(Direction::Long, 0.3), None);
+        assert_eq!(set.best_agreeing(Direction::Short, 0.6).map(|h| h.id), None);
+        // a full evaluation on too little data gives nothing
+        let r = ring(&[bar(5000.0, 5001.0, 4999.0, 5000.5, 10)]);
+        let all = PatternSet::evaluate(&cfg, &r, &BnState::default(), &PatternInputs::default(), T);
+        assert!(all.hits().iter().all(|h| h.score == 0.0));
+    }
+}
