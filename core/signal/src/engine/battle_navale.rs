@@ -9,7 +9,7 @@
 //! `min_bars` bars exist. Normalisers are quoted per 1-minute bar and multiplied by the bar
 //! length `m` in minutes (departure 27). The state is not reset at a session change (§1).
 //!
-//! Decisions where the spec is silent (also in `docs/`):
+//! Decisions where the spec is silent:
 //! - an open base holds at most [`BASE_BARS_CAP`] bars: a bar that would make it longer
 //!   finalizes it instead (a fixed array, no allocation); the detection run is bounded the same way;
 //! - the consolidation test needs at least 10 bars *(fixed)*, whatever `min_bars` is;
