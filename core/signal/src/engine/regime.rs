@@ -1145,4 +1145,26 @@ mod tests {
             assert_eq!(Implication::default_of(r).strategy, r.strategy());
         }
     }
+
+    /// The four sections load under `[signal]` with the `signal.<section>.` error prefix and
+    /// survive a TOML round trip.
+    #[test]
+    fn sections_under_signal() {
+        use crate::strategy::registry::StrategiesConfig;
+        let src = "[regime.implications.transition]\nallowed = \"none\"\nsize = 0.25\n[levels]\nvalue_area = 0.68\n";
+        let c: StrategiesConfig = toml::from_str(src).unwrap_or_default();
+        assert_eq!(
+            (c.levels.value_area, c.regime.implications.resolve(Regime::Transition).size),
+            (0.68, 0.25)
+        );
+        assert_eq!(c.validate(), Ok(()));
+        let text = toml::to_string(&c).unwrap_or_default();
+        assert_eq!(toml::from_str::<StrategiesConfig>(&text).ok(), Some(c.clone()));
+        let mut bad = c;
+        bad.mtf.elite = 0.2;
+        assert!(bad.validate().is_err_and(|e| e.starts_with("signal.mtf.standard:")));
+        bad.mtf.elite = 0.75;
+        bad.zones.prox_ticks = 0;
+        assert!(bad.validate().is_err_and(|e| e.starts_with("signal.zones.prox_ticks:")));
+    }
 }
