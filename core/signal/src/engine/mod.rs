@@ -1,8 +1,15 @@
-//! The signal engine (SIGNALS.md §3 onwards): the bar-close analytics that sit between the
-//! market state and the strategies. Everything here is evaluated at bar closes, on completed
-//! bars of [`crate::market::bars::BarRing`], with fixed-size state allocated at construction;
-//! inputs owned by other modules (gamma levels, zones, OBI) are explicit arguments.
+//! The signal engine (SIGNALS.md §3–§13): the bar-close analytics between the market state and
+//! the strategies — Battle Navale and the bar patterns, the elite patterns, price levels and
+//! confluence zones, MTF confluence, the regime detector. Everything here is evaluated at bar
+//! closes on completed bars of [`crate::market::bars::BarRing`] (plus O(1) per-trade updates
+//! of the levels), with fixed-size state allocated at construction; each module is configured
+//! by its own `[signal.*]` section with a `validate()`. Inputs owned by other modules (gamma
+//! levels, zones, OBI) are explicit arguments.
 
 pub mod bar_patterns;
 pub mod battle_navale;
+pub mod levels;
+pub mod mtf;
 pub mod patterns;
+pub mod regime;
+pub mod zones;

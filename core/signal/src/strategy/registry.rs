@@ -7,6 +7,10 @@ crate::strategy_set! {
     engine {
         smart_money: crate::features::smart_money::SmartMoneyConfig,
         gamma_cycle: crate::gamma_cycle::GammaCycleConfig,
+        levels: crate::engine::levels::LevelsConfig,
+        zones: crate::engine::zones::ZonesConfig,
+        mtf: crate::engine::mtf::MtfConfig,
+        regime: crate::engine::regime::RegimeDetectorConfig,
     }
     threshold: Threshold(crate::strategy::threshold::ThresholdStrategy),
 }
