@@ -291,6 +291,22 @@ impl OptionsFeatures {
         self.cycle.map(|c| c.with_zero_dte(self.zero_dte_share(now)))
     }
 
+    /// Zero gamma, call wall and put wall mapped to ES prices, `Some` iff the snapshot is
+    /// fresh at `now` and the basis is known (each level `None` when undefined).
+    #[inline]
+    pub fn es_levels(&self, now: u64) -> Option<[Option<Px>; 3]> {
+        if self.status(now) != SnapshotStatus::Fresh || self.basis.is_none() {
+            return None;
+        }
+        Some(self.es.map(|p| (p != UNDEF_PX).then_some(p)))
+    }
+
+    /// Net GEX in $bn per 1 % of the snapshot, `Some` iff fresh at `now` and finite.
+    #[inline]
+    pub fn net_gex_bn(&self, now: u64) -> Option<f64> {
+        (self.status(now) == SnapshotStatus::Fresh).then_some(self.gex_bn).flatten().map(f64::from)
+    }
+
     /// The adopted snapshot.
     #[inline]
     pub fn levels(&self) -> Option<&GammaLevels> {
