@@ -5,6 +5,7 @@
 //! [`strategy::Strategy`] seam, all run by the [`stage::SignalStage`].
 #![forbid(unsafe_code)]
 
+pub mod engine;
 pub mod features;
 pub mod gamma_cycle;
 pub mod gates;
