@@ -88,7 +88,7 @@ impl ConfidenceConfig {
         if let Some(i) = self.weights.iter().position(|w| !(w.is_finite() && *w >= 0.0)) {
             return Err(format!("weights: element {i} must be finite and ≥ 0"));
         }
-        if !(self.weights.iter().sum::<f64>() > 0.0) {
+        if self.weights.iter().sum::<f64>() <= 0.0 {
             return Err("weights: the sum must be > 0".into());
         }
         for (k, v) in [

@@ -15,7 +15,9 @@ use super::strategies::{
     range_setup, range_side, trend_setup, ExitRecord, RangeConfig, Selector, SelectorConfig, SpecialExits,
     TrendConfig,
 };
-use super::types::{dsign, EntryType, MlInput, RejectReason, Setup, SignalKind, Source, StrategyId, Tier};
+use super::types::{
+    at_least, dsign, EntryType, MlInput, RejectReason, Setup, SignalKind, Source, StrategyId, Tier,
+};
 use crate::gamma_cycle::GammaPhase;
 use mia_model::order::Direction;
 use mia_model::price::{on_tick, Px, PRICE_SCALE};
@@ -291,7 +293,7 @@ impl SignalGenerator {
         let sgn = dsign(d);
 
         // Step 6: quality gates.
-        if !(c >= self.profile.min_confluence) {
+        if !at_least(c, self.profile.min_confluence) {
             return Err(RejectReason::LowConfluence);
         }
         let s = inp.s();
@@ -378,12 +380,12 @@ impl SignalGenerator {
         }
 
         // Step 9: confidence gates.
-        if conf.tier == Tier::Rejected || !(conf.conf2 >= self.profile.min_confidence) {
+        if conf.tier == Tier::Rejected || !at_least(conf.conf2, self.profile.min_confidence) {
             return Err(RejectReason::LowConfidence);
         }
 
         // Step 10: risk-reward, stop range, grid and sides.
-        if !(setup.rr(tick) >= self.profile.min_risk_reward) {
+        if !at_least(setup.rr(tick), self.profile.min_risk_reward) {
             return Err(RejectReason::RiskReward);
         }
         let risk = setup.risk_ticks(tick);
@@ -436,5 +438,284 @@ impl SignalGenerator {
             flags: base.flags | flags,
             ..base
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::inputs::{EngineInputs, ZoneView};
+    use super::super::profiles::{Profile, Profiles};
+    use super::super::regime_kind::{DirMask, Regime};
+    use super::super::testkit::{bar, normal, sm_state, tk, Fixture, T};
+    use super::super::types::{PatternHit, SetupTier};
+    use super::*;
+
+    fn generator(cfg: &EngineConfig, profile: Profile) -> SignalGenerator {
+        SignalGenerator::new(cfg, profile, 5, T).expect("generator")
+    }
+
+    /// Runs `inp` twice (the first decision point waits for the cooldown) and returns the
+    /// second decision.
+    fn run(g: &mut SignalGenerator, inp: &EngineInputs<'_>) -> Decision {
+        let first = g.decide(inp);
+        assert_eq!(first.entry, Err(RejectReason::RegimeWait));
+        g.decide(inp)
+    }
+
+    fn entry_with(
+        profile: Profile,
+        cfg: &EngineConfig,
+        inp: &EngineInputs<'_>,
+    ) -> Result<SignalMsg, RejectReason> {
+        run(&mut generator(cfg, profile), inp).entry
+    }
+
+    fn reject(inp: &EngineInputs<'_>) -> Result<SignalMsg, RejectReason> {
+        entry_with(Profile::PAPER, &EngineConfig::default(), inp)
+    }
+
+    #[test]
+    fn t17_end_to_end() {
+        let fx = Fixture::t17();
+        let inp = fx.inputs();
+        let mut g = generator(&EngineConfig::default(), Profiles::default().paper);
+        let d = run(&mut g, &inp);
+        let setup = d.setup.expect("setup");
+        assert_eq!(setup.tier, SetupTier::StrongPullback);
+        let c = d.confidence.expect("confidence");
+        assert!((c.conf0 - 0.736333).abs() < 1e-5, "{}", c.conf0);
+        assert!((c.conf1 - 0.846783).abs() < 1e-5, "{}", c.conf1);
+        assert_eq!(c.tier, Tier::GammaOptimized);
+        let sz = d.size.expect("size");
+        assert!((sz.raw - 2.0592).abs() < 1e-9, "{}", sz.raw);
+        let m = d.entry.expect("emitted");
+        assert_eq!(m.kind, SignalKind::Entry);
+        assert_eq!(m.dir, Direction::Long);
+        assert_eq!(m.tier, Tier::GammaOptimized as u8);
+        assert_eq!(m.source, Source::GammaCycleOptimized as u8);
+        assert_eq!(m.size_hint, 2.0);
+        assert!((f64::from(m.conf) - 0.846783).abs() < 1e-5);
+        assert_eq!((m.entry, m.stop, m.target), (tk(8), tk(-2), tk(28)));
+        assert_eq!(m.ttl_ns, 300_000_000_000);
+        assert_eq!(m.entry_type, EntryType::Limit as u8);
+        assert_eq!(m.setup_tier, SetupTier::StrongPullback as u8);
+        assert_eq!(m.regime, Regime::StrongTrendBullish as u8);
+        assert_eq!(m.gamma_phase, GammaPhase::GammaPeak.code() as u8);
+        assert_eq!(m.flags, FLAG_ML_ABSENT);
+        assert_eq!((m.seq, m.ts, m.pattern_id), (7, 1_000, 0));
+        let st = g.stats();
+        assert_eq!(st.decisions, 2);
+        assert_eq!(st.rejections[RejectReason::RegimeWait.index()], 1);
+        assert_eq!(st.by_tier[Tier::GammaOptimized.index()], 1);
+        assert_eq!(st.setups[0][SetupTier::StrongPullback.index()], 1);
+        assert_eq!((st.gamma_peak, st.gamma_optimized, st.n_bn_25, st.n_bn_35), (2, 1, 2, 2));
+        assert_eq!(core::mem::size_of::<SignalMsg>(), 96);
+    }
+
+    #[test]
+    fn regime_direction_and_phase_rejections() {
+        let fx = Fixture::t17();
+        let mut inp = fx.inputs();
+        inp.regime = super::super::inputs::RegimeView::with_defaults(Regime::Transition, 0.5, 0.0);
+        assert_eq!(reject(&inp).err(), Some(RejectReason::RegimeWait));
+        let mut inp = fx.inputs();
+        inp.regime.confidence = 0.55;
+        assert_eq!(reject(&inp).err(), Some(RejectReason::RegimeWait));
+        let mut inp = fx.inputs();
+        inp.regime.allowed = DirMask::SHORT;
+        assert_eq!(reject(&inp), Err(RejectReason::DirectionNotAllowed));
+        let mut inp = fx.inputs();
+        inp.phase_mult = 0.5;
+        assert_eq!(reject(&inp), Err(RejectReason::PhaseDisabled));
+        let mut inp = fx.inputs();
+        inp.confluence = [0.5, 0.5];
+        assert_eq!(reject(&inp), Err(RejectReason::NoSetup));
+    }
+
+    #[test]
+    fn range_bounce_against_bias_is_not_allowed() {
+        let mut bars: Vec<_> = (0..11).map(|_| bar(8, 10, 6, 8, 1000)).collect();
+        bars.push(bar(19, 20, 18, 19, 2000));
+        let fx = Fixture { bars, ..Fixture::t17() };
+        let mut inp = fx.inputs();
+        inp.regime = super::super::inputs::RegimeView::with_defaults(Regime::RangeBullishBias, 0.8, 0.2);
+        inp.regime.range =
+            Some(super::super::inputs::RangeView { support: tk(0), resistance: tk(20), quality: 0.7 });
+        assert_eq!(reject(&inp), Err(RejectReason::DirectionNotAllowed));
+        // The same bounce in a neutral range is a short.
+        inp.regime.regime = Regime::RangeNeutral;
+        inp.regime.allowed = DirMask::BOTH;
+        inp.bn.s = Some(-0.5);
+        inp.smart_money = Some(sm_state(-0.35));
+        inp.mtf = Some(-0.6);
+        let m = reject(&inp).expect("short bounce");
+        assert_eq!((m.dir, m.entry, m.stop, m.target), (Direction::Short, tk(19), tk(23), tk(1)));
+        assert_eq!(m.strategy, StrategyId::Range as u8);
+    }
+
+    #[test]
+    fn quality_gate_rejections() {
+        let fx = Fixture::t17();
+        let inp = fx.inputs();
+        let strict = Profile { min_confluence: 0.75, ..Profile::PAPER };
+        assert_eq!(entry_with(strict, &EngineConfig::default(), &inp), Err(RejectReason::LowConfluence));
+        let mut weak = fx.inputs();
+        weak.bn.s = Some(0.25);
+        assert_eq!(reject(&weak), Err(RejectReason::BnWeak));
+        weak.bn.s = None;
+        assert_eq!(reject(&weak), Err(RejectReason::BnWeak));
+        let mut ml = fx.inputs();
+        ml.ml = MlInput::Conf(0.70);
+        assert_eq!(reject(&ml), Err(RejectReason::MlRejected));
+        ml.ml = MlInput::Error;
+        assert_eq!(reject(&ml), Err(RejectReason::MlError));
+        ml.ml = MlInput::Conf(0.71);
+        let m = reject(&ml).expect("approved");
+        assert_eq!(m.flags & FLAG_ML_ABSENT, 0);
+    }
+
+    #[test]
+    fn opposing_pattern_vetoes_at_threshold() {
+        let mut fx = Fixture::t17();
+        fx.patterns.push(PatternHit { id: 3, score: 0.69, dir: Some(Direction::Short) });
+        assert!(reject(&fx.inputs()).is_ok());
+        fx.patterns[0].score = 0.70;
+        assert_eq!(reject(&fx.inputs()), Err(RejectReason::OpposingPattern));
+        // An agreeing pattern is credited: x1 = min(1, 0.75 + 0.1·0.8).
+        let fx = Fixture {
+            patterns: vec![PatternHit { id: 2, score: 0.8, dir: Some(Direction::Long) }],
+            ..Fixture::t17()
+        };
+        let d = run(&mut generator(&EngineConfig::default(), Profile::PAPER), &fx.inputs());
+        assert!((d.confidence.expect("conf").x[0] - 0.83).abs() < 1e-12);
+        let m = d.entry.expect("emitted");
+        assert_eq!((m.pattern_id, m.pattern_score), (2, 0.8));
+    }
+
+    #[test]
+    fn zone_gate_and_overrides() {
+        // A support zone 7 points below the entry.
+        let far = Fixture { zones: vec![ZoneView { centre: tk(-20), support: true }], ..Fixture::t17() };
+        // No override: not PEAK, SM 0.2 (no SM/BN alignment), M 0.6 (not elite).
+        let mut inp = far.inputs();
+        inp.gamma = normal();
+        inp.smart_money = Some(sm_state(0.2));
+        assert_eq!(reject(&inp), Err(RejectReason::ZoneFar));
+        // A resistance zone does not gate a long.
+        let res = Fixture { zones: vec![ZoneView { centre: tk(-20), support: false }], ..Fixture::t17() };
+        let mut i2 = res.inputs();
+        i2.gamma = normal();
+        i2.smart_money = Some(sm_state(0.2));
+        assert_ne!(reject(&i2), Err(RejectReason::ZoneFar));
+        // Within 3 points passes without a flag.
+        let near = Fixture { zones: vec![ZoneView { centre: tk(-4), support: true }], ..Fixture::t17() };
+        let m = reject(&near.inputs()).expect("near");
+        assert_eq!(m.flags & FLAG_ZONE_OVERRIDE, 0);
+        // Each override lets the far zone pass, flagged.
+        let mut peak = far.inputs();
+        peak.smart_money = Some(sm_state(0.2));
+        assert_eq!(reject(&peak).map(|m| m.flags & FLAG_ZONE_OVERRIDE), Ok(FLAG_ZONE_OVERRIDE));
+        let mut mtf = inp;
+        mtf.mtf = Some(0.8);
+        assert_eq!(reject(&mtf).map(|m| m.flags & FLAG_ZONE_OVERRIDE), Ok(FLAG_ZONE_OVERRIDE));
+        let mut smbn = inp;
+        smbn.smart_money = Some(sm_state(0.35));
+        assert_eq!(reject(&smbn).map(|m| m.flags & FLAG_ZONE_OVERRIDE), Ok(FLAG_ZONE_OVERRIDE));
+    }
+
+    #[test]
+    fn confidence_rr_and_stop_gates() {
+        let fx = Fixture::t17();
+        let inp = fx.inputs();
+        let cfg = EngineConfig::default();
+        let picky = Profile { min_confidence: 0.85, ..Profile::PAPER };
+        assert_eq!(entry_with(picky, &cfg, &inp), Err(RejectReason::LowConfidence));
+        let greedy = Profile { min_risk_reward: 2.5, ..Profile::PAPER };
+        assert_eq!(entry_with(greedy, &cfg, &inp), Err(RejectReason::RiskReward));
+        let mut tight = EngineConfig::default();
+        tight.gates.max_stop_ticks = 8;
+        assert_eq!(entry_with(Profile::PAPER, &tight, &inp), Err(RejectReason::StopRange));
+        let mut wide = EngineConfig::default();
+        wide.gates.min_stop_ticks = 11;
+        wide.gates.max_stop_ticks = 20;
+        assert_eq!(entry_with(Profile::PAPER, &wide, &inp), Err(RejectReason::StopRange));
+        // Tier REJECTED: a weak confluence everywhere gives conf₁ < 0.55.
+        let mut low = fx.inputs();
+        low.gamma = normal();
+        low.mtf = Some(-0.9);
+        low.smart_money = Some(sm_state(-0.9));
+        low.bn.s = Some(0.26);
+        low.regime.confidence = 0.6;
+        let backtest = Profile { min_confidence: 0.0, ..Profile::BACKTEST };
+        let d = run(&mut generator(&cfg, backtest), &low);
+        assert_eq!(d.confidence.map(|c| c.tier), Some(Tier::Rejected));
+        assert_eq!(d.entry, Err(RejectReason::LowConfidence));
+    }
+
+    #[test]
+    fn special_exit_emitted_before_entry_logic() {
+        // Five closes: a red-base CDS bar, then two green bars with S > 0.2, in TRANSITION.
+        let fx = Fixture::t17();
+        let mut g = generator(&EngineConfig::default(), Profile::PAPER);
+        let red = super::super::inputs::GoverningBase {
+            kind: Direction::Short,
+            high: tk(4),
+            low: tk(0),
+            size_ticks: 4,
+        };
+        let steps: [(f64, f64, i64, i64); 5] =
+            [(0.0, 0.0, 0, 0), (0.0, 0.0, 0, 0), (0.8, -0.3, 2, 1), (0.0, 0.3, 1, 2), (0.0, 0.3, 1, 2)];
+        let mut last = None;
+        for (i, (cds, s, o, c)) in steps.into_iter().enumerate() {
+            let mut bars = fx.bars.clone();
+            bars.push(bar(o, 3, 0, c, 1000));
+            let f = Fixture { bars, ..Fixture::t17() };
+            let mut inp = f.inputs();
+            inp.regime = super::super::inputs::RegimeView::with_defaults(Regime::Transition, 0.5, 0.0);
+            inp.bn.cds = cds;
+            inp.bn.s = Some(s);
+            inp.bn.governing = Some(red);
+            let d = g.decide(&inp);
+            assert_eq!(d.entry, Err(RejectReason::RegimeWait));
+            if i < 4 {
+                assert!(d.exit.is_none(), "step {i}");
+            }
+            last = d.exit;
+        }
+        let m = last.expect("exit");
+        assert_eq!((m.kind, m.dir, m.conf), (SignalKind::Exit, Direction::Short, 0.8));
+        assert_eq!(g.stats().by_kind[SignalKind::Exit as usize], 1);
+    }
+
+    #[test]
+    fn engine_config_parses_and_validates() {
+        let toml_text = r#"
+[selector]
+min_regime_conf = 0.65
+[trend]
+max_risk_ticks = 12
+[gates]
+zone_gate_points = 2.5
+[size]
+min_size = 1.0
+"#;
+        let c: EngineConfig = toml::from_str(toml_text).expect("parses");
+        assert_eq!(c.selector.min_regime_conf, 0.65);
+        assert_eq!(c.trend.max_risk_ticks, 12);
+        assert_eq!(c.trend.ks_bars, 10);
+        assert_eq!(c.gates.zone_gate_points, 2.5);
+        assert!(c.validate(5).is_ok());
+        assert!(toml::from_str::<EngineConfig>("[gates]\nveto = 0.5\n").is_err());
+        let mut bad = EngineConfig::default();
+        bad.gates.ml_threshold = 2.0;
+        assert!(bad.validate(5).unwrap_err().starts_with("gates.ml_threshold:"));
+        let mut bad = EngineConfig::default();
+        bad.size.max_elite = -1.0;
+        assert!(bad.validate(5).unwrap_err().starts_with("size.max_elite:"));
+        assert!(SignalGenerator::new(&EngineConfig::default(), Profile::PAPER, 5, 0).is_err());
+        let bad_profile = Profile { max_size: 0.0, ..Profile::PAPER };
+        assert!(SignalGenerator::new(&EngineConfig::default(), bad_profile, 5, T)
+            .err()
+            .is_some_and(|e| e.starts_with("profile.max_size:")));
     }
 }

@@ -7,7 +7,7 @@
 
 use super::inputs::{mean_volume_before, EngineInputs, RegimeView};
 use super::types::{
-    dsign, round_for, EntryType, RejectReason, Setup, SetupTier, StrategyId, PATTERN_BASE_BREAK,
+    at_least, dsign, round_for, EntryType, RejectReason, Setup, SetupTier, StrategyId, PATTERN_BASE_BREAK,
 };
 use mia_model::order::Direction;
 use mia_model::price::Px;
@@ -451,7 +451,7 @@ pub fn trend_setup(
     let p = bt.close;
     let c = inp.confluence_of(d);
     let strength = inp.regime.trend_strength;
-    let tier = if !(c >= 0.60) {
+    let tier = if !at_least(c, 0.60) {
         return Err(SetupReject::NoTier);
     } else if m.pullback && c >= 0.85 && m.pq >= 0.8 && m.lc >= 0.7 && strength >= 0.7 {
         SetupTier::PremiumPullback
@@ -514,7 +514,7 @@ pub fn trend_setup(
     if setup.risk_ticks(tick) > f64::from(cfg.max_risk_ticks) {
         return Err(SetupReject::RiskTooLarge);
     }
-    if !(setup.rr(tick) >= cfg.min_rr) {
+    if !at_least(setup.rr(tick), cfg.min_rr) {
         return Err(SetupReject::RiskReward);
     }
     if c < tier.min_confluence() {
@@ -531,7 +531,7 @@ pub fn trend_setup(
 pub fn range_side(cfg: &RangeConfig, inp: &EngineInputs<'_>, tick: Px) -> Result<Direction, SetupReject> {
     let Some(p) = inp.price() else { return Err(SetupReject::NotEnoughBars) };
     let Some(r) = inp.regime.range else { return Err(SetupReject::NoRange) };
-    if !(r.quality >= 0.4) {
+    if !at_least(r.quality, 0.4) {
         return Err(SetupReject::RangeInvalid);
     }
     let tol = u64::from(cfg.proximity_ticks) * tick.unsigned_abs();
@@ -600,12 +600,12 @@ pub fn range_setup(
     tick: Px,
 ) -> Result<Setup, SetupReject> {
     let Some(r) = inp.regime.range else { return Err(SetupReject::NoRange) };
-    if !(r.quality >= 0.4) {
+    if !at_least(r.quality, 0.4) {
         return Err(SetupReject::RangeInvalid);
     }
     let m = range_measure(cfg, inp, d, tick);
     let c = inp.confluence_of(d);
-    let tier = if !(c >= 0.60) {
+    let tier = if !at_least(c, 0.60) {
         return Err(SetupReject::NoTier);
     } else if c >= 0.85 && m.sq >= 0.8 && m.ps >= 0.7 && r.quality >= 0.8 {
         SetupTier::PremiumBounce
@@ -638,7 +638,7 @@ pub fn range_setup(
     if rr < 1.5 {
         setup.size_mult *= 0.7;
     }
-    if sgn * (target - entry) <= 0 || !(rr >= cfg.min_rr) {
+    if sgn * (target - entry) <= 0 || !at_least(rr, cfg.min_rr) {
         return Err(SetupReject::RiskReward);
     }
     if c < tier.min_confluence() {
@@ -720,7 +720,7 @@ impl Selector {
         self.head = (self.head + 1) % REGIME_HIST_CAP;
         self.len = (self.len + 1).min(REGIME_HIST_CAP);
         let sel = Self::choose(regime).ok_or(RejectReason::RegimeWait)?;
-        if !(regime.confidence >= self.cfg.min_regime_conf) || !stable {
+        if !at_least(regime.confidence, self.cfg.min_regime_conf) || !stable {
             return Err(RejectReason::RegimeWait);
         }
         Ok(sel)
@@ -734,7 +734,7 @@ impl Selector {
         if !regime.allowed.allows(d) {
             return Err(RejectReason::DirectionNotAllowed);
         }
-        if !(phase_mult >= self.cfg.min_phase_mult) {
+        if !at_least(phase_mult, self.cfg.min_phase_mult) {
             return Err(RejectReason::PhaseDisabled);
         }
         Ok(())

@@ -10,6 +10,12 @@ pub fn dsign(d: Direction) -> f64 {
     d.sign() as f64
 }
 
+/// `x ≥ min`, false when either is NaN (a gate written this way fails closed).
+#[inline]
+pub fn at_least(x: f64, min: f64) -> bool {
+    x >= min
+}
+
 /// Index of a direction in two-slot arrays: 0 long, 1 short (flat counts as long).
 #[inline]
 pub fn dir_index(d: Direction) -> usize {
