@@ -23,6 +23,7 @@
 
 pub mod exec_stage;
 pub mod fees;
+pub mod oms;
 pub mod position;
 pub mod risk;
 pub mod sim;

@@ -521,7 +521,8 @@ mod tests {
         b[53] = 7;
         assert_eq!(decode(KIND_EVENT, &b[..n]), Err(WireError::BadValue { field: "event.side", value: 7 }));
         let n = encode(&m[3], &mut buf);
-        for (at, field) in [(52, "intent.side"), (53, "intent.order_type"), (54, "intent.tif"), (55, "intent.action")]
+        for (at, field) in
+            [(52, "intent.side"), (53, "intent.order_type"), (54, "intent.tif"), (55, "intent.action")]
         {
             let mut b = buf;
             b[at] = 5;
