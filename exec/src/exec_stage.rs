@@ -34,7 +34,7 @@
 //! the slippage against them.
 
 use crate::fees::nano_to_usd;
-use crate::oms::{Applied, Cmd, Cmds, OmsCounters, OrderManager, OrderSpec, Role, CMDS_CAP};
+use crate::oms::{Amend, Applied, Cmd, Cmds, OmsCounters, OrderManager, OrderSpec, Role, CMDS_CAP};
 use crate::position::{ExitReason, Position, TradeRing};
 #[cfg(doc)]
 use crate::risk::Approved;
@@ -268,7 +268,7 @@ impl<V: Venue> ExecStage<V> {
 
     /// Approves and sends a modify of order `id` to total quantity `qty`.
     fn send_modify(&mut self, id: u64, qty: u32, seq: u64, ts: u64, t0: u64, out: &mut Outbox) {
-        let Ok(m) = self.oms.modify_intent(id, qty, 0, 0, seq, ts, self.trading.instrument_id) else {
+        let Ok(m) = self.oms.modify_intent(id, Amend::qty(qty), seq, ts, self.trading.instrument_id) else {
             return;
         };
         let Ok(approved) = self.risk.approve(m, self.pos.qty()) else {
@@ -650,6 +650,7 @@ impl<V: Venue> Stage for ExecStage<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::oms::OrderState;
     use crate::sim::{SimConfig, SimVenue};
     use mia_model::event::{flags, Event, Side};
     use mia_model::msg::{Direction, Signal};
@@ -745,5 +746,356 @@ mod tests {
         assert_eq!(st.counters.risk_rejects, 1);
         book(&mut st, &mut out, 1_100_000_000);
         assert_eq!(st.counters.risk_rejects, 2);
+    }
+
+    fn px(points: f64) -> Px {
+        (points * P as f64).round() as Px
+    }
+
+    fn lvl(st: &mut ExecStage<SimVenue>, out: &mut Outbox, ts: u64, bid: f64, ask: f64) {
+        st.on_envelope(&mkt(Event::level(ts, ts, Side::Bid, 0, px(bid), 50, 5, 0)), out);
+        st.on_envelope(&mkt(Event::level(ts, ts, Side::Ask, 0, px(ask), 50, 5, flags::LAST)), out);
+    }
+
+    fn print(st: &mut ExecStage<SimVenue>, out: &mut Outbox, ts: u64, p: f64, size: u32) {
+        let e = Event { seq: ts, ..Event::trade(ts, ts, Side::None, px(p), size, flags::LAST) };
+        st.on_envelope(&mkt(e), out);
+    }
+
+    fn bracket_signal(
+        dir: Direction,
+        ts: u64,
+        entry: f64,
+        stop: f64,
+        target: f64,
+        ty: OrderType,
+    ) -> Envelope {
+        let sig = Signal {
+            seq: ts,
+            ts,
+            direction: dir,
+            entry: px(entry),
+            stop: px(stop),
+            target: px(target),
+            entry_type: ty,
+            ..Default::default()
+        };
+        Envelope { t0: 0, msg: Msg::Signal(sig) }
+    }
+
+    fn intents(out: &Outbox) -> Vec<OrderIntent> {
+        out.as_slice()
+            .iter()
+            .filter_map(|e| if let Msg::Intent(i) = e.msg { Some(i) } else { None })
+            .collect()
+    }
+
+    fn stage_qty(qty: u32) -> ExecStage<SimVenue> {
+        let venue = SimVenue::new(SimConfig::default(), ContractSpec::ES);
+        ExecStage::new(
+            &risk(),
+            venue,
+            Trading { contract: ContractSpec::ES, order_qty: qty, instrument_id: 7 },
+        )
+    }
+
+    const LAT: u64 = 250_000;
+
+    #[test]
+    fn a_bracket_enters_then_its_target_exits_and_cancels_the_stop() {
+        let mut st = stage_qty(1);
+        let mut out = Outbox::new();
+        lvl(&mut st, &mut out, 1_000, 4000.00, 4000.25);
+        // Stop 3998.10 rounds down (away from a long entry) to 3998.00; target 4002.10 rounds
+        // down (towards it) to 4002.00.
+        st.on_envelope(
+            &bracket_signal(Direction::Long, 1_000, 4000.00, 3998.10, 4002.10, OrderType::Market),
+            &mut out,
+        );
+        let entry = intents(&out);
+        assert_eq!(entry.len(), 1);
+        assert_eq!(
+            (entry[0].order_type, entry[0].side, entry[0].qty),
+            (OrderType::Market, OrderSide::Buy, 1)
+        );
+        let e = entry[0].client_order_id;
+        assert_eq!(st.bracket(), Some(e));
+        assert_eq!(
+            st.oms().bracket_of(e).map(|b| (b.stop, b.target)),
+            Some((0, 0)),
+            "no child before the fill"
+        );
+        out.clear();
+        // The entry fills at the ask; the children go out at once.
+        lvl(&mut st, &mut out, 1_000 + LAT, 4000.00, 4000.25);
+        assert_eq!(st.position().qty(), 1);
+        let kids = intents(&out);
+        assert_eq!(kids.len(), 2);
+        let (stop, target) = (kids[0], kids[1]);
+        assert_eq!(
+            (stop.order_type, stop.trigger, stop.side, stop.tif),
+            (OrderType::Stop, px(3998.0), OrderSide::Sell, TimeInForce::Gtc)
+        );
+        assert_eq!((target.order_type, target.price, target.qty), (OrderType::Limit, px(4002.0), 1));
+        assert_eq!(
+            (stop.link as u64, target.link as u64),
+            (stop.client_order_id - e, target.client_order_id - e)
+        );
+        out.clear();
+        lvl(&mut st, &mut out, 1_000 + 2 * LAT, 4000.00, 4000.25);
+        assert_eq!(st.oms().get(stop.client_order_id).map(|o| o.state), Some(OrderState::Accepted));
+        print(&mut st, &mut out, 600_000, 4001.00, 1);
+        print(&mut st, &mut out, 700_000, 3999.50, 1);
+        assert!(out.is_empty(), "no stop at 3999.50");
+        // A print through 4002.00 fills the target; the stop is cancelled (OCO).
+        print(&mut st, &mut out, 800_000, 4002.25, 5);
+        assert!(st.position().is_flat());
+        let cancel = intents(&out);
+        assert_eq!(cancel.len(), 1);
+        assert_eq!(
+            (cancel[0].action, cancel[0].client_order_id),
+            (OrderAction::Cancel, stop.client_order_id)
+        );
+        assert_eq!(st.oms().get(stop.client_order_id).map(|o| o.state), Some(OrderState::Cancelled));
+        assert_eq!(st.venue().working(), 0);
+        assert_eq!(st.bracket(), None);
+        let t = *st.trades().iter().next().expect("one round trip");
+        assert_eq!(t.exit_reason, ExitReason::Target);
+        assert_eq!((t.entry_px, t.exit_px, t.pnl), (px(4000.25), px(4002.00), 87_500_000_000));
+        // Excursions: the 3999.50 print is 0.75 below the entry (3 ticks, $37.50); the target
+        // fill itself is the best mark, 1.75 above (7 ticks, $87.50).
+        assert_eq!((t.mae_px, t.mfe_px), (px(0.75), px(1.75)));
+        assert_eq!((t.mae_usd, t.mfe_usd), (37_500_000_000, 87_500_000_000));
+        // Slippage: bought 1 tick above the decision price, sold at the target: $12.50.
+        assert_eq!((t.entry_ref_px, t.exit_ref_px, t.slippage_usd), (px(4000.0), px(4002.0), 12_500_000_000));
+        assert_eq!(st.oms().counters().illegal, 0);
+    }
+
+    #[test]
+    fn a_partial_limit_entry_sizes_the_children_and_the_stop_exits() {
+        let mut st = stage_qty(2);
+        let mut out = Outbox::new();
+        lvl(&mut st, &mut out, 1_000, 4000.00, 4000.25);
+        // A short limit entry at 4000.60 rounds up (away from the market) to 4000.75.
+        st.on_envelope(
+            &bracket_signal(Direction::Short, 1_000, 4000.60, 4002.00, 3998.00, OrderType::Limit),
+            &mut out,
+        );
+        let entry = intents(&out)[0];
+        assert_eq!(
+            (entry.order_type, entry.price, entry.qty, entry.tif),
+            (OrderType::Limit, px(4000.75), 2, TimeInForce::Day)
+        );
+        out.clear();
+        lvl(&mut st, &mut out, 1_000 + LAT, 4000.00, 4000.25);
+        assert!(out.is_empty(), "rests");
+        // One contract trades through it: children for 1.
+        print(&mut st, &mut out, 400_000, 4001.00, 1);
+        assert_eq!(st.position().qty(), -1);
+        let kids = intents(&out);
+        assert_eq!(kids.iter().map(|k| (k.side, k.qty)).collect::<Vec<_>>(), vec![(OrderSide::Buy, 1); 2]);
+        out.clear();
+        // The second contract: both children modified to 2.
+        print(&mut st, &mut out, 500_000, 4001.00, 5);
+        assert_eq!(st.position().qty(), -2);
+        let mods = intents(&out);
+        assert_eq!(
+            mods.iter().map(|m| (m.action, m.qty)).collect::<Vec<_>>(),
+            vec![(OrderAction::Modify, 2); 2]
+        );
+        assert_eq!(st.venue().remaining(kids[0].client_order_id), Some(2));
+        out.clear();
+        lvl(&mut st, &mut out, 1_000_000, 4001.75, 4002.25);
+        // A print at 4002.00 triggers the buy stop: it lifts the ask at 4002.25.
+        print(&mut st, &mut out, 1_100_000, 4002.00, 1);
+        assert!(st.position().is_flat());
+        assert_eq!(st.venue().working(), 0, "target cancelled");
+        let t = *st.trades().iter().next().expect("round trip");
+        assert_eq!(
+            (t.exit_reason, t.qty, t.entry_px, t.exit_px),
+            (ExitReason::Stop, 2, px(4000.75), px(4002.25))
+        );
+        assert_eq!(t.pnl, -150_000_000_000);
+        // Per contract: entry 0.15 better than the decision (−0.15), exit 0.25 worse than the
+        // stop (+0.25): 0.10 × 2 × $50 = $10.
+        assert_eq!((t.slippage_px(), t.slippage_usd), (px(0.10), 10_000_000_000));
+    }
+
+    #[test]
+    fn flatten_and_kill_cancel_the_children() {
+        for (kind, reason) in
+            [(ControlKind::Flatten, ExitReason::Flatten), (ControlKind::Kill, ExitReason::Kill)]
+        {
+            let mut st = stage_qty(1);
+            let mut out = Outbox::new();
+            lvl(&mut st, &mut out, 1_000, 4000.00, 4000.25);
+            st.on_envelope(
+                &bracket_signal(Direction::Long, 1_000, 4000.0, 3998.0, 4002.0, OrderType::Market),
+                &mut out,
+            );
+            lvl(&mut st, &mut out, 1_000 + LAT, 4000.00, 4000.25);
+            assert_eq!((st.position().qty(), st.oms().working()), (1, 2));
+            out.clear();
+            let c = mia_model::msg::Control { seq: 9, ts: 400_000, arg: 0, kind };
+            st.on_envelope(&Envelope { t0: 0, msg: Msg::Control(c) }, &mut out);
+            let reqs = intents(&out);
+            assert_eq!(reqs.iter().filter(|r| r.action == OrderAction::Cancel).count(), 2, "{kind:?}");
+            assert_eq!(reqs.last().map(|r| (r.action, r.side)), Some((OrderAction::New, OrderSide::Sell)));
+            lvl(&mut st, &mut out, 400_000 + LAT, 4000.00, 4000.25);
+            assert!(st.position().is_flat());
+            assert_eq!((st.oms().working(), st.venue().working()), (0, 0));
+            let t = *st.trades().iter().next().expect("round trip");
+            assert_eq!(t.exit_reason, reason);
+        }
+    }
+
+    #[test]
+    fn an_opposite_bracket_exits_then_enters() {
+        let mut st = stage_qty(1);
+        let mut out = Outbox::new();
+        lvl(&mut st, &mut out, 1_000, 4000.00, 4000.25);
+        st.on_envelope(
+            &bracket_signal(Direction::Long, 1_000, 4000.0, 3998.0, 4002.0, OrderType::Market),
+            &mut out,
+        );
+        lvl(&mut st, &mut out, 1_000 + LAT, 4000.00, 4000.25);
+        out.clear();
+        // Same direction: ignored.
+        st.on_envelope(
+            &bracket_signal(Direction::Long, 2_000, 4000.0, 3998.0, 4002.0, OrderType::Market),
+            &mut out,
+        );
+        assert!(out.is_empty());
+        assert_eq!(st.counters.ignored_signals, 1);
+        // Opposite: cancel the children, sell the long, then the short bracket once flat.
+        st.on_envelope(
+            &bracket_signal(Direction::Short, 3_000, 4000.0, 4002.0, 3998.0, OrderType::Market),
+            &mut out,
+        );
+        assert_eq!(intents(&out).len(), 3, "2 cancels + the exit");
+        out.clear();
+        lvl(&mut st, &mut out, 3_000 + LAT, 4000.00, 4000.25);
+        assert!(st.position().is_flat());
+        assert_eq!(st.trades().iter().next().map(|t| t.exit_reason), Some(ExitReason::Signal));
+        let next = intents(&out);
+        assert_eq!(next.len(), 1, "the short entry");
+        assert_eq!((next[0].side, next[0].order_type), (OrderSide::Sell, OrderType::Market));
+        assert_eq!(st.bracket(), Some(next[0].client_order_id));
+        lvl(&mut st, &mut out, 3_000 + 2 * LAT, 4000.00, 4000.25);
+        assert_eq!(st.position().qty(), -1);
+    }
+
+    #[test]
+    fn a_bracket_still_open_at_the_session_end_exits_on_time() {
+        // 2024-03-13 16:00 CT.
+        let end = 1_710_363_600 * 1_000_000_000u64;
+        let t = end - 60 * 1_000_000_000;
+        let mut st = stage_qty(1);
+        let mut out = Outbox::new();
+        lvl(&mut st, &mut out, t, 4000.00, 4000.25);
+        st.on_envelope(
+            &bracket_signal(Direction::Long, t, 4000.0, 3998.0, 4002.0, OrderType::Market),
+            &mut out,
+        );
+        lvl(&mut st, &mut out, t + LAT, 4000.00, 4000.25);
+        assert_eq!(st.position().qty(), 1);
+        out.clear();
+        lvl(&mut st, &mut out, end - 1, 4000.00, 4000.25);
+        assert!(out.is_empty());
+        lvl(&mut st, &mut out, end, 4000.00, 4000.25);
+        assert_eq!(intents(&out).iter().filter(|i| i.action == OrderAction::Cancel).count(), 2);
+        lvl(&mut st, &mut out, end + LAT, 4000.00, 4000.25);
+        assert!(st.position().is_flat());
+        assert_eq!(st.trades().iter().next().map(|t| t.exit_reason), Some(ExitReason::Time));
+    }
+
+    #[test]
+    fn a_threshold_signal_ends_a_bracket_and_trades_as_before() {
+        let mut st = stage_qty(1);
+        let mut out = Outbox::new();
+        lvl(&mut st, &mut out, 1_000, 4000.00, 4000.25);
+        st.on_envelope(
+            &bracket_signal(Direction::Long, 1_000, 4000.0, 3998.0, 4002.0, OrderType::Market),
+            &mut out,
+        );
+        lvl(&mut st, &mut out, 1_000 + LAT, 4000.00, 4000.25);
+        out.clear();
+        st.on_envelope(&signal(Direction::Short, 5, 400_000), &mut out);
+        let reqs = intents(&out);
+        assert_eq!(reqs.iter().filter(|r| r.action == OrderAction::Cancel).count(), 2);
+        assert_eq!(reqs.last().map(|r| (r.side, r.qty)), Some((OrderSide::Sell, 2)), "to the target −1");
+        lvl(&mut st, &mut out, 400_000 + LAT, 4000.00, 4000.25);
+        assert_eq!(st.position().qty(), -1);
+        assert_eq!(st.bracket(), None);
+        assert_eq!(st.trades().iter().next().map(|t| t.exit_reason), Some(ExitReason::Signal));
+    }
+
+    #[test]
+    fn a_repeated_live_report_books_nothing() {
+        use crate::venue::LiveVenue;
+        use mia_model::msg::{ExecKind, ExecReport};
+        let mut st = ExecStage::new(
+            &risk(),
+            LiveVenue::replay(),
+            Trading { contract: ContractSpec::ES, order_qty: 1, instrument_id: 7 },
+        );
+        let mut out = Outbox::new();
+        st.on_envelope(&signal(Direction::Long, 1, 10), &mut out);
+        let id = intents(&out)[0].client_order_id;
+        let rep = |kind, leaves| ExecReport {
+            client_order_id: id,
+            seq: 2,
+            ts: 20,
+            price: 4000 * P,
+            fee: 0,
+            qty: 1,
+            leaves,
+            side: OrderSide::Buy,
+            kind,
+        };
+        for r in [
+            rep(ExecKind::Accepted, 1),
+            rep(ExecKind::Accepted, 1),
+            rep(ExecKind::Filled, 0),
+            rep(ExecKind::Filled, 0),
+        ] {
+            st.on_envelope(&Envelope { t0: 0, msg: Msg::Exec(r) }, &mut out);
+        }
+        assert_eq!(st.position().qty(), 1, "the repeated fill is not booked twice");
+        assert_eq!(st.counters.fills, 1);
+        assert_eq!(st.oms().counters().duplicates, 2);
+        // A report about an id never issued is refused and counted.
+        st.on_envelope(
+            &Envelope {
+                t0: 0,
+                msg: Msg::Exec(ExecReport { client_order_id: 999, ..rep(ExecKind::Filled, 0) }),
+            },
+            &mut out,
+        );
+        assert_eq!((st.position().qty(), st.oms().counters().unknown), (1, 1));
+        let mut r = StageReport::default();
+        st.report(&mut r);
+        assert_eq!(r.counter("oms.unknown_ids"), 1);
+        assert!(r.warnings.iter().any(|w| w.contains("UnknownId(999)")));
+    }
+
+    #[test]
+    fn ids_continue_after_a_restart() {
+        let mut a = stage_qty(1);
+        let mut out = Outbox::new();
+        lvl(&mut a, &mut out, 1_000, 4000.00, 4000.25);
+        a.on_envelope(
+            &bracket_signal(Direction::Long, 1_000, 4000.0, 3998.0, 4002.0, OrderType::Market),
+            &mut out,
+        );
+        lvl(&mut a, &mut out, 1_000 + LAT, 4000.00, 4000.25);
+        let hwm = a.id_hwm();
+        assert_eq!(hwm, 3, "entry + 2 children");
+        let mut b = stage_qty(1);
+        b.resume_ids(hwm);
+        out.clear();
+        lvl(&mut b, &mut out, 1_000, 4000.00, 4000.25);
+        b.on_envelope(&signal(Direction::Long, 1, 2_000), &mut out);
+        assert_eq!(intents(&out)[0].client_order_id, hwm + 1);
     }
 }

@@ -1044,4 +1044,135 @@ mod tests {
         assert_eq!(out.capacity(), cap);
         assert!(out.expired().is_empty());
     }
+
+    #[test]
+    fn stops_trigger_on_prints_and_walk_the_book() {
+        let mut sim = venue(0);
+        let mut out = FillBuf::new();
+        // A sell stop at 99.75 and a buy stop at 100.25 (asks 100.00 / 100.25 / 100.50).
+        sim.submit(&order(1, 2, OrderSide::Sell, OrderType::Stop, 99.75, 3)).expect("accepted");
+        sim.submit(&order(2, 2, OrderSide::Buy, OrderType::Stop, 100.25, 12)).expect("accepted");
+        sim.on_market(&status(2), &mut out);
+        assert!(out.fills().is_empty() && out.acks().len() == 2, "resting untriggered");
+        // A print at 100.00 reaches neither trigger.
+        sim.on_market(&trade(3, Side::Bid, 100.00, 1), &mut out);
+        assert!(out.is_empty());
+        assert_eq!(sim.triggered(2), Some(false));
+        // A print at 100.25 triggers the buy stop: a market order walking the asks.
+        sim.on_market(&trade(4, Side::Bid, 100.25, 1), &mut out);
+        assert_eq!(fills_of(&out), vec![(px(100.00), 10, false), (px(100.25), 2, true)]);
+        assert!(out.fills().iter().all(|f| f.client_order_id == 2));
+        assert_eq!(out.fills()[1].leaves, 0);
+        // A print at 99.75 (at the trigger) triggers the sell stop: it sells into the bids.
+        sim.on_market(&trade(5, Side::Ask, 99.75, 1), &mut out);
+        assert_eq!(fills_of(&out), vec![(px(99.75), 3, true)]);
+        assert_eq!((sim.stats().triggered, sim.working()), (2, 0));
+    }
+
+    #[test]
+    fn a_stop_already_through_on_arrival_triggers_at_once() {
+        let mut sim = venue(0);
+        let mut out = FillBuf::new();
+        sim.on_market(&trade(2, Side::Ask, 99.50, 1), &mut out);
+        sim.submit(&order(1, 3, OrderSide::Sell, OrderType::Stop, 99.75, 2)).expect("accepted");
+        sim.on_market(&status(3), &mut out);
+        assert_eq!(fills_of(&out), vec![(px(99.75), 2, true)]);
+    }
+
+    #[test]
+    fn stop_limit_rests_at_its_limit_once_triggered() {
+        let mut sim = venue(0);
+        let mut out = FillBuf::new();
+        // Sell stop-limit: trigger 99.50, limit 99.75 (the bid at 99.75 is depleted first).
+        let mut o = order(1, 2, OrderSide::Sell, OrderType::StopLimit, 99.50, 20);
+        o.price = px(99.75);
+        sim.submit(&o).expect("accepted");
+        sim.on_market(&status(2), &mut out);
+        sim.on_market(&trade(3, Side::Ask, 99.50, 1), &mut out);
+        // Triggered: sells 12 at 99.75 (the bid), stops at its limit, 8 rest at 99.75.
+        assert_eq!(fills_of(&out), vec![(px(99.75), 12, false)]);
+        assert_eq!((sim.remaining(1), sim.triggered(1)), (Some(8), Some(true)));
+        // Resting as a limit: a print through it (> 99.75) fills it.
+        sim.on_market(&trade(4, Side::Bid, 100.00, 5), &mut out);
+        assert_eq!(fills_of(&out), vec![(px(99.75), 5, false)]);
+        assert_eq!(out.fills()[0].leaves, 3);
+    }
+
+    #[test]
+    fn ioc_remainder_expires() {
+        let mut sim = venue(0);
+        let mut out = FillBuf::new();
+        let ioc = OrderIntent {
+            tif: TimeInForce::Ioc,
+            ..order(1, 2, OrderSide::Buy, OrderType::Limit, 100.25, 40)
+        };
+        sim.submit(&ioc).expect("accepted");
+        sim.on_market(&status(2), &mut out);
+        assert_eq!(fills_of(&out), vec![(px(100.00), 10, false), (px(100.25), 15, true)]);
+        assert_eq!(out.fills()[1].leaves, 15, "done, with 15 never to fill");
+        assert_eq!(
+            out.expired(),
+            &[Expired { client_order_id: 1, seq: 2, ts: 2, qty: 15, kind: ExecKind::Expired }]
+        );
+        assert_eq!((sim.working(), sim.stats().expired_qty), (0, 15));
+        // Not marketable at all: expires whole.
+        let ioc2 =
+            OrderIntent { client_order_id: 2, ..order(2, 3, OrderSide::Buy, OrderType::Limit, 99.00, 1) };
+        sim.submit(&OrderIntent { tif: TimeInForce::Ioc, ..ioc2 }).expect("accepted");
+        sim.on_market(&status(3), &mut out);
+        assert!(out.fills().is_empty());
+        assert_eq!(out.expired().len(), 1);
+    }
+
+    #[test]
+    fn day_orders_expire_at_the_session_end_gtc_stay() {
+        // 2024-03-13 (CDT): 16:00 CT = 21:00 UTC.
+        let d = Date::new(2024, 3, 13).expect("date");
+        let end = d.at_chicago_ns(16, 0).expect("in range");
+        assert_eq!(end, 1_710_363_600 * 1_000_000_000);
+        let t0 = end - 3_600 * 1_000_000_000;
+        assert_eq!(session_end_after(t0), end);
+        assert_eq!(session_end_after(end), end + 86_400 * 1_000_000_000, "16:00 itself is the next session");
+        let mut sim = venue(0);
+        let mut out = FillBuf::new();
+        let day =
+            OrderIntent { tif: TimeInForce::Day, ..order(1, t0, OrderSide::Buy, OrderType::Limit, 99.00, 2) };
+        let gtc =
+            OrderIntent { client_order_id: 2, ..order(2, t0, OrderSide::Buy, OrderType::Limit, 99.00, 2) };
+        sim.submit(&day).expect("accepted");
+        sim.submit(&gtc).expect("accepted");
+        sim.on_market(&status(t0), &mut out);
+        sim.on_market(&status(end - 1), &mut out);
+        assert!(out.is_empty());
+        sim.on_market(&status(end), &mut out);
+        assert_eq!(
+            out.expired(),
+            &[Expired { client_order_id: 1, seq: end, ts: end, qty: 2, kind: ExecKind::Expired }]
+        );
+        assert_eq!((sim.remaining(1), sim.remaining(2)), (None, Some(2)));
+    }
+
+    #[test]
+    fn modify_changes_price_and_quantity_now() {
+        let mut sim = venue(0);
+        let mut out = FillBuf::new();
+        let o = order(1, 2, OrderSide::Buy, OrderType::Limit, 99.00, 4);
+        sim.submit(&o).expect("accepted");
+        sim.on_market(&status(2), &mut out);
+        sim.on_market(&trade(3, Side::Ask, 98.75, 1), &mut out);
+        assert_eq!(sim.remaining(1), Some(3));
+        let m = OrderIntent { action: OrderAction::Modify, qty: 2, price: px(99.25), ..o };
+        assert_eq!(sim.submit(&OrderIntent { qty: 1, ..m }), Err(SubmitError::BadModify), "not above filled");
+        assert_eq!(sim.submit(&OrderIntent { side: OrderSide::Sell, ..m }), Err(SubmitError::BadModify));
+        assert_eq!(sim.submit(&m), Ok(()));
+        assert_eq!(sim.remaining(1), Some(1), "total 2, 1 filled");
+        // The new price: a print at 99.00 now trades through it.
+        sim.on_market(&trade(4, Side::Ask, 99.00, 5), &mut out);
+        assert_eq!(fills_of(&out), vec![(px(99.25), 1, true)]);
+        let gone = OrderIntent { client_order_id: 9, ..m };
+        assert_eq!(sim.submit(&gone), Err(SubmitError::NotWorking));
+        let cancel = OrderIntent { action: OrderAction::Cancel, ..gone };
+        assert_eq!(sim.submit(&cancel), Err(SubmitError::NotWorking));
+        assert_eq!(sim.stats().modified, 1);
+    }
 }

@@ -66,6 +66,24 @@ pub enum Role {
     Target = 3,
 }
 
+/// New terms of a working order (each 0 = unchanged).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Amend {
+    /// New total quantity (filled included).
+    pub qty: u32,
+    /// New limit price.
+    pub price: Px,
+    /// New trigger price.
+    pub trigger: Px,
+}
+
+impl Amend {
+    /// A quantity change only.
+    pub fn qty(qty: u32) -> Self {
+        Self { qty, ..Self::default() }
+    }
+}
+
 /// What to create: the order's terms plus two values the manager keeps for its caller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OrderSpec {
@@ -651,22 +669,20 @@ impl OrderManager {
         Ok(())
     }
 
-    /// The modify request for working order `id`: new total quantity `qty`, limit `price`
-    /// and `trigger` (each 0 = unchanged).
+    /// The modify request for working order `id` with the new terms `amend`.
     ///
     /// # Errors
-    /// Unknown id, [`OmsError::NotWorking`], or [`OmsError::BadOrder`] when `qty` is not above
-    /// the filled quantity.
+    /// Unknown id, [`OmsError::NotWorking`], or [`OmsError::BadOrder`] when the new quantity is
+    /// not above the filled quantity.
     pub fn modify_intent(
         &mut self,
         id: u64,
-        qty: u32,
-        price: Px,
-        trigger: Px,
+        amend: Amend,
         seq: u64,
         ts: u64,
         instrument_id: u32,
     ) -> Result<OrderIntent, OmsError> {
+        let Amend { qty, price, trigger } = amend;
         let i = self.find(id, ts)?;
         let o = self.orders[i];
         if !o.state.is_working() || o.cancel_pending {

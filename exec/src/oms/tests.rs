@@ -164,12 +164,13 @@ fn repeated_reports_change_nothing() {
 #[test]
 fn ids_stay_unique_across_a_restart() {
     let mut seen = std::collections::BTreeSet::new();
-    let mut a = OrderManager::default();
-    for _ in 0..5 {
-        assert!(seen.insert(a.create(OrderSpec::market(OrderSide::Buy, 1), 1).expect("created")));
-    }
-    let hwm = a.id_hwm();
-    drop(a);
+    let hwm = {
+        let mut a = OrderManager::default();
+        for _ in 0..5 {
+            assert!(seen.insert(a.create(OrderSpec::market(OrderSide::Buy, 1), 1).expect("created")));
+        }
+        a.id_hwm()
+    };
     // The restarted process resumes from the persisted mark.
     let mut b = OrderManager::new(IdGen::resume(hwm));
     for _ in 0..5 {
@@ -219,7 +220,7 @@ fn send_all(m: &mut OrderManager, c: &Cmds) {
                 m.on_ack(id, 21).expect("legal");
             }
             Cmd::Modify { id, qty } => {
-                let it = m.modify_intent(id, qty, 0, 0, 1, 22, 1).expect("working");
+                let it = m.modify_intent(id, Amend::qty(qty), 1, 22, 1).expect("working");
                 m.on_modified(&it).expect("working");
             }
             Cmd::Cancel(id) => {
@@ -332,8 +333,9 @@ fn modify_and_cancel_requests() {
     assert_eq!(m.request_cancel(id, 1), Err(OmsError::NotWorking(id)), "not sent yet");
     m.on_submitted(id, 1).expect("legal");
     m.on_fill(&fill(id, OrderSide::Sell, 1, 2), &mut c).expect("legal");
-    assert!(matches!(m.modify_intent(id, 1, 0, 0, 1, 2, 1), Err(OmsError::BadOrder(_))), "≤ filled");
-    let it = m.modify_intent(id, 2, 3997 * P, 3998 * P, 4, 2, 9).expect("working");
+    assert!(matches!(m.modify_intent(id, Amend::qty(1), 1, 2, 1), Err(OmsError::BadOrder(_))), "≤ filled");
+    let it =
+        m.modify_intent(id, Amend { qty: 2, price: 3997 * P, trigger: 3998 * P }, 4, 2, 9).expect("working");
     assert_eq!(
         (it.action, it.qty, it.price, it.trigger, it.seq),
         (OrderAction::Modify, 2, 3997 * P, 3998 * P, 4)
@@ -342,7 +344,10 @@ fn modify_and_cancel_requests() {
     assert_eq!(m.get(id).map(|o| (o.qty, o.leaves(), o.price)), Some((2, 1, 3997 * P)));
     assert_eq!(m.request_cancel(id, 3), Ok(()));
     assert_eq!(m.request_cancel(id, 3), Ok(()), "idempotent");
-    assert!(matches!(m.modify_intent(id, 3, 0, 0, 1, 2, 1), Err(OmsError::NotWorking(_))), "cancel pending");
+    assert!(
+        matches!(m.modify_intent(id, Amend::qty(3), 1, 2, 1), Err(OmsError::NotWorking(_))),
+        "cancel pending"
+    );
     assert_eq!(m.on_end(id, ExecKind::Cancelled, 4), Ok(Applied::Changed(OrderState::Cancelled)));
     assert_eq!(m.on_end(id, ExecKind::Cancelled, 4), Ok(Applied::Duplicate));
     assert_eq!(m.request_cancel(id, 5), Err(OmsError::NotWorking(id)));
