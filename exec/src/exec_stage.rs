@@ -619,6 +619,8 @@ impl<V: Venue> Stage for ExecStage<V> {
         r.count("exec.bracket_errors", c.bracket_errors);
         r.count("exec.modifies", c.modifies);
         r.count("exec.cancels", c.cancels);
+        r.count("exec.ignored_signals", c.ignored_signals);
+        r.count("exec.ignored_reports", c.ignored_reports);
         let o: &OmsCounters = self.oms.counters();
         r.count("oms.illegal_transitions", o.illegal);
         r.count("oms.unknown_ids", o.unknown);

@@ -2,15 +2,19 @@
 //!
 //! Execution for MIA: the last hot stage and everything under it.
 //!
-//! - [`exec_stage`]: [`ExecStage<V>`](exec_stage::ExecStage), signals → target position →
-//!   orders through risk → the venue `V`, fills → position;
+//! - [`exec_stage`]: [`ExecStage<V>`](exec_stage::ExecStage), signals → brackets (or a target
+//!   position) → orders through the order manager and risk → the venue `V`, fills → position;
+//! - [`oms`]: the [`OrderManager`](oms::OrderManager): the order state machine, brackets with
+//!   OCO children, client order ids unique across restarts ([`IdGen`](oms::IdGen)), idempotent
+//!   report handling, in fixed memory;
 //! - [`risk`]: the pre-trade [`RiskManager`](risk::RiskManager) and
 //!   [`Approved`](risk::Approved), the only way to make an order a venue accepts;
 //! - [`venue`]: the [`Venue`](venue::Venue) seam and [`LiveVenue`](venue::LiveVenue) (an
 //!   edge thread's orders out, sequenced reports in);
 //! - [`sim`]: [`SimVenue`](sim::SimVenue), a venue that keeps its own L2 book replica from
 //!   market events and fills orders in event time (order latency, market orders walking the
-//!   book, limit orders resting and filled by trade-through prints, fees), allocation-free after
+//!   book, limit orders resting and filled by trade-through prints, stops and stop-limits
+//!   triggered by prints, IOC and DAY, modify and cancel, fees), allocation-free after
 //!   construction;
 //! - [`position`]: [`Position`](position::Position) (signed quantity, average entry, realized /
 //!   unrealized P&L in nano-USD, fees) and [`RoundTrip`](position::RoundTrip) trade records
