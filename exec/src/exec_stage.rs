@@ -1,34 +1,53 @@
 //! The last hot stage: risk + order management + venue.
 //!
-//! It turns [`Signal`](mia_model::msg::Signal)s into a target position (`direction ×
-//! order_qty`), sends market orders for the difference between the target and the position,
-//! passes every order through [`RiskManager::approve`], submits the [`Approved`] orders to its
-//! [`Venue`], and feeds the venue every market event (the simulator fills in event time) and
-//! every execution report (a live venue fills from reports). It emits the intents and fills
-//! (with the causing input's `seq`) and forwards nothing else.
+//! Every order lives in the [`OrderManager`] (state machine, ids, brackets), passes
+//! [`RiskManager::approve`] (new orders and modifies; a venue takes only [`Approved`] ones) and
+//! goes to the stage's [`Venue`]. The stage feeds the venue every market event (the simulator
+//! fills in event time) and every execution report (a live venue fills from reports), books
+//! the fills the order manager accepts (a duplicate or refused report books nothing), and
+//! emits the requests and fills (with the causing input's `seq`); it forwards nothing else.
 //!
-//! Control inputs: `Kill` flattens and refuses new risk until `Resume`; `Flatten` sets the
-//! target to flat.
+//! Two ways to trade a [`Signal`]:
+//! - **Bracket** — a signal with a direction, a `stop` and a `target`: an entry (market, or a
+//!   DAY limit at `entry` when the signal's `entry_type` is `Limit`) with a GTC stop and a GTC
+//!   limit target that go live when the entry fills (OCO). Prices are put on the tick grid by
+//!   SIGNALS §0 (a long's prices round down, a short's up: the stop away from the entry, the
+//!   target towards it, the limit entry away from the market). Size: the signal's
+//!   `size_hint` capped by [`Trading::order_qty`] (0 = `order_qty`). One bracket at a time: a
+//!   same-direction signal while one is open is ignored; an opposite one exits (reason
+//!   `signal`) and enters once flat. A bracket position still open at the session end
+//!   ([`session_end_after`]) is flattened (reason `time`); a position left unprotected (a
+//!   child refused or ended) is flattened (reason `flatten`).
+//! - **Target position** — any other signal (the threshold strategy's): the target position is
+//!   `direction × order_qty`, and a market order for the difference is sent when nothing is
+//!   working (at most one such order at a time). Such a signal ends an open bracket first.
 //!
-//! Safety rules kept here: no order bypasses `RiskManager::approve` (a venue takes only
-//! [`Approved`] orders); at most one order works at a time (no duplicate orders while one is in
-//! flight); when risk leaves `Active` (a daily stop: loss, drawdown, losses in a row, trades
-//! per day), the stage flattens and stays flat. The risk manager sees every market event
-//! (`on_market`: event time, last trade) and every fill (`on_fill`). After a
-//! risk or venue refusal it retries the reconciliation no sooner than one second of event time
-//! later.
+//! Control inputs: `Kill` cancels every working order, flattens (reason `kill`) and refuses
+//! new risk until `Resume`; `Flatten` cancels the bracket and flattens (reason `flatten`).
+//! When the daily loss limit halts trading, the stage does as for `Kill` and stays flat. After
+//! a risk or venue refusal of a target-position order it retries no sooner than one second of
+//! event time later.
+//!
+//! Round trips ([`RoundTrip`](crate::position::RoundTrip)) carry the exit reason (the purpose
+//! of the order whose fill closed them), the decision prices (the signal's `entry`, the stop
+//! or target price, or the mark when a signal, a command or the clock decided the exit) and
+//! the slippage against them.
 
 use crate::fees::nano_to_usd;
-use crate::position::{Position, TradeRing};
+use crate::oms::{Amend, Applied, Cmd, Cmds, OmsCounters, OrderManager, OrderSpec, Role, CMDS_CAP};
+use crate::position::{ExitReason, Position, TradeRing};
 #[cfg(doc)]
 use crate::risk::Approved;
 use crate::risk::{RiskConfig, RiskManager, RiskState};
-use crate::sim::FillBuf;
+use crate::sim::{session_end_after, FillBuf};
 use crate::venue::Venue;
 use mia_model::contract::ContractSpec;
 use mia_model::event::EventKind;
-use mia_model::msg::{ControlKind, Envelope, Msg, OrderIntent, OrderSide, OrderType};
-use mia_model::price::Px;
+use mia_model::msg::{
+    ControlKind, Direction, Envelope, Fill, Msg, OrderAction, OrderIntent, OrderSide, OrderType, Signal,
+    TimeInForce,
+};
+use mia_model::price::{Px, UNDEF_PX};
 use mia_runtime::stage::{Outbox, Stage, StageReport};
 
 /// Capacity of the round-trip ring kept for the trades CSV.
@@ -39,18 +58,30 @@ const RETRY_NS: u64 = 1_000_000_000;
 /// Counters of the stage.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ExecCounters {
-    /// Intents approved and sent.
+    /// New orders approved and sent.
     pub intents: u64,
-    /// Fills received.
+    /// Fills booked.
     pub fills: u64,
-    /// Orders refused by risk.
+    /// Orders and modifies refused by risk.
     pub risk_rejects: u64,
-    /// Orders refused by the venue.
+    /// Orders and modifies refused by the venue.
     pub venue_rejects: u64,
-    /// Market-order quantity dropped by the venue (book exhausted) or orders it ended unfilled.
+    /// Contracts the venue ended unfilled (market remainders, IOC, DAY expiry).
     pub expired_qty: u64,
     /// Kill-switch commands received.
     pub kills: u64,
+    /// Brackets entered (entry sent).
+    pub brackets: u64,
+    /// Bracket signals the order manager refused (bad prices, capacity).
+    pub bracket_errors: u64,
+    /// Bracket signals ignored (same direction as the open bracket, or while halted).
+    pub ignored_signals: u64,
+    /// Modifies sent.
+    pub modifies: u64,
+    /// Cancels requested.
+    pub cancels: u64,
+    /// Reports ignored as repeats, or refused by the order manager (see its counters).
+    pub ignored_reports: u64,
 }
 
 /// What is traded and how much per signal.
@@ -58,19 +89,20 @@ pub struct ExecCounters {
 pub struct Trading {
     /// The contract (tick and point value).
     pub contract: ContractSpec,
-    /// Contracts per entry (target position = direction × this).
+    /// Contracts per entry (target position = direction × this; the cap of a bracket's size).
     pub order_qty: u32,
     /// Instrument id carried by every order (the feed's id of the traded contract); 0 takes
     /// the id of the market events the stage sees (a single-instrument feed).
     pub instrument_id: u32,
 }
 
-/// The order in flight: at most one at a time.
+/// How the position is being managed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct WorkingOrder {
-    client_order_id: u64,
-    /// Signed quantity still to fill (+ buy, − sell).
-    remaining: i64,
+enum Mode {
+    /// Market orders towards `target`.
+    Target,
+    /// The bracket with this entry id manages the position.
+    Bracket(u64),
 }
 
 /// Risk + order management + a venue.
@@ -81,14 +113,41 @@ pub struct ExecStage<V: Venue> {
     trades: TradeRing,
     fills: FillBuf,
     trading: Trading,
-    next_id: u64,
+    oms: OrderManager,
+    cmds: Cmds,
+    mode: Mode,
     target: i64,
-    working: Option<WorkingOrder>,
+    /// The target-position order in flight.
+    working: Option<u64>,
+    /// A bracket signal waiting for the position to be flat.
+    pending: Option<Signal>,
+    /// Reason and decision price tagged on target-position orders.
+    exit_reason: ExitReason,
+    /// Decision price of the open trip's entry.
+    entry_ref: Px,
+    /// Session end of the open bracket position (`u64::MAX` = none).
+    time_exit_at: u64,
+    /// An exit or a bracket change asks for a reconciliation after the next fills.
+    reconcile_due: bool,
     killed: bool,
     retry_after: u64,
     mark: Px,
     /// Counters.
     pub counters: ExecCounters,
+}
+
+/// Rounds `px` to the tick: down for a long's prices, up for a short's (SIGNALS §0).
+#[inline]
+fn round_for(px: Px, tick: Px, side: OrderSide) -> Px {
+    if tick <= 0 {
+        return px;
+    }
+    let down = px.div_euclid(tick) * tick;
+    if side == OrderSide::Buy || down == px {
+        down
+    } else {
+        down + tick
+    }
 }
 
 impl<V: Venue> ExecStage<V> {
@@ -101,14 +160,33 @@ impl<V: Venue> ExecStage<V> {
             trades: TradeRing::new(TRADE_RING_CAP),
             fills: FillBuf::new(),
             trading: Trading { order_qty: trading.order_qty.max(1), ..trading },
-            next_id: 1,
+            oms: OrderManager::default(),
+            cmds: Cmds::default(),
+            mode: Mode::Target,
             target: 0,
             working: None,
+            pending: None,
+            exit_reason: ExitReason::Signal,
+            entry_ref: 0,
+            time_exit_at: u64::MAX,
+            reconcile_due: false,
             killed: false,
             retry_after: 0,
             mark: 0,
             counters: ExecCounters::default(),
         }
+    }
+
+    /// Continues client order ids after `hwm`, the [`ExecStage::id_hwm`] persisted by a
+    /// previous run (call before the first input), so no id is ever reused.
+    pub fn resume_ids(&mut self, hwm: u64) {
+        self.oms.resume_ids(hwm);
+    }
+
+    /// The high-water mark of the client order ids issued (persist it for
+    /// [`ExecStage::resume_ids`]).
+    pub fn id_hwm(&self) -> u64 {
+        self.oms.id_hwm()
     }
 
     /// The position.
@@ -126,6 +204,11 @@ impl<V: Venue> ExecStage<V> {
         &self.risk
     }
 
+    /// The order manager (orders, states, counters, logged refusals).
+    pub fn oms(&self) -> &OrderManager {
+        &self.oms
+    }
+
     /// The venue.
     pub fn venue(&self) -> &V {
         &self.venue
@@ -134,6 +217,14 @@ impl<V: Venue> ExecStage<V> {
     /// Last trade price seen (the P&L mark).
     pub fn mark(&self) -> Px {
         self.mark
+    }
+
+    /// The entry id of the open bracket, if one manages the position.
+    pub fn bracket(&self) -> Option<u64> {
+        match self.mode {
+            Mode::Bracket(e) => Some(e),
+            Mode::Target => None,
+        }
     }
 
     /// Net P&L (realized − fees + unrealized at the mark), nano-USD.
@@ -149,73 +240,314 @@ impl<V: Venue> ExecStage<V> {
         self.killed || self.risk.state() != RiskState::Active
     }
 
-    /// Sends an order for `desired − position` if nothing is working.
-    #[inline]
-    fn reconcile(&mut self, seq: u64, ts: u64, t0: u64, out: &mut Outbox) {
-        if self.working.is_some() || ts < self.retry_after {
-            return;
-        }
-        let desired = if self.halted() { 0 } else { self.target };
-        let diff = desired - self.pos.qty();
-        let Some(side) = OrderSide::of_signed(diff) else { return };
-        let intent = OrderIntent {
-            client_order_id: self.next_id,
-            seq,
-            ts,
-            price: 0,
-            qty: diff.unsigned_abs().min(u64::from(u32::MAX)) as u32,
-            instrument_id: self.trading.instrument_id,
-            side,
-            order_type: OrderType::Market,
-        };
+    /// Approves and sends order `id` (in `New`); true when the venue took it.
+    fn send_new(&mut self, id: u64, seq: u64, ts: u64, t0: u64, out: &mut Outbox) -> bool {
+        let Some(intent) = self.oms.intent(id, seq, ts, self.trading.instrument_id) else { return false };
         let approved = match self.risk.approve(intent, self.pos.qty()) {
             Ok(a) => a,
             Err(_reason) => {
                 self.counters.risk_rejects += 1;
-                self.retry_after = ts + RETRY_NS;
-                return;
+                let _ = self.oms.on_submit_failed(id, ts);
+                return false;
             }
         };
-        self.next_id += 1;
         match self.venue.submit(approved) {
             Ok(()) => {
-                self.working =
-                    Some(WorkingOrder { client_order_id: intent.client_order_id, remaining: diff });
+                let _ = self.oms.on_submitted(id, ts);
                 self.counters.intents += 1;
                 out.push(Envelope { t0, msg: Msg::Intent(intent) });
+                true
             }
             Err(_) => {
                 self.counters.venue_rejects += 1;
-                self.retry_after = ts + RETRY_NS;
+                let _ = self.oms.on_submit_failed(id, ts);
+                false
             }
         }
     }
 
-    /// Books what the venue put in `self.fills` and emits the fills.
-    #[inline]
-    fn book_fills(&mut self, t0: u64, out: &mut Outbox) {
-        for f in self.fills.fills() {
-            self.counters.fills += 1;
-            let trip = self.pos.on_fill(f);
-            self.risk.on_fill(f, self.pos.qty(), trip.as_ref());
-            if let Some(trip) = trip {
-                self.trades.push(trip);
+    /// Approves and sends a modify of order `id` to total quantity `qty`.
+    fn send_modify(&mut self, id: u64, qty: u32, seq: u64, ts: u64, t0: u64, out: &mut Outbox) {
+        let Ok(m) = self.oms.modify_intent(id, Amend::qty(qty), seq, ts, self.trading.instrument_id) else {
+            return;
+        };
+        let Ok(approved) = self.risk.approve(m, self.pos.qty()) else {
+            self.counters.risk_rejects += 1;
+            return;
+        };
+        if self.venue.submit(approved).is_ok() {
+            let _ = self.oms.on_modified(&m);
+            self.counters.modifies += 1;
+            out.push(Envelope { t0, msg: Msg::Intent(m) });
+        } else {
+            self.counters.venue_rejects += 1;
+        }
+    }
+
+    /// Cancels working order `id` (marks it pending if the caller has not).
+    fn send_cancel(&mut self, id: u64, seq: u64, ts: u64, t0: u64, out: &mut Outbox) {
+        let Some(o) = self.oms.get(id).copied() else { return };
+        if !o.state.is_working() || self.oms.request_cancel(id, ts).is_err() {
+            return;
+        }
+        self.counters.cancels += 1;
+        let req = OrderIntent {
+            client_order_id: id,
+            seq,
+            ts,
+            qty: o.leaves(),
+            instrument_id: self.trading.instrument_id,
+            side: o.side,
+            order_type: o.order_type,
+            tif: o.tif,
+            action: OrderAction::Cancel,
+            ..OrderIntent::default()
+        };
+        out.push(Envelope { t0, msg: Msg::Intent(req) });
+        if self.venue.cancel(id) {
+            let _ = self.oms.on_end(id, mia_model::msg::ExecKind::Cancelled, ts);
+        }
+    }
+
+    /// Runs the order manager's commands in `self.cmds`.
+    fn run_cmds(&mut self, seq: u64, ts: u64, t0: u64, out: &mut Outbox) {
+        let mut local = [Cmd::Cancel(0); CMDS_CAP];
+        let n = self.cmds.as_slice().len();
+        local[..n].copy_from_slice(self.cmds.as_slice());
+        self.cmds.clear();
+        for cmd in &local[..n] {
+            match *cmd {
+                Cmd::Submit(id) => {
+                    self.send_new(id, seq, ts, t0, out);
+                }
+                Cmd::Modify { id, qty } => self.send_modify(id, qty, seq, ts, t0, out),
+                Cmd::Cancel(id) => self.send_cancel(id, seq, ts, t0, out),
             }
-            if let Some(w) = self.working.as_mut().filter(|w| w.client_order_id == f.client_order_id) {
-                w.remaining -= f.side.sign() * i64::from(f.qty);
-                if f.done {
-                    self.working = None;
+        }
+    }
+
+    /// Cancels every working order except the target-position order (rare paths: exits,
+    /// kill, flatten; a scan of the order table).
+    fn cancel_all(&mut self, seq: u64, ts: u64, t0: u64, out: &mut Outbox) {
+        for k in 0..self.oms.orders().len() {
+            let o = self.oms.orders()[k];
+            if o.id != 0 && o.state.is_working() && !o.cancel_pending && Some(o.id) != self.working {
+                self.send_cancel(o.id, seq, ts, t0, out);
+            }
+        }
+    }
+
+    /// Leaves bracket mode: cancels the bracket's orders and works towards flat with `reason`.
+    fn exit_all(&mut self, reason: ExitReason, seq: u64, ts: u64, t0: u64, out: &mut Outbox) {
+        self.cancel_all(seq, ts, t0, out);
+        self.mode = Mode::Target;
+        self.target = 0;
+        self.exit_reason = reason;
+        self.time_exit_at = u64::MAX;
+        self.retry_after = 0;
+        self.reconcile_due = true;
+    }
+
+    /// Sends a market order for `desired − position` if nothing is working.
+    #[inline]
+    fn reconcile(&mut self, seq: u64, ts: u64, t0: u64, out: &mut Outbox) {
+        if self.halted() && self.mode != Mode::Target {
+            self.exit_all(ExitReason::Kill, seq, ts, t0, out);
+        }
+        if self.mode != Mode::Target || self.working.is_some() || ts < self.retry_after {
+            return;
+        }
+        let desired = if self.halted() { 0 } else { self.target };
+        let diff = desired - self.pos.qty();
+        let Some(side) = OrderSide::of_signed(diff) else {
+            self.reconcile_due = false;
+            self.open_pending(seq, ts, t0, out);
+            return;
+        };
+        let reason = if self.halted() { ExitReason::Kill } else { self.exit_reason };
+        let qty = diff.unsigned_abs().min(u64::from(u32::MAX)) as u32;
+        let spec = OrderSpec::market(side, qty).with_tag(reason as u8, self.mark);
+        let Ok(id) = self.oms.create(spec, ts) else {
+            self.counters.venue_rejects += 1;
+            self.retry_after = ts + RETRY_NS;
+            return;
+        };
+        if self.send_new(id, seq, ts, t0, out) {
+            self.working = Some(id);
+        } else {
+            self.retry_after = ts + RETRY_NS;
+        }
+    }
+
+    /// Enters the pending bracket once flat with nothing working.
+    fn open_pending(&mut self, seq: u64, ts: u64, t0: u64, out: &mut Outbox) {
+        if self.pos.is_flat() && self.working.is_none() && !self.halted() {
+            if let Some(sig) = self.pending.take() {
+                self.open_bracket(&sig, seq, ts, t0, out);
+            }
+        }
+    }
+
+    /// Sends a bracket's entry for `sig`.
+    fn open_bracket(&mut self, sig: &Signal, seq: u64, ts: u64, t0: u64, out: &mut Outbox) {
+        let side = if sig.direction == Direction::Long { OrderSide::Buy } else { OrderSide::Sell };
+        let tick = self.trading.contract.tick;
+        let qty = if sig.size_hint > 0 {
+            sig.size_hint.min(self.trading.order_qty)
+        } else {
+            self.trading.order_qty
+        };
+        let decision = if sig.entry > 0 && sig.entry != UNDEF_PX { sig.entry } else { self.mark };
+        let entry = if sig.entry_type == OrderType::Limit && sig.entry > 0 && sig.entry != UNDEF_PX {
+            OrderSpec::limit(side, qty, round_for(sig.entry, tick, side)).with_tif(TimeInForce::Day)
+        } else {
+            OrderSpec::market(side, qty)
+        };
+        let entry = entry.with_tag(ExitReason::Signal as u8, decision);
+        let stop = round_for(sig.stop, tick, side);
+        let target = round_for(sig.target, tick, side);
+        match self.oms.bracket(entry, stop, target, ts) {
+            Ok(id) => {
+                if self.send_new(id, seq, ts, t0, out) {
+                    self.mode = Mode::Bracket(id);
+                    self.counters.brackets += 1;
                 }
             }
-            out.push(Envelope { t0, msg: Msg::Fill(*f) });
+            Err(_) => self.counters.bracket_errors += 1,
         }
-        for x in self.fills.expired() {
-            self.counters.expired_qty += u64::from(x.qty);
-            if self.working.is_some_and(|w| w.client_order_id == x.client_order_id) {
+    }
+
+    /// After orders changed: close a finished bracket, flatten an unprotected or expired one.
+    fn after_orders(&mut self, seq: u64, ts: u64, t0: u64, out: &mut Outbox) {
+        if let Mode::Bracket(e) = self.mode {
+            if !self.oms.bracket_open(e) {
+                // Over: flat (a child filled) or left with a position nothing protects.
+                self.mode = Mode::Target;
+                self.target = 0;
+                self.exit_reason = ExitReason::Flatten;
+                self.time_exit_at = u64::MAX;
+                self.reconcile_due = true;
+            } else if !self.pos.is_flat() && !self.oms.bracket_protected(e) {
+                self.exit_all(ExitReason::Flatten, seq, ts, t0, out);
+            } else if !self.pos.is_flat() && self.time_exit_at == u64::MAX {
+                self.time_exit_at = session_end_after(ts);
+            }
+        }
+        // Target-position orders keep their historical rhythm (reconciled on signals, reports
+        // and retries); exits and pending brackets are driven from here.
+        if self.reconcile_due || self.pending.is_some() {
+            self.reconcile(seq, ts, t0, out);
+        }
+    }
+
+    /// Books what the venue put in `self.fills`, emits the fills and runs the order manager's
+    /// commands; returns the (seq, ts) of the last entry, `None` when there was nothing.
+    fn book_fills(&mut self, t0: u64, out: &mut Outbox) -> Option<(u64, u64)> {
+        if self.fills.is_empty() {
+            return None;
+        }
+        let (mut seq, mut ts) = (0, 0);
+        for k in 0..self.fills.acks().len() {
+            let a = self.fills.acks()[k];
+            (seq, ts) = (a.seq, a.ts);
+            if !matches!(self.oms.on_ack(a.client_order_id, a.ts), Ok(Applied::Changed(_))) {
+                self.counters.ignored_reports += 1;
+            }
+        }
+        for k in 0..self.fills.fills().len() {
+            let f = self.fills.fills()[k];
+            (seq, ts) = (f.seq, f.ts);
+            self.cmds.clear();
+            if !matches!(self.oms.on_fill(&f, &mut self.cmds), Ok(Applied::Changed(_))) {
+                self.counters.ignored_reports += 1;
+                continue;
+            }
+            self.book_one(&f);
+            out.push(Envelope { t0, msg: Msg::Fill(f) });
+            self.run_cmds(f.seq, f.ts, t0, out);
+        }
+        for k in 0..self.fills.expired().len() {
+            let x = self.fills.expired()[k];
+            (seq, ts) = (x.seq, x.ts);
+            match self.oms.on_end(x.client_order_id, x.kind, x.ts) {
+                Ok(Applied::Changed(_)) => self.counters.expired_qty += u64::from(x.qty),
+                _ => self.counters.ignored_reports += 1,
+            }
+            self.clear_working();
+        }
+        self.fills.clear();
+        Some((seq, ts))
+    }
+
+    /// Books one accepted fill into the position and the round trips.
+    fn book_one(&mut self, f: &Fill) {
+        self.counters.fills += 1;
+        let o = self.oms.get(f.client_order_id).copied().unwrap_or_default();
+        let was_flat = self.pos.is_flat();
+        let trip = self.pos.on_fill(f);
+        self.risk.on_fill(f, self.pos.qty(), trip.as_ref());
+        if let Some(trip) = trip {
+            let reason = match o.role {
+                Role::Stop => ExitReason::Stop,
+                Role::Target => ExitReason::Target,
+                Role::Single | Role::Entry => ExitReason::from_u8(o.tag).unwrap_or_default(),
+            };
+            let exit_ref = o.ref_px;
+            let pv = self.trading.contract.point_value_usd;
+            self.trades.push(trip.with_decisions(reason, self.entry_ref, exit_ref, pv));
+            if !self.pos.is_flat() {
+                self.entry_ref = o.ref_px;
+            }
+        } else if was_flat && !self.pos.is_flat() {
+            self.entry_ref = o.ref_px;
+        }
+        self.clear_working();
+    }
+
+    /// Forgets the target-position order once it has ended.
+    fn clear_working(&mut self) {
+        if let Some(id) = self.working {
+            if self.oms.get(id).is_none_or(|o| o.state.is_terminal()) {
                 self.working = None;
             }
         }
-        self.fills.clear();
+    }
+
+    fn on_signal(&mut self, sig: &Signal, t0: u64, out: &mut Outbox) {
+        let (seq, ts) = (sig.seq, sig.ts);
+        let defined = |p: Px| p > 0 && p != UNDEF_PX;
+        let is_bracket = sig.direction != Direction::Flat && defined(sig.stop) && defined(sig.target);
+        if !is_bracket {
+            self.pending = None;
+            if self.mode != Mode::Target {
+                self.exit_all(ExitReason::Signal, seq, ts, t0, out);
+            }
+            self.exit_reason = ExitReason::Signal;
+            self.target = sig.direction.sign() * i64::from(self.trading.order_qty);
+            self.retry_after = 0;
+            self.reconcile(seq, ts, t0, out);
+            return;
+        }
+        if self.halted() {
+            self.counters.ignored_signals += 1;
+            return;
+        }
+        let want = sig.direction.sign();
+        let side_now = match self.mode {
+            Mode::Bracket(e) => self.oms.get(e).map_or(0, |o| o.side.sign()),
+            Mode::Target => self.pos.qty().signum(),
+        };
+        if side_now == want {
+            self.counters.ignored_signals += 1;
+            return;
+        }
+        self.pending = Some(*sig);
+        self.target = 0;
+        if self.mode != Mode::Target || !self.pos.is_flat() || self.working.is_some() {
+            self.exit_all(ExitReason::Signal, seq, ts, t0, out);
+        }
+        self.exit_reason = ExitReason::Signal;
+        self.reconcile(seq, ts, t0, out);
     }
 }
 
@@ -234,11 +566,18 @@ impl<V: Venue> Stage for ExecStage<V> {
                 let trade_px = if ev.kind == EventKind::Trade && ev.size > 0 { ev.price } else { 0 };
                 self.risk.on_market(ev.ts_recv, trade_px);
                 self.venue.on_market(&ev, &mut self.fills);
-                self.book_fills(env.t0, out);
+                let booked = self.book_fills(env.t0, out);
                 if ev.kind == EventKind::Trade && ev.size > 0 {
                     self.mark = ev.price;
                     self.pos.mark(ev.price);
                     self.risk.on_pnl(self.net_pnl());
+                }
+                if let Some((seq, ts)) = booked {
+                    self.after_orders(seq, ts, env.t0, out);
+                }
+                if ev.ts_recv >= self.time_exit_at && self.mode != Mode::Target {
+                    self.exit_all(ExitReason::Time, ev.seq, ev.ts_recv, env.t0, out);
+                    self.reconcile(ev.seq, ev.ts_recv, env.t0, out);
                 }
                 if ev.is_last() && (self.halted() || self.retry_after != 0) {
                     self.reconcile(ev.seq, ev.ts_recv, env.t0, out);
@@ -246,24 +585,23 @@ impl<V: Venue> Stage for ExecStage<V> {
             }
             Msg::Exec(r) => {
                 self.venue.on_report(&r, &mut self.fills);
-                self.book_fills(env.t0, out);
+                if self.book_fills(env.t0, out).is_some() {
+                    self.after_orders(r.seq, r.ts, env.t0, out);
+                }
                 self.reconcile(r.seq, r.ts, env.t0, out);
             }
-            Msg::Signal(sig) => {
-                self.target = sig.direction.sign() * i64::from(self.trading.order_qty);
-                self.retry_after = 0;
-                self.reconcile(sig.seq, sig.ts, env.t0, out);
-            }
+            Msg::Signal(sig) => self.on_signal(&sig, env.t0, out),
             Msg::Control(c) => match c.kind {
                 ControlKind::Kill => {
                     self.counters.kills += 1;
                     self.killed = true;
-                    self.retry_after = 0;
+                    self.pending = None;
+                    self.exit_all(ExitReason::Kill, c.seq, c.ts, env.t0, out);
                     self.reconcile(c.seq, c.ts, env.t0, out);
                 }
                 ControlKind::Flatten => {
-                    self.target = 0;
-                    self.retry_after = 0;
+                    self.pending = None;
+                    self.exit_all(ExitReason::Flatten, c.seq, c.ts, env.t0, out);
                     self.reconcile(c.seq, c.ts, env.t0, out);
                 }
                 ControlKind::Resume => self.killed = false,
@@ -281,9 +619,31 @@ impl<V: Venue> Stage for ExecStage<V> {
         r.count("exec.venue_rejects", c.venue_rejects);
         r.count("exec.expired_qty", c.expired_qty);
         r.count("exec.kills", c.kills);
+        r.count("exec.brackets", c.brackets);
+        r.count("exec.bracket_errors", c.bracket_errors);
+        r.count("exec.modifies", c.modifies);
+        r.count("exec.cancels", c.cancels);
+        r.count("exec.ignored_signals", c.ignored_signals);
+        r.count("exec.ignored_reports", c.ignored_reports);
+        let o: &OmsCounters = self.oms.counters();
+        r.count("oms.illegal_transitions", o.illegal);
+        r.count("oms.unknown_ids", o.unknown);
+        r.count("oms.duplicate_reports", o.duplicates);
+        r.count("oms.bad_fills", o.bad_fills);
+        r.count("oms.id_hwm", self.oms.id_hwm());
         r.count("round_trips", self.pos.trips());
+        r.count("risk.state", self.risk.state() as u64);
+        r.count("risk.reason", self.risk.reason().map_or(0, |x| x as u64));
+        r.count("risk.transitions", self.risk.transitions().count() as u64);
+        r.count(
+            "risk.first_stop_ts",
+            self.risk.transitions().find(|t| t.to != RiskState::Active).map_or(0, |t| t.ts),
+        );
         r.value("net_pnl_usd", nano_to_usd(self.net_pnl()));
         r.value("fees_usd", nano_to_usd(self.pos.fees()));
+        for e in self.oms.errors() {
+            r.warnings.push(format!("order manager refused at ts {}: {:?}", e.ts, e.error));
+        }
         let mut csv = String::new();
         if self.trades.write_csv(&mut csv).is_err() {
             r.warnings.push("trades.csv: formatting failed".into());
@@ -303,6 +663,7 @@ impl<V: Venue> Stage for ExecStage<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::oms::OrderState;
     use crate::sim::{SimConfig, SimVenue};
     use mia_model::event::{flags, Event, Side};
     use mia_model::msg::{Direction, Signal};
@@ -334,7 +695,8 @@ mod tests {
             max_order_qty: 2,
             max_orders_per_sec: 10,
             max_daily_loss_usd: 1000.0,
-            ..RiskConfig::default()
+            // The stage's logic is tested here; each risk check has its own tests in `risk`.
+            ..RiskConfig::permissive()
         }
     }
 
@@ -404,5 +766,356 @@ mod tests {
         assert_eq!(st.counters.risk_rejects, 1);
         book(&mut st, &mut out, 1_100_000_000);
         assert_eq!(st.counters.risk_rejects, 2);
+    }
+
+    fn px(points: f64) -> Px {
+        (points * P as f64).round() as Px
+    }
+
+    fn lvl(st: &mut ExecStage<SimVenue>, out: &mut Outbox, ts: u64, bid: f64, ask: f64) {
+        st.on_envelope(&mkt(Event::level(ts, ts, Side::Bid, 0, px(bid), 50, 5, 0)), out);
+        st.on_envelope(&mkt(Event::level(ts, ts, Side::Ask, 0, px(ask), 50, 5, flags::LAST)), out);
+    }
+
+    fn print(st: &mut ExecStage<SimVenue>, out: &mut Outbox, ts: u64, p: f64, size: u32) {
+        let e = Event { seq: ts, ..Event::trade(ts, ts, Side::None, px(p), size, flags::LAST) };
+        st.on_envelope(&mkt(e), out);
+    }
+
+    fn bracket_signal(
+        dir: Direction,
+        ts: u64,
+        entry: f64,
+        stop: f64,
+        target: f64,
+        ty: OrderType,
+    ) -> Envelope {
+        let sig = Signal {
+            seq: ts,
+            ts,
+            direction: dir,
+            entry: px(entry),
+            stop: px(stop),
+            target: px(target),
+            entry_type: ty,
+            ..Default::default()
+        };
+        Envelope { t0: 0, msg: Msg::Signal(sig) }
+    }
+
+    fn intents(out: &Outbox) -> Vec<OrderIntent> {
+        out.as_slice()
+            .iter()
+            .filter_map(|e| if let Msg::Intent(i) = e.msg { Some(i) } else { None })
+            .collect()
+    }
+
+    fn stage_qty(qty: u32) -> ExecStage<SimVenue> {
+        let venue = SimVenue::new(SimConfig::default(), ContractSpec::ES);
+        ExecStage::new(
+            &risk(),
+            venue,
+            Trading { contract: ContractSpec::ES, order_qty: qty, instrument_id: 7 },
+        )
+    }
+
+    const LAT: u64 = 250_000;
+
+    #[test]
+    fn a_bracket_enters_then_its_target_exits_and_cancels_the_stop() {
+        let mut st = stage_qty(1);
+        let mut out = Outbox::new();
+        lvl(&mut st, &mut out, 1_000, 4000.00, 4000.25);
+        // Stop 3998.10 rounds down (away from a long entry) to 3998.00; target 4002.10 rounds
+        // down (towards it) to 4002.00.
+        st.on_envelope(
+            &bracket_signal(Direction::Long, 1_000, 4000.00, 3998.10, 4002.10, OrderType::Market),
+            &mut out,
+        );
+        let entry = intents(&out);
+        assert_eq!(entry.len(), 1);
+        assert_eq!(
+            (entry[0].order_type, entry[0].side, entry[0].qty),
+            (OrderType::Market, OrderSide::Buy, 1)
+        );
+        let e = entry[0].client_order_id;
+        assert_eq!(st.bracket(), Some(e));
+        assert_eq!(
+            st.oms().bracket_of(e).map(|b| (b.stop, b.target)),
+            Some((0, 0)),
+            "no child before the fill"
+        );
+        out.clear();
+        // The entry fills at the ask; the children go out at once.
+        lvl(&mut st, &mut out, 1_000 + LAT, 4000.00, 4000.25);
+        assert_eq!(st.position().qty(), 1);
+        let kids = intents(&out);
+        assert_eq!(kids.len(), 2);
+        let (stop, target) = (kids[0], kids[1]);
+        assert_eq!(
+            (stop.order_type, stop.trigger, stop.side, stop.tif),
+            (OrderType::Stop, px(3998.0), OrderSide::Sell, TimeInForce::Gtc)
+        );
+        assert_eq!((target.order_type, target.price, target.qty), (OrderType::Limit, px(4002.0), 1));
+        assert_eq!(
+            (stop.link as u64, target.link as u64),
+            (stop.client_order_id - e, target.client_order_id - e)
+        );
+        out.clear();
+        lvl(&mut st, &mut out, 1_000 + 2 * LAT, 4000.00, 4000.25);
+        assert_eq!(st.oms().get(stop.client_order_id).map(|o| o.state), Some(OrderState::Accepted));
+        print(&mut st, &mut out, 600_000, 4001.00, 1);
+        print(&mut st, &mut out, 700_000, 3999.50, 1);
+        assert!(out.is_empty(), "no stop at 3999.50");
+        // A print through 4002.00 fills the target; the stop is cancelled (OCO).
+        print(&mut st, &mut out, 800_000, 4002.25, 5);
+        assert!(st.position().is_flat());
+        let cancel = intents(&out);
+        assert_eq!(cancel.len(), 1);
+        assert_eq!(
+            (cancel[0].action, cancel[0].client_order_id),
+            (OrderAction::Cancel, stop.client_order_id)
+        );
+        assert_eq!(st.oms().get(stop.client_order_id).map(|o| o.state), Some(OrderState::Cancelled));
+        assert_eq!(st.venue().working(), 0);
+        assert_eq!(st.bracket(), None);
+        let t = *st.trades().iter().next().expect("one round trip");
+        assert_eq!(t.exit_reason, ExitReason::Target);
+        assert_eq!((t.entry_px, t.exit_px, t.pnl), (px(4000.25), px(4002.00), 87_500_000_000));
+        // Excursions: the 3999.50 print is 0.75 below the entry (3 ticks, $37.50); the target
+        // fill itself is the best mark, 1.75 above (7 ticks, $87.50).
+        assert_eq!((t.mae_px, t.mfe_px), (px(0.75), px(1.75)));
+        assert_eq!((t.mae_usd, t.mfe_usd), (37_500_000_000, 87_500_000_000));
+        // Slippage: bought 1 tick above the decision price, sold at the target: $12.50.
+        assert_eq!((t.entry_ref_px, t.exit_ref_px, t.slippage_usd), (px(4000.0), px(4002.0), 12_500_000_000));
+        assert_eq!(st.oms().counters().illegal, 0);
+    }
+
+    #[test]
+    fn a_partial_limit_entry_sizes_the_children_and_the_stop_exits() {
+        let mut st = stage_qty(2);
+        let mut out = Outbox::new();
+        lvl(&mut st, &mut out, 1_000, 4000.00, 4000.25);
+        // A short limit entry at 4000.60 rounds up (away from the market) to 4000.75.
+        st.on_envelope(
+            &bracket_signal(Direction::Short, 1_000, 4000.60, 4002.00, 3998.00, OrderType::Limit),
+            &mut out,
+        );
+        let entry = intents(&out)[0];
+        assert_eq!(
+            (entry.order_type, entry.price, entry.qty, entry.tif),
+            (OrderType::Limit, px(4000.75), 2, TimeInForce::Day)
+        );
+        out.clear();
+        lvl(&mut st, &mut out, 1_000 + LAT, 4000.00, 4000.25);
+        assert!(out.is_empty(), "rests");
+        // One contract trades through it: children for 1.
+        print(&mut st, &mut out, 400_000, 4001.00, 1);
+        assert_eq!(st.position().qty(), -1);
+        let kids = intents(&out);
+        assert_eq!(kids.iter().map(|k| (k.side, k.qty)).collect::<Vec<_>>(), vec![(OrderSide::Buy, 1); 2]);
+        out.clear();
+        // The second contract: both children modified to 2.
+        print(&mut st, &mut out, 500_000, 4001.00, 5);
+        assert_eq!(st.position().qty(), -2);
+        let mods = intents(&out);
+        assert_eq!(
+            mods.iter().map(|m| (m.action, m.qty)).collect::<Vec<_>>(),
+            vec![(OrderAction::Modify, 2); 2]
+        );
+        assert_eq!(st.venue().remaining(kids[0].client_order_id), Some(2));
+        out.clear();
+        lvl(&mut st, &mut out, 1_000_000, 4001.75, 4002.25);
+        // A print at 4002.00 triggers the buy stop: it lifts the ask at 4002.25.
+        print(&mut st, &mut out, 1_100_000, 4002.00, 1);
+        assert!(st.position().is_flat());
+        assert_eq!(st.venue().working(), 0, "target cancelled");
+        let t = *st.trades().iter().next().expect("round trip");
+        assert_eq!(
+            (t.exit_reason, t.qty, t.entry_px, t.exit_px),
+            (ExitReason::Stop, 2, px(4000.75), px(4002.25))
+        );
+        assert_eq!(t.pnl, -150_000_000_000);
+        // Per contract: entry 0.15 better than the decision (−0.15), exit 0.25 worse than the
+        // stop (+0.25): 0.10 × 2 × $50 = $10.
+        assert_eq!((t.slippage_px(), t.slippage_usd), (px(0.10), 10_000_000_000));
+    }
+
+    #[test]
+    fn flatten_and_kill_cancel_the_children() {
+        for (kind, reason) in
+            [(ControlKind::Flatten, ExitReason::Flatten), (ControlKind::Kill, ExitReason::Kill)]
+        {
+            let mut st = stage_qty(1);
+            let mut out = Outbox::new();
+            lvl(&mut st, &mut out, 1_000, 4000.00, 4000.25);
+            st.on_envelope(
+                &bracket_signal(Direction::Long, 1_000, 4000.0, 3998.0, 4002.0, OrderType::Market),
+                &mut out,
+            );
+            lvl(&mut st, &mut out, 1_000 + LAT, 4000.00, 4000.25);
+            assert_eq!((st.position().qty(), st.oms().working()), (1, 2));
+            out.clear();
+            let c = mia_model::msg::Control { seq: 9, ts: 400_000, arg: 0, kind };
+            st.on_envelope(&Envelope { t0: 0, msg: Msg::Control(c) }, &mut out);
+            let reqs = intents(&out);
+            assert_eq!(reqs.iter().filter(|r| r.action == OrderAction::Cancel).count(), 2, "{kind:?}");
+            assert_eq!(reqs.last().map(|r| (r.action, r.side)), Some((OrderAction::New, OrderSide::Sell)));
+            lvl(&mut st, &mut out, 400_000 + LAT, 4000.00, 4000.25);
+            assert!(st.position().is_flat());
+            assert_eq!((st.oms().working(), st.venue().working()), (0, 0));
+            let t = *st.trades().iter().next().expect("round trip");
+            assert_eq!(t.exit_reason, reason);
+        }
+    }
+
+    #[test]
+    fn an_opposite_bracket_exits_then_enters() {
+        let mut st = stage_qty(1);
+        let mut out = Outbox::new();
+        lvl(&mut st, &mut out, 1_000, 4000.00, 4000.25);
+        st.on_envelope(
+            &bracket_signal(Direction::Long, 1_000, 4000.0, 3998.0, 4002.0, OrderType::Market),
+            &mut out,
+        );
+        lvl(&mut st, &mut out, 1_000 + LAT, 4000.00, 4000.25);
+        out.clear();
+        // Same direction: ignored.
+        st.on_envelope(
+            &bracket_signal(Direction::Long, 2_000, 4000.0, 3998.0, 4002.0, OrderType::Market),
+            &mut out,
+        );
+        assert!(out.is_empty());
+        assert_eq!(st.counters.ignored_signals, 1);
+        // Opposite: cancel the children, sell the long, then the short bracket once flat.
+        st.on_envelope(
+            &bracket_signal(Direction::Short, 3_000, 4000.0, 4002.0, 3998.0, OrderType::Market),
+            &mut out,
+        );
+        assert_eq!(intents(&out).len(), 3, "2 cancels + the exit");
+        out.clear();
+        lvl(&mut st, &mut out, 3_000 + LAT, 4000.00, 4000.25);
+        assert!(st.position().is_flat());
+        assert_eq!(st.trades().iter().next().map(|t| t.exit_reason), Some(ExitReason::Signal));
+        let next = intents(&out);
+        assert_eq!(next.len(), 1, "the short entry");
+        assert_eq!((next[0].side, next[0].order_type), (OrderSide::Sell, OrderType::Market));
+        assert_eq!(st.bracket(), Some(next[0].client_order_id));
+        lvl(&mut st, &mut out, 3_000 + 2 * LAT, 4000.00, 4000.25);
+        assert_eq!(st.position().qty(), -1);
+    }
+
+    #[test]
+    fn a_bracket_still_open_at_the_session_end_exits_on_time() {
+        // 2024-03-13 16:00 CT.
+        let end = 1_710_363_600 * 1_000_000_000u64;
+        let t = end - 60 * 1_000_000_000;
+        let mut st = stage_qty(1);
+        let mut out = Outbox::new();
+        lvl(&mut st, &mut out, t, 4000.00, 4000.25);
+        st.on_envelope(
+            &bracket_signal(Direction::Long, t, 4000.0, 3998.0, 4002.0, OrderType::Market),
+            &mut out,
+        );
+        lvl(&mut st, &mut out, t + LAT, 4000.00, 4000.25);
+        assert_eq!(st.position().qty(), 1);
+        out.clear();
+        lvl(&mut st, &mut out, end - 1, 4000.00, 4000.25);
+        assert!(out.is_empty());
+        lvl(&mut st, &mut out, end, 4000.00, 4000.25);
+        assert_eq!(intents(&out).iter().filter(|i| i.action == OrderAction::Cancel).count(), 2);
+        lvl(&mut st, &mut out, end + LAT, 4000.00, 4000.25);
+        assert!(st.position().is_flat());
+        assert_eq!(st.trades().iter().next().map(|t| t.exit_reason), Some(ExitReason::Time));
+    }
+
+    #[test]
+    fn a_threshold_signal_ends_a_bracket_and_trades_as_before() {
+        let mut st = stage_qty(1);
+        let mut out = Outbox::new();
+        lvl(&mut st, &mut out, 1_000, 4000.00, 4000.25);
+        st.on_envelope(
+            &bracket_signal(Direction::Long, 1_000, 4000.0, 3998.0, 4002.0, OrderType::Market),
+            &mut out,
+        );
+        lvl(&mut st, &mut out, 1_000 + LAT, 4000.00, 4000.25);
+        out.clear();
+        st.on_envelope(&signal(Direction::Short, 5, 400_000), &mut out);
+        let reqs = intents(&out);
+        assert_eq!(reqs.iter().filter(|r| r.action == OrderAction::Cancel).count(), 2);
+        assert_eq!(reqs.last().map(|r| (r.side, r.qty)), Some((OrderSide::Sell, 2)), "to the target −1");
+        lvl(&mut st, &mut out, 400_000 + LAT, 4000.00, 4000.25);
+        assert_eq!(st.position().qty(), -1);
+        assert_eq!(st.bracket(), None);
+        assert_eq!(st.trades().iter().next().map(|t| t.exit_reason), Some(ExitReason::Signal));
+    }
+
+    #[test]
+    fn a_repeated_live_report_books_nothing() {
+        use crate::venue::LiveVenue;
+        use mia_model::msg::{ExecKind, ExecReport};
+        let mut st = ExecStage::new(
+            &risk(),
+            LiveVenue::replay(),
+            Trading { contract: ContractSpec::ES, order_qty: 1, instrument_id: 7 },
+        );
+        let mut out = Outbox::new();
+        st.on_envelope(&signal(Direction::Long, 1, 10), &mut out);
+        let id = intents(&out)[0].client_order_id;
+        let rep = |kind, leaves| ExecReport {
+            client_order_id: id,
+            seq: 2,
+            ts: 20,
+            price: 4000 * P,
+            fee: 0,
+            qty: 1,
+            leaves,
+            side: OrderSide::Buy,
+            kind,
+        };
+        for r in [
+            rep(ExecKind::Accepted, 1),
+            rep(ExecKind::Accepted, 1),
+            rep(ExecKind::Filled, 0),
+            rep(ExecKind::Filled, 0),
+        ] {
+            st.on_envelope(&Envelope { t0: 0, msg: Msg::Exec(r) }, &mut out);
+        }
+        assert_eq!(st.position().qty(), 1, "the repeated fill is not booked twice");
+        assert_eq!(st.counters.fills, 1);
+        assert_eq!(st.oms().counters().duplicates, 2);
+        // A report about an id never issued is refused and counted.
+        st.on_envelope(
+            &Envelope {
+                t0: 0,
+                msg: Msg::Exec(ExecReport { client_order_id: 999, ..rep(ExecKind::Filled, 0) }),
+            },
+            &mut out,
+        );
+        assert_eq!((st.position().qty(), st.oms().counters().unknown), (1, 1));
+        let mut r = StageReport::default();
+        st.report(&mut r);
+        assert_eq!(r.counter("oms.unknown_ids"), 1);
+        assert!(r.warnings.iter().any(|w| w.contains("UnknownId(999)")));
+    }
+
+    #[test]
+    fn ids_continue_after_a_restart() {
+        let mut a = stage_qty(1);
+        let mut out = Outbox::new();
+        lvl(&mut a, &mut out, 1_000, 4000.00, 4000.25);
+        a.on_envelope(
+            &bracket_signal(Direction::Long, 1_000, 4000.0, 3998.0, 4002.0, OrderType::Market),
+            &mut out,
+        );
+        lvl(&mut a, &mut out, 1_000 + LAT, 4000.00, 4000.25);
+        let hwm = a.id_hwm();
+        assert_eq!(hwm, 3, "entry + 2 children");
+        let mut b = stage_qty(1);
+        b.resume_ids(hwm);
+        out.clear();
+        lvl(&mut b, &mut out, 1_000, 4000.00, 4000.25);
+        b.on_envelope(&signal(Direction::Long, 1, 2_000), &mut out);
+        assert_eq!(intents(&out)[0].client_order_id, hwm + 1);
     }
 }

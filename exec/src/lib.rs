@@ -2,8 +2,11 @@
 //!
 //! Execution for MIA: the last hot stage and everything under it.
 //!
-//! - [`exec_stage`]: [`ExecStage<V>`](exec_stage::ExecStage), signals → target position →
-//!   orders through risk → the venue `V`, fills → position;
+//! - [`exec_stage`]: [`ExecStage<V>`](exec_stage::ExecStage), signals → brackets (or a target
+//!   position) → orders through the order manager and risk → the venue `V`, fills → position;
+//! - [`oms`]: the [`OrderManager`](oms::OrderManager): the order state machine, brackets with
+//!   OCO children, client order ids unique across restarts ([`IdGen`](oms::IdGen)), idempotent
+//!   report handling, in fixed memory;
 //! - [`risk`]: the pre-trade [`RiskManager`](risk::RiskManager) and
 //!   [`Approved`](risk::Approved), the only way to make an order a venue accepts: reason-coded
 //!   checks, the Active / Reducing / Halted states, the kill switch and fractional-Kelly sizing
@@ -13,7 +16,8 @@
 //!   edge thread's orders out, sequenced reports in);
 //! - [`sim`]: [`SimVenue`](sim::SimVenue), a venue that keeps its own L2 book replica from
 //!   market events and fills orders in event time (order latency, market orders walking the
-//!   book, limit orders resting and filled by trade-through prints, fees), allocation-free after
+//!   book, limit orders resting and filled by trade-through prints, stops and stop-limits
+//!   triggered by prints, IOC and DAY, modify and cancel, fees), allocation-free after
 //!   construction;
 //! - [`position`]: [`Position`](position::Position) (signed quantity, average entry, realized /
 //!   unrealized P&L in nano-USD, fees) and [`RoundTrip`](position::RoundTrip) trade records
@@ -34,6 +38,7 @@ pub mod exec_stage;
 pub mod fees;
 pub mod kill;
 pub mod latency_model;
+pub mod oms;
 pub mod position;
 pub mod queue;
 pub mod risk;

@@ -22,6 +22,52 @@ use mia_model::msg::Fill;
 use mia_model::msg::OrderSide;
 use mia_model::price::{Px, PRICE_SCALE};
 
+/// Why a round trip ended (the purpose of the order whose fill made the position flat).
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum ExitReason {
+    /// A strategy signal (an opposite or flat signal, or a position change without a bracket).
+    #[default]
+    Signal = 1,
+    /// The bracket's profit target filled.
+    Target = 2,
+    /// The bracket's protective stop filled.
+    Stop = 3,
+    /// The session ended with the bracket's position open.
+    Time = 4,
+    /// A `Flatten` command, or the order manager flattening an unprotected position.
+    Flatten = 5,
+    /// The kill switch or the daily-loss halt.
+    Kill = 6,
+}
+
+impl ExitReason {
+    /// The reason with code `v` (the `repr(u8)` value), `None` for any other byte.
+    pub fn from_u8(v: u8) -> Option<Self> {
+        match v {
+            1 => Some(Self::Signal),
+            2 => Some(Self::Target),
+            3 => Some(Self::Stop),
+            4 => Some(Self::Time),
+            5 => Some(Self::Flatten),
+            6 => Some(Self::Kill),
+            _ => None,
+        }
+    }
+
+    /// Lower-case name used in `trades.csv`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Signal => "signal",
+            Self::Target => "target",
+            Self::Stop => "stop",
+            Self::Time => "time",
+            Self::Flatten => "flatten",
+            Self::Kill => "kill",
+        }
+    }
+}
+
 /// One completed round trip (flat → position → flat).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct RoundTrip {
@@ -48,16 +94,66 @@ pub struct RoundTrip {
     pub mae_px: Px,
     /// Maximum favourable excursion, per contract (≥ 0, [`Px`] units).
     pub mfe_px: Px,
+    /// Maximum adverse excursion in money: the worst unrealized P&L of the open position
+    /// (gross, as a loss ≥ 0), nano-USD.
+    pub mae_usd: i64,
+    /// Maximum favourable excursion in money: the best unrealized P&L (≥ 0), nano-USD.
+    pub mfe_usd: i64,
+    /// The contract's tick, for the tick columns (0 in a default record).
+    pub tick: Px,
+    /// Why the trip ended.
+    pub exit_reason: ExitReason,
+    /// Decision price of the entry (the signal's reference price; 0 = unknown).
+    pub entry_ref_px: Px,
+    /// Decision price of the exit (stop or target price, or the mark when a signal, a command
+    /// or the clock decided the exit; 0 = unknown).
+    pub exit_ref_px: Px,
+    /// Slippage against the decision prices over the trip, nano-USD (> 0 = cost):
+    /// `d·((entry − entry_ref) + (exit_ref − exit)) × qty × point value`, a leg with an
+    /// unknown reference counting 0.
+    pub slippage_usd: i64,
 }
 
 impl RoundTrip {
     /// Header line of the trades CSV (no trailing newline).
-    pub const CSV_HEADER: &'static str =
-        "entry_ts,exit_ts,side,qty,max_qty,entry_price,exit_price,pnl_usd,fees_usd,net_usd,mae_points,mfe_points";
+    pub const CSV_HEADER: &'static str = "entry_ts,exit_ts,side,qty,max_qty,entry_price,exit_price,pnl_usd,fees_usd,net_usd,mae_points,mfe_points,mae_ticks,mfe_ticks,mae_usd,mfe_usd,exit_reason,entry_ref_price,exit_ref_price,slippage_ticks,slippage_usd";
 
     /// P&L net of fees, nano-USD.
     pub fn net(&self) -> i64 {
         self.pnl.saturating_sub(self.fees)
+    }
+
+    /// Slippage per contract in [`Px`] units (> 0 = cost); see [`RoundTrip::slippage_usd`].
+    pub fn slippage_px(&self) -> Px {
+        let d = if self.side == OrderSide::Sell { -1 } else { 1 };
+        let entry = if self.entry_ref_px != 0 { d * (self.entry_px - self.entry_ref_px) } else { 0 };
+        let exit = if self.exit_ref_px != 0 { d * (self.exit_ref_px - self.exit_px) } else { 0 };
+        entry.saturating_add(exit)
+    }
+
+    /// Sets the exit reason and the decision prices, and computes
+    /// [`RoundTrip::slippage_usd`] with the contract's point value.
+    pub fn with_decisions(
+        mut self,
+        reason: ExitReason,
+        entry_ref: Px,
+        exit_ref: Px,
+        point_value_usd: i64,
+    ) -> Self {
+        self.exit_reason = reason;
+        self.entry_ref_px = entry_ref;
+        self.exit_ref_px = exit_ref;
+        let v = i128::from(self.slippage_px()) * i128::from(self.qty) * i128::from(point_value_usd);
+        self.slippage_usd = clamp64(v);
+        self
+    }
+
+    /// `px` in ticks as a 1e-9 fixed-point value (0 when the tick is unknown).
+    fn ticks_fixed(&self, px: Px) -> i64 {
+        if self.tick <= 0 {
+            return 0;
+        }
+        clamp64(i128::from(px) * i128::from(PRICE_SCALE) / i128::from(self.tick))
     }
 
     /// Writes one CSV line (with newline) in [`RoundTrip::CSV_HEADER`] order; prices and money
@@ -74,6 +170,18 @@ impl RoundTrip {
             }
             write_fixed(w, v)?;
         }
+        for v in [self.ticks_fixed(self.mae_px), self.ticks_fixed(self.mfe_px), self.mae_usd, self.mfe_usd] {
+            w.write_char(',')?;
+            write_fixed(w, v)?;
+        }
+        write!(w, ",{},", self.exit_reason.as_str())?;
+        write_fixed(w, self.entry_ref_px)?;
+        w.write_char(',')?;
+        write_fixed(w, self.exit_ref_px)?;
+        w.write_char(',')?;
+        write_fixed(w, self.ticks_fixed(self.slippage_px()))?;
+        w.write_char(',')?;
+        write_fixed(w, self.slippage_usd)?;
         w.write_char('\n')
     }
 }
@@ -107,6 +215,8 @@ struct OpenTrip {
     fees: i64,
     mae_px: Px,
     mfe_px: Px,
+    mae_usd: i64,
+    mfe_usd: i64,
 }
 
 /// Saturating `i128` → `i64`.
@@ -221,6 +331,13 @@ impl Position {
         if -favourable > self.trip.mae_px {
             self.trip.mae_px = -favourable;
         }
+        let u = self.unrealized(px);
+        if u > self.trip.mfe_usd {
+            self.trip.mfe_usd = u;
+        }
+        if -u > self.trip.mae_usd {
+            self.trip.mae_usd = -u;
+        }
     }
 
     /// Applies one execution; returns the round trip it completed, if any.
@@ -272,6 +389,10 @@ impl Position {
             fees: t.fees,
             mae_px: t.mae_px,
             mfe_px: t.mfe_px,
+            mae_usd: t.mae_usd,
+            mfe_usd: t.mfe_usd,
+            tick: self.contract.tick,
+            ..RoundTrip::default()
         };
         self.trips += 1;
         self.cost = 0;
@@ -390,6 +511,7 @@ mod tests {
             qty,
             side,
             done: true,
+            leaves: 0,
         }
     }
 
@@ -480,6 +602,9 @@ mod tests {
         pos.mark(px(101.00));
         let rt = pos.on_fill(&fill(2, OrderSide::Sell, 101.00, 1)).expect("flat");
         assert_eq!((rt.mae_px, rt.mfe_px), (px(1.00), px(2.50)));
+        // 1 contract × $50 a point: −1.00 → $50 adverse, +2.50 → $125 favourable.
+        assert_eq!((rt.mae_usd, rt.mfe_usd), (50 * USD, 125 * USD));
+        assert_eq!(rt.tick, 250_000_000);
     }
 
     #[test]
@@ -505,10 +630,22 @@ mod tests {
             fees: 4_500_000_000,
             mae_px: 0,
             mfe_px: px(0.75),
+            mae_usd: 0,
+            mfe_usd: 37_500_000_000,
+            tick: 250_000_000,
+            ..RoundTrip::default()
         };
+        // Short sold at 4500.25 against a decision at 4500.50 (1 tick of slippage), bought
+        // back at 4499.75 against a target of 4499.75 (none): 1 tick × 1 × $50 = $12.50.
+        let rt = rt.with_decisions(ExitReason::Target, px(4500.50), px(4499.75), 50);
+        assert_eq!(rt.slippage_px(), px(0.25));
+        assert_eq!(rt.slippage_usd, 12_500_000_000);
         let mut s = String::new();
         rt.write_csv(&mut s).expect("string write");
-        assert_eq!(s, "10,20,short,1,1,4500.25,4499.75,25.00,4.50,20.50,0.00,0.75\n");
+        assert_eq!(
+            s,
+            "10,20,short,1,1,4500.25,4499.75,25.00,4.50,20.50,0.00,0.75,0.00,3.00,0.00,37.50,target,4500.50,4499.75,1.00,12.50\n"
+        );
         assert_eq!(RoundTrip::CSV_HEADER.split(',').count(), s.trim_end().split(',').count());
         let mut t = String::new();
         write_fixed(&mut t, -1_234_567).expect("string write");

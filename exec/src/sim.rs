@@ -8,19 +8,31 @@
 //! Fill model (see `docs/execution.md` for its biases):
 //! - **Latency**: an order submitted with [`OrderIntent::ts`] = t reaches the venue at
 //!   t + [`SimConfig::order_latency_ns`]; the first market event with `ts_recv` ≥ that instant
-//!   activates it, *after* the event has been applied to the book.
+//!   activates it, *after* the event has been applied to the book. On arrival the venue
+//!   acknowledges it ([`Ack`]).
 //! - **Market order**: walks the opposite side from the best level, filling each level's size at
 //!   its price (one fill per level); quantity left when the visible depth ([`DEPTH`] levels) is
 //!   exhausted is dropped and reported as an [`Expired`] notice (the order is done).
 //! - **Limit order**: if marketable on arrival it walks the opposite side up to its limit price;
-//!   the remainder rests. A resting buy at P fills at P when a trade prints at a price < P (a
-//!   sell at P: a print > P), for at most the print's size; a print *at* P does not fill it (no
-//!   queue position is modelled). One print's size is shared by the resting orders it trades
-//!   through, most aggressive price first, then arrival order.
+//!   the remainder rests (an IOC order's remainder expires instead). A resting buy at P fills
+//!   at P when a trade prints at a price < P (a sell at P: a print > P), for at most the
+//!   print's size; a print *at* P does not fill it (no queue position is modelled). One print's
+//!   size is shared by the resting orders it trades through, most aggressive price first, then
+//!   arrival order.
+//! - **Stop and stop-limit**: rest untriggered until a trade prints at or through the trigger
+//!   (a buy stop: print ≥ trigger; a sell stop: print ≤ trigger), or on arrival when the last
+//!   print is already there. A triggered stop walks the book like a market order; a triggered
+//!   stop-limit walks up to its limit and rests (IOC: expires). Triggers are evaluated after
+//!   the print has traded through the resting limits, so a stop-limit triggered by a print
+//!   does not fill from that print's trade-through.
+//! - **DAY** orders expire at the first event at or after the end of the session they arrived
+//!   in ([`session_end_after`]: 16:00 CT); GTC orders never expire.
 //! - **Depletion**: liquidity taken by an order is removed from the replica's level until the
 //!   feed next updates that level, so two orders in the same instant cannot both take it.
 //! - **Fees**: every fill carries `commission_per_contract_usd × qty` in nano-USD.
-//! - **Cancel**: immediate (no cancel latency).
+//! - **Cancel and modify**: immediate (no cancel latency). A modify replaces the limit price,
+//!   the trigger and the total quantity (which must stay above the filled quantity); an order
+//!   whose price changes goes behind the others of its price.
 //!
 //! Memory: the working-order table holds [`MAX_WORKING`] orders in a fixed array and
 //! [`FillBuf`] is sized once in [`FillBuf::new`] for the worst case of one event, so nothing
@@ -29,8 +41,9 @@
 use mia_model::book::{Book, DEPTH};
 use mia_model::contract::ContractSpec;
 use mia_model::event::{Event, EventKind};
-use mia_model::msg::{Fill, OrderIntent, OrderSide, OrderType};
+use mia_model::msg::{ExecKind, Fill, OrderAction, OrderIntent, OrderSide, OrderType, TimeInForce};
 use mia_model::price::{on_tick, Px, UNDEF_PX};
+use mia_model::time::calendar::Date;
 
 use crate::fees::{fee_nano, DEFAULT_ES_PER_CONTRACT_USD};
 use crate::risk::Approved;
@@ -41,8 +54,23 @@ use mia_model::msg::ExecReport;
 pub const MAX_WORKING: usize = 64;
 
 /// Most fills one market event can cause: every working order walks [`DEPTH`] levels on
-/// arrival and then trades through one print.
+/// arrival (or on its trigger) and then trades through one print.
 pub const FILL_BUF_CAP: usize = MAX_WORKING * (DEPTH + 1);
+
+/// End of the CME ES trading session, Chicago time (hour, minute): DAY orders expire here.
+pub const SESSION_END_CT: (u32, u32) = (16, 0);
+
+/// The first session end (16:00 CT) strictly after `ts` (UTC ns): the expiry of a DAY order
+/// that reaches the venue at `ts`. Exchange holidays are not modelled (a DAY order placed on
+/// a holiday expires at that day's 16:00 CT). `u64::MAX` when out of the calendar's range.
+pub fn session_end_after(ts: u64) -> u64 {
+    let d = Date::from_unix_ns(ts);
+    let (h, m) = SESSION_END_CT;
+    match d.at_chicago_ns(h, m) {
+        Some(t) if t > ts => t,
+        _ => d.add_days(1).at_chicago_ns(h, m).unwrap_or(u64::MAX),
+    }
+}
 
 /// Configuration of the simulated venue (`[sim]`).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
@@ -82,7 +110,9 @@ pub enum SubmitError {
     ZeroQty,
     /// A limit order's price is undefined or not positive.
     BadLimitPrice,
-    /// A limit order's price is not on the contract's tick grid.
+    /// A stop order's trigger is undefined or not positive.
+    BadTrigger,
+    /// A limit price or a trigger is not on the contract's tick grid.
     OffTick,
     /// An order with this client order id is still working.
     DuplicateId,
@@ -90,25 +120,51 @@ pub enum SubmitError {
     TableFull,
     /// A live venue's command ring is full or its edge thread is gone.
     VenueBusy,
+    /// A modify or cancel of an order that is not working.
+    NotWorking,
+    /// A modify whose quantity is not above the filled quantity, or that changes the side or
+    /// the order type.
+    BadModify,
 }
 
-/// Quantity of a market order that the venue dropped because the visible book ran out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+/// How an order ended without (full) execution, as reported by a venue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Expired {
     /// The order.
     pub client_order_id: u64,
-    /// Sequence number of the market event at which it happened.
+    /// Sequence number of the event (or report) at which it happened.
     pub seq: u64,
     /// Event time (ns).
     pub ts: u64,
-    /// Quantity dropped (never filled).
+    /// Quantity that will never fill.
     pub qty: u32,
+    /// `Expired` (market remainder, IOC remainder, DAY at the session end), `Cancelled` or
+    /// `Rejected` (from a live venue's reports).
+    pub kind: ExecKind,
 }
 
-/// Fixed-capacity output of [`SimVenue::on_market`]: the fills and expiry notices of one
-/// market event. Sized in [`FillBuf::new`] for the worst case, never grows.
+impl Default for Expired {
+    fn default() -> Self {
+        Self { client_order_id: 0, seq: 0, ts: 0, qty: 0, kind: ExecKind::Expired }
+    }
+}
+
+/// A venue's acknowledgement: the order reached it and works.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Ack {
+    /// The order.
+    pub client_order_id: u64,
+    /// Sequence number of the event (or report) at which it happened.
+    pub seq: u64,
+    /// Event time (ns).
+    pub ts: u64,
+}
+
+/// Fixed-capacity output of [`SimVenue::on_market`]: the acknowledgements, fills and end
+/// notices of one market event. Sized in [`FillBuf::new`] for the worst case, never grows.
 #[derive(Clone, Debug)]
 pub struct FillBuf {
+    acks: Vec<Ack>,
     fills: Vec<Fill>,
     expired: Vec<Expired>,
     overflow: u64,
@@ -121,13 +177,20 @@ impl Default for FillBuf {
 }
 
 impl FillBuf {
-    /// An empty buffer with room for [`FILL_BUF_CAP`] fills and [`MAX_WORKING`] notices.
+    /// An empty buffer with room for [`FILL_BUF_CAP`] fills and [`MAX_WORKING`] acks and notices.
     pub fn new() -> Self {
         Self {
+            acks: Vec::with_capacity(MAX_WORKING),
             fills: Vec::with_capacity(FILL_BUF_CAP),
             expired: Vec::with_capacity(MAX_WORKING),
             overflow: 0,
         }
+    }
+
+    /// The acknowledgements, in arrival order.
+    #[inline]
+    pub fn acks(&self) -> &[Ack] {
+        &self.acks
     }
 
     /// The fills, in execution order.
@@ -136,7 +199,7 @@ impl FillBuf {
         &self.fills
     }
 
-    /// Market-order remainders dropped by the venue.
+    /// Orders ended without (full) execution.
     #[inline]
     pub fn expired(&self) -> &[Expired] {
         &self.expired
@@ -148,21 +211,22 @@ impl FillBuf {
         self.fills.len()
     }
 
-    /// True when there is neither a fill nor a notice.
+    /// True when there is no ack, fill or notice.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.fills.is_empty() && self.expired.is_empty()
+        self.acks.is_empty() && self.fills.is_empty() && self.expired.is_empty()
     }
 
     /// Empties the buffer (keeps its capacity and the overflow count).
     #[inline]
     pub fn clear(&mut self) {
+        self.acks.clear();
         self.fills.clear();
         self.expired.clear();
     }
 
-    /// Fills or notices dropped because the buffer was full (impossible when it is cleared
-    /// before each event, as [`SimVenue::on_market`] does).
+    /// Entries dropped because the buffer was full (impossible when it is cleared before each
+    /// event, as [`SimVenue::on_market`] does).
     #[inline]
     pub fn overflow(&self) -> u64 {
         self.overflow
@@ -172,6 +236,16 @@ impl FillBuf {
     #[inline]
     pub fn capacity(&self) -> usize {
         self.fills.capacity()
+    }
+
+    /// Adds an acknowledgement (counted in `overflow` when full).
+    #[inline]
+    pub fn push_ack(&mut self, a: Ack) {
+        if self.acks.len() < self.acks.capacity() {
+            self.acks.push(a);
+        } else {
+            self.overflow += 1;
+        }
     }
 
     /// Adds a fill (counted in `overflow` when full).
@@ -184,7 +258,7 @@ impl FillBuf {
         }
     }
 
-    /// Adds an expiry notice (counted in `overflow` when full).
+    /// Adds an end notice (counted in `overflow` when full).
     #[inline]
     pub fn push_expired(&mut self, e: Expired) {
         if self.expired.len() < self.expired.capacity() {
@@ -204,11 +278,16 @@ pub struct SimStats {
     pub rejected: u64,
     /// Orders cancelled.
     pub cancelled: u64,
+    /// Orders modified.
+    pub modified: u64,
+    /// Stop and stop-limit orders triggered.
+    pub triggered: u64,
     /// Fills emitted.
     pub fills: u64,
     /// Contracts filled.
     pub filled_qty: u64,
-    /// Market-order contracts dropped for lack of visible depth.
+    /// Contracts dropped unfilled: market (and triggered stop) remainders beyond the visible
+    /// depth, IOC remainders and DAY orders at the session end.
     pub expired_qty: u64,
 }
 
@@ -218,12 +297,35 @@ struct Slot {
     intent: OrderIntent,
     /// Venue arrival instant (event time, ns).
     arrives: u64,
+    /// DAY expiry instant (`u64::MAX` = none), set on arrival.
+    expires: u64,
     /// Submission order, for deterministic tie-breaking.
     sub_seq: u64,
     remaining: u32,
     in_use: bool,
-    /// Reached the venue (a limit order resting, after its arrival walk).
+    /// Reached the venue (resting, or a stop waiting for its trigger).
     live: bool,
+    /// A stop or stop-limit whose trigger has printed.
+    triggered: bool,
+}
+
+impl Slot {
+    /// Rests as a limit order (a limit, or a triggered stop-limit).
+    #[inline]
+    fn rests_as_limit(&self) -> bool {
+        self.live
+            && match self.intent.order_type {
+                OrderType::Limit => true,
+                OrderType::StopLimit => self.triggered,
+                OrderType::Market | OrderType::Stop => false,
+            }
+    }
+
+    /// Waits for its trigger.
+    #[inline]
+    fn waits_trigger(&self) -> bool {
+        self.live && self.intent.order_type.has_trigger() && !self.triggered
+    }
 }
 
 /// The simulated venue; see the [module docs](self).
@@ -237,6 +339,10 @@ pub struct SimVenue {
     /// market event with no working order costs only the book update.
     in_use: usize,
     next_sub_seq: u64,
+    /// Earliest DAY expiry among the working orders (`u64::MAX` = none).
+    next_expiry: u64,
+    /// Last trade price seen (`UNDEF_PX` before the first).
+    last_trade: Px,
     fee_per_contract: i64,
     stats: SimStats,
 }
@@ -244,6 +350,16 @@ pub struct SimVenue {
 #[inline]
 fn is_buy(side: OrderSide) -> bool {
     side == OrderSide::Buy
+}
+
+/// True when a print at `px` reaches the trigger of a stop on `side`.
+#[inline]
+fn trigger_hit(side: OrderSide, trigger: Px, px: Px) -> bool {
+    if is_buy(side) {
+        px >= trigger
+    } else {
+        px <= trigger
+    }
 }
 
 impl SimVenue {
@@ -256,6 +372,8 @@ impl SimVenue {
             slots: [Slot::default(); MAX_WORKING],
             in_use: 0,
             next_sub_seq: 0,
+            next_expiry: u64::MAX,
+            last_trade: UNDEF_PX,
             fee_per_contract: fee_nano(cfg.commission_per_contract_usd, 1),
             stats: SimStats::default(),
         }
@@ -287,50 +405,105 @@ impl SimVenue {
         self.find(client_order_id).map(|i| self.slots[i].remaining)
     }
 
+    /// True when the working order is a stop whose trigger has printed (`None` if not working).
+    pub fn triggered(&self, client_order_id: u64) -> Option<bool> {
+        self.find(client_order_id).map(|i| self.slots[i].triggered)
+    }
+
     fn find(&self, client_order_id: u64) -> Option<usize> {
         self.slots.iter().position(|s| s.in_use && s.intent.client_order_id == client_order_id)
     }
 
-    /// Sends an order to the venue: it arrives at `intent.ts + order_latency_ns` and is executed
-    /// by the first [`SimVenue::on_market`] call at or after that instant.
-    pub fn submit(&mut self, intent: &OrderIntent) -> Result<(), SubmitError> {
-        let check = || {
-            if intent.qty == 0 {
-                return Err(SubmitError::ZeroQty);
+    /// Checks the prices of a new or modified order.
+    fn check_prices(&self, intent: &OrderIntent) -> Result<(), SubmitError> {
+        if intent.qty == 0 {
+            return Err(SubmitError::ZeroQty);
+        }
+        if intent.order_type.has_limit() {
+            if intent.price <= 0 || intent.price == UNDEF_PX {
+                return Err(SubmitError::BadLimitPrice);
             }
-            if intent.order_type == OrderType::Limit {
-                if intent.price <= 0 || intent.price == UNDEF_PX {
-                    return Err(SubmitError::BadLimitPrice);
-                }
-                if !on_tick(intent.price, self.contract.tick) {
-                    return Err(SubmitError::OffTick);
-                }
-            }
-            if self.find(intent.client_order_id).is_some() {
-                return Err(SubmitError::DuplicateId);
-            }
-            self.slots.iter().position(|s| !s.in_use).ok_or(SubmitError::TableFull)
-        };
-        match check() {
-            Ok(i) => {
-                self.slots[i] = Slot {
-                    intent: *intent,
-                    arrives: intent.ts.saturating_add(self.cfg.order_latency_ns),
-                    sub_seq: self.next_sub_seq,
-                    remaining: intent.qty,
-                    in_use: true,
-                    live: false,
-                };
-                self.in_use += 1;
-                self.next_sub_seq += 1;
-                self.stats.submitted += 1;
-                Ok(())
-            }
-            Err(e) => {
-                self.stats.rejected += 1;
-                Err(e)
+            if !on_tick(intent.price, self.contract.tick) {
+                return Err(SubmitError::OffTick);
             }
         }
+        if intent.order_type.has_trigger() {
+            if intent.trigger <= 0 || intent.trigger == UNDEF_PX {
+                return Err(SubmitError::BadTrigger);
+            }
+            if !on_tick(intent.trigger, self.contract.tick) {
+                return Err(SubmitError::OffTick);
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes a request: a new order arrives at `intent.ts + order_latency_ns` and is executed
+    /// by the first [`SimVenue::on_market`] call at or after that instant; a modify or a cancel
+    /// applies at once.
+    ///
+    /// # Errors
+    /// The order is invalid, its id is working already, or the table is full; a modify or a
+    /// cancel of an order that is not working, or a modify that is not possible.
+    pub fn submit(&mut self, intent: &OrderIntent) -> Result<(), SubmitError> {
+        let r = match intent.action {
+            OrderAction::New => self.submit_new(intent),
+            OrderAction::Modify => self.modify(intent),
+            OrderAction::Cancel => {
+                if self.cancel(intent.client_order_id) {
+                    Ok(())
+                } else {
+                    Err(SubmitError::NotWorking)
+                }
+            }
+        };
+        if r.is_err() {
+            self.stats.rejected += 1;
+        }
+        r
+    }
+
+    fn submit_new(&mut self, intent: &OrderIntent) -> Result<(), SubmitError> {
+        self.check_prices(intent)?;
+        if self.find(intent.client_order_id).is_some() {
+            return Err(SubmitError::DuplicateId);
+        }
+        let i = self.slots.iter().position(|s| !s.in_use).ok_or(SubmitError::TableFull)?;
+        self.slots[i] = Slot {
+            intent: *intent,
+            arrives: intent.ts.saturating_add(self.cfg.order_latency_ns),
+            expires: u64::MAX,
+            sub_seq: self.next_sub_seq,
+            remaining: intent.qty,
+            in_use: true,
+            live: false,
+            triggered: false,
+        };
+        self.in_use += 1;
+        self.next_sub_seq += 1;
+        self.stats.submitted += 1;
+        Ok(())
+    }
+
+    /// Replaces the price, trigger and total quantity of a working order (immediately).
+    fn modify(&mut self, m: &OrderIntent) -> Result<(), SubmitError> {
+        let i = self.find(m.client_order_id).ok_or(SubmitError::NotWorking)?;
+        self.check_prices(m)?;
+        let s = &mut self.slots[i];
+        let filled = s.intent.qty - s.remaining;
+        if m.qty <= filled || m.side != s.intent.side || m.order_type != s.intent.order_type {
+            return Err(SubmitError::BadModify);
+        }
+        if m.price != s.intent.price || m.trigger != s.intent.trigger {
+            s.sub_seq = self.next_sub_seq;
+            self.next_sub_seq += 1;
+        }
+        s.intent.price = m.price;
+        s.intent.trigger = m.trigger;
+        s.intent.qty = m.qty;
+        s.remaining = m.qty - filled;
+        self.stats.modified += 1;
+        Ok(())
     }
 
     /// Cancels a working order immediately; false if no such order is working (already filled,
@@ -338,8 +511,7 @@ impl SimVenue {
     pub fn cancel(&mut self, client_order_id: u64) -> bool {
         match self.find(client_order_id) {
             Some(i) => {
-                self.slots[i].in_use = false;
-                self.in_use -= 1;
+                self.release(i);
                 self.stats.cancelled += 1;
                 true
             }
@@ -347,16 +519,30 @@ impl SimVenue {
         }
     }
 
+    #[inline]
+    fn release(&mut self, i: usize) {
+        self.slots[i].in_use = false;
+        self.in_use -= 1;
+    }
+
     /// Applies one market event to the venue's book, then executes what became executable at
-    /// `ev.ts_recv`: arrivals (walks), then resting limits traded through by a print. `out` is
-    /// cleared first and receives this event's fills and expiry notices.
+    /// `ev.ts_recv`: DAY expiries, arrivals (acks and walks), resting limits traded through by
+    /// a print, then stops triggered by it. `out` is cleared first and receives this event's
+    /// acks, fills and end notices.
     pub fn on_market(&mut self, ev: &Event, out: &mut FillBuf) {
         out.clear();
         self.book.apply(ev);
+        let print = ev.kind == EventKind::Trade && ev.size > 0 && ev.price != UNDEF_PX;
         if self.in_use == 0 {
+            if print {
+                self.last_trade = ev.price;
+            }
             return;
         }
         let now = ev.ts_recv;
+        if now >= self.next_expiry {
+            self.expire_day(ev, out);
+        }
 
         // Arrivals, in (arrival instant, submission) order.
         let mut done_mask = 0u64;
@@ -379,46 +565,115 @@ impl SimVenue {
             self.arrive(i, ev, out);
         }
 
-        if ev.kind == EventKind::Trade && ev.size > 0 && ev.price != UNDEF_PX {
+        if print {
+            self.last_trade = ev.price;
             self.trade_through(ev, out);
+            self.trigger_stops(ev, out);
         }
+    }
+
+    /// Expires the DAY orders whose session has ended, then recomputes the next expiry.
+    fn expire_day(&mut self, ev: &Event, out: &mut FillBuf) {
+        let now = ev.ts_recv;
+        let mut next = u64::MAX;
+        for i in 0..MAX_WORKING {
+            let s = self.slots[i];
+            if !s.in_use {
+                continue;
+            }
+            if s.expires <= now {
+                self.end(i, ev, out, false);
+            } else {
+                next = next.min(s.expires);
+            }
+        }
+        self.next_expiry = next;
+    }
+
+    /// Ends order `i` with its remainder expired; `mark_last_fill` sets `done` on the order's
+    /// fill just emitted (a walk that left a remainder).
+    fn end(&mut self, i: usize, ev: &Event, out: &mut FillBuf, mark_last_fill: bool) {
+        let s = self.slots[i];
+        self.release(i);
+        self.stats.expired_qty += u64::from(s.remaining);
+        if mark_last_fill {
+            if let Some(f) = out.fills.last_mut().filter(|f| f.client_order_id == s.intent.client_order_id) {
+                f.done = true;
+            }
+        }
+        out.push_expired(Expired {
+            client_order_id: s.intent.client_order_id,
+            seq: ev.seq,
+            ts: ev.ts_recv,
+            qty: s.remaining,
+            kind: ExecKind::Expired,
+        });
     }
 
     /// Executes an order that has just reached the venue.
     fn arrive(&mut self, i: usize, ev: &Event, out: &mut FillBuf) {
         let intent = self.slots[i].intent;
-        let limit = match intent.order_type {
-            OrderType::Market => None,
-            OrderType::Limit => Some(intent.price),
-        };
-        let first_fill = out.fills.len();
-        self.walk(i, limit, ev, out);
-        let slot = &mut self.slots[i];
-        if slot.remaining == 0 {
-            slot.in_use = false;
-            self.in_use -= 1;
-            return;
+        out.push_ack(Ack { client_order_id: intent.client_order_id, seq: ev.seq, ts: ev.ts_recv });
+        self.slots[i].live = true;
+        if intent.tif == TimeInForce::Day {
+            let exp = session_end_after(ev.ts_recv);
+            self.slots[i].expires = exp;
+            self.next_expiry = self.next_expiry.min(exp);
         }
         match intent.order_type {
-            OrderType::Limit => slot.live = true,
-            OrderType::Market => {
-                let qty = slot.remaining;
-                slot.in_use = false;
-                self.in_use -= 1;
-                self.stats.expired_qty += u64::from(qty);
-                // The order is over: its last fill of this walk (if any) reports it.
-                if out.fills.len() > first_fill {
-                    if let Some(f) = out.fills.last_mut() {
-                        f.done = true;
-                    }
+            OrderType::Market => self.execute(i, None, ev, out),
+            OrderType::Limit => self.execute(i, Some(intent.price), ev, out),
+            OrderType::Stop | OrderType::StopLimit => {
+                if self.last_trade != UNDEF_PX && trigger_hit(intent.side, intent.trigger, self.last_trade) {
+                    self.trigger(i, ev, out);
                 }
-                out.push_expired(Expired {
-                    client_order_id: intent.client_order_id,
-                    seq: ev.seq,
-                    ts: ev.ts_recv,
-                    qty,
-                });
             }
+        }
+    }
+
+    /// Walks order `i` (up to `limit` if given) and settles what is left: a market order's
+    /// remainder and an IOC remainder expire, a limit rests.
+    fn execute(&mut self, i: usize, limit: Option<Px>, ev: &Event, out: &mut FillBuf) {
+        let first_fill = out.fills.len();
+        self.walk(i, limit, ev, out);
+        let s = self.slots[i];
+        if s.remaining == 0 {
+            self.release(i);
+            return;
+        }
+        if limit.is_none() || s.intent.tif == TimeInForce::Ioc {
+            self.end(i, ev, out, out.fills.len() > first_fill);
+        }
+    }
+
+    /// Triggers stop `i`: a stop walks as a market order, a stop-limit as a limit.
+    fn trigger(&mut self, i: usize, ev: &Event, out: &mut FillBuf) {
+        self.slots[i].triggered = true;
+        self.stats.triggered += 1;
+        let s = self.slots[i];
+        let limit = (s.intent.order_type == OrderType::StopLimit).then_some(s.intent.price);
+        self.execute(i, limit, ev, out);
+    }
+
+    /// Triggers the stops that the print `ev` reaches, in submission order.
+    fn trigger_stops(&mut self, ev: &Event, out: &mut FillBuf) {
+        let mut seen = 0u64;
+        loop {
+            let mut pick: Option<usize> = None;
+            for (i, s) in self.slots.iter().enumerate() {
+                if !s.in_use || !s.waits_trigger() || seen & (1 << i) != 0 {
+                    continue;
+                }
+                if !trigger_hit(s.intent.side, s.intent.trigger, ev.price) {
+                    continue;
+                }
+                if pick.is_none_or(|p| s.sub_seq < self.slots[p].sub_seq) {
+                    pick = Some(i);
+                }
+            }
+            let Some(i) = pick else { break };
+            seen |= 1 << i;
+            self.trigger(i, ev, out);
         }
     }
 
@@ -466,7 +721,7 @@ impl SimVenue {
             // then arrival order.
             let mut pick: Option<(usize, Px, u64)> = None;
             for (i, s) in self.slots.iter().enumerate() {
-                if !s.in_use || !s.live || seen & (1 << i) != 0 {
+                if !s.in_use || !s.rests_as_limit() || seen & (1 << i) != 0 {
                     continue;
                 }
                 let through =
@@ -489,8 +744,7 @@ impl SimVenue {
             let px = self.slots[i].intent.price;
             self.fill(i, px, qty, ev, out);
             if self.slots[i].remaining == 0 {
-                self.slots[i].in_use = false;
-                self.in_use -= 1;
+                self.release(i);
             }
         }
     }
@@ -508,6 +762,7 @@ impl SimVenue {
             price: px,
             fee: self.fee_per_contract.saturating_mul(i64::from(qty)),
             qty,
+            leaves: slot.remaining,
             side: slot.intent.side,
             done: slot.remaining == 0,
         });
@@ -570,11 +825,14 @@ mod tests {
             client_order_id: id,
             seq: 0,
             ts,
-            price: if order_type == OrderType::Limit { px(p) } else { 0 },
+            price: if order_type.has_limit() { px(p) } else { 0 },
+            trigger: if order_type.has_trigger() { px(p) } else { 0 },
             qty,
             instrument_id: 1,
             side,
             order_type,
+            tif: TimeInForce::Gtc,
+            ..OrderIntent::default()
         }
     }
 
@@ -627,7 +885,10 @@ mod tests {
         sim.submit(&order(3, 5, OrderSide::Sell, OrderType::Market, 0.0, 25)).expect("accepted");
         sim.on_market(&status(5), &mut out);
         assert_eq!(fills_of(&out), vec![(px(99.75), 12, false), (px(99.50), 8, true)]);
-        assert_eq!(out.expired(), &[Expired { client_order_id: 3, seq: 5, ts: 5, qty: 5 }]);
+        assert_eq!(
+            out.expired(),
+            &[Expired { client_order_id: 3, seq: 5, ts: 5, qty: 5, kind: ExecKind::Expired }]
+        );
         assert_eq!(sim.stats().expired_qty, 5);
         // Against an empty side: no fill, only the notice.
         sim.submit(&order(4, 6, OrderSide::Sell, OrderType::Market, 0.0, 2)).expect("accepted");
@@ -645,6 +906,7 @@ mod tests {
         // Arrives at 251_000: an event one ns earlier does not fill it.
         sim.on_market(&status(250_999), &mut out);
         assert!(out.is_empty());
+        assert!(out.acks().is_empty());
         assert_eq!(sim.remaining(1), Some(1));
         sim.on_market(&status(251_000), &mut out);
         assert_eq!(fills_of(&out), vec![(px(100.00), 1, true)]);
@@ -684,9 +946,15 @@ mod tests {
         sim.submit(&order(1, 2, OrderSide::Buy, OrderType::Limit, 99.50, 5)).expect("accepted");
         sim.submit(&order(2, 2, OrderSide::Sell, OrderType::Limit, 100.50, 5)).expect("accepted");
         sim.on_market(&status(2), &mut out);
-        assert!(out.is_empty());
+        assert!(out.fills().is_empty() && out.expired().is_empty());
+        assert_eq!(
+            out.acks().iter().map(|a| a.client_order_id).collect::<Vec<_>>(),
+            vec![1, 2],
+            "both acknowledged"
+        );
         // Prints exactly at the limit prices: no fill (queue position unknown).
         sim.on_market(&trade(3, Side::Ask, 99.50, 100), &mut out);
+        assert!(out.is_empty());
         sim.on_market(&trade(4, Side::Bid, 100.50, 100), &mut out);
         assert!(out.is_empty());
         assert_eq!((sim.remaining(1), sim.remaining(2)), (Some(5), Some(5)));
@@ -724,7 +992,7 @@ mod tests {
         assert!(!sim.cancel(5));
         sim.on_market(&status(5_000), &mut out);
         assert!(out.is_empty());
-        // A resting limit too.
+        // A resting limit too (GTC, so the session end cannot be what removes it).
         sim.submit(&order(6, 10, OrderSide::Buy, OrderType::Limit, 99.00, 1)).expect("accepted");
         sim.on_market(&status(5_000), &mut out);
         assert_eq!(sim.remaining(6), Some(1));
@@ -741,13 +1009,16 @@ mod tests {
         assert_eq!(sim.submit(&OrderIntent { qty: 0, ..ok }), Err(SubmitError::ZeroQty));
         assert_eq!(sim.submit(&OrderIntent { price: 0, ..ok }), Err(SubmitError::BadLimitPrice));
         assert_eq!(sim.submit(&OrderIntent { price: px(99.10), ..ok }), Err(SubmitError::OffTick));
+        let stop = order(1, 0, OrderSide::Sell, OrderType::Stop, 99.00, 1);
+        assert_eq!(sim.submit(&OrderIntent { trigger: 0, ..stop }), Err(SubmitError::BadTrigger));
+        assert_eq!(sim.submit(&OrderIntent { trigger: px(98.9), ..stop }), Err(SubmitError::OffTick));
         assert_eq!(sim.submit(&ok), Ok(()));
         assert_eq!(sim.submit(&ok), Err(SubmitError::DuplicateId));
         for id in 2..=MAX_WORKING as u64 {
             assert_eq!(sim.submit(&OrderIntent { client_order_id: id, ..ok }), Ok(()));
         }
         assert_eq!(sim.submit(&OrderIntent { client_order_id: 999, ..ok }), Err(SubmitError::TableFull));
-        assert_eq!(sim.stats().rejected, 5);
+        assert_eq!(sim.stats().rejected, 7);
         assert_eq!(sim.working(), MAX_WORKING);
     }
 
@@ -772,5 +1043,136 @@ mod tests {
         assert_eq!(out.overflow(), 0);
         assert_eq!(out.capacity(), cap);
         assert!(out.expired().is_empty());
+    }
+
+    #[test]
+    fn stops_trigger_on_prints_and_walk_the_book() {
+        let mut sim = venue(0);
+        let mut out = FillBuf::new();
+        // A sell stop at 99.75 and a buy stop at 100.25 (asks 100.00 / 100.25 / 100.50).
+        sim.submit(&order(1, 2, OrderSide::Sell, OrderType::Stop, 99.75, 3)).expect("accepted");
+        sim.submit(&order(2, 2, OrderSide::Buy, OrderType::Stop, 100.25, 12)).expect("accepted");
+        sim.on_market(&status(2), &mut out);
+        assert!(out.fills().is_empty() && out.acks().len() == 2, "resting untriggered");
+        // A print at 100.00 reaches neither trigger.
+        sim.on_market(&trade(3, Side::Bid, 100.00, 1), &mut out);
+        assert!(out.is_empty());
+        assert_eq!(sim.triggered(2), Some(false));
+        // A print at 100.25 triggers the buy stop: a market order walking the asks.
+        sim.on_market(&trade(4, Side::Bid, 100.25, 1), &mut out);
+        assert_eq!(fills_of(&out), vec![(px(100.00), 10, false), (px(100.25), 2, true)]);
+        assert!(out.fills().iter().all(|f| f.client_order_id == 2));
+        assert_eq!(out.fills()[1].leaves, 0);
+        // A print at 99.75 (at the trigger) triggers the sell stop: it sells into the bids.
+        sim.on_market(&trade(5, Side::Ask, 99.75, 1), &mut out);
+        assert_eq!(fills_of(&out), vec![(px(99.75), 3, true)]);
+        assert_eq!((sim.stats().triggered, sim.working()), (2, 0));
+    }
+
+    #[test]
+    fn a_stop_already_through_on_arrival_triggers_at_once() {
+        let mut sim = venue(0);
+        let mut out = FillBuf::new();
+        sim.on_market(&trade(2, Side::Ask, 99.50, 1), &mut out);
+        sim.submit(&order(1, 3, OrderSide::Sell, OrderType::Stop, 99.75, 2)).expect("accepted");
+        sim.on_market(&status(3), &mut out);
+        assert_eq!(fills_of(&out), vec![(px(99.75), 2, true)]);
+    }
+
+    #[test]
+    fn stop_limit_rests_at_its_limit_once_triggered() {
+        let mut sim = venue(0);
+        let mut out = FillBuf::new();
+        // Sell stop-limit: trigger 99.50, limit 99.75 (the bid at 99.75 is depleted first).
+        let mut o = order(1, 2, OrderSide::Sell, OrderType::StopLimit, 99.50, 20);
+        o.price = px(99.75);
+        sim.submit(&o).expect("accepted");
+        sim.on_market(&status(2), &mut out);
+        sim.on_market(&trade(3, Side::Ask, 99.50, 1), &mut out);
+        // Triggered: sells 12 at 99.75 (the bid), stops at its limit, 8 rest at 99.75.
+        assert_eq!(fills_of(&out), vec![(px(99.75), 12, false)]);
+        assert_eq!((sim.remaining(1), sim.triggered(1)), (Some(8), Some(true)));
+        // Resting as a limit: a print through it (> 99.75) fills it.
+        sim.on_market(&trade(4, Side::Bid, 100.00, 5), &mut out);
+        assert_eq!(fills_of(&out), vec![(px(99.75), 5, false)]);
+        assert_eq!(out.fills()[0].leaves, 3);
+    }
+
+    #[test]
+    fn ioc_remainder_expires() {
+        let mut sim = venue(0);
+        let mut out = FillBuf::new();
+        let ioc = OrderIntent {
+            tif: TimeInForce::Ioc,
+            ..order(1, 2, OrderSide::Buy, OrderType::Limit, 100.25, 40)
+        };
+        sim.submit(&ioc).expect("accepted");
+        sim.on_market(&status(2), &mut out);
+        assert_eq!(fills_of(&out), vec![(px(100.00), 10, false), (px(100.25), 15, true)]);
+        assert_eq!(out.fills()[1].leaves, 15, "done, with 15 never to fill");
+        assert_eq!(
+            out.expired(),
+            &[Expired { client_order_id: 1, seq: 2, ts: 2, qty: 15, kind: ExecKind::Expired }]
+        );
+        assert_eq!((sim.working(), sim.stats().expired_qty), (0, 15));
+        // Not marketable at all: expires whole.
+        let ioc2 =
+            OrderIntent { client_order_id: 2, ..order(2, 3, OrderSide::Buy, OrderType::Limit, 99.00, 1) };
+        sim.submit(&OrderIntent { tif: TimeInForce::Ioc, ..ioc2 }).expect("accepted");
+        sim.on_market(&status(3), &mut out);
+        assert!(out.fills().is_empty());
+        assert_eq!(out.expired().len(), 1);
+    }
+
+    #[test]
+    fn day_orders_expire_at_the_session_end_gtc_stay() {
+        // 2024-03-13 (CDT): 16:00 CT = 21:00 UTC.
+        let d = Date::new(2024, 3, 13).expect("date");
+        let end = d.at_chicago_ns(16, 0).expect("in range");
+        assert_eq!(end, 1_710_363_600 * 1_000_000_000);
+        let t0 = end - 3_600 * 1_000_000_000;
+        assert_eq!(session_end_after(t0), end);
+        assert_eq!(session_end_after(end), end + 86_400 * 1_000_000_000, "16:00 itself is the next session");
+        let mut sim = venue(0);
+        let mut out = FillBuf::new();
+        let day =
+            OrderIntent { tif: TimeInForce::Day, ..order(1, t0, OrderSide::Buy, OrderType::Limit, 99.00, 2) };
+        let gtc =
+            OrderIntent { client_order_id: 2, ..order(2, t0, OrderSide::Buy, OrderType::Limit, 99.00, 2) };
+        sim.submit(&day).expect("accepted");
+        sim.submit(&gtc).expect("accepted");
+        sim.on_market(&status(t0), &mut out);
+        sim.on_market(&status(end - 1), &mut out);
+        assert!(out.is_empty());
+        sim.on_market(&status(end), &mut out);
+        assert_eq!(
+            out.expired(),
+            &[Expired { client_order_id: 1, seq: end, ts: end, qty: 2, kind: ExecKind::Expired }]
+        );
+        assert_eq!((sim.remaining(1), sim.remaining(2)), (None, Some(2)));
+    }
+
+    #[test]
+    fn modify_changes_price_and_quantity_now() {
+        let mut sim = venue(0);
+        let mut out = FillBuf::new();
+        let o = order(1, 2, OrderSide::Buy, OrderType::Limit, 99.00, 4);
+        sim.submit(&o).expect("accepted");
+        sim.on_market(&status(2), &mut out);
+        sim.on_market(&trade(3, Side::Ask, 98.75, 1), &mut out);
+        assert_eq!(sim.remaining(1), Some(3));
+        let m = OrderIntent { action: OrderAction::Modify, qty: 2, price: px(99.25), ..o };
+        assert_eq!(sim.submit(&OrderIntent { qty: 1, ..m }), Err(SubmitError::BadModify), "not above filled");
+        assert_eq!(sim.submit(&OrderIntent { side: OrderSide::Sell, ..m }), Err(SubmitError::BadModify));
+        assert_eq!(sim.submit(&m), Ok(()));
+        assert_eq!(sim.remaining(1), Some(1), "total 2, 1 filled");
+        // The new price: a print at 99.00 now trades through it.
+        sim.on_market(&trade(4, Side::Ask, 99.00, 5), &mut out);
+        assert_eq!(fills_of(&out), vec![(px(99.25), 1, true)]);
+        let gone = OrderIntent { client_order_id: 9, ..m };
+        assert_eq!(sim.submit(&gone), Err(SubmitError::NotWorking));
+        let cancel = OrderIntent { action: OrderAction::Cancel, ..gone };
+        assert_eq!(sim.submit(&cancel), Err(SubmitError::NotWorking));
+        assert_eq!(sim.stats().modified, 1);
     }
 }

@@ -11,22 +11,24 @@
 //! make one.
 
 use crate::risk::Approved;
-use crate::sim::{Expired, FillBuf, SubmitError};
+use crate::sim::{Ack, Expired, FillBuf, SubmitError};
 use mia_model::event::Event;
-use mia_model::msg::{ExecKind, ExecReport, Fill, OrderIntent};
+use mia_model::msg::{ExecKind, ExecReport, Fill, OrderAction, OrderIntent};
 
 /// A place orders execute.
 pub trait Venue: Send + 'static {
     /// Short name for reports (`"sim"`, `"live"`).
     fn name(&self) -> &'static str;
 
-    /// Sends an approved order.
+    /// Sends an approved request: a new order, or a modify (`action`) of a working one.
     ///
     /// # Errors
-    /// The venue refused it (bad order, table full, edge thread busy or gone).
+    /// The venue refused it (bad order, table full, not working, edge thread busy or gone).
     fn submit(&mut self, order: Approved<OrderIntent>) -> Result<(), SubmitError>;
 
-    /// Cancels a working order; false if it is not working.
+    /// Cancels a working order. True when the order is cancelled now (the simulator); false
+    /// when it is not working, or when the cancel is a request whose answer comes back later
+    /// as a report (a live venue). A cancel takes no risk, so it needs no approval.
     fn cancel(&mut self, client_order_id: u64) -> bool;
 
     /// A market event (the simulator fills here). `out` is cleared first.
@@ -72,8 +74,15 @@ impl Venue for LiveVenue {
         Ok(())
     }
 
-    /// Cancels are requests to the broker; the answer comes back as a report.
-    fn cancel(&mut self, _client_order_id: u64) -> bool {
+    /// Cancels are requests to the broker (an intent with [`OrderAction::Cancel`] through the
+    /// ring); the answer comes back as a report, so this always returns false.
+    fn cancel(&mut self, client_order_id: u64) -> bool {
+        if let Some(tx) = self.orders.as_mut() {
+            let req = OrderIntent { client_order_id, action: OrderAction::Cancel, ..OrderIntent::default() };
+            if tx.is_abandoned() || tx.push(req).is_err() {
+                self.refused += 1;
+            }
+        }
         false
     }
 
@@ -85,7 +94,9 @@ impl Venue for LiveVenue {
     fn on_report(&mut self, r: &ExecReport, out: &mut FillBuf) {
         out.clear();
         match r.kind {
-            ExecKind::Accepted => {}
+            ExecKind::Accepted => {
+                out.push_ack(Ack { client_order_id: r.client_order_id, seq: r.seq, ts: r.ts })
+            }
             ExecKind::Filled => out.push_fill(Fill {
                 client_order_id: r.client_order_id,
                 seq: r.seq,
@@ -93,6 +104,7 @@ impl Venue for LiveVenue {
                 price: r.price,
                 fee: r.fee,
                 qty: r.qty,
+                leaves: r.leaves,
                 side: r.side,
                 done: r.leaves == 0,
             }),
@@ -101,6 +113,7 @@ impl Venue for LiveVenue {
                 seq: r.seq,
                 ts: r.ts,
                 qty: r.leaves.max(r.qty),
+                kind: r.kind,
             }),
         }
     }
@@ -131,7 +144,20 @@ mod tests {
         assert!(out.fills()[0].done && out.fills()[0].side == OrderSide::Sell && out.fills()[0].seq == 9);
         v.on_report(&ExecReport { kind: ExecKind::Rejected, ..r }, &mut out);
         assert_eq!((out.fills().len(), out.expired().len()), (0, 1));
+        assert_eq!(out.expired()[0].kind, ExecKind::Rejected);
         v.on_report(&ExecReport { kind: ExecKind::Accepted, ..r }, &mut out);
-        assert!(out.is_empty());
+        assert_eq!((out.fills().len(), out.expired().len(), out.acks().len()), (0, 0, 1));
+        assert_eq!(out.acks()[0], Ack { client_order_id: 3, seq: 9, ts: 10 });
+        v.on_report(&ExecReport { kind: ExecKind::Filled, leaves: 2, ..r }, &mut out);
+        assert!(!out.fills()[0].done && out.fills()[0].leaves == 2);
+    }
+
+    #[test]
+    fn live_cancels_go_through_the_ring() {
+        let (tx, mut rx) = rtrb::RingBuffer::new(4);
+        let mut v = LiveVenue::new(tx);
+        assert!(!v.cancel(12), "the answer comes back as a report");
+        let req = rx.pop().expect("cancel request sent");
+        assert_eq!((req.client_order_id, req.action), (12, OrderAction::Cancel));
     }
 }

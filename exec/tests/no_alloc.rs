@@ -66,8 +66,9 @@ fn replaying_a_session_does_not_allocate() {
         pos.mark(mid);
         if step.is_multiple_of(10) {
             id += 1;
-            let (order_type, price) = match id % 3 {
+            let (order_type, price) = match id % 4 {
                 0 => (OrderType::Market, 0),
+                3 => (OrderType::Stop, 0),
                 _ => (OrderType::Limit, mid),
             };
             let intent = OrderIntent {
@@ -79,6 +80,8 @@ fn replaying_a_session_does_not_allocate() {
                 instrument_id: 1,
                 side: [OrderSide::Buy, OrderSide::Sell][(id % 2) as usize],
                 order_type,
+                trigger: if order_type == OrderType::Stop { mid } else { 0 },
+                ..OrderIntent::default()
             };
             let _ = sim.submit(&intent);
             // Every 7th order cancels the previous one.

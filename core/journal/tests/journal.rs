@@ -157,6 +157,7 @@ fn round_trip_every_kind_and_meta() {
             instrument_id: 1,
             side: OrderSide::Buy,
             order_type: OrderType::Market,
+            ..OrderIntent::default()
         })),
         JournalRecord::Msg(Msg::Fill(Fill {
             client_order_id: 7,
@@ -167,6 +168,7 @@ fn round_trip_every_kind_and_meta() {
             qty: 1,
             side: OrderSide::Buy,
             done: true,
+            ..Fill::default()
         })),
         JournalRecord::Note(Note { unix_ns: 9, text: "operator: flat before close".into() }),
         JournalRecord::End(SessionEnd {

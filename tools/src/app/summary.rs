@@ -2,6 +2,7 @@
 
 use anyhow::{anyhow, Context, Result};
 use mia_exec::exec_stage::ExecCounters;
+use mia_exec::risk::RejectReason;
 use mia_model::feature_stats::FeatureStats;
 use mia_model::features::FEATURE_IDS;
 use mia_options::levels::GammaLevels;
@@ -59,6 +60,9 @@ pub struct SessionSummary {
     pub journal_records: u64,
     /// Latency histograms (stages + end to end).
     pub latency: LatencyReport,
+    /// Risk state at the end (`Active`, `Reducing`, `Halted`), the stop in force and the event
+    /// time (ns) of the first stop of the run (0 when none).
+    pub risk: (String, Option<String>, u64),
     /// Feature-vector statistics over the snapshots (validity share, min / mean / max).
     pub features: Option<FeatureStats>,
     /// Closed bars per timeframe (1, 5, 15, 60 min).
@@ -127,10 +131,26 @@ impl SessionSummary {
                 venue_rejects: r.counter("exec.venue_rejects"),
                 expired_qty: r.counter("exec.expired_qty"),
                 kills: r.counter("exec.kills"),
+                brackets: r.counter("exec.brackets"),
+                bracket_errors: r.counter("exec.bracket_errors"),
+                ignored_signals: r.counter("exec.ignored_signals"),
+                modifies: r.counter("exec.modifies"),
+                cancels: r.counter("exec.cancels"),
+                ignored_reports: r.counter("exec.ignored_reports"),
             },
             tap_dropped: report.tap_dropped,
             journal_records,
             latency,
+            risk: (
+                match r.counter("risk.state") {
+                    0 => "active",
+                    1 => "reducing",
+                    _ => "halted",
+                }
+                .to_string(),
+                RejectReason::from_u8(r.counter("risk.reason") as u8).map(|x| x.name().to_string()),
+                r.counter("risk.first_stop_ts"),
+            ),
             features: r.features,
             bars: [r.counter("bars.1m"), r.counter("bars.5m"), r.counter("bars.15m"), r.counter("bars.60m")],
             snapshot_drops: r.counter("features.snapshot_drops"),
@@ -196,6 +216,15 @@ pub fn render_summary(s: &SessionSummary) -> String {
         "sanity: off_tick={} zero_size_trades={} bad_ticks={} ts_backwards={} crossed={} rejected_levels={}\n",
         z.off_tick, z.zero_size_trades, z.bad_ticks, z.ts_backwards, z.crossed, z.rejected_levels
     ));
+    let (state, reason, first_stop) = &s.risk;
+    t.push_str(&format!("risk: {state}"));
+    if let Some(why) = reason {
+        t.push_str(&format!(" ({why})"));
+    }
+    if *first_stop != 0 {
+        t.push_str(&format!(", first stop at {}", fmt_chicago(*first_stop)));
+    }
+    t.push('\n');
     if let Some(f) = &s.features {
         t.push_str(&render_feature_stats(f, Some((s.bars, s.snapshot_drops))));
     }
@@ -260,4 +289,13 @@ pub fn render_feature_stats(f: &FeatureStats, run: Option<([u64; 4], u64)>) -> S
         }
     }
     t
+}
+
+/// `yyyy-mm-dd hh:mm:ss CT` of an event time (ns, UTC).
+pub fn fmt_chicago(ts_ns: u64) -> String {
+    let off = i64::from(mia_signal::session::chicago_utc_offset_hours(ts_ns)) * 3600;
+    let local = (ts_ns / 1_000_000_000) as i64 + off;
+    let d = mia_model::time::calendar::Date::from_days_since_epoch(local.div_euclid(86_400));
+    let s = local.rem_euclid(86_400);
+    format!("{d} {:02}:{:02}:{:02} CT", s / 3600, (s / 60) % 60, s % 60)
 }

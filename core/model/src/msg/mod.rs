@@ -10,7 +10,7 @@
 pub mod wire;
 
 use crate::event::Event;
-pub use crate::order::{Direction, OrderSide, OrderType};
+pub use crate::order::{Direction, OrderAction, OrderSide, OrderType, TimeInForce};
 use crate::price::{Px, UNDEF_PX};
 
 /// What produced a [`Signal`]: the strategy and, when one fired it, the pattern.
@@ -48,6 +48,9 @@ pub struct Signal {
     pub tier: u8,
     /// Who produced it.
     pub source: SignalSource,
+    /// How a bracket signal (one with `stop` and `target`) enters: `Market`, or `Limit` at
+    /// `entry`. Other types enter at market.
+    pub entry_type: OrderType,
 }
 
 impl Default for Signal {
@@ -63,30 +66,42 @@ impl Default for Signal {
             direction: Direction::Flat,
             tier: 0,
             source: SignalSource::default(),
+            entry_type: OrderType::Market,
         }
     }
 }
 
-/// An order the risk manager approved, sent to the venue.
+/// An order request sent to the venue: a new order or a modify (both approved by risk), or a
+/// cancel (which takes no risk and needs no approval).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct OrderIntent {
-    /// Client order id, unique within a run.
+    /// Client order id, unique across restarts; for a modify or a cancel, the id of the order
+    /// it applies to.
     pub client_order_id: u64,
     /// Sequence number of the input that caused the intent.
     pub seq: u64,
     /// Event time of the decision (ns).
     pub ts: u64,
-    /// Limit price (ignored for market orders).
+    /// Limit price (`Limit`, `StopLimit`; ignored otherwise).
     pub price: Px,
-    /// Quantity in contracts (> 0).
+    /// Trigger price (`Stop`, `StopLimit`; ignored otherwise).
+    pub trigger: Px,
+    /// Quantity in contracts (> 0); for a modify, the new total quantity (filled included).
     pub qty: u32,
     /// Instrument.
     pub instrument_id: u32,
+    /// Bracket link: the bracket's entry order is `client_order_id − link` (0 = not a bracket
+    /// child). The children of one entry form one OCO group.
+    pub link: u32,
     /// Buy or sell.
     pub side: OrderSide,
-    /// Market or limit.
+    /// Market, limit, stop or stop-limit.
     pub order_type: OrderType,
+    /// Time in force.
+    pub tif: TimeInForce,
+    /// New, modify or cancel.
+    pub action: OrderAction,
 }
 
 /// A (partial) execution.
@@ -105,9 +120,12 @@ pub struct Fill {
     pub fee: i64,
     /// Filled quantity.
     pub qty: u32,
+    /// Quantity of the order still working after this fill (a repeated report of the same
+    /// fill has the same `leaves`, which makes fills idempotent).
+    pub leaves: u32,
     /// Bought or sold.
     pub side: OrderSide,
-    /// True when the order has no quantity left.
+    /// True when the order has no quantity left (filled, or its remainder expired).
     pub done: bool,
 }
 
@@ -226,7 +244,7 @@ pub enum Msg {
     Control(Control),
     /// A strategy signal (before risk).
     Signal(Signal),
-    /// An order approved by risk.
+    /// An order request (new and modify approved by risk, or a cancel).
     Intent(OrderIntent),
     /// An execution.
     Fill(Fill),

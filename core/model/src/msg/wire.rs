@@ -8,14 +8,15 @@
 //! | kind | message       | bytes | fields, in order |
 //! |------|---------------|-------|------------------|
 //! | 1    | `Event`       | 56    | ts_event, ts_recv, seq, price, order_id, size, count, instrument_id, kind, side, depth, flags |
-//! | 2    | `Signal`      | 52    | seq, ts, entry, stop, target, confidence, size_hint, direction, tier, strategy, pattern |
-//! | 3    | `OrderIntent` | 42    | seq, client_order_id, ts, price, qty, instrument_id, side, order_type |
-//! | 4    | `Fill`        | 46    | seq, client_order_id, ts, price, fee, qty, side, done |
+//! | 2    | `Signal`      | 53    | seq, ts, entry, stop, target, confidence, size_hint, direction, tier, strategy, pattern, entry_type |
+//! | 3    | `OrderIntent` | 56    | seq, client_order_id, ts, price, trigger, qty, instrument_id, link, side, order_type, tif, action |
+//! | 4    | `Fill`        | 50    | seq, client_order_id, ts, price, fee, qty, leaves, side, done |
 //! | 5    | `ExecReport`  | 50    | seq, client_order_id, ts, price, fee, qty, leaves, side, kind |
 //! | 6    | `Control`     | 25    | seq, ts, arg, kind |
 
 use super::{
-    Control, ControlKind, Direction, ExecKind, ExecReport, Fill, Msg, OrderIntent, OrderSide, OrderType,
+    Control, ControlKind, Direction, ExecKind, ExecReport, Fill, Msg, OrderAction, OrderIntent, OrderSide,
+    OrderType, TimeInForce,
 };
 use super::{Signal, SignalSource};
 use crate::event::{Event, EventKind, Side};
@@ -36,11 +37,11 @@ pub const KIND_CONTROL: u8 = 6;
 /// Encoded length of an `Event`.
 pub const EVENT_LEN: usize = 56;
 /// Encoded length of a `Signal`.
-pub const SIGNAL_LEN: usize = 52;
+pub const SIGNAL_LEN: usize = 53;
 /// Encoded length of an `OrderIntent`.
-pub const INTENT_LEN: usize = 42;
+pub const INTENT_LEN: usize = 56;
 /// Encoded length of a `Fill`.
-pub const FILL_LEN: usize = 46;
+pub const FILL_LEN: usize = 50;
 /// Encoded length of an `ExecReport`.
 pub const EXEC_LEN: usize = 50;
 /// Encoded length of a `Control`.
@@ -232,16 +233,21 @@ pub fn encode(msg: &Msg, out: &mut [u8]) -> usize {
             p.u8(s.tier);
             p.u8(s.source.strategy);
             p.u8(s.source.pattern);
+            p.u8(s.entry_type as u8);
         }
         Msg::Intent(o) => {
             p.u64(o.seq);
             p.u64(o.client_order_id);
             p.u64(o.ts);
             p.i64(o.price);
+            p.i64(o.trigger);
             p.u32(o.qty);
             p.u32(o.instrument_id);
+            p.u32(o.link);
             p.u8(o.side as u8);
             p.u8(o.order_type as u8);
+            p.u8(o.tif as u8);
+            p.u8(o.action as u8);
         }
         Msg::Fill(f) => {
             p.u64(f.seq);
@@ -250,6 +256,7 @@ pub fn encode(msg: &Msg, out: &mut [u8]) -> usize {
             p.i64(f.price);
             p.i64(f.fee);
             p.u32(f.qty);
+            p.u32(f.leaves);
             p.u8(f.side as u8);
             p.u8(f.done as u8);
         }
@@ -326,6 +333,7 @@ pub fn decode(kind: u8, payload: &[u8]) -> Result<Msg, WireError> {
             let direction = g.enum_u8("signal.direction", Direction::from_u8)?;
             let tier = g.u8();
             let source = SignalSource { strategy: g.u8(), pattern: g.u8() };
+            let entry_type = g.enum_u8("signal.entry_type", OrderType::from_u8)?;
             Msg::Signal(Signal {
                 seq,
                 ts,
@@ -337,6 +345,7 @@ pub fn decode(kind: u8, payload: &[u8]) -> Result<Msg, WireError> {
                 direction,
                 tier,
                 source,
+                entry_type,
             })
         }
         KIND_INTENT => {
@@ -344,11 +353,28 @@ pub fn decode(kind: u8, payload: &[u8]) -> Result<Msg, WireError> {
             let client_order_id = g.u64();
             let ts = g.u64();
             let price = g.i64();
+            let trigger = g.i64();
             let qty = g.u32();
             let instrument_id = g.u32();
+            let link = g.u32();
             let side = g.enum_u8("intent.side", OrderSide::from_u8)?;
             let order_type = g.enum_u8("intent.order_type", OrderType::from_u8)?;
-            Msg::Intent(OrderIntent { client_order_id, seq, ts, price, qty, instrument_id, side, order_type })
+            let tif = g.enum_u8("intent.tif", TimeInForce::from_u8)?;
+            let action = g.enum_u8("intent.action", OrderAction::from_u8)?;
+            Msg::Intent(OrderIntent {
+                client_order_id,
+                seq,
+                ts,
+                price,
+                trigger,
+                qty,
+                instrument_id,
+                link,
+                side,
+                order_type,
+                tif,
+                action,
+            })
         }
         KIND_FILL => {
             let seq = g.u64();
@@ -357,9 +383,10 @@ pub fn decode(kind: u8, payload: &[u8]) -> Result<Msg, WireError> {
             let price = g.i64();
             let fee = g.i64();
             let qty = g.u32();
+            let leaves = g.u32();
             let side = g.enum_u8("fill.side", OrderSide::from_u8)?;
             let done = g.enum_u8("fill.done", bool_from_u8)?;
-            Msg::Fill(Fill { client_order_id, seq, ts, price, fee, qty, side, done })
+            Msg::Fill(Fill { client_order_id, seq, ts, price, fee, qty, leaves, side, done })
         }
         KIND_EXEC => {
             let seq = g.u64();
@@ -426,16 +453,21 @@ mod tests {
                 direction: Direction::Short,
                 tier: 2,
                 source: SignalSource { strategy: 1, pattern: 3 },
+                entry_type: OrderType::Limit,
             }),
             Msg::Intent(OrderIntent {
                 client_order_id: 99,
                 seq: 7,
                 ts: 9,
                 price: 5_000_250_000_000,
+                trigger: 4_999_000_000_000,
                 qty: 2,
                 instrument_id: 1,
+                link: 2,
                 side: OrderSide::Buy,
-                order_type: OrderType::Limit,
+                order_type: OrderType::StopLimit,
+                tif: TimeInForce::Gtc,
+                action: OrderAction::Modify,
             }),
             Msg::Fill(Fill {
                 client_order_id: 99,
@@ -444,6 +476,7 @@ mod tests {
                 price: 5_000_250_000_000,
                 fee: 2_150_000_000,
                 qty: 1,
+                leaves: 3,
                 side: OrderSide::Sell,
                 done: true,
             }),
@@ -473,7 +506,7 @@ mod tests {
         }
         assert_eq!(decode(99, &[]), Err(WireError::UnknownKind(99)));
         let e = WireError::WrongLength { kind: KIND_INTENT, expected: INTENT_LEN, got: 41 };
-        assert_eq!(e.to_string(), "Intent payload is 41 bytes, expected 42", "errors name the kind");
+        assert_eq!(e.to_string(), "Intent payload is 41 bytes, expected 56", "errors name the kind");
     }
 
     #[test]
@@ -488,19 +521,29 @@ mod tests {
         b[53] = 7;
         assert_eq!(decode(KIND_EVENT, &b[..n]), Err(WireError::BadValue { field: "event.side", value: 7 }));
         let n = encode(&m[3], &mut buf);
-        buf[41] = 3;
-        assert_eq!(
-            decode(KIND_INTENT, &buf[..n]),
-            Err(WireError::BadValue { field: "intent.order_type", value: 3 })
-        );
+        for (at, field) in
+            [(52, "intent.side"), (53, "intent.order_type"), (54, "intent.tif"), (55, "intent.action")]
+        {
+            let mut b = buf;
+            b[at] = 5;
+            assert_eq!(decode(KIND_INTENT, &b[..n]), Err(WireError::BadValue { field, value: 5 }));
+            b[at] = 0;
+            assert_eq!(decode(KIND_INTENT, &b[..n]), Err(WireError::BadValue { field, value: 0 }));
+        }
         let n = encode(&m[4], &mut buf);
-        buf[45] = 2;
+        buf[49] = 2;
         assert_eq!(decode(KIND_FILL, &buf[..n]), Err(WireError::BadValue { field: "fill.done", value: 2 }));
         let n = encode(&m[2], &mut buf);
-        buf[48] = 5;
+        let mut b = buf;
+        b[48] = 5;
+        assert_eq!(
+            decode(KIND_SIGNAL, &b[..n]),
+            Err(WireError::BadValue { field: "signal.direction", value: 5 })
+        );
+        buf[52] = 9;
         assert_eq!(
             decode(KIND_SIGNAL, &buf[..n]),
-            Err(WireError::BadValue { field: "signal.direction", value: 5 })
+            Err(WireError::BadValue { field: "signal.entry_type", value: 9 })
         );
     }
 
@@ -514,5 +557,20 @@ mod tests {
         let i = OrderIntent { seq: 3, client_order_id: 9, ..OrderIntent::default() };
         encode(&Msg::Intent(i), &mut buf);
         assert_eq!((buf[0], buf[8]), (3, 9));
+        // The fields added for the order manager sit after the historical ones.
+        let i = OrderIntent {
+            trigger: 0x0102,
+            link: 7,
+            order_type: OrderType::Stop,
+            tif: TimeInForce::Ioc,
+            action: OrderAction::Cancel,
+            ..i
+        };
+        encode(&Msg::Intent(i), &mut buf);
+        assert_eq!((buf[32], buf[33], buf[48]), (2, 1, 7));
+        assert_eq!(&buf[53..56], &[3, 3, 3]);
+        let f = Fill { qty: 2, leaves: 0x0304, ..Fill::default() };
+        encode(&Msg::Fill(f), &mut buf);
+        assert_eq!((buf[40], buf[44], buf[45]), (2, 4, 3));
     }
 }
