@@ -81,7 +81,7 @@ pub struct SignalMsg {
     pub strategy: u8,
     /// [`super::types::SetupTier`] code ([`CODE_NONE`] for an exit).
     pub setup_tier: u8,
-    /// [`super::regime_kind::Regime`] code.
+    /// [`super::regime::Regime`] code.
     pub regime: u8,
     /// [`GammaPhase::code`].
     pub gamma_phase: u8,
@@ -445,10 +445,11 @@ impl SignalGenerator {
 mod tests {
     use super::super::inputs::{EngineInputs, ZoneView};
     use super::super::profiles::{Profile, Profiles};
-    use super::super::regime_kind::{DirMask, Regime};
+    use super::super::regime::Regime;
     use super::super::testkit::{bar, normal, sm_state, tk, Fixture, T};
     use super::super::types::{PatternHit, SetupTier};
     use super::*;
+    use crate::gates::Allow;
 
     fn generator(cfg: &EngineConfig, profile: Profile) -> SignalGenerator {
         SignalGenerator::new(cfg, profile, 5, T).expect("generator")
@@ -522,7 +523,7 @@ mod tests {
         inp.regime.confidence = 0.55;
         assert_eq!(reject(&inp).err(), Some(RejectReason::RegimeWait));
         let mut inp = fx.inputs();
-        inp.regime.allowed = DirMask::SHORT;
+        inp.regime.allowed = Allow::SHORT;
         assert_eq!(reject(&inp), Err(RejectReason::DirectionNotAllowed));
         let mut inp = fx.inputs();
         inp.phase_mult = 0.5;
@@ -544,7 +545,7 @@ mod tests {
         assert_eq!(reject(&inp), Err(RejectReason::DirectionNotAllowed));
         // The same bounce in a neutral range is a short.
         inp.regime.regime = Regime::RangeNeutral;
-        inp.regime.allowed = DirMask::BOTH;
+        inp.regime.allowed = Allow::ALL;
         inp.bn.s = Some(-0.5);
         inp.smart_money = Some(sm_state(-0.35));
         inp.mtf = Some(-0.6);

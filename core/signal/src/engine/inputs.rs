@@ -2,11 +2,12 @@
 //! record filled by the wiring code from the modules that produce each field. Every field
 //! names the section that produces it.
 
-use super::regime_kind::{DirMask, Regime};
+use super::regime::Regime;
 use super::types::{MlInput, PatternHit};
 use crate::features::smart_money::SmartMoneyState;
 use crate::features::volatility::VolClass;
 use crate::gamma_cycle::GammaCycleState;
+use crate::gates::Allow;
 use crate::market::bars::BarRing;
 use crate::market::clock::SessionPhase;
 use mia_model::bar::Bar;
@@ -99,7 +100,7 @@ pub struct RegimeView {
     /// `m_regime` from `[signal.regime] implications.<regime>.size`.
     pub size_mult: f64,
     /// Allowed directions from `implications.<regime>.allowed`.
-    pub allowed: DirMask,
+    pub allowed: Allow,
 }
 
 impl RegimeView {

@@ -10,6 +10,7 @@
 pub mod bar_patterns;
 pub mod battle_navale;
 pub mod confidence;
+pub mod confluence;
 pub mod generator;
 pub mod inputs;
 pub mod levels;
@@ -17,7 +18,6 @@ pub mod mtf;
 pub mod patterns;
 pub mod profiles;
 pub mod regime;
-pub mod regime_kind;
 pub mod size;
 pub mod stats;
 pub mod strategies;

@@ -40,8 +40,11 @@ pub enum Regime {
     Unclear,
 }
 
-/// Every regime, in declaration order.
-pub const REGIMES: [Regime; 9] = [
+/// Number of regimes.
+pub const REGIME_COUNT: usize = 9;
+
+/// Every regime, in declaration order (as an array).
+pub const REGIMES: [Regime; REGIME_COUNT] = [
     Regime::StrongTrendBullish,
     Regime::StrongTrendBearish,
     Regime::WeakTrendBullish,
@@ -85,6 +88,68 @@ impl Regime {
                 Some(Direction::Short)
             }
             _ => None,
+        }
+    }
+
+    /// Upper-case name as in the spec.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Regime::StrongTrendBullish => "STRONG_TREND_BULLISH",
+            Regime::StrongTrendBearish => "STRONG_TREND_BEARISH",
+            Regime::WeakTrendBullish => "WEAK_TREND_BULLISH",
+            Regime::WeakTrendBearish => "WEAK_TREND_BEARISH",
+            Regime::RangeBullishBias => "RANGE_BULLISH_BIAS",
+            Regime::RangeBearishBias => "RANGE_BEARISH_BIAS",
+            Regime::RangeNeutral => "RANGE_NEUTRAL",
+            Regime::Transition => "TRANSITION",
+            Regime::Unclear => "UNCLEAR",
+        }
+    }
+
+    /// A strong or weak trend.
+    #[inline]
+    pub const fn is_trend(self) -> bool {
+        (self as u8) <= 3
+    }
+
+    /// A strong trend.
+    #[inline]
+    pub const fn is_strong_trend(self) -> bool {
+        (self as u8) <= 1
+    }
+
+    /// A range (biased or neutral).
+    #[inline]
+    pub const fn is_range(self) -> bool {
+        matches!(self, Regime::RangeBullishBias | Regime::RangeBearishBias | Regime::RangeNeutral)
+    }
+
+    /// TRANSITION or UNCLEAR: the selector waits.
+    #[inline]
+    pub const fn is_wait(self) -> bool {
+        matches!(self, Regime::Transition | Regime::Unclear)
+    }
+
+    /// The size multiplier `m_regime` of the §9 implications table (defaults).
+    pub const fn default_size_mult(self) -> f64 {
+        match self {
+            Regime::StrongTrendBullish | Regime::StrongTrendBearish => 1.3,
+            Regime::WeakTrendBullish | Regime::WeakTrendBearish => 1.0,
+            Regime::RangeBullishBias | Regime::RangeBearishBias | Regime::RangeNeutral => 0.9,
+            Regime::Transition | Regime::Unclear => 0.5,
+        }
+    }
+
+    /// The allowed directions of the §9 implications table (defaults).
+    pub const fn default_allowed(self) -> Allow {
+        match self {
+            Regime::RangeNeutral => Allow::ALL,
+            Regime::Transition | Regime::Unclear => Allow::NONE,
+            _ => match self.direction() {
+                Some(Direction::Long) => Allow::LONG,
+                Some(Direction::Short) => Allow::SHORT,
+                _ => Allow::NONE,
+            },
         }
     }
 

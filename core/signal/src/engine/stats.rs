@@ -1,7 +1,7 @@
 //! The signal engine's stats tracker (SIGNALS.md §11): fixed `u64` counters, no P&L and no
 //! timing. Recording is O(1) and allocation-free; [`EngineStats::to_csv`] is a cold report.
 
-use super::regime_kind::{Regime, REGIMES, REGIME_COUNT};
+use super::regime::{Regime, REGIMES, REGIME_COUNT};
 use super::types::{
     dir_index, RejectReason, SignalKind, Source, StrategyId, Tier, REJECT_COUNT, REJECT_REASONS,
     SETUP_TIER_COUNT, SOURCES, SOURCE_COUNT, TIERS, TIER_COUNT,

@@ -662,7 +662,7 @@ pub struct Selection {
 pub struct Selector {
     cfg: SelectorConfig,
     points: usize,
-    hist: [super::regime_kind::Regime; REGIME_HIST_CAP],
+    hist: [super::regime::Regime; REGIME_HIST_CAP],
     head: usize,
     len: usize,
 }
@@ -677,7 +677,7 @@ impl Selector {
         Ok(Self {
             cfg: *cfg,
             points: cfg.cooldown_points(decision_timeframe_min),
-            hist: [super::regime_kind::Regime::Unclear; REGIME_HIST_CAP],
+            hist: [super::regime::Regime::Unclear; REGIME_HIST_CAP],
             head: 0,
             len: 0,
         })
@@ -696,7 +696,7 @@ impl Selector {
             Some(Selection { strategy: StrategyId::Trend, confidence: (c + 0.1).min(1.0) })
         } else if r.is_trend() {
             Some(Selection { strategy: StrategyId::Trend, confidence: 0.8 * c })
-        } else if r == super::regime_kind::Regime::RangeNeutral {
+        } else if r == super::regime::Regime::RangeNeutral {
             Some(Selection { strategy: StrategyId::Range, confidence: 0.9 * c })
         } else if r.is_range() {
             Some(Selection { strategy: StrategyId::Range, confidence: c })
@@ -801,10 +801,11 @@ impl SpecialExits {
 #[cfg(test)]
 mod tests {
     use super::super::inputs::{GoverningBase, LevelsView, RangeView};
-    use super::super::regime_kind::{DirMask, Regime};
+    use super::super::regime::Regime;
     use super::super::testkit::{bar, mirror, tk, Fixture, T};
     use super::super::types::PatternHit;
     use super::*;
+    use crate::gates::Allow;
 
     #[test]
     fn trend_strong_pullback_long() {
@@ -1049,7 +1050,7 @@ mod tests {
         assert_eq!(sel.admit(Direction::Short, &trend, 1.2), Err(RejectReason::DirectionNotAllowed));
         assert_eq!(sel.admit(Direction::Long, &trend, 0.5), Err(RejectReason::PhaseDisabled));
         assert_eq!(sel.admit(Direction::Long, &trend, 0.6), Ok(()));
-        let masked = RegimeView { allowed: DirMask::NONE, ..trend };
+        let masked = RegimeView { allowed: Allow::NONE, ..trend };
         assert_eq!(sel.admit(Direction::Long, &masked, 1.2), Err(RejectReason::DirectionNotAllowed));
         // Weak trend and biased range confidences.
         let wt = RegimeView::with_defaults(Regime::WeakTrendBearish, 0.75, 0.5);

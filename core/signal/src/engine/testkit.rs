@@ -1,7 +1,7 @@
 //! Hand-built inputs shared by the engine's tests (test-only).
 
 use super::inputs::{BnView, EngineInputs, LevelsView, RegimeView, ZoneView};
-use super::regime_kind::Regime;
+use super::regime::Regime;
 use super::types::{MlInput, PatternHit};
 use crate::features::smart_money::{Behaviour, SmClass, SmartMoneyState};
 use crate::features::volatility::VolClass;
