@@ -327,17 +327,17 @@ impl SignalGenerator {
         let opposing = inp
             .patterns
             .iter()
-            .any(|h| h.dir.is_some_and(|pd| pd != d) && h.score >= self.cfg.gates.veto_pattern);
+            .any(|h| h.dir != Direction::Flat && h.dir != d && h.score >= self.cfg.gates.veto_pattern);
         if opposing {
             return Err(RejectReason::OpposingPattern);
         }
 
         // Step 8 (computed here: the zone overrides read the elite conditions).
-        let best = inp.patterns.iter().filter(|h| h.dir == Some(d) && h.score.is_finite()).fold(
+        let best = inp.patterns.iter().filter(|h| h.dir == d && h.score.is_finite()).fold(
             None::<(u8, f64)>,
             |acc, h| match acc {
                 Some((_, sc)) if sc >= h.score => acc,
-                _ => Some((h.id, h.score)),
+                _ => Some((h.id as u8, h.score)),
             },
         );
         let ci = ConfidenceInputs {
@@ -444,10 +444,11 @@ impl SignalGenerator {
 #[cfg(test)]
 mod tests {
     use super::super::inputs::{EngineInputs, ZoneView};
+    use super::super::patterns::{PatternHit, PatternId};
     use super::super::profiles::{Profile, Profiles};
     use super::super::regime::Regime;
     use super::super::testkit::{bar, normal, sm_state, tk, Fixture, T};
-    use super::super::types::{PatternHit, SetupTier};
+    use super::super::types::SetupTier;
     use super::*;
     use crate::gates::Allow;
 
@@ -578,13 +579,13 @@ mod tests {
     #[test]
     fn opposing_pattern_vetoes_at_threshold() {
         let mut fx = Fixture::t17();
-        fx.patterns.push(PatternHit { id: 3, score: 0.69, dir: Some(Direction::Short) });
+        fx.patterns.push(PatternHit { id: PatternId::Headfake, score: 0.69, dir: Direction::Short });
         assert!(reject(&fx.inputs()).is_ok());
         fx.patterns[0].score = 0.70;
         assert_eq!(reject(&fx.inputs()), Err(RejectReason::OpposingPattern));
         // An agreeing pattern is credited: x1 = min(1, 0.75 + 0.1·0.8).
         let fx = Fixture {
-            patterns: vec![PatternHit { id: 2, score: 0.8, dir: Some(Direction::Long) }],
+            patterns: vec![PatternHit { id: PatternId::GammaPin, score: 0.8, dir: Direction::Long }],
             ..Fixture::t17()
         };
         let d = run(&mut generator(&EngineConfig::default(), Profile::PAPER), &fx.inputs());

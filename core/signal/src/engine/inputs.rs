@@ -2,8 +2,9 @@
 //! record filled by the wiring code from the modules that produce each field. Every field
 //! names the section that produces it.
 
+use super::patterns::PatternHit;
 use super::regime::Regime;
-use super::types::{MlInput, PatternHit};
+use super::types::MlInput;
 use crate::features::smart_money::SmartMoneyState;
 use crate::features::volatility::VolClass;
 use crate::gamma_cycle::GammaCycleState;

@@ -6,9 +6,8 @@
 //! entries away from the market).
 
 use super::inputs::{mean_volume_before, EngineInputs, RegimeView};
-use super::types::{
-    at_least, dsign, round_for, EntryType, RejectReason, Setup, SetupTier, StrategyId, PATTERN_BASE_BREAK,
-};
+use super::patterns::PatternId;
+use super::types::{at_least, dsign, round_for, EntryType, RejectReason, Setup, SetupTier, StrategyId};
 use mia_model::order::Direction;
 use mia_model::price::Px;
 
@@ -483,7 +482,7 @@ pub fn trend_setup(
         stop = entry - sgn * i64::from(cfg.fallback_stop_ticks) * tick;
     }
     // A BN base break in d replaces the entry and the stop on non-pullback tiers (§4 bracket).
-    let base_break = inp.patterns.iter().any(|h| h.id == PATTERN_BASE_BREAK && h.dir == Some(d));
+    let base_break = inp.patterns.iter().any(|h| h.id == PatternId::BaseBreak && h.dir == d);
     if base_break && !tier.is_pullback() {
         if let Some(g) = inp.bn.governing {
             let off = i64::from(inp.base_break_stop_offset_ticks) * tick;
@@ -801,9 +800,9 @@ impl SpecialExits {
 #[cfg(test)]
 mod tests {
     use super::super::inputs::{GoverningBase, LevelsView, RangeView};
+    use super::super::patterns::PatternHit;
     use super::super::regime::Regime;
     use super::super::testkit::{bar, mirror, tk, Fixture, T};
-    use super::super::types::PatternHit;
     use super::*;
     use crate::gates::Allow;
 
@@ -906,7 +905,7 @@ mod tests {
     #[test]
     fn trend_base_break_bracket_replaces_entry_and_stop() {
         let mut fx = Fixture::t17();
-        fx.patterns.push(PatternHit { id: 1, score: 0.8, dir: Some(Direction::Long) });
+        fx.patterns.push(PatternHit { id: PatternId::BaseBreak, score: 0.8, dir: Direction::Long });
         let mut inp = fx.inputs();
         inp.levels = LevelsView::default();
         inp.bn.governing =

@@ -1,8 +1,9 @@
 //! Hand-built inputs shared by the engine's tests (test-only).
 
 use super::inputs::{BnView, EngineInputs, LevelsView, RegimeView, ZoneView};
+use super::patterns::PatternHit;
 use super::regime::Regime;
-use super::types::{MlInput, PatternHit};
+use super::types::MlInput;
 use crate::features::smart_money::{Behaviour, SmClass, SmartMoneyState};
 use crate::features::volatility::VolClass;
 use crate::gamma_cycle::{gamma_cycle, GammaCycleConfig, GammaCycleState};

@@ -170,21 +170,6 @@ impl Setup {
     }
 }
 
-/// A detected elite pattern (§4): only patterns with score > `[signal.patterns] detect` are
-/// handed to the engine.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct PatternHit {
-    /// Pattern id 1…6 (1 base break, 2 gamma pin, 3 headfake, 4 microstructure, 5 confluence
-    /// zone, 6 liquidity sweep).
-    pub id: u8,
-    /// Score in [0, 1].
-    pub score: f64,
-    /// Its direction, `None` when it has none.
-    pub dir: Option<Direction>,
-}
-
-/// The pattern id of the Battle Navale base break.
-pub const PATTERN_BASE_BREAK: u8 = 1;
 /// Highest pattern id.
 pub const PATTERN_MAX_ID: u8 = 6;
 
