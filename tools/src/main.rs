@@ -59,6 +59,9 @@ struct RunArgs {
     /// Pace the feed at this many events per second of wall time (latency measurement).
     #[arg(long)]
     pace: Option<u64>,
+    /// Signal-engine profile: backtest (default for backtest/replay), paper or production.
+    #[arg(long)]
+    profile: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -138,7 +141,14 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn session(input: Input, run: RunArgs, run_mode: RunMode) -> Result<()> {
-    let RunArgs { mode, out, config, max_events, pace } = run;
+    let RunArgs { mode, out, config, max_events, pace, profile } = run;
+    let profile = match profile.as_deref() {
+        None => None,
+        Some(p) => Some(
+            mia_signal::engine::profiles::ProfileName::parse(p)
+                .map_err(|e| anyhow::anyhow!("--profile: {e}"))?,
+        ),
+    };
     let config = load_config(config.as_ref())?;
     let out = out.unwrap_or_else(|| default_out_dir(run_mode.label()));
     let opts = SessionOptions {
@@ -151,6 +161,7 @@ fn session(input: Input, run: RunArgs, run_mode: RunMode) -> Result<()> {
         on_progress: None,
         max_events,
         pace,
+        profile,
     };
     let summary = run_session(&opts)?;
     print!("{}", render_summary(&summary));

@@ -51,6 +51,7 @@ fn check(mode: Mode) {
         on_progress: Some(hook),
         max_events: None,
         pace: None,
+        profile: None,
     };
     let s = match run_session(&opts) {
         Ok(s) => s,

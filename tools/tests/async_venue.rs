@@ -61,6 +61,7 @@ fn opts(input: Input, mode: Mode, out: Option<&Path>) -> SessionOptions {
         progress: false,
         run_mode: RunMode::Replay,
         pace: None,
+        profile: None,
         max_events: Some(EVENTS),
         on_progress: None,
     }

@@ -25,6 +25,7 @@ fn run_with(input: Input, mode: Mode, out: Option<&Path>, config: Config) -> Ses
         on_progress: None,
         max_events: None,
         pace: None,
+        profile: None,
     };
     match run_session(&opts) {
         Ok(s) => s,
@@ -145,4 +146,32 @@ fn real_dbn_files_run_the_same_in_both_modes() {
         }
     }
     assert!(trading_files >= 3, "mbp-1, mbp-10 and tbbo must trade under the eager config");
+}
+
+/// The signal engine (`[signal] strategy = "elite"`) runs the whole session: a decision at
+/// every 5-minute close, the same decisions inline and threaded, its stats written beside the
+/// run.
+#[test]
+fn signal_engine_runs_the_same_in_both_modes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = Config::default();
+    cfg.signal.strategy = mia_signal::strategy::registry::StrategyKind::Elite;
+    let a = run_with(
+        Input::Synthetic { seed: 1, days: 1 },
+        Mode::Inline,
+        Some(&dir.path().join("a")),
+        cfg.clone(),
+    );
+    let b = run_with(Input::Synthetic { seed: 1, days: 1 }, Mode::Threaded, None, cfg);
+    assert_eq!(a.digest, b.digest, "threaded = inline");
+    let stats =
+        std::fs::read_to_string(dir.path().join("a").join("engine_stats.csv")).expect("engine_stats.csv");
+    let decisions: u64 = stats
+        .lines()
+        .find_map(|l| l.strip_prefix("total,decisions,"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    // one per 5-minute bar of the synthetic day (17:00 CT to 15:15 CT: 266 bars)
+    assert!((250..=270).contains(&decisions), "{decisions} decisions");
+    assert!(stats.contains("reject,"), "rejections by reason are counted");
 }

@@ -52,6 +52,8 @@ pub struct SignalStageConfig {
     pub signal: StrategiesConfig,
     /// `[gates]`.
     pub gates: GatesConfig,
+    /// The `[profile.<name>]` in force (SIGNALS §12; chosen by the run mode or `--profile`).
+    pub profile: crate::engine::profiles::Profile,
 }
 
 impl SignalStageConfig {
@@ -108,7 +110,7 @@ impl SignalStage {
                 &cfg.features,
                 tick,
             ),
-            strategy: AnyStrategy::new(&cfg.signal),
+            strategy: AnyStrategy::new(&cfg.signal, cfg.profile),
             gate: GammaGate::new(&cfg.gates.gamma, tick),
             gate_enabled: cfg.gates.gamma.enabled,
             board: None,

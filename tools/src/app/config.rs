@@ -7,6 +7,7 @@ use mia_exec::sim::SimConfig;
 use mia_model::contract::Root;
 use mia_runtime::pipeline::tap::TapPolicy;
 use mia_runtime::pipeline::PipelineConfig;
+use mia_signal::engine::profiles::{ProfileName, Profiles};
 use mia_signal::features::registry::FeaturesConfig;
 use mia_signal::market::bars::BarsConfig;
 use mia_signal::sanity::SanityConfig;
@@ -76,6 +77,10 @@ pub struct Config {
     pub sim: SimConfig,
     /// Journal (journal).
     pub journal: JournalSection,
+    /// Signal-engine profiles `[profile.backtest]`, `[profile.paper]`, `[profile.production]`
+    /// (signal; SIGNALS §12). The run mode picks one (backtest and replay: `backtest`), and
+    /// `--profile` overrides it.
+    pub profile: Profiles,
 }
 
 /// A configuration error naming the file and the reason (with line, column and key).
@@ -107,14 +112,15 @@ impl Config {
         Self::from_toml(&text, &file)
     }
 
-    /// The signal crate's part of the config.
-    pub fn signal_stage(&self) -> SignalStageConfig {
+    /// The signal crate's part of the config, under profile `profile`.
+    pub fn signal_stage(&self, profile: ProfileName) -> SignalStageConfig {
         SignalStageConfig {
             sanity: self.sanity,
             bars: self.bars,
             features: self.features.clone(),
             signal: self.signal.clone(),
             gates: self.gates,
+            profile: self.profile.get(profile),
         }
     }
 
@@ -126,7 +132,8 @@ impl Config {
         if self.trading.order_qty == 0 {
             return Err("trading.order_qty: must be at least 1".into());
         }
-        self.signal_stage().validate()?;
+        self.signal_stage(ProfileName::Backtest).validate()?;
+        self.profile.validate()?;
         self.risk.validate()?;
         self.sim.validate()?;
         if self.pipeline.ring_capacity < 2 {

@@ -17,6 +17,7 @@ use mia_runtime::pipeline::{self, Inputs, Mode, PipelineConfig, RunReport, Sink}
 use mia_runtime::sequencer::SideInput;
 use mia_runtime::source::TakeSource;
 use mia_runtime::stage::{Stage, StageReport};
+use mia_signal::engine::profiles::ProfileName;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -60,6 +61,8 @@ pub struct SessionOptions {
     pub pace: Option<u64>,
     /// Stop after this many market events (None = the whole input).
     pub max_events: Option<u64>,
+    /// The signal-engine profile (`None`: the run mode's, `backtest` for backtests and replays).
+    pub profile: Option<ProfileName>,
     /// Called with the running event count every 65,536 events and at the end (tests hook
     /// allocation counters here; it must not allocate).
     pub on_progress: Option<fn(u64)>,
@@ -193,7 +196,14 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
     let venue = extras.venue.unwrap_or(VenueChoice::Sim);
     let stages = build_stages(
         cfg,
-        StageParts { gamma_open: gamma, board: None, venue, instrument_id: 0, snapshot_tap },
+        StageParts {
+            gamma_open: gamma,
+            board: None,
+            venue,
+            instrument_id: 0,
+            snapshot_tap,
+            profile: opts.profile.unwrap_or(ProfileName::Backtest),
+        },
     );
     Ok(Prepared {
         inputs: Inputs { source, side: extras.side },

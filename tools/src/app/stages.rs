@@ -10,6 +10,7 @@ use mia_model::msg::OrderIntent;
 use mia_options::levels::GammaLevels;
 use mia_runtime::pipeline::tap::Tap;
 use mia_runtime::stage::Stage;
+use mia_signal::engine::profiles::ProfileName;
 use mia_signal::gates::gamma::GammaBoard;
 use mia_signal::stage::SignalStage;
 use std::sync::Arc;
@@ -36,18 +37,27 @@ pub struct StageParts {
     pub instrument_id: u32,
     /// Where the signal stage sends its feature snapshots (the features journal).
     pub snapshot_tap: Option<Tap<FeatureSnapshot>>,
+    /// The signal-engine profile in force.
+    pub profile: ProfileName,
 }
 
 impl Default for StageParts {
     fn default() -> Self {
-        Self { gamma_open: None, board: None, venue: VenueChoice::Sim, instrument_id: 0, snapshot_tap: None }
+        Self {
+            gamma_open: None,
+            board: None,
+            venue: VenueChoice::Sim,
+            instrument_id: 0,
+            snapshot_tap: None,
+            profile: ProfileName::Backtest,
+        }
     }
 }
 
 /// Builds `[SignalStage, ExecStage<venue>]` for `cfg` (a validated config).
 pub fn build_stages(cfg: &Config, parts: StageParts) -> Vec<Box<dyn Stage>> {
     let contract = cfg.trading.instrument.spec();
-    let mut signal = SignalStage::new(&cfg.signal_stage(), contract.tick);
+    let mut signal = SignalStage::new(&cfg.signal_stage(parts.profile), contract.tick);
     if let Some(l) = parts.gamma_open {
         signal.open_with_gamma(l);
     }

@@ -125,7 +125,7 @@ impl EngineConfig {
         fn p(s: &'static str) -> impl Fn(String) -> String {
             move |e| format!("{s}.{e}")
         }
-        self.selector.validate(decision_timeframe_min).map_err(p("selector"))?;
+        self.selector.validate_for(decision_timeframe_min).map_err(p("selector"))?;
         self.trend.validate().map_err(p("trend"))?;
         self.range.validate().map_err(p("range"))?;
         self.confidence.validate().map_err(p("confidence"))?;

@@ -169,7 +169,7 @@ pub struct LevelsView {
 }
 
 /// A confluence zone (§5), as the zone gate reads it.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct ZoneView {
     /// Centre `(min + max)/2`.
     pub centre: Px,

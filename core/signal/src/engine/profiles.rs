@@ -17,6 +17,14 @@ pub enum ProfileName {
 }
 
 impl ProfileName {
+    /// Always valid (the enum is checked when it is parsed).
+    ///
+    /// # Errors
+    /// Never.
+    pub fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Parses a name (`--profile`).
     ///
     /// # Errors

@@ -279,12 +279,21 @@ impl Default for SelectorConfig {
 }
 
 impl SelectorConfig {
+    /// Checks the section for the default 5-minute decision timeframe (the configured one is
+    /// checked by [`Self::validate_for`] when the whole `[signal]` section is validated).
+    ///
+    /// # Errors
+    /// A `key: reason` message for the first bad key.
+    pub fn validate(&self) -> Result<(), String> {
+        self.validate_for(5)
+    }
+
     /// Checks the section; the cooldown is checked against [`REGIME_HIST_CAP`] for the
     /// decision timeframe `decision_timeframe_min` (> 0).
     ///
     /// # Errors
     /// A `key: reason` message for the first bad key.
-    pub fn validate(&self, decision_timeframe_min: u32) -> Result<(), String> {
+    pub fn validate_for(&self, decision_timeframe_min: u32) -> Result<(), String> {
         unit("min_regime_conf", self.min_regime_conf)?;
         if decision_timeframe_min == 0 {
             return Err("decision_timeframe_min: must be > 0".into());
@@ -672,7 +681,7 @@ impl Selector {
     /// # Errors
     /// The config's validation message.
     pub fn new(cfg: &SelectorConfig, decision_timeframe_min: u32) -> Result<Self, String> {
-        cfg.validate(decision_timeframe_min)?;
+        cfg.validate_for(decision_timeframe_min)?;
         Ok(Self {
             cfg: *cfg,
             points: cfg.cooldown_points(decision_timeframe_min),

@@ -6,6 +6,7 @@
 //! [`registry::StrategyKind`] (its config name), a `[signal.<name>]` section and a variant of
 //! [`registry::AnyStrategy`], which dispatches with a `match` (no `Box<dyn>` on the hot path).
 
+pub mod elite;
 pub mod registry;
 pub mod threshold;
 
@@ -124,19 +125,22 @@ macro_rules! strategy_set {
             )+
         }
 
-        /// The shared signal-engine sections of `[signal]`, handed to every strategy.
-        #[derive(Clone, Debug, Default, PartialEq)]
+        /// The shared signal-engine sections of `[signal]`, and the profile in force, handed to
+        /// every strategy.
+        #[derive(Clone, Debug, PartialEq)]
         pub struct EngineConfig {
             $(
                 #[doc = concat!("`[signal.", stringify!($ename), "]`.")]
                 pub $ename: $ety,
             )*
+            /// The `[profile.<name>]` in force (SIGNALS §12).
+            pub profile: $crate::engine::profiles::Profile,
         }
 
         impl StrategiesConfig {
-            /// The shared signal-engine sections.
-            pub fn engine(&self) -> EngineConfig {
-                EngineConfig { $($ename: self.$ename.clone(),)* }
+            /// The shared signal-engine sections with the profile `profile`.
+            pub fn engine(&self, profile: $crate::engine::profiles::Profile) -> EngineConfig {
+                EngineConfig { $($ename: self.$ename.clone(),)* profile }
             }
 
             /// Checks every section; the error names `signal.<name>.<key>`.
@@ -153,7 +157,7 @@ macro_rules! strategy_set {
                     <$ty as $crate::strategy::Strategy>::validate(&self.$name)
                         .map_err(|e| format!(concat!("signal.", stringify!($name), ".{}"), e))?;
                 )+
-                Ok(())
+                $crate::strategy::registry::check_engine(self)
             }
         }
 
@@ -166,9 +170,9 @@ macro_rules! strategy_set {
         }
 
         impl AnyStrategy {
-            /// Builds the strategy `cfg.strategy` selects.
-            pub fn new(cfg: &StrategiesConfig) -> Self {
-                let engine = cfg.engine();
+            /// Builds the strategy `cfg.strategy` selects, under `profile`.
+            pub fn new(cfg: &StrategiesConfig, profile: $crate::engine::profiles::Profile) -> Self {
+                let engine = cfg.engine(profile);
                 match cfg.strategy {
                     $(StrategyKind::$variant => AnyStrategy::$variant(<$ty as $crate::strategy::Strategy>::new(&cfg.$name, &engine)),)+
                 }

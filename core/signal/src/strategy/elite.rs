@@ -1,0 +1,374 @@
+//! The signal engine as a strategy (SIGNALS.md §3–§13), `[signal] strategy = "elite"`.
+//!
+//! Per trade it feeds the price levels (volume profile, session and overnight extremes). At
+//! each bar close, before the triggering event is applied, it runs Battle Navale on that
+//! timeframe and feeds MTF; at a 1-minute close it refreshes the levels and the confluence
+//! zones; at a close of the decision timeframe (the Battle Navale timeframe, 5 minutes) it
+//! runs the regime detector, the elite patterns, the composite confluence `C(d)` and the
+//! signal generator (selector → trend or range strategy → gates → confidence → tier → size)
+//! and emits at most one signal: a special exit (direction `Flat`), or an entry with its
+//! stop and target (a bracket for the order manager). All state is fixed-size; nothing here
+//! allocates after construction.
+
+use crate::engine::battle_navale::{BaseKind, BattleNavaleSet};
+use crate::engine::confluence::{volume_close_corr, ConfluenceInputs};
+use crate::engine::generator::{EngineConfig as GeneratorConfig, SignalGenerator};
+use crate::engine::inputs::{
+    BnView, EngineInputs, GoverningBase, LevelsView, RangeView, RegimeView, ZoneView,
+};
+use crate::engine::levels::{GammaEs, LevelKind, Levels};
+use crate::engine::mtf::{BnInput, Mtf};
+use crate::engine::patterns::{PatternHit, PatternInputs, PatternSet, ZoneInput};
+use crate::engine::regime::RegimeDetector;
+use crate::engine::types::{EntryType, MlInput, SignalKind};
+use crate::engine::zones::{ZoneAnalyzer, ZoneSide, ZONE_CAP};
+use crate::features::registry::FeatureSet;
+use crate::market::bars::Timeframe;
+use crate::market::{Market, TradeTick};
+use crate::strategy::registry::EngineConfig;
+use crate::strategy::{DecisionContext, Strategy};
+use mia_model::features::{vector_flags, FeatureId, FeatureVector};
+use mia_model::msg::{Signal, SignalSource};
+use mia_model::order::{Direction, OrderType};
+use mia_model::price::{to_f64, Px};
+
+/// ES tick (the engine's sections are quoted in ES ticks; MES has the same tick).
+const TICK: Px = 250_000_000;
+
+/// `[signal.elite]`.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EliteConfig {
+    /// The decision timeframe (minutes); it must equal `[signal.battle_navale] timeframe_min`.
+    pub decision_timeframe_min: u64,
+}
+
+impl Default for EliteConfig {
+    fn default() -> Self {
+        Self { decision_timeframe_min: 5 }
+    }
+}
+
+/// The signal engine.
+pub struct EliteStrategy {
+    tf: Timeframe,
+    bn: BattleNavaleSet,
+    mtf: Mtf,
+    levels: Box<Levels>,
+    zones: Box<ZoneAnalyzer>,
+    regime: RegimeDetector,
+    generator: Box<SignalGenerator>,
+    engine: EngineConfig,
+    rth_seen: bool,
+    zone_inputs: [ZoneInput; ZONE_CAP],
+    zone_views: [ZoneView; ZONE_CAP],
+    /// Decisions made (decision-timeframe closes).
+    pub decisions: u64,
+    vetoed: u64,
+}
+
+/// The generator's sections, from the `[signal.*]` engine sections.
+pub fn generator_config(e: &EngineConfig) -> GeneratorConfig {
+    GeneratorConfig {
+        selector: e.selector,
+        trend: e.trend,
+        range: e.range,
+        confidence: e.confidence,
+        gates: e.gates,
+        tiers: e.tiers,
+        size: e.size,
+    }
+}
+
+fn dir_of_kind(k: BaseKind) -> Option<Direction> {
+    match k {
+        BaseKind::Green => Some(Direction::Long),
+        BaseKind::Red => Some(Direction::Short),
+        BaseKind::Neutral => None,
+    }
+}
+
+impl EliteStrategy {
+    fn gamma_es(m: &Market, f: &FeatureSet) -> Option<GammaEs> {
+        let [flip, call, put] = f.options.es_levels(m.now)?;
+        let at = f.options.levels().map_or(0, |l| l.computed_at_ns);
+        Some(GammaEs { call_wall: call, put_wall: put, flip, computed_at_ns: at })
+    }
+
+    fn decide_now(
+        &mut self,
+        cx: &DecisionContext,
+        m: &Market,
+        f: &FeatureSet,
+        v: &FeatureVector,
+    ) -> Option<Signal> {
+        self.decisions += 1;
+        let ring = &m.bars.series(self.tf).ring;
+        let bar = *ring.back(0)?;
+        let p = bar.close;
+        let regime_out = self.regime.on_bar_close(ring);
+        let bn = *self.bn.get(self.tf).state();
+        let gamma = Self::gamma_es(m, f);
+        let net_gex = f.options.net_gex_bn(m.now);
+        // zones for the patterns and the generator
+        let zones = self.zones.zones();
+        let nz = zones.len().min(ZONE_CAP);
+        for (i, z) in zones.iter().take(nz).enumerate() {
+            self.zone_inputs[i] = ZoneInput {
+                low: z.lower,
+                high: z.upper,
+                center: z.centre,
+                score: z.score,
+                n_levels: u32::from(z.n),
+            };
+            self.zone_views[i] = ZoneView { centre: z.centre, support: z.side == ZoneSide::Support };
+        }
+        let obi = v.get(FeatureId::BookImbalance).map(f64::from);
+        let pin = PatternInputs {
+            net_gex_bn: net_gex,
+            call_wall: gamma.and_then(|g| g.call_wall),
+            put_wall: gamma.and_then(|g| g.put_wall),
+            zones: &self.zone_inputs[..nz],
+            obi,
+        };
+        let pats = PatternSet::evaluate(&self.engine.patterns, ring, &bn, &pin, TICK);
+        let detect = self.engine.patterns.detect;
+        let mut hits = [PatternHit::default(); 6];
+        let mut nh = 0;
+        for h in pats.hits() {
+            if h.score > detect {
+                hits[nh] = h;
+                nh += 1;
+            }
+        }
+        let vol_class = f.volatility.class();
+        let mtf = self.mtf.output(vol_class).map(|o| o.m);
+        let dist = |z: Option<&crate::engine::zones::Zone>| z.map(|z| (to_f64(z.centre) - to_f64(p)).abs());
+        let (below, above) = self.zones.nearest(p);
+        let nearest_zone = match (dist(below), dist(above)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let sm = m.smart_money.state(nearest_zone, to_f64(p));
+        let s = bn.valid.then_some(bn.score);
+        let vbar = crate::engine::inputs::mean_volume_before(ring, 10);
+        let cin = ConfluenceInputs {
+            price: p,
+            tick: TICK,
+            net_gex_bn: net_gex,
+            put_wall: gamma.and_then(|g| g.put_wall),
+            call_wall: gamma.and_then(|g| g.call_wall),
+            flip: gamma.and_then(|g| g.flip),
+            volume: vbar.map(|vb| (f64::from(bar.volume), f64::from(bar.delta), vb)),
+            rho5: volume_close_corr((0..5).filter_map(|k| ring.back(k)), 5),
+            vwap_slope: regime_out.map(|r| r.trend.vwap_slope),
+            vwap_dev: v.get(FeatureId::VwapDeviation).map(f64::from),
+            bn_s: s,
+            sierra: (bn.sierra.ldub, bn.sierra.ludb.max(bn.sierra.cds)),
+            mtf,
+            sm: sm.sm,
+            obi,
+            pc: f.options.levels().and_then(|l| {
+                let f13 = v.get(FeatureId::PutCallRatio)?;
+                l.put_call_volume_ratio
+                    .is_finite()
+                    .then(|| (f64::from(f13), l.put_call_volume_ratio.clamp(0.0, 10.0)))
+            }),
+        };
+        let confluence = [cin.score(Direction::Long), cin.score(Direction::Short)];
+        let regime = match regime_out {
+            Some(r) => RegimeView {
+                regime: r.regime,
+                confidence: r.confidence,
+                trend_strength: r.trend.strength,
+                range: r.range.detected.then_some(RangeView {
+                    support: r.range.support,
+                    resistance: r.range.resistance,
+                    quality: r.range.quality,
+                }),
+                size_mult: r.implication.size,
+                allowed: r.implication.allowed.and(cx.allow),
+            },
+            None => RegimeView::with_defaults(crate::engine::regime::Regime::Unclear, 0.0, 0.0),
+        };
+        let governing = bn.governing.and_then(|b| {
+            Some(GoverningBase {
+                kind: dir_of_kind(b.kind)?,
+                high: b.high,
+                low: b.low,
+                size_ticks: b.size_ticks.max(0.0) as u32,
+            })
+        });
+        let lv = |k: LevelKind| self.levels.get(k).map(|l| l.price);
+        let gamma_state = f
+            .options
+            .cycle_at(m.now)
+            .unwrap_or_else(|| crate::gamma_cycle::gamma_cycle(m.clock.day, &self.engine.gamma_cycle));
+        let inputs = EngineInputs {
+            seq: cx.seq,
+            ts: cx.ts,
+            bars: ring,
+            regime,
+            bn: BnView { s, ldub: bn.sierra.ldub, ludb: bn.sierra.ludb, cds: bn.sierra.cds, governing },
+            patterns: &hits[..nh],
+            base_break_stop_offset_ticks: self.engine.patterns.base_break.stop_offset_ticks,
+            confluence,
+            mtf,
+            smart_money: Some(sm),
+            ml: MlInput::Absent,
+            gamma: gamma_state,
+            zdte_high: self.engine.gamma_cycle.zdte_high,
+            phase: m.clock.phase,
+            phase_mult: f.session.multiplier(m),
+            vol_class,
+            levels: LevelsView {
+                vwap: lv(LevelKind::Vwap),
+                poc: lv(LevelKind::Poc),
+                vah: lv(LevelKind::Vah),
+                val: lv(LevelKind::Val),
+                pvah: lv(LevelKind::Pvah),
+                pval: lv(LevelKind::Pval),
+                put_wall: gamma.and_then(|g| g.put_wall),
+                call_wall: gamma.and_then(|g| g.call_wall),
+            },
+            zones: &self.zone_views[..nz],
+            bn_long_threshold: self.engine.battle_navale.long_threshold,
+            bn_short_threshold: self.engine.battle_navale.short_threshold,
+            options_stale: v.flags
+                & (vector_flags::OPT_NONE | vector_flags::OPT_STALE | vector_flags::OPT_FUTURE)
+                != 0,
+        };
+        let d = self.generator.decide(&inputs);
+        let msg = match (d.exit, d.entry) {
+            (Some(x), _) => x,
+            (None, Ok(e)) => e,
+            (None, Err(_)) => return None,
+        };
+        let source = SignalSource { strategy: Self::ID, pattern: msg.pattern_id };
+        Some(match msg.kind {
+            SignalKind::Exit => {
+                Signal { seq: cx.seq, ts: cx.ts, confidence: msg.conf, source, ..Signal::default() }
+            }
+            SignalKind::Entry => {
+                if !cx.allow.allows(msg.dir) {
+                    self.vetoed += 1;
+                    return None;
+                }
+                Signal {
+                    seq: cx.seq,
+                    ts: cx.ts,
+                    entry: msg.entry,
+                    stop: msg.stop,
+                    target: msg.target,
+                    confidence: msg.conf,
+                    size_hint: msg.size_hint.max(0.0).round() as u32,
+                    direction: msg.dir,
+                    tier: msg.tier,
+                    source,
+                    entry_type: if msg.entry_type == EntryType::Limit as u8 {
+                        OrderType::Limit
+                    } else {
+                        OrderType::Market
+                    },
+                }
+            }
+        })
+    }
+}
+
+impl Strategy for EliteStrategy {
+    type Config = EliteConfig;
+    const ID: u8 = 2;
+
+    fn new(cfg: &EliteConfig, e: &EngineConfig) -> Self {
+        let tf = Timeframe::from_minutes(cfg.decision_timeframe_min).unwrap_or(Timeframe::M5);
+        let generator = SignalGenerator::new(&generator_config(e), e.profile, tf.minutes() as u32, TICK)
+            .or_else(|_| SignalGenerator::new(&GeneratorConfig::default(), e.profile, 5, TICK));
+        Self {
+            tf,
+            bn: BattleNavaleSet::new(&e.battle_navale, &e.sierra, TICK),
+            mtf: Mtf::new(&e.mtf),
+            levels: Box::new(Levels::new(&e.levels, TICK)),
+            zones: Box::new(ZoneAnalyzer::new(&e.zones, TICK)),
+            regime: RegimeDetector::new(&e.regime, TICK),
+            // The config was validated (`check_engine`): the fallback is never taken.
+            generator: Box::new(generator.unwrap_or_else(|e| panic!("signal engine config: {e}"))),
+            engine: e.clone(),
+            rth_seen: false,
+            zone_inputs: [ZoneInput::default(); ZONE_CAP],
+            zone_views: [ZoneView::default(); ZONE_CAP],
+            decisions: 0,
+            vetoed: 0,
+        }
+    }
+
+    fn validate(cfg: &EliteConfig) -> Result<(), String> {
+        if Timeframe::from_minutes(cfg.decision_timeframe_min).is_none() {
+            return Err(format!(
+                "decision_timeframe_min: {} is not one of 1, 5, 15, 60",
+                cfg.decision_timeframe_min
+            ));
+        }
+        Ok(())
+    }
+
+    /// Decisions happen at bar closes only.
+    fn decide(&mut self, _cx: &DecisionContext, _f: &FeatureVector) -> Option<Signal> {
+        None
+    }
+
+    fn vetoed(&self) -> u64 {
+        self.vetoed
+    }
+
+    #[inline]
+    fn on_trade(&mut self, m: &Market, t: &TradeTick) {
+        if m.clock.rth && !self.rth_seen {
+            self.rth_seen = true;
+            self.levels.on_rth_open();
+        }
+        self.levels.on_trade(t.ts, t.price, t.size, m.clock.rth);
+    }
+
+    fn on_session(&mut self, m: &Market) {
+        self.rth_seen = false;
+        self.levels.on_session(m.now);
+    }
+
+    fn on_bar_close(
+        &mut self,
+        cx: &DecisionContext,
+        m: &Market,
+        f: &FeatureSet,
+        v: &FeatureVector,
+        tf: Timeframe,
+    ) -> Option<Signal> {
+        let ring = &m.bars.series(tf).ring;
+        let st = *self.bn.on_bar_close(tf, ring);
+        let golden = match st.golden.direction() {
+            1 => Some(Direction::Long),
+            -1 => Some(Direction::Short),
+            _ => None,
+        };
+        let bn_in = st.valid.then_some(BnInput { score: st.score, base_quality: st.q_g, golden });
+        self.mtf.on_close(tf, ring, bn_in, f.regime.er(tf));
+        if tf == Timeframe::M1 {
+            if let Some(b) = ring.back(0) {
+                let gamma = Self::gamma_es(m, f);
+                self.levels.on_minute_close(m.now, b.close, Some(b), &m.vwap, gamma.as_ref());
+                self.zones.update(self.levels.active(), b.close);
+            }
+        }
+        if tf == self.tf {
+            return self.decide_now(cx, m, f, v);
+        }
+        None
+    }
+
+    fn report(&self, r: &mut mia_runtime::stage::StageReport) {
+        let st = self.generator.stats();
+        r.count("engine.decisions", self.decisions);
+        r.count("engine.generated", st.generated());
+        r.files.push(("engine_stats.csv", st.to_csv()));
+    }
+}
