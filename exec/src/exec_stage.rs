@@ -34,7 +34,7 @@
 //! the slippage against them.
 
 use crate::fees::nano_to_usd;
-use crate::oms::{Amend, Applied, Cmd, Cmds, OmsCounters, OrderManager, OrderSpec, Role, CMDS_CAP};
+use crate::oms::{Amend, Applied, Cmd, Cmds, OmsCounters, OrderManager, OrderSpec, Role};
 use crate::position::{ExitReason, Position, TradeRing};
 #[cfg(doc)]
 use crate::risk::Approved;
@@ -49,6 +49,9 @@ use mia_model::msg::{
 };
 use mia_model::price::{Px, UNDEF_PX};
 use mia_runtime::stage::{Outbox, Stage, StageReport};
+
+/// Order-manager commands deferred to the end of one batch of fills.
+const DEFERRED_CAP: usize = 16;
 
 /// Capacity of the round-trip ring kept for the trades CSV.
 pub const TRADE_RING_CAP: usize = 1 << 16;
@@ -309,20 +312,14 @@ impl<V: Venue> ExecStage<V> {
         }
     }
 
-    /// Runs the order manager's commands in `self.cmds`.
-    fn run_cmds(&mut self, seq: u64, ts: u64, t0: u64, out: &mut Outbox) {
-        let mut local = [Cmd::Cancel(0); CMDS_CAP];
-        let n = self.cmds.as_slice().len();
-        local[..n].copy_from_slice(self.cmds.as_slice());
-        self.cmds.clear();
-        for cmd in &local[..n] {
-            match *cmd {
-                Cmd::Submit(id) => {
-                    self.send_new(id, seq, ts, t0, out);
-                }
-                Cmd::Modify { id, qty } => self.send_modify(id, qty, seq, ts, t0, out),
-                Cmd::Cancel(id) => self.send_cancel(id, seq, ts, t0, out),
+    /// Runs one order-manager command.
+    fn run_cmd(&mut self, cmd: Cmd, seq: u64, ts: u64, t0: u64, out: &mut Outbox) {
+        match cmd {
+            Cmd::Submit(id) => {
+                self.send_new(id, seq, ts, t0, out);
             }
+            Cmd::Modify { id, qty } => self.send_modify(id, qty, seq, ts, t0, out),
+            Cmd::Cancel(id) => self.send_cancel(id, seq, ts, t0, out),
         }
     }
 
@@ -454,6 +451,8 @@ impl<V: Venue> ExecStage<V> {
                 self.counters.ignored_reports += 1;
             }
         }
+        let mut deferred = [(Cmd::Cancel(0), 0u64, 0u64); DEFERRED_CAP];
+        let mut nd = 0;
         for k in 0..self.fills.fills().len() {
             let f = self.fills.fills()[k];
             (seq, ts) = (f.seq, f.ts);
@@ -464,7 +463,21 @@ impl<V: Venue> ExecStage<V> {
             }
             self.book_one(&f);
             out.push(Envelope { t0, msg: Msg::Fill(f) });
-            self.run_cmds(f.seq, f.ts, t0, out);
+            // The order manager's commands (an OCO cancel, a child sized to the fill) run after
+            // every fill of this batch is booked: a fill already in the batch happened at the
+            // venue before any cancel we could send now.
+            for c in self.cmds.as_slice() {
+                if nd < DEFERRED_CAP {
+                    deferred[nd] = (*c, f.seq, f.ts);
+                    nd += 1;
+                } else {
+                    self.counters.bracket_errors += 1;
+                }
+            }
+            self.cmds.clear();
+        }
+        for &(c, seq, ts) in &deferred[..nd] {
+            self.run_cmd(c, seq, ts, t0, out);
         }
         for k in 0..self.fills.expired().len() {
             let x = self.fills.expired()[k];

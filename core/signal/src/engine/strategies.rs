@@ -1077,9 +1077,10 @@ mod tests {
             assert_eq!(sel.on_decision(&trend), Err(RejectReason::RegimeWait));
         }
         assert!(sel.on_decision(&trend).is_ok());
-        let e = SelectorConfig { cooldown_min: 5 * 33, ..SelectorConfig::default() }.validate(5).unwrap_err();
+        let e =
+            SelectorConfig { cooldown_min: 5 * 33, ..SelectorConfig::default() }.validate_for(5).unwrap_err();
         assert!(e.starts_with("cooldown_min:"), "{e}");
-        assert!(SelectorConfig::default().validate(0).is_err());
+        assert!(SelectorConfig::default().validate_for(0).is_err());
     }
 
     fn rec(cds: f64, ldub: f64, s: f64, colour: i8, governing: Option<Direction>) -> ExitRecord {

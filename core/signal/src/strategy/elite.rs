@@ -52,16 +52,16 @@ impl Default for EliteConfig {
 /// The signal engine.
 pub struct EliteStrategy {
     tf: Timeframe,
-    bn: BattleNavaleSet,
-    mtf: Mtf,
+    bn: Box<BattleNavaleSet>,
+    mtf: Box<Mtf>,
+    regime: Box<RegimeDetector>,
     levels: Box<Levels>,
     zones: Box<ZoneAnalyzer>,
-    regime: RegimeDetector,
     generator: Box<SignalGenerator>,
-    engine: EngineConfig,
+    engine: Box<EngineConfig>,
     rth_seen: bool,
-    zone_inputs: [ZoneInput; ZONE_CAP],
-    zone_views: [ZoneView; ZONE_CAP],
+    zone_inputs: Box<[ZoneInput; ZONE_CAP]>,
+    zone_views: Box<[ZoneView; ZONE_CAP]>,
     /// Decisions made (decision-timeframe closes).
     pub decisions: u64,
     vetoed: u64,
@@ -286,17 +286,17 @@ impl Strategy for EliteStrategy {
             .or_else(|_| SignalGenerator::new(&GeneratorConfig::default(), e.profile, 5, TICK));
         Self {
             tf,
-            bn: BattleNavaleSet::new(&e.battle_navale, &e.sierra, TICK),
-            mtf: Mtf::new(&e.mtf),
+            bn: Box::new(BattleNavaleSet::new(&e.battle_navale, &e.sierra, TICK)),
+            mtf: Box::new(Mtf::new(&e.mtf)),
             levels: Box::new(Levels::new(&e.levels, TICK)),
             zones: Box::new(ZoneAnalyzer::new(&e.zones, TICK)),
-            regime: RegimeDetector::new(&e.regime, TICK),
+            regime: Box::new(RegimeDetector::new(&e.regime, TICK)),
             // The config was validated (`check_engine`): the fallback is never taken.
             generator: Box::new(generator.unwrap_or_else(|e| panic!("signal engine config: {e}"))),
-            engine: e.clone(),
+            engine: Box::new(e.clone()),
             rth_seen: false,
-            zone_inputs: [ZoneInput::default(); ZONE_CAP],
-            zone_views: [ZoneView::default(); ZONE_CAP],
+            zone_inputs: Box::new([ZoneInput::default(); ZONE_CAP]),
+            zone_views: Box::new([ZoneView::default(); ZONE_CAP]),
             decisions: 0,
             vetoed: 0,
         }
