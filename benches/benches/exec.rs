@@ -50,10 +50,14 @@ fn oms(c: &mut Criterion) {
     let mut m = OrderManager::new(IdGen::new());
     let mut cmds = Cmds::default();
     let mut ts = T0;
+    let mut refused = 0u64;
     g.bench_function("order_lifecycle", |b| {
         b.iter(|| {
             ts += 1_000;
-            let Ok(id) = m.create(OrderSpec::market(OrderSide::Buy, 1), ts) else { return };
+            let Ok(id) = m.create(OrderSpec::market(OrderSide::Buy, 1), ts) else {
+                refused += 1;
+                return;
+            };
             let _ = m.on_submitted(id, ts);
             let _ = m.on_ack(id, ts);
             let f = Fill {
@@ -71,6 +75,8 @@ fn oms(c: &mut Criterion) {
         })
     });
     g.finish();
+    // The bench must measure whole lifecycles, not refusals.
+    assert_eq!(refused, 0, "the order table refused {refused} creates");
 }
 
 criterion_group!(benches, risk, oms);
