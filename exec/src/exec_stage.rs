@@ -654,6 +654,7 @@ impl<V: Venue> Stage for ExecStage<V> {
         );
         r.value("net_pnl_usd", nano_to_usd(self.net_pnl()));
         r.value("fees_usd", nano_to_usd(self.pos.fees()));
+        r.note("venue", self.venue.describe());
         for e in self.oms.errors() {
             r.warnings.push(format!("order manager refused at ts {}: {:?}", e.ts, e.error));
         }
@@ -759,8 +760,8 @@ mod tests {
         book(&mut st, &mut out, 3_000_000);
         assert_eq!(st.position().qty(), 0);
         assert_eq!(st.trades().len(), 1);
-        // bought at ask, sold at bid: −1 tick − fees
-        let fees = 2 * 2_250_000_000i64;
+        // bought at ask, sold at bid: −1 tick − fees (IBKR ES first tier, 2.27 USD a side)
+        let fees = 2 * 2_270_000_000i64;
         assert_eq!(st.net_pnl(), -12_500_000_000 - fees);
         assert_eq!(st.counters.intents, 2);
     }

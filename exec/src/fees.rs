@@ -3,13 +3,10 @@
 //! Money in MIA's accounting is `i64` in 1e-9 USD ("nano-USD"), like [`mia_model::msg::Fill::fee`]:
 //! exact integer sums, no float drift over a session, ±9.2 billion USD of range.
 //!
-//! Two levels:
-//!
-//! - the flat all-in amount [`DEFAULT_ES_PER_CONTRACT_USD`] = 2.25 USD per ES contract per side,
-//!   used by [`crate::sim::SimConfig::commission_per_contract_usd`] and [`fee_nano`];
-//! - the **schedule** ([`FeeConfig`] → [`FeeSchedule`] + [`FeeMeter`]): IBKR's tiered broker
-//!   commission by monthly volume, plus the exchange, clearing and NFA regulatory fees per
-//!   contract, for ES and MES.
+//! The **schedule** ([`FeeConfig`] `[fees]` → [`FeeSchedule`] + [`FeeMeter`]): IBKR's tiered
+//! broker commission by monthly volume, plus the exchange, clearing and NFA regulatory fees per
+//! contract, for ES and MES. The simulated venue ([`crate::sim::SimVenue`]) prices every fill
+//! with it; [`fee_nano`] is the flat per-contract helper.
 //!
 //! Published figures (read 2026-12-01 from the pages below, which carry no date of their own;
 //! they change, so every figure is a configurable default and a live account should set them
@@ -36,9 +33,6 @@
 
 /// Nano-USD in one USD.
 pub const NANO_PER_USD: i64 = 1_000_000_000;
-
-/// Default all-in commission + fees for one ES contract, one side, USD (see the module docs).
-pub const DEFAULT_ES_PER_CONTRACT_USD: f64 = 2.25;
 
 /// Converts a USD amount to nano-USD, rounding to the nearest unit (saturating; NaN → 0).
 #[inline]
@@ -234,6 +228,36 @@ impl FeeSchedule {
         }
     }
 
+    /// The schedule for the run summary, e.g. `tiered commission 0.85/0.65/0.45/0.25 USD
+    /// (monthly contracts ≤1000/≤10000/≤20000/more) + exchange 1.38 + clearing 0.02 + NFA 0.02
+    /// per contract per side`.
+    pub fn describe(&self) -> String {
+        // Cents when exact, else every digit.
+        let usd = |n: i64| {
+            if n % (NANO_PER_USD / 100) == 0 {
+                format!("{:.2}", nano_to_usd(n))
+            } else {
+                format!("{}", nano_to_usd(n))
+            }
+        };
+        let rates: Vec<String> = self.commission[..self.tiers].iter().map(|&c| usd(c)).collect();
+        let mut bounds: Vec<String> = self.bounds[..self.tiers - 1].iter().map(|b| format!("≤{b}")).collect();
+        let tiers = if self.tiers > 1 {
+            bounds.push("more".into());
+            format!(" (monthly contracts {})", bounds.join("/"))
+        } else {
+            String::new()
+        };
+        format!(
+            "{} commission {} USD{tiers} + exchange {} + clearing {} + NFA {} per contract per side",
+            if self.tiers > 1 { "tiered" } else { "flat" },
+            rates.join("/"),
+            usd(self.exchange),
+            usd(self.clearing),
+            usd(self.nfa)
+        )
+    }
+
     /// Broker commission of the `k`-th contract of the month (1-based), nano-USD.
     pub fn commission_of(&self, k: u64) -> i64 {
         let i = self.bounds[..self.tiers].iter().position(|&b| k <= b).unwrap_or(self.tiers - 1);
@@ -310,8 +334,8 @@ mod tests {
 
     #[test]
     fn fees_are_exact_in_nano_usd() {
-        assert_eq!(fee_nano(DEFAULT_ES_PER_CONTRACT_USD, 1), 2_250_000_000);
-        assert_eq!(fee_nano(DEFAULT_ES_PER_CONTRACT_USD, 4), 9_000_000_000);
+        assert_eq!(fee_nano(2.25, 1), 2_250_000_000);
+        assert_eq!(fee_nano(2.25, 4), 9_000_000_000);
         assert_eq!(fee_nano(0.62, 3), 1_860_000_000);
         assert_eq!(fee_nano(2.25, 0), 0);
         assert_eq!(usd_to_nano(f64::NAN), 0);
@@ -338,6 +362,21 @@ mod tests {
         assert_eq!(mes.fee(0, 1).total(), 640_000_000);
         assert_eq!(mes.fee(0, 10).total(), 6_400_000_000);
         assert_eq!(es.fee(5, 0), FeeBreakdown::default());
+    }
+
+    #[test]
+    fn the_schedule_describes_itself() {
+        assert_eq!(
+            FeeSchedule::new(&ProductFees::ibkr_es()).describe(),
+            "tiered commission 0.85/0.65/0.45/0.25 USD (monthly contracts ≤1000/≤10000/≤20000/more) \
+             + exchange 1.38 + clearing 0.02 + NFA 0.02 per contract per side"
+        );
+        let flat =
+            ProductFees { tier_max_contracts: vec![], commission_usd: vec![1.0], ..ProductFees::ibkr_mes() };
+        assert_eq!(
+            FeeSchedule::new(&flat).describe(),
+            "flat commission 1.00 USD + exchange 0.35 + clearing 0.02 + NFA 0.02 per contract per side"
+        );
     }
 
     #[test]

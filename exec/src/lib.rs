@@ -15,14 +15,14 @@
 //! - [`venue`]: the [`Venue`](venue::Venue) seam and [`LiveVenue`](venue::LiveVenue) (an
 //!   edge thread's orders out, sequenced reports in);
 //! - [`sim`]: [`SimVenue`](sim::SimVenue), a venue that keeps its own L2 book replica from
-//!   market events and fills orders in event time (order latency, market orders walking the
-//!   book, limit orders resting and filled by trade-through prints, stops and stop-limits
-//!   triggered by prints, IOC and DAY, modify and cancel, fees), allocation-free after
-//!   construction;
+//!   market events and fills orders in event time (order latency from the latency model,
+//!   market orders walking the book, limit orders resting with an L2 queue position and filled
+//!   at their price or by trade-through prints, stops and stop-limits triggered by prints, IOC
+//!   and DAY, modify and cancel, tiered fees), allocation-free after construction;
 //! - [`position`]: [`Position`](position::Position) (signed quantity, average entry, realized /
 //!   unrealized P&L in nano-USD, fees) and [`RoundTrip`](position::RoundTrip) trade records
 //!   with a preallocated [`TradeRing`](position::TradeRing) and CSV output;
-//! - [`fees`]: the flat commission, the tiered fee schedule ([`FeeSchedule`](fees::FeeSchedule),
+//! - [`fees`]: the tiered fee schedule ([`FeeSchedule`](fees::FeeSchedule),
 //!   [`FeeMeter`](fees::FeeMeter)) and nano-USD conversions;
 //! - [`queue`]: queue-position models for resting limit orders: L2 risk-averse and
 //!   probabilistic ([`QueueModel`](queue::QueueModel)) and L3 FIFO from MBO

@@ -6,33 +6,50 @@
 //! replay is deterministic.
 //!
 //! Fill model (see `docs/execution.md` for its biases):
-//! - **Latency**: an order submitted with [`OrderIntent::ts`] = t reaches the venue at
-//!   t + [`SimConfig::order_latency_ns`]; the first market event with `ts_recv` ≥ that instant
-//!   activates it, *after* the event has been applied to the book. On arrival the venue
-//!   acknowledges it ([`Ack`]).
+//! - **Latency** (`[sim.latency]`, [`LatencyModel`]): each new order draws its entry latency
+//!   `L` from the configured model (constant + seeded jitter, or replayed intervals) in
+//!   submission order, so the same seed gives the same arrival times. An order submitted with
+//!   [`OrderIntent::ts`] = t reaches the venue at t + `L`; the first market event with
+//!   `ts_recv` ≥ that instant activates it, *after* the event has been applied to the book. On
+//!   arrival the venue acknowledges it ([`Ack`]).
 //! - **Market order**: walks the opposite side from the best level, filling each level's size at
 //!   its price (one fill per level); quantity left when the visible depth ([`DEPTH`] levels) is
 //!   exhausted is dropped and reported as an [`Expired`] notice (the order is done).
 //! - **Limit order**: if marketable on arrival it walks the opposite side up to its limit price;
-//!   the remainder rests (an IOC order's remainder expires instead). A resting buy at P fills
-//!   at P when a trade prints at a price < P (a sell at P: a print > P), for at most the
-//!   print's size; a print *at* P does not fill it (no queue position is modelled). One print's
-//!   size is shared by the resting orders it trades through, most aggressive price first, then
-//!   arrival order.
+//!   the remainder rests (an IOC order's remainder expires instead). A resting order has a
+//!   **queue position** from the configured L2 [`QueueModel`] (`[sim.queue]`): on joining, the
+//!   size the replica shows at its price on its side is ahead of it (nothing when the price is
+//!   empty or better than the best level; "unknown" — as much as the first size seen there —
+//!   when it lies beyond the visible depth). Level updates at its price feed
+//!   [`QueueModel::on_level`] (under `risk_averse` a decrease only caps the queue ahead; the
+//!   probabilistic models attribute part of a cancel to the queue ahead), prints at its price
+//!   feed [`QueueModel::on_trade`]: they consume the queue ahead and fill the order with what is
+//!   left of them (partial fills). A print **through** its price (below a resting buy, above a
+//!   resting sell) fills it for at most the print's size whatever the queue. One print's size
+//!   is shared by the resting orders it reaches: those it trades through first, most aggressive
+//!   price first, then arrival order; then those at its price, in arrival order. Own orders do
+//!   not count each other in their queues. MBO queue tracking ([`crate::queue::l3`]) is not
+//!   used: the venue receives normalized L2 `Level` events, which do not carry the MBO action,
+//!   the order's own size or its previous price, so `l3_fifo` runs as `risk_averse` here.
 //! - **Stop and stop-limit**: rest untriggered until a trade prints at or through the trigger
 //!   (a buy stop: print ≥ trigger; a sell stop: print ≤ trigger), or on arrival when the last
 //!   print is already there. A triggered stop walks the book like a market order; a triggered
-//!   stop-limit walks up to its limit and rests (IOC: expires). Triggers are evaluated after
-//!   the print has traded through the resting limits, so a stop-limit triggered by a print
-//!   does not fill from that print's trade-through.
+//!   stop-limit walks up to its limit and rests (IOC: expires) with a queue position. Triggers
+//!   are evaluated after the print has reached the resting limits, so a stop-limit triggered by
+//!   a print does not fill from that print.
 //! - **DAY** orders expire at the first event at or after the end of the session they arrived
 //!   in ([`session_end_after`]: 16:00 CT); GTC orders never expire.
 //! - **Depletion**: liquidity taken by an order is removed from the replica's level until the
 //!   feed next updates that level, so two orders in the same instant cannot both take it.
-//! - **Fees**: every fill carries `commission_per_contract_usd × qty` in nano-USD.
+//! - **Fees** (`[fees]`, [`FeeSchedule`]): the schedule of the contract's root (ES or MES; any
+//!   other root uses the ES table) with a [`FeeMeter`] of the contracts filled in the UTC
+//!   calendar month of each fill's event time: marginal commission tiers + exchange + clearing +
+//!   NFA, in nano-USD on [`Fill::fee`].
 //! - **Cancel and modify**: immediate (no cancel latency). A modify replaces the limit price,
 //!   the trigger and the total quantity (which must stay above the filled quantity); an order
-//!   whose price changes goes behind the others of its price.
+//!   whose price changes goes behind the others of its price, and a resting limit whose price
+//!   changes or whose quantity grows loses its queue position (it rejoins at the back); a size
+//!   decrease keeps it (CME's rule).
 //!
 //! Memory: the working-order table holds [`MAX_WORKING`] orders in a fixed array and
 //! [`FillBuf`] is sized once in [`FillBuf::new`] for the worst case of one event, so nothing
@@ -40,12 +57,14 @@
 
 use mia_model::book::{Book, DEPTH};
 use mia_model::contract::ContractSpec;
-use mia_model::event::{Event, EventKind};
+use mia_model::event::{Event, EventKind, Side};
 use mia_model::msg::{ExecKind, Fill, OrderAction, OrderIntent, OrderSide, OrderType, TimeInForce};
 use mia_model::price::{on_tick, Px, UNDEF_PX};
 use mia_model::time::calendar::Date;
 
-use crate::fees::{fee_nano, DEFAULT_ES_PER_CONTRACT_USD};
+use crate::fees::{FeeConfig, FeeMeter, FeeSchedule};
+use crate::latency_model::{LatencyConfig, LatencyModel};
+use crate::queue::{level_qty_at, L2QueuePos, QueueConfig, QueueModel, QueueModelKind, QTY_SCALE};
 use crate::risk::Approved;
 use crate::venue::Venue;
 use mia_model::msg::ExecReport;
@@ -72,34 +91,30 @@ pub fn session_end_after(ts: u64) -> u64 {
     }
 }
 
-/// Configuration of the simulated venue (`[sim]`).
-#[derive(Clone, Copy, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
+/// Configuration of the simulated venue (`[sim]`): its models. Fees are the account's
+/// (`[fees]`, [`FeeConfig`], given to [`SimVenue::with_fees`]).
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SimConfig {
-    /// Time from an intent's decision (`OrderIntent::ts`) to its arrival at the venue, ns.
-    pub order_latency_ns: u64,
-    /// All-in commission and fees per contract per side, USD.
-    pub commission_per_contract_usd: f64,
-}
-
-impl Default for SimConfig {
-    /// 250 µs order latency (a retail co-located-ish path: strategy → broker gateway → CME),
-    /// 2.25 USD per contract per side ([`crate::fees`]).
-    fn default() -> Self {
-        Self { order_latency_ns: 250_000, commission_per_contract_usd: DEFAULT_ES_PER_CONTRACT_USD }
-    }
+    /// `[sim.latency]`: order-entry latency (default: constant 250 µs, no jitter).
+    pub latency: LatencyConfig,
+    /// `[sim.queue]`: queue position of resting limit orders (default: `risk_averse`).
+    pub queue: QueueConfig,
 }
 
 impl SimConfig {
+    /// A config with a constant entry latency of `entry_ns` and no jitter (tests, tools).
+    pub fn with_entry_latency(entry_ns: u64) -> Self {
+        Self { latency: LatencyConfig { entry_ns, ..LatencyConfig::default() }, ..Self::default() }
+    }
+
     /// Checks the section; the error names the key.
     ///
     /// # Errors
-    /// `sim.<key>: reason` for the first bad key.
+    /// `sim.<table>.<key>: reason` for the first bad key.
     pub fn validate(&self) -> Result<(), String> {
-        if !(self.commission_per_contract_usd.is_finite() && self.commission_per_contract_usd >= 0.0) {
-            return Err("sim.commission_per_contract_usd: must be ≥ 0".into());
-        }
-        Ok(())
+        self.latency.validate()?;
+        self.queue.validate()
     }
 }
 
@@ -307,6 +322,8 @@ struct Slot {
     live: bool,
     /// A stop or stop-limit whose trigger has printed.
     triggered: bool,
+    /// Queue position while resting as a limit (`None` before it rests).
+    queue: Option<L2QueuePos>,
 }
 
 impl Slot {
@@ -343,7 +360,10 @@ pub struct SimVenue {
     next_expiry: u64,
     /// Last trade price seen (`UNDEF_PX` before the first).
     last_trade: Px,
-    fee_per_contract: i64,
+    latency: LatencyModel,
+    queue_model: QueueModel,
+    fees: FeeSchedule,
+    fee_meter: FeeMeter,
     stats: SimStats,
 }
 
@@ -363,9 +383,13 @@ fn trigger_hit(side: OrderSide, trigger: Px, px: Px) -> bool {
 }
 
 impl SimVenue {
-    /// A venue for `contract` with an empty book and no working orders.
+    /// A venue for `contract` with an empty book and no working orders, the models of `cfg`
+    /// (which should have passed [`SimConfig::validate`]) and the default fee schedules
+    /// ([`FeeConfig::default`]: IBKR tiered; [`SimVenue::with_fees`] replaces them).
     pub fn new(cfg: SimConfig, contract: ContractSpec) -> Self {
-        Self {
+        let latency = LatencyModel::new(&cfg.latency);
+        let queue_model = QueueModel::new(&cfg.queue);
+        let mut v = Self {
             cfg,
             contract,
             book: Book::new(),
@@ -374,9 +398,48 @@ impl SimVenue {
             next_sub_seq: 0,
             next_expiry: u64::MAX,
             last_trade: UNDEF_PX,
-            fee_per_contract: fee_nano(cfg.commission_per_contract_usd, 1),
+            latency,
+            queue_model,
+            fees: FeeSchedule::new(&FeeConfig::default().es),
+            fee_meter: FeeMeter::new(),
             stats: SimStats::default(),
-        }
+        };
+        v.set_fees(&FeeConfig::default());
+        v
+    }
+
+    /// The venue with the fee schedules of `fees` (which should have passed
+    /// [`FeeConfig::validate`]): the table of the contract's root, ES for an unknown root.
+    #[must_use]
+    pub fn with_fees(mut self, fees: &FeeConfig) -> Self {
+        self.set_fees(fees);
+        self
+    }
+
+    fn set_fees(&mut self, fees: &FeeConfig) {
+        self.fees = FeeSchedule::new(fees.product(self.contract.root).unwrap_or(&fees.es));
+    }
+
+    /// The fee schedule in use.
+    pub fn fee_schedule(&self) -> &FeeSchedule {
+        &self.fees
+    }
+
+    /// One line naming the models in use, for the run summary, e.g. `sim (queue: risk_averse,
+    /// latency: constant(250000+U[0,0] ns, …), fees: tiered ES …)`.
+    pub fn describe(&self) -> String {
+        let queue = match self.queue_model.kind() {
+            QueueModelKind::L3Fifo => {
+                "l3_fifo unavailable at the venue (L2 events only): runs as risk_averse".to_string()
+            }
+            _ => self.queue_model.describe(),
+        };
+        format!(
+            "sim (queue: {queue}, latency: {}, fees: {} {})",
+            self.latency.describe(),
+            self.contract.root,
+            self.fees.describe()
+        )
     }
 
     /// The configuration.
@@ -403,6 +466,12 @@ impl SimVenue {
     /// Remaining quantity of a working order, `None` if it is not working.
     pub fn remaining(&self, client_order_id: u64) -> Option<u32> {
         self.find(client_order_id).map(|i| self.slots[i].remaining)
+    }
+
+    /// Estimated contracts ahead of a resting limit order in its queue (`None` if it is not
+    /// working or not resting as a limit yet).
+    pub fn queue_ahead(&self, client_order_id: u64) -> Option<f64> {
+        self.find(client_order_id).and_then(|i| self.slots[i].queue).map(|q| q.ahead())
     }
 
     /// True when the working order is a stop whose trigger has printed (`None` if not working).
@@ -438,7 +507,7 @@ impl SimVenue {
         Ok(())
     }
 
-    /// Takes a request: a new order arrives at `intent.ts + order_latency_ns` and is executed
+    /// Takes a request: a new order arrives at `intent.ts` + its drawn entry latency and is executed
     /// by the first [`SimVenue::on_market`] call at or after that instant; a modify or a cancel
     /// applies at once.
     ///
@@ -471,13 +540,14 @@ impl SimVenue {
         let i = self.slots.iter().position(|s| !s.in_use).ok_or(SubmitError::TableFull)?;
         self.slots[i] = Slot {
             intent: *intent,
-            arrives: intent.ts.saturating_add(self.cfg.order_latency_ns),
+            arrives: intent.ts.saturating_add(self.latency.next_latency().entry_ns),
             expires: u64::MAX,
             sub_seq: self.next_sub_seq,
             remaining: intent.qty,
             in_use: true,
             live: false,
             triggered: false,
+            queue: None,
         };
         self.in_use += 1;
         self.next_sub_seq += 1;
@@ -494,14 +564,20 @@ impl SimVenue {
         if m.qty <= filled || m.side != s.intent.side || m.order_type != s.intent.order_type {
             return Err(SubmitError::BadModify);
         }
-        if m.price != s.intent.price || m.trigger != s.intent.trigger {
+        let repriced = m.price != s.intent.price || m.trigger != s.intent.trigger;
+        if repriced {
             s.sub_seq = self.next_sub_seq;
             self.next_sub_seq += 1;
         }
+        // A price change or a size increase loses queue priority; a decrease keeps it.
+        let requeue = s.queue.is_some() && (m.price != s.intent.price || m.qty - filled > s.remaining);
         s.intent.price = m.price;
         s.intent.trigger = m.trigger;
         s.intent.qty = m.qty;
         s.remaining = m.qty - filled;
+        if requeue {
+            self.join_queue(i);
+        }
         self.stats.modified += 1;
         Ok(())
     }
@@ -526,9 +602,10 @@ impl SimVenue {
     }
 
     /// Applies one market event to the venue's book, then executes what became executable at
-    /// `ev.ts_recv`: DAY expiries, arrivals (acks and walks), resting limits traded through by
-    /// a print, then stops triggered by it. `out` is cleared first and receives this event's
-    /// acks, fills and end notices.
+    /// `ev.ts_recv`: queue updates (a level event), DAY expiries, the resting limits a print
+    /// reaches (through their price, then at it), arrivals (acks and walks), then the stops the
+    /// print triggers. `out` is cleared first and receives this event's acks, fills and end
+    /// notices.
     pub fn on_market(&mut self, ev: &Event, out: &mut FillBuf) {
         out.clear();
         self.book.apply(ev);
@@ -539,9 +616,22 @@ impl SimVenue {
             }
             return;
         }
+        if ev.kind == EventKind::Level {
+            self.update_queues(ev.side);
+        }
         let now = ev.ts_recv;
         if now >= self.next_expiry {
             self.expire_day(ev, out);
+        }
+
+        // A print reaches the orders that were resting before this event, before any arrival:
+        // an order activated by the event does not fill from its print, and the fills of the
+        // resting orders come first in `out` (so that a fill an arrival causes, and what the
+        // order manager does about it, follows them).
+        if print {
+            let left = self.trade_through(ev, out);
+            self.trade_at_price(ev, left, out);
+            self.last_trade = ev.price;
         }
 
         // Arrivals, in (arrival instant, submission) order.
@@ -566,8 +656,6 @@ impl SimVenue {
         }
 
         if print {
-            self.last_trade = ev.price;
-            self.trade_through(ev, out);
             self.trigger_stops(ev, out);
         }
     }
@@ -643,6 +731,41 @@ impl SimVenue {
         }
         if limit.is_none() || s.intent.tif == TimeInForce::Ioc {
             self.end(i, ev, out, out.fills.len() > first_fill);
+        } else {
+            self.join_queue(i);
+        }
+    }
+
+    /// Order `i` (now resting as a limit) joins the back of the queue at its price: what the
+    /// replica shows there is ahead of it (`u32::MAX`, i.e. "as much as the first size seen",
+    /// when the price is beyond the visible depth or its side is empty).
+    fn join_queue(&mut self, i: usize) {
+        let s = &self.slots[i];
+        let own = if is_buy(s.intent.side) { Side::Bid } else { Side::Ask };
+        let level = level_qty_at(&self.book, own, s.intent.price).unwrap_or(u32::MAX);
+        let q = self.queue_model.join(s.intent.side, s.intent.price, s.remaining, level);
+        self.slots[i].queue = Some(q);
+    }
+
+    /// A level event on `side`: every resting order on that side whose price level now shows
+    /// a different size gets [`QueueModel::on_level`] (an unchanged size is not an update, so
+    /// the trades counted since the last change still explain the next decrease).
+    fn update_queues(&mut self, side: Side) {
+        let own = match side {
+            Side::Bid => OrderSide::Buy,
+            Side::Ask => OrderSide::Sell,
+            Side::None => return,
+        };
+        for s in self.slots.iter_mut() {
+            if !s.in_use || s.intent.side != own {
+                continue;
+            }
+            let Some(q) = s.queue.as_mut() else { continue };
+            if let Some(n) = level_qty_at(&self.book, side, s.intent.price) {
+                if n != q.level_qty() {
+                    self.queue_model.on_level(q, n);
+                }
+            }
         }
     }
 
@@ -712,8 +835,9 @@ impl SimVenue {
         }
     }
 
-    /// Fills resting limit orders that the print `ev` trades through.
-    fn trade_through(&mut self, ev: &Event, out: &mut FillBuf) {
+    /// Fills resting limit orders that the print `ev` trades through; returns the part of the
+    /// print's size they did not take.
+    fn trade_through(&mut self, ev: &Event, out: &mut FillBuf) -> u32 {
         let mut avail = ev.size;
         let mut seen = 0u64;
         while avail > 0 {
@@ -747,10 +871,64 @@ impl SimVenue {
                 self.release(i);
             }
         }
+        avail
+    }
+
+    /// The print `ev` at the price of resting limit orders: each one's queue model consumes
+    /// its queue ahead with the whole print (the market's orders traded all of it). What the
+    /// own orders may fill is what is left of `avail` (the print's size not taken by
+    /// trade-through fills) after the queue ahead of the earliest of them; it is shared in
+    /// arrival order (an earlier own order is ahead of a later one), each taking at most what
+    /// its model fills.
+    fn trade_at_price(&mut self, ev: &Event, avail: u32, out: &mut FillBuf) {
+        let mut seen = 0u64;
+        let mut budget: Option<u32> = None;
+        loop {
+            let mut pick: Option<usize> = None;
+            for (i, s) in self.slots.iter().enumerate() {
+                if !s.in_use
+                    || !s.rests_as_limit()
+                    || s.queue.is_none()
+                    || s.intent.price != ev.price
+                    || seen & (1 << i) != 0
+                {
+                    continue;
+                }
+                if pick.is_none_or(|p| s.sub_seq < self.slots[p].sub_seq) {
+                    pick = Some(i);
+                }
+            }
+            let Some(i) = pick else { break };
+            seen |= 1 << i;
+            let remaining = self.slots[i].remaining;
+            let Some(q) = self.slots[i].queue.as_mut() else { continue };
+            let left = *budget.get_or_insert_with(|| {
+                let ahead = (q.ahead_units().max(0) + QTY_SCALE / 2) / QTY_SCALE;
+                let ahead = u32::try_from(ahead).unwrap_or(u32::MAX);
+                avail.saturating_sub(ahead)
+            });
+            q.set_remaining(remaining);
+            let model_fill = self.queue_model.on_trade(q, ev.side, ev.price, ev.size);
+            let qty = model_fill.min(left);
+            // What the print could not give (taken by earlier orders) waits at the front.
+            q.set_remaining(remaining - qty);
+            if qty == 0 {
+                continue;
+            }
+            budget = Some(left - qty);
+            let px = self.slots[i].intent.price;
+            self.fill(i, px, qty, ev, out);
+            if self.slots[i].remaining == 0 {
+                self.release(i);
+            }
+        }
     }
 
     /// Emits one fill of `qty` at `px` for order `i` and updates its remaining quantity.
     fn fill(&mut self, i: usize, px: Px, qty: u32, ev: &Event, out: &mut FillBuf) {
+        let d = Date::from_unix_ns(ev.ts_recv);
+        let month = u32::try_from(d.year).unwrap_or(0).saturating_mul(100) + u32::from(d.month);
+        let fee = self.fee_meter.charge(&self.fees, month, qty).total();
         let slot = &mut self.slots[i];
         slot.remaining -= qty;
         self.stats.fills += 1;
@@ -760,7 +938,7 @@ impl SimVenue {
             seq: ev.seq,
             ts: ev.ts_recv,
             price: px,
-            fee: self.fee_per_contract.saturating_mul(i64::from(qty)),
+            fee,
             qty,
             leaves: slot.remaining,
             side: slot.intent.side,
@@ -772,6 +950,10 @@ impl SimVenue {
 impl Venue for SimVenue {
     fn name(&self) -> &'static str {
         "sim"
+    }
+
+    fn describe(&self) -> String {
+        SimVenue::describe(self)
     }
 
     #[inline]
@@ -838,8 +1020,11 @@ mod tests {
 
     /// Asks 10@100.00, 15@100.25, 20@100.50; bids 12@99.75, 8@99.50 — all at ts 1.
     fn venue(latency: u64) -> SimVenue {
-        let mut sim =
-            SimVenue::new(SimConfig { order_latency_ns: latency, ..SimConfig::default() }, ContractSpec::ES);
+        venue_with(SimVenue::new(SimConfig::with_entry_latency(latency), ContractSpec::ES))
+    }
+
+    /// `sim` with the book of [`venue`].
+    fn venue_with(mut sim: SimVenue) -> SimVenue {
         let mut out = FillBuf::new();
         for ev in [
             level(1, Side::Ask, 0, 100.00, 10),
@@ -869,7 +1054,8 @@ mod tests {
         );
         for f in out.fills() {
             assert_eq!((f.client_order_id, f.seq, f.ts, f.side), (7, 10, 10, OrderSide::Buy));
-            assert_eq!(f.fee, i64::from(f.qty) * 2_250_000_000);
+            // IBKR ES first tier: 0.85 + 1.38 + 0.02 + 0.02 USD per contract.
+            assert_eq!(f.fee, i64::from(f.qty) * 2_270_000_000);
         }
         assert_eq!(sim.working(), 0);
         // Depleted replica: 15 left at 100.50, the first two levels are gone.
@@ -952,10 +1138,11 @@ mod tests {
             vec![1, 2],
             "both acknowledged"
         );
-        // Prints exactly at the limit prices: no fill (queue position unknown).
-        sim.on_market(&trade(3, Side::Ask, 99.50, 100), &mut out);
+        // Prints at the limit prices that only consume the queue ahead (8 bid at 99.50, 20
+        // offered at 100.50): no fill.
+        sim.on_market(&trade(3, Side::Ask, 99.50, 8), &mut out);
         assert!(out.is_empty());
-        sim.on_market(&trade(4, Side::Bid, 100.50, 100), &mut out);
+        sim.on_market(&trade(4, Side::Bid, 100.50, 20), &mut out);
         assert!(out.is_empty());
         assert_eq!((sim.remaining(1), sim.remaining(2)), (Some(5), Some(5)));
         // Through the buy: a print at 99.25 fills it at 99.50 (its limit), for ≤ the print's size.
@@ -1024,8 +1211,7 @@ mod tests {
 
     #[test]
     fn fill_buffer_never_grows() {
-        let mut sim =
-            SimVenue::new(SimConfig { order_latency_ns: 0, ..SimConfig::default() }, ContractSpec::ES);
+        let mut sim = SimVenue::new(SimConfig::with_entry_latency(0), ContractSpec::ES);
         let mut out = FillBuf::new();
         let cap = out.capacity();
         assert_eq!(cap, FILL_BUF_CAP);
@@ -1174,5 +1360,221 @@ mod tests {
         let cancel = OrderIntent { action: OrderAction::Cancel, ..gone };
         assert_eq!(sim.submit(&cancel), Err(SubmitError::NotWorking));
         assert_eq!(sim.stats().modified, 1);
+    }
+
+    fn with_queue(model: QueueModelKind) -> SimVenue {
+        let cfg =
+            SimConfig { queue: QueueConfig { model, power_n: 2.0 }, ..SimConfig::with_entry_latency(0) };
+        venue_with(SimVenue::new(cfg, ContractSpec::ES))
+    }
+
+    #[test]
+    fn a_buy_behind_100_lots_fills_only_after_100_trade_at_its_price() {
+        let mut sim = with_queue(QueueModelKind::RiskAverse);
+        let mut out = FillBuf::new();
+        sim.on_market(&level(2, Side::Bid, 0, 99.75, 100), &mut out);
+        sim.submit(&order(1, 3, OrderSide::Buy, OrderType::Limit, 99.75, 5)).expect("accepted");
+        sim.on_market(&status(3), &mut out);
+        assert_eq!(sim.queue_ahead(1), Some(100.0));
+        // A buy-aggressor print at the price is on the order's own side: nothing.
+        sim.on_market(&trade(4, Side::Bid, 99.75, 30), &mut out);
+        assert_eq!(sim.queue_ahead(1), Some(100.0));
+        // 60 sold at 99.75, then the feed shows the level down by those 60 (no cancel).
+        sim.on_market(&trade(5, Side::Ask, 99.75, 60), &mut out);
+        assert!(out.fills().is_empty());
+        sim.on_market(&level(6, Side::Bid, 0, 99.75, 40), &mut out);
+        assert_eq!(sim.queue_ahead(1), Some(40.0));
+        // The last 40 ahead trade: the queue is exhausted, still no fill.
+        sim.on_market(&trade(7, Side::Ask, 99.75, 40), &mut out);
+        assert!(out.fills().is_empty());
+        assert_eq!((sim.queue_ahead(1), sim.remaining(1)), (Some(0.0), Some(5)));
+        // 3 more: a partial fill of 3 at the limit, then 10 fill the last 2.
+        sim.on_market(&trade(8, Side::Ask, 99.75, 3), &mut out);
+        assert_eq!(fills_of(&out), vec![(px(99.75), 3, false)]);
+        assert_eq!(out.fills()[0].leaves, 2);
+        sim.on_market(&trade(9, Side::Ask, 99.75, 10), &mut out);
+        assert_eq!(fills_of(&out), vec![(px(99.75), 2, true)]);
+        assert_eq!(sim.working(), 0);
+    }
+
+    /// Joins behind 100, 50 more join behind it (150), then 50 are cancelled with no trade
+    /// (100): front = 100, back = 50, chg = 50.
+    fn cancel_behind_and_ahead(sim: &mut SimVenue) {
+        let mut out = FillBuf::new();
+        sim.on_market(&level(2, Side::Bid, 0, 99.75, 100), &mut out);
+        sim.submit(&order(1, 3, OrderSide::Buy, OrderType::Limit, 99.75, 5)).expect("accepted");
+        sim.on_market(&status(3), &mut out);
+        sim.on_market(&level(4, Side::Bid, 0, 99.75, 150), &mut out);
+        assert_eq!(sim.queue_ahead(1), Some(100.0), "growth is behind the order");
+        sim.on_market(&level(5, Side::Bid, 0, 99.75, 100), &mut out);
+    }
+
+    #[test]
+    fn cancels_advance_the_queue_only_as_the_model_says() {
+        // risk_averse: a cancel is never ahead; only the level size caps the queue.
+        let mut ra = with_queue(QueueModelKind::RiskAverse);
+        cancel_behind_and_ahead(&mut ra);
+        assert_eq!(ra.queue_ahead(1), Some(100.0));
+        // power(n=2): p = 50²/(50² + 100²) = 0.2 behind, so 0.8·50 = 40 of it was ahead.
+        let mut pw = with_queue(QueueModelKind::Power);
+        cancel_behind_and_ahead(&mut pw);
+        assert_eq!(pw.queue_ahead(1), Some(60.0));
+        // So 65 contracts traded at the price fill 5 under power and nothing under risk_averse.
+        let mut out = FillBuf::new();
+        pw.on_market(&trade(6, Side::Ask, 99.75, 65), &mut out);
+        assert_eq!(fills_of(&out), vec![(px(99.75), 5, true)]);
+        ra.on_market(&trade(6, Side::Ask, 99.75, 65), &mut out);
+        assert!(out.fills().is_empty());
+        assert_eq!(ra.queue_ahead(1), Some(35.0));
+        // A print through the price still fills whatever the queue (for ≤ the print's size).
+        ra.on_market(&trade(7, Side::Ask, 99.50, 4), &mut out);
+        assert_eq!(fills_of(&out), vec![(px(99.75), 4, false)]);
+    }
+
+    #[test]
+    fn a_price_beyond_the_visible_depth_waits_for_its_first_size() {
+        let mut sim = with_queue(QueueModelKind::RiskAverse);
+        let mut out = FillBuf::new();
+        // 99.00 is below the worst visible bid (99.50): its size is unknown.
+        sim.submit(&order(1, 2, OrderSide::Buy, OrderType::Limit, 99.00, 1)).expect("accepted");
+        sim.on_market(&status(2), &mut out);
+        sim.on_market(&trade(3, Side::Ask, 99.00, 50), &mut out);
+        assert!(out.fills().is_empty(), "unknown queue: a print at the price does not fill");
+        // The level comes into view with 7: that is the queue ahead.
+        sim.on_market(&level(4, Side::Bid, 2, 99.00, 7), &mut out);
+        assert_eq!(sim.queue_ahead(1), Some(7.0));
+        sim.on_market(&trade(5, Side::Ask, 99.00, 8), &mut out);
+        assert_eq!(fills_of(&out), vec![(px(99.00), 1, true)]);
+    }
+
+    #[test]
+    fn a_modify_keeps_priority_on_a_decrease_and_loses_it_on_a_reprice() {
+        let mut sim = with_queue(QueueModelKind::RiskAverse);
+        let mut out = FillBuf::new();
+        let o = order(1, 2, OrderSide::Buy, OrderType::Limit, 99.50, 4);
+        sim.submit(&o).expect("accepted");
+        sim.on_market(&status(2), &mut out);
+        sim.on_market(&trade(3, Side::Ask, 99.50, 6), &mut out);
+        assert_eq!(sim.queue_ahead(1), Some(2.0), "8 ahead, 6 traded");
+        sim.submit(&OrderIntent { action: OrderAction::Modify, qty: 3, ..o }).expect("modified");
+        assert_eq!(sim.queue_ahead(1), Some(2.0), "a decrease keeps the place");
+        sim.submit(&OrderIntent { action: OrderAction::Modify, qty: 3, price: px(99.75), ..o })
+            .expect("modified");
+        assert_eq!(sim.queue_ahead(1), Some(12.0), "a new price: the back of its queue");
+    }
+
+    #[test]
+    fn one_print_at_the_price_is_shared_in_arrival_order() {
+        let mut sim = with_queue(QueueModelKind::RiskAverse);
+        let mut out = FillBuf::new();
+        // 99.25 is empty and inside no visible level: placed below the worst bid, so first put
+        // a level there (2 lots) and let both orders join behind it.
+        sim.on_market(&level(2, Side::Bid, 2, 99.25, 2), &mut out);
+        sim.submit(&order(1, 3, OrderSide::Buy, OrderType::Limit, 99.25, 3)).expect("accepted");
+        sim.submit(&order(2, 3, OrderSide::Buy, OrderType::Limit, 99.25, 3)).expect("accepted");
+        sim.on_market(&status(3), &mut out);
+        // 6 trade: 2 for the queue, 4 left: 3 to the first order, 1 to the second.
+        sim.on_market(&trade(4, Side::Ask, 99.25, 6), &mut out);
+        let got: Vec<(u64, u32)> = out.fills().iter().map(|f| (f.client_order_id, f.qty)).collect();
+        assert_eq!(got, vec![(1, 3), (2, 1)]);
+        // The second stays at the front: the next 2 fill it.
+        sim.on_market(&trade(5, Side::Ask, 99.25, 2), &mut out);
+        assert_eq!(fills_of(&out), vec![(px(99.25), 2, true)]);
+    }
+
+    /// Fill instants of 8 market orders submitted 10 µs apart under `cfg`.
+    fn arrival_times(cfg: SimConfig) -> Vec<u64> {
+        let mut sim = venue_with(SimVenue::new(cfg, ContractSpec::ES));
+        let mut out = FillBuf::new();
+        for id in 0..8u64 {
+            sim.submit(&order(id, 10 + id * 10_000, OrderSide::Buy, OrderType::Market, 0.0, 1))
+                .expect("accepted");
+        }
+        let mut times = vec![0; 8];
+        for t in (0..2_000_000u64).step_by(1_000) {
+            sim.on_market(&status(t), &mut out);
+            for f in out.fills() {
+                times[f.client_order_id as usize] = f.ts;
+            }
+        }
+        times
+    }
+
+    #[test]
+    fn jittered_latency_is_deterministic_by_seed() {
+        let cfg = |seed| SimConfig {
+            latency: LatencyConfig {
+                entry_ns: 250_000,
+                jitter_ns: 500_000,
+                seed,
+                ..LatencyConfig::default()
+            },
+            ..SimConfig::default()
+        };
+        let a = arrival_times(cfg(7));
+        assert_eq!(a, arrival_times(cfg(7)), "same seed, same fill times");
+        assert_ne!(a, arrival_times(cfg(8)), "another seed, other times");
+        for (id, t) in a.iter().enumerate() {
+            let sent = 10 + id as u64 * 10_000;
+            assert!(*t >= sent + 250_000 && *t <= sent + 750_000 + 1_000, "order {id}: {t}");
+        }
+        // No jitter: exactly the constant (rounded up to the next event, 1 µs apart).
+        let c = arrival_times(SimConfig::with_entry_latency(250_000));
+        assert_eq!(c[0], 251_000);
+        assert_eq!(c[3], 281_000);
+    }
+
+    #[test]
+    fn fills_pay_the_tier_schedule_by_month() {
+        use crate::fees::ProductFees;
+        let es = ProductFees {
+            tier_max_contracts: vec![10],
+            commission_usd: vec![1.0, 0.5],
+            exchange_usd: 0.1,
+            clearing_usd: 0.0,
+            nfa_usd: 0.0,
+        };
+        let fees = FeeConfig { es, ..FeeConfig::default() };
+        let sim = SimVenue::new(SimConfig::with_entry_latency(0), ContractSpec::ES).with_fees(&fees);
+        let mut sim = venue_with(sim);
+        let mut out = FillBuf::new();
+        // 15 contracts: 10 at 100.00 (tier 1: 1.1 each), 5 at 100.25 (tier 2: 0.6 each).
+        sim.submit(&order(1, 2, OrderSide::Buy, OrderType::Market, 0.0, 15)).expect("accepted");
+        sim.on_market(&status(2), &mut out);
+        let fees_of = |out: &FillBuf| out.fills().iter().map(|f| f.fee).collect::<Vec<_>>();
+        assert_eq!(fees_of(&out), vec![11_000_000_000, 3_000_000_000]);
+        // Still January 1970: tier 2.
+        sim.submit(&order(2, 3, OrderSide::Sell, OrderType::Market, 0.0, 1)).expect("accepted");
+        sim.on_market(&status(3), &mut out);
+        assert_eq!(fees_of(&out), vec![600_000_000]);
+        // February 1970 (day 40): the month restarts in tier 1.
+        let feb = 40 * 86_400 * 1_000_000_000;
+        sim.submit(&order(3, feb, OrderSide::Sell, OrderType::Market, 0.0, 1)).expect("accepted");
+        sim.on_market(&status(feb), &mut out);
+        assert_eq!(fees_of(&out), vec![1_100_000_000]);
+        // MES uses its own table by default: 0.25 + 0.35 + 0.02 + 0.02.
+        let mut mes = venue_with(SimVenue::new(SimConfig::with_entry_latency(0), ContractSpec::MES));
+        mes.submit(&order(1, 2, OrderSide::Buy, OrderType::Market, 0.0, 2)).expect("accepted");
+        mes.on_market(&status(2), &mut out);
+        assert_eq!(fees_of(&out), vec![1_280_000_000]);
+    }
+
+    #[test]
+    fn the_description_names_the_models() {
+        let d = SimVenue::new(SimConfig::default(), ContractSpec::ES).describe();
+        assert_eq!(
+            d,
+            "sim (queue: risk_averse, latency: constant(250000+U[0,0] ns, response 250000 ns, seed 1), \
+             fees: ES tiered commission 0.85/0.65/0.45/0.25 USD (monthly contracts \
+             ≤1000/≤10000/≤20000/more) + exchange 1.38 + clearing 0.02 + NFA 0.02 per contract per side)"
+        );
+        let d = with_queue(QueueModelKind::Power).describe();
+        assert!(d.starts_with("sim (queue: power(n=2), latency: constant("), "{d}");
+        let d = with_queue(QueueModelKind::L3Fifo).describe();
+        assert!(d.contains("l3_fifo unavailable at the venue (L2 events only): runs as risk_averse"), "{d}");
+        assert_eq!(
+            Venue::describe(&with_queue(QueueModelKind::Log)),
+            with_queue(QueueModelKind::Log).describe()
+        );
     }
 }

@@ -20,6 +20,12 @@ pub trait Venue: Send + 'static {
     /// Short name for reports (`"sim"`, `"live"`).
     fn name(&self) -> &'static str;
 
+    /// One line naming the venue and the models it uses, for the run summary (default: the
+    /// name).
+    fn describe(&self) -> String {
+        self.name().to_string()
+    }
+
     /// Sends an approved request: a new order, or a modify (`action`) of a working one.
     ///
     /// # Errors

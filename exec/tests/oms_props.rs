@@ -48,7 +48,7 @@ proptest! {
     #[test]
     fn the_order_manager_stays_legal(steps in proptest::collection::vec(step(), 1..120), qty in 1u32..=3, latency in 0u64..3) {
         let risk = RiskConfig { max_position: 3, max_order_qty: 6, max_orders_per_sec: 20, max_daily_loss_usd: 1e9, ..RiskConfig::permissive() };
-        let sim = SimVenue::new(SimConfig { order_latency_ns: latency * 1_000, ..SimConfig::default() }, ContractSpec::ES);
+        let sim = SimVenue::new(SimConfig::with_entry_latency(latency * 1_000), ContractSpec::ES);
         let mut st = ExecStage::new(&risk, sim, Trading { contract: ContractSpec::ES, order_qty: qty, instrument_id: 1 });
         let mut out = Outbox::new();
         let mut mid: i64 = 4000 * 1_000_000_000;

@@ -29,6 +29,8 @@ fn backtest_prints_the_summary_block() {
     for key in ["events: ", "orders: ", "fills: ", "net_pnl_usd: ", "events_per_sec: ", "digest: "] {
         assert!(tail.iter().any(|l| l.starts_with(key)), "missing {key} in {out}");
     }
+    assert!(out.contains("\nvenue: sim (queue: risk_averse, latency: constant(250000+U[0,0] ns"), "{out}");
+    assert!(out.contains("fees: ES tiered commission 0.85/0.65/0.45/0.25 USD"), "{out}");
     assert!(dir.path().join("run/trades.csv").is_file());
     assert!(dir.path().join("run/journal").is_dir());
     let p = mia(&["perf", "run"], dir.path());

@@ -46,6 +46,8 @@ pub struct StageReport {
     pub files: Vec<(&'static str, String)>,
     /// Problems that must not pass silently (e.g. a record buffer that overflowed).
     pub warnings: Vec<String>,
+    /// Descriptive lines for the run summary, by key (`"venue"`: the venue and its models).
+    pub notes: Vec<(&'static str, String)>,
     /// Feature-vector statistics over the run's snapshots (the signal stage).
     pub features: Option<mia_model::feature_stats::FeatureStats>,
 }
@@ -69,6 +71,16 @@ impl StageReport {
     /// The value `key`, if a stage reported it.
     pub fn get_value(&self, key: &str) -> Option<f64> {
         self.values.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+    }
+
+    /// Adds a descriptive line for the summary.
+    pub fn note(&mut self, key: &'static str, text: String) {
+        self.notes.push((key, text));
+    }
+
+    /// The note `key`, if a stage wrote one.
+    pub fn get_note(&self, key: &str) -> Option<&str> {
+        self.notes.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_str())
     }
 
     /// The artefact `name`, if a stage produced it.

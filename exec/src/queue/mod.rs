@@ -307,6 +307,13 @@ impl L2QueuePos {
         self.remaining
     }
 
+    /// Sets the contracts not filled yet (a venue that shares one print between several own
+    /// orders, or whose order was filled or resized elsewhere, keeps the two in step).
+    #[inline]
+    pub fn set_remaining(&mut self, remaining: u32) {
+        self.remaining = remaining;
+    }
+
     /// True when nothing remains.
     #[inline]
     pub fn is_done(&self) -> bool {

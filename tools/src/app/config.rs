@@ -2,6 +2,7 @@
 //! and wrong types; errors name the file, the line and column, the key and the reason.
 //! Missing sections and keys take the documented defaults (see `config/default.toml`).
 
+use mia_exec::fees::FeeConfig;
 use mia_exec::risk::RiskConfig;
 use mia_exec::sim::SimConfig;
 use mia_model::contract::Root;
@@ -73,8 +74,10 @@ pub struct Config {
     pub gates: GatesConfig,
     /// Pre-trade risk limits (exec).
     pub risk: RiskConfig,
-    /// Simulated exchange (exec).
+    /// Simulated exchange: `[sim.latency]`, `[sim.queue]` (exec).
     pub sim: SimConfig,
+    /// Fee schedules `[fees.es]`, `[fees.mes]` (exec; the simulated venue charges them).
+    pub fees: FeeConfig,
     /// Journal (journal).
     pub journal: JournalSection,
     /// Signal-engine profiles `[profile.backtest]`, `[profile.paper]`, `[profile.production]`
@@ -136,6 +139,7 @@ impl Config {
         self.profile.validate()?;
         self.risk.validate()?;
         self.sim.validate()?;
+        self.fees.validate()?;
         if self.pipeline.ring_capacity < 2 {
             return Err("pipeline.ring_capacity: must be ≥ 2".into());
         }
@@ -181,8 +185,15 @@ mod tests {
         assert!(e.reason.contains("signal.threshold.obi_entry"), "{e}");
         let e = Config::from_toml("[signal]\nstrategy = \"martingale\"\n", "t.toml").unwrap_err();
         assert!(e.reason.contains("martingale"), "{e}");
-        let e = Config::from_toml("[sim]\ncommission_per_contract_usd = -1.0\n", "t.toml").unwrap_err();
-        assert!(e.reason.contains("sim.commission_per_contract_usd"), "{e}");
+        let e = Config::from_toml("[sim.queue]\npower_n = -1.0\n", "t.toml").unwrap_err();
+        assert!(e.reason.contains("sim.queue.power_n"), "{e}");
+        let e = Config::from_toml("[sim.latency]\nentry_ns = 99000000000\n", "t.toml").unwrap_err();
+        assert!(e.reason.contains("sim.latency.entry_ns"), "{e}");
+        let e = Config::from_toml("[fees.mes]\ntier_max_contracts = []\ncommission_usd = [-1.0]\nexchange_usd = 0.35\nclearing_usd = 0.02\nnfa_usd = 0.02\n", "t.toml").unwrap_err();
+        assert!(e.reason.contains("fees.mes.commission_usd"), "{e}");
+        // The old flat keys are gone (one place for the latency: `[sim.latency] entry_ns`).
+        let e = Config::from_toml("[sim]\norder_latency_ns = 1\n", "t.toml").unwrap_err();
+        assert!(e.reason.contains("order_latency_ns"), "{e}");
     }
 
     #[test]

@@ -69,7 +69,10 @@ pub fn build_stages(cfg: &Config, parts: StageParts) -> Vec<Box<dyn Stage>> {
     }
     let trading = Trading { contract, order_qty: cfg.trading.order_qty, instrument_id: parts.instrument_id };
     let exec: Box<dyn Stage> = match parts.venue {
-        VenueChoice::Sim => Box::new(ExecStage::new(&cfg.risk, SimVenue::new(cfg.sim, contract), trading)),
+        VenueChoice::Sim => {
+            let venue = SimVenue::new(cfg.sim.clone(), contract).with_fees(&cfg.fees);
+            Box::new(ExecStage::new(&cfg.risk, venue, trading))
+        }
         VenueChoice::Live(tx) => Box::new(ExecStage::new(&cfg.risk, LiveVenue::new(tx), trading)),
         VenueChoice::LiveReplay => Box::new(ExecStage::new(&cfg.risk, LiveVenue::replay(), trading)),
     };
@@ -84,15 +87,23 @@ mod tests {
     use mia_model::msg::{Envelope, Msg};
     use mia_runtime::stage::{Outbox, StageReport};
 
-    /// The config reaches the stages: a venue latency and a commission from `[sim]` and an
-    /// order size from `[trading]` change what the exec stage does.
+    /// The config reaches the stages: a venue latency from `[sim.latency]`, a fee schedule from
+    /// `[fees]`, the queue model of `[sim.queue]` and an order size from `[trading]` change what
+    /// the exec stage does and what it reports.
     #[test]
     fn config_fields_reach_the_stages() {
         let mut cfg = Config::default();
         cfg.trading.instrument = Root::Mes;
         cfg.trading.order_qty = 2;
-        cfg.sim.commission_per_contract_usd = 1.0;
-        cfg.sim.order_latency_ns = 0;
+        cfg.fees.mes = mia_exec::fees::ProductFees {
+            tier_max_contracts: vec![],
+            commission_usd: vec![0.5],
+            exchange_usd: 0.3,
+            clearing_usd: 0.1,
+            nfa_usd: 0.1,
+        };
+        cfg.sim.latency.entry_ns = 0;
+        cfg.sim.queue.model = mia_exec::queue::QueueModelKind::Log;
         cfg.signal.threshold.delta_entry = 1;
         cfg.signal.threshold.cooldown_ms = 0;
         let mut s = build_stages(&cfg, StageParts { instrument_id: 9, ..StageParts::default() });
@@ -127,5 +138,8 @@ mod tests {
         let mut r = StageReport::default();
         s[1].report(&mut r);
         assert_eq!(r.counter("exec.intents"), 1);
+        let venue = r.get_note("venue").expect("the exec stage names its venue");
+        assert!(venue.starts_with("sim (queue: log, latency: constant(0+U[0,0] ns"), "{venue}");
+        assert!(venue.contains("fees: MES flat commission 0.50 USD + exchange 0.30"), "{venue}");
     }
 }

@@ -69,6 +69,9 @@ pub struct SessionSummary {
     pub bars: [u64; 4],
     /// Feature snapshots lost (tap full or consumer gone).
     pub snapshot_drops: u64,
+    /// Descriptive lines of the stages (`venue`: the venue and its queue, latency and fee
+    /// models), printed as `key: text` after the mode.
+    pub notes: Vec<(&'static str, String)>,
     /// What the stages warned about (never silent: also printed in the summary).
     pub warnings: Vec<String>,
     /// Where artefacts were written.
@@ -154,6 +157,7 @@ impl SessionSummary {
             features: r.features,
             bars: [r.counter("bars.1m"), r.counter("bars.5m"), r.counter("bars.15m"), r.counter("bars.60m")],
             snapshot_drops: r.counter("features.snapshot_drops"),
+            notes: r.notes.clone(),
             warnings: r.warnings.clone(),
             out,
         })
@@ -183,6 +187,9 @@ pub fn render_summary(s: &SessionSummary) -> String {
     };
     let mut t = String::new();
     t.push_str(&format!("source: {}\nmode: {mode}\n", s.source));
+    for (k, v) in &s.notes {
+        t.push_str(&format!("{k}: {v}\n"));
+    }
     t.push_str(&format!(
         "signals: {}  round_trips: {}  fees_usd: {:.2}  risk_rejects: {}  venue_rejects: {}\n",
         s.signals, s.trades, s.fees_usd, s.exec.risk_rejects, s.exec.venue_rejects
