@@ -2,6 +2,7 @@
 //! and wrong types; errors name the file, the line and column, the key and the reason.
 //! Missing sections and keys take the documented defaults (see `config/default.toml`).
 
+use crate::app::control::ControlConfig;
 use mia_exec::risk::RiskConfig;
 use mia_exec::sim::SimConfig;
 use mia_model::contract::Root;
@@ -77,6 +78,8 @@ pub struct Config {
     pub sim: SimConfig,
     /// Journal (journal).
     pub journal: JournalSection,
+    /// The control thread: kill files and signals (tools; `docs/risk.md`, "Kill switch").
+    pub control: ControlConfig,
     /// Signal-engine profiles `[profile.backtest]`, `[profile.paper]`, `[profile.production]`
     /// (signal; SIGNALS §12). The run mode picks one (backtest and replay: `backtest`), and
     /// `--profile` overrides it.
@@ -136,6 +139,7 @@ impl Config {
         self.profile.validate()?;
         self.risk.validate()?;
         self.sim.validate()?;
+        self.control.validate()?;
         if self.pipeline.ring_capacity < 2 {
             return Err("pipeline.ring_capacity: must be ≥ 2".into());
         }
