@@ -22,8 +22,10 @@
 //!   `direction × order_qty`, and a market order for the difference is sent when nothing is
 //!   working (at most one such order at a time). Such a signal ends an open bracket first.
 //!
-//! Control inputs: `Kill` cancels every working order, flattens (reason `kill`) and refuses
-//! new risk until `Resume`; `Flatten` cancels the bracket and flattens (reason `flatten`).
+//! Control inputs: `Kill` cancels every working order, flattens (reason `kill`), puts the risk
+//! manager in its kill state ([`RiskManager::kill`] with [`RejectReason::KillSwitch`] and the
+//! [`KillSource`] decoded from the control's `arg`: Reducing while a position is open, Halted
+//! once flat) and refuses new risk until `Resume` ([`RiskManager::resume`]); `Flatten` cancels the bracket and flattens (reason `flatten`).
 //! When the daily loss limit halts trading, the stage does as for `Kill` and stays flat. After
 //! a risk or venue refusal of a target-position order it retries no sooner than one second of
 //! event time later.
@@ -38,7 +40,7 @@ use crate::oms::{Amend, Applied, Cmd, Cmds, OmsCounters, OrderManager, OrderSpec
 use crate::position::{ExitReason, Position, TradeRing};
 #[cfg(doc)]
 use crate::risk::Approved;
-use crate::risk::{RiskConfig, RiskManager, RiskState};
+use crate::risk::{KillSource, RejectReason, RiskConfig, RiskManager, RiskState};
 use crate::sim::{session_end_after, FillBuf};
 use crate::venue::Venue;
 use mia_model::contract::ContractSpec;
@@ -608,6 +610,7 @@ impl<V: Venue> Stage for ExecStage<V> {
                 ControlKind::Kill => {
                     self.counters.kills += 1;
                     self.killed = true;
+                    self.risk.kill(RejectReason::KillSwitch, KillSource::from_arg(c.arg));
                     self.pending = None;
                     self.exit_all(ExitReason::Kill, c.seq, c.ts, env.t0, out);
                     self.reconcile(c.seq, c.ts, env.t0, out);
@@ -617,7 +620,10 @@ impl<V: Venue> Stage for ExecStage<V> {
                     self.exit_all(ExitReason::Flatten, c.seq, c.ts, env.t0, out);
                     self.reconcile(c.seq, c.ts, env.t0, out);
                 }
-                ControlKind::Resume => self.killed = false,
+                ControlKind::Resume => {
+                    self.killed = false;
+                    self.risk.resume();
+                }
                 ControlKind::GammaPublished | ControlKind::Timer => {}
             },
             Msg::Intent(_) | Msg::Fill(_) => {}
@@ -648,6 +654,9 @@ impl<V: Venue> Stage for ExecStage<V> {
         r.count("risk.state", self.risk.state() as u64);
         r.count("risk.reason", self.risk.reason().map_or(0, |x| x as u64));
         r.count("risk.transitions", self.risk.transitions().count() as u64);
+        // 0 = no kill in force, else the `KillSource` code + 1.
+        r.count("risk.kill_source", self.risk.kill_source().map_or(0, |k| k as u64 + 1));
+        r.value("position", self.pos.qty() as f64);
         r.count(
             "risk.first_stop_ts",
             self.risk.transitions().find(|t| t.to != RiskState::Active).map_or(0, |t| t.ts),
@@ -981,6 +990,44 @@ mod tests {
             let t = *st.trades().iter().next().expect("round trip");
             assert_eq!(t.exit_reason, reason);
         }
+    }
+
+    #[test]
+    fn kill_halts_the_risk_manager_with_its_source_and_resume_lifts_it() {
+        use crate::risk::{KillSource, RejectReason};
+        let mut st = stage(&risk());
+        let mut out = Outbox::new();
+        book(&mut st, &mut out, 1_000);
+        st.on_envelope(&signal(Direction::Long, 2, 1_000), &mut out);
+        book(&mut st, &mut out, 1_000 + 250_000);
+        assert_eq!(st.position().qty(), 1);
+        out.clear();
+        let kill = mia_model::msg::Control { seq: 5, ts: 300_000, arg: 2, kind: ControlKind::Kill };
+        st.on_envelope(&Envelope { t0: 0, msg: Msg::Control(kill) }, &mut out);
+        assert_eq!(st.risk().state(), RiskState::Reducing, "a position is open");
+        assert_eq!(
+            (st.risk().reason(), st.risk().kill_source()),
+            (Some(RejectReason::KillSwitch), Some(KillSource::Signal))
+        );
+        assert!(matches!(intents(&out).last(), Some(i) if i.side == OrderSide::Sell && i.qty == 1));
+        book(&mut st, &mut out, 600_000);
+        assert!(st.position().is_flat());
+        assert_eq!(st.risk().state(), RiskState::Halted);
+        assert_eq!(st.trades().iter().next().map(|t| t.exit_reason), Some(ExitReason::Kill));
+        // Halted: a signal sends nothing.
+        out.clear();
+        st.on_envelope(&signal(Direction::Long, 7, 700_000), &mut out);
+        book(&mut st, &mut out, 800_000);
+        assert!(intents(&out).is_empty() && st.position().is_flat());
+        let mut r = StageReport::default();
+        st.report(&mut r);
+        assert_eq!((r.counter("risk.kill_source"), r.get_value("position")), (3, Some(0.0)));
+        // Resume lifts the kill: the next signal trades.
+        let resume = mia_model::msg::Control { seq: 9, ts: 900_000, arg: 0, kind: ControlKind::Resume };
+        st.on_envelope(&Envelope { t0: 0, msg: Msg::Control(resume) }, &mut out);
+        assert_eq!(st.risk().state(), RiskState::Active);
+        st.on_envelope(&signal(Direction::Long, 10, 1_000_000), &mut out);
+        assert_eq!(intents(&out).len(), 1);
     }
 
     #[test]

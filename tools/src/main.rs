@@ -1,4 +1,5 @@
-//! `mia`: backtest, replay, generate and profile the MIA trading pipeline.
+//! `mia`: backtest, replay, generate and profile the MIA trading pipeline; `mia kill` stops a
+//! running session.
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -114,6 +115,11 @@ enum Command {
     },
     /// Gamma-exposure levels of a Cboe option-chain CSV: zero gamma, walls, max pain, P/C.
     Gex(mia_tools::gex::GexArgs),
+    /// Kill switch: writes RUN_DIR/KILL; the session running there flattens and halts.
+    Kill {
+        /// The running session's run directory (default: the newest directory under runs/).
+        run_dir: Option<PathBuf>,
+    },
 }
 
 fn load_config(path: Option<&PathBuf>) -> Result<Config> {
@@ -137,7 +143,25 @@ fn run(cli: Cli) -> Result<()> {
         Command::Perf { path } => perf(&path),
         Command::Features { run_dir, csv } => mia_tools::features_export::run(&run_dir, csv.as_deref()),
         Command::Gex(args) => mia_tools::gex::run(&args),
+        Command::Kill { run_dir } => kill(run_dir),
     }
+}
+
+fn kill(run_dir: Option<PathBuf>) -> Result<()> {
+    use mia_tools::app::control::{latest_run_dir, request_kill};
+    let dir = match run_dir {
+        Some(d) => d,
+        None => latest_run_dir(std::path::Path::new("runs"))?,
+    };
+    let path = request_kill(&dir)?;
+    println!(
+        "wrote {}: the session running in {} flattens and halts at its next poll ([control] poll_ms); \
+         the kill is journaled and shown in its summary (risk: halted (kill_switch, by cli)). \
+         Remove the file before starting another session in that directory.",
+        path.display(),
+        dir.display()
+    );
+    Ok(())
 }
 
 fn session(input: Input, run: RunArgs, run_mode: RunMode) -> Result<()> {

@@ -71,7 +71,8 @@ fn live(mode: Mode, out: &Path, seed: u64) -> SessionSummary {
     let (otx, orx) = rtrb::RingBuffer::new(64);
     let (rtx, rrx) = rtrb::RingBuffer::new(64);
     let venue = spawn_venue(orx, rtx, seed);
-    let extras = SessionExtras { venue: Some(VenueChoice::Live(otx)), side: vec![rrx] };
+    let extras =
+        SessionExtras { venue: Some(VenueChoice::Live(otx)), side: vec![rrx], ..SessionExtras::default() };
     let s = match run_session_with(&opts(Input::Synthetic { seed: 1, days: 1 }, mode, Some(out)), extras) {
         Ok(s) => s,
         Err(e) => panic!("live run failed: {e:#}"),
@@ -82,7 +83,8 @@ fn live(mode: Mode, out: &Path, seed: u64) -> SessionSummary {
 }
 
 fn replay(journal: &Path, mode: Mode) -> SessionSummary {
-    let extras = SessionExtras { venue: Some(VenueChoice::LiveReplay), side: Vec::new() };
+    let extras =
+        SessionExtras { venue: Some(VenueChoice::LiveReplay), side: Vec::new(), ..SessionExtras::default() };
     match run_session_with(&opts(Input::Journal(journal.to_path_buf()), mode, None), extras) {
         Ok(s) => s,
         Err(e) => panic!("replay failed: {e:#}"),

@@ -183,6 +183,16 @@ impl KillSource {
             _ => Self::Control,
         }
     }
+
+    /// Lower-case name (`control`, `file`, `signal`, `cli`) for the summary and the docs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Control => "control",
+            Self::File => "file",
+            Self::Signal => "signal",
+            Self::Cli => "cli",
+        }
+    }
 }
 
 /// Trading state.

@@ -3,6 +3,7 @@
 //! Missing sections and keys take the documented defaults (see `config/default.toml`).
 
 use mia_exec::fees::FeeConfig;
+use crate::app::control::ControlConfig;
 use mia_exec::risk::RiskConfig;
 use mia_exec::sim::SimConfig;
 use mia_model::contract::Root;
@@ -80,6 +81,8 @@ pub struct Config {
     pub fees: FeeConfig,
     /// Journal (journal).
     pub journal: JournalSection,
+    /// The control thread: kill files and signals (tools; `docs/risk.md`, "Kill switch").
+    pub control: ControlConfig,
     /// Signal-engine profiles `[profile.backtest]`, `[profile.paper]`, `[profile.production]`
     /// (signal; SIGNALS §12). The run mode picks one (backtest and replay: `backtest`), and
     /// `--profile` overrides it.
@@ -140,6 +143,7 @@ impl Config {
         self.risk.validate()?;
         self.sim.validate()?;
         self.fees.validate()?;
+        self.control.validate()?;
         if self.pipeline.ring_capacity < 2 {
             return Err("pipeline.ring_capacity: must be ≥ 2".into());
         }

@@ -4,11 +4,13 @@
 //! - [`config`]: the aggregate `Config` (each section owned and validated by its crate);
 //! - [`input`]: inputs, how to open them, and the chain beside them;
 //! - [`gamma`]: the options cold thread;
+//! - [`control`]: the kill switch's cold side (control thread, scheduled controls, `mia kill`);
 //! - [`stages`]: `build_stages`, the one place the decision path is built;
 //! - [`session`]: `prepare` → `execute` → `collect`;
 //! - [`summary`]: the summary and the artefacts.
 
 pub mod config;
+pub mod control;
 pub mod gamma;
 pub mod input;
 pub mod session;

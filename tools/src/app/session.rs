@@ -3,13 +3,14 @@
 //! artefacts). [`run_session`] does the three.
 
 use crate::app::config::Config;
+use crate::app::control::{ControlThread, ScheduledSource};
 use crate::app::gamma::spawn_gamma_thread;
 use crate::app::input::{Input, CHAIN_FILE};
 use crate::app::stages::{build_stages, StageParts, VenueChoice};
 use crate::app::summary::{write_artifacts, SessionSummary};
 use anyhow::{anyhow, bail, Context, Result};
 use mia_journal::{spawn_journal_writer, JournalConfig, JournalThreadConfig, JournalWriter, SessionMeta};
-use mia_model::msg::Envelope;
+use mia_model::msg::{Control, Envelope};
 use mia_options::levels::GammaLevels;
 use mia_runtime::digest::DecisionDigest;
 use mia_runtime::pipeline::tap::{Tap, Taps};
@@ -76,6 +77,10 @@ pub struct SessionExtras {
     pub venue: Option<VenueChoice>,
     /// Side inputs merged by the sequencer.
     pub side: Vec<SideInput>,
+    /// Controls injected at event times `(ts_ns, control)`: each enters right after the first
+    /// market event with `ts_recv ≥ ts_ns` ([`ScheduledSource`]), so the run stays a function
+    /// of its input (deterministic kill-switch tests; a journal records them like any input).
+    pub scheduled: Vec<(u64, Control)>,
 }
 
 struct DecisionSink {
@@ -100,6 +105,7 @@ pub struct Prepared {
     gamma: Option<GammaLevels>,
     journal: Option<JournalThread>,
     features_journal: Option<JournalThread>,
+    control: Option<ControlThread>,
     stop: Arc<AtomicBool>,
 }
 
@@ -132,6 +138,9 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
     let mut source = opts.input.open()?;
     if let Some(n) = opts.max_events {
         source = Box::new(TakeSource::new(source, n));
+    }
+    if !extras.scheduled.is_empty() {
+        source = Box::new(ScheduledSource::new(source, extras.scheduled));
     }
     let source_desc = source.describe().to_string();
 
@@ -193,6 +202,18 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
             );
         }
     }
+    // The control thread (kill files, signals): live sessions, and backtests that ask for it;
+    // never a journal replay (its controls are in the journal).
+    let live = matches!(extras.venue, Some(VenueChoice::Live(_)));
+    let mut side = extras.side;
+    let mut control = None;
+    if (live || cfg.control.backtest) && !source.has_recorded_inputs() {
+        let files = cfg.control.kill_files(opts.out.as_deref());
+        let poll = std::time::Duration::from_millis(cfg.control.poll_ms);
+        let (t, rx) = ControlThread::spawn(files, cfg.control.signals, poll)?;
+        side.push(rx);
+        control = Some(t);
+    }
     let venue = extras.venue.unwrap_or(VenueChoice::Sim);
     let stages = build_stages(
         cfg,
@@ -206,7 +227,7 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
         },
     );
     Ok(Prepared {
-        inputs: Inputs { source, side: extras.side },
+        inputs: Inputs { source, side },
         stages,
         taps,
         pcfg,
@@ -215,6 +236,7 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
         gamma,
         journal,
         features_journal,
+        control,
         stop,
     })
 }
@@ -236,8 +258,19 @@ pub struct Executed {
 /// # Errors
 /// The journal thread failed.
 pub fn execute(p: Prepared, progress: bool, hook: Option<fn(u64)>) -> Result<Executed> {
-    let Prepared { inputs, stages, taps, pcfg, source_desc, chain, gamma, journal, features_journal, stop } =
-        p;
+    let Prepared {
+        inputs,
+        stages,
+        taps,
+        pcfg,
+        source_desc,
+        chain,
+        gamma,
+        journal,
+        features_journal,
+        control,
+        stop,
+    } = p;
     let bar = progress_bar(progress);
     let mut on_progress = |n: u64| {
         if let Some(b) = &bar {
@@ -253,6 +286,9 @@ pub fn execute(p: Prepared, progress: bool, hook: Option<fn(u64)>) -> Result<Exe
         b.finish_and_clear();
     }
     stop.store(true, Ordering::Release);
+    if let Some(c) = control {
+        c.stop()?;
+    }
     let journal_records = match journal {
         Some(h) => h.join().map_err(|_| anyhow!("mia-journal: the journal thread panicked"))??.records,
         None => 0,

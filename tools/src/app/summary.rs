@@ -2,7 +2,7 @@
 
 use anyhow::{anyhow, Context, Result};
 use mia_exec::exec_stage::ExecCounters;
-use mia_exec::risk::RejectReason;
+use mia_exec::risk::{KillSource, RejectReason};
 use mia_model::feature_stats::FeatureStats;
 use mia_model::features::FEATURE_IDS;
 use mia_options::levels::GammaLevels;
@@ -63,6 +63,11 @@ pub struct SessionSummary {
     /// Risk state at the end (`Active`, `Reducing`, `Halted`), the stop in force and the event
     /// time (ns) of the first stop of the run (0 when none).
     pub risk: (String, Option<String>, u64),
+    /// Where the kill in force came from (`file`, `signal`, `cli`, `control`), `None` without
+    /// a kill.
+    pub kill_source: Option<String>,
+    /// Position at the end, contracts (signed).
+    pub position: i64,
     /// Feature-vector statistics over the snapshots (validity share, min / mean / max).
     pub features: Option<FeatureStats>,
     /// Closed bars per timeframe (1, 5, 15, 60 min).
@@ -154,6 +159,11 @@ impl SessionSummary {
                 RejectReason::from_u8(r.counter("risk.reason") as u8).map(|x| x.name().to_string()),
                 r.counter("risk.first_stop_ts"),
             ),
+            kill_source: r
+                .counter("risk.kill_source")
+                .checked_sub(1)
+                .map(|code| KillSource::from_arg(code).name().to_string()),
+            position: r.get_value("position").unwrap_or(0.0) as i64,
             features: r.features,
             bars: [r.counter("bars.1m"), r.counter("bars.5m"), r.counter("bars.15m"), r.counter("bars.60m")],
             snapshot_drops: r.counter("features.snapshot_drops"),
@@ -225,13 +235,17 @@ pub fn render_summary(s: &SessionSummary) -> String {
     ));
     let (state, reason, first_stop) = &s.risk;
     t.push_str(&format!("risk: {state}"));
-    if let Some(why) = reason {
-        t.push_str(&format!(" ({why})"));
+    match (reason, &s.kill_source) {
+        (Some(why), Some(src)) => {
+            t.push_str(&format!(" ({why}, by {src}; {} kill command(s))", s.exec.kills))
+        }
+        (Some(why), None) => t.push_str(&format!(" ({why})")),
+        _ => {}
     }
     if *first_stop != 0 {
         t.push_str(&format!(", first stop at {}", fmt_chicago(*first_stop)));
     }
-    t.push('\n');
+    t.push_str(&format!(", position {}\n", s.position));
     if let Some(f) = &s.features {
         t.push_str(&render_feature_stats(f, Some((s.bars, s.snapshot_drops))));
     }
