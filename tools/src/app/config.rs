@@ -2,8 +2,8 @@
 //! and wrong types; errors name the file, the line and column, the key and the reason.
 //! Missing sections and keys take the documented defaults (see `config/default.toml`).
 
-use mia_exec::fees::FeeConfig;
 use crate::app::control::ControlConfig;
+use mia_exec::fees::FeeConfig;
 use mia_exec::risk::RiskConfig;
 use mia_exec::sim::SimConfig;
 use mia_model::contract::Root;
