@@ -39,11 +39,15 @@ fn hook(n: u64) {
 }
 
 fn check(mode: Mode) {
+    check_with(mode, Config::default());
+}
+
+fn check_with(mode: Mode, config: Config) {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     WARM.store(u64::MAX, Ordering::Relaxed);
     let opts = SessionOptions {
         input: Input::Synthetic { seed: 1, days: 1 },
-        config: Config::default(),
+        config,
         mode: Some(mode),
         out: None,
         progress: false,
@@ -60,7 +64,8 @@ fn check(mode: Mode) {
     let (warm, last) = (WARM.load(Ordering::Relaxed), LAST.load(Ordering::Relaxed));
     let counted = LAST_AT.load(Ordering::Relaxed) - WARM_AT.load(Ordering::Relaxed);
     assert!(s.events >= 1_000_000, "{} events", s.events);
-    assert!(s.orders > 0, "the decision path must have traded");
+    let elite = opts.config.signal.strategy == mia_signal::strategy::registry::StrategyKind::Elite;
+    assert!(s.orders > 0 || elite, "the decision path must have traded");
     // All 18 features ran: every one was valid at some snapshot, except the volatility
     // percentile (F15), which needs 5 completed sessions (a 1-day run has none).
     let f = s.features.expect("feature statistics");
@@ -80,4 +85,13 @@ fn inline_pipeline_allocates_nothing_per_event() {
 #[test]
 fn threaded_pipeline_allocates_nothing_per_event() {
     check(Mode::Threaded);
+}
+
+/// The signal engine (`strategy = "elite"`: Battle Navale, levels, zones, MTF, regime, patterns,
+/// the generator at every 5-minute close) allocates nothing per event either.
+#[test]
+fn signal_engine_allocates_nothing_per_event() {
+    let mut cfg = Config::default();
+    cfg.signal.strategy = mia_signal::strategy::registry::StrategyKind::Elite;
+    check_with(Mode::Inline, cfg);
 }
