@@ -17,6 +17,7 @@ pub mod event;
 pub mod feature_stats;
 pub mod features;
 pub mod fixed_vec;
+pub mod id_map;
 pub mod msg;
 pub mod order;
 pub mod price;

@@ -39,6 +39,7 @@
 
 use mia_model::book::mbo::MboAction;
 use mia_model::event::Side;
+use mia_model::id_map::{IdEntry, IdMap};
 use mia_model::msg::OrderSide;
 use mia_model::price::Px;
 
@@ -123,92 +124,20 @@ fn side_code(s: Side) -> u8 {
     }
 }
 
-/// Market orders by id: linear probing, backward-shift deletion, load ≤ 1/2.
-struct OrderMap {
-    slots: Vec<MarketOrder>,
-    mask: usize,
-    shift: u32,
-    len: usize,
-    max: usize,
-}
-
-impl OrderMap {
-    fn new(max_orders: usize) -> Self {
-        let max = max_orders.max(1);
-        let cap = (max * 2).next_power_of_two().max(2);
-        Self {
-            slots: vec![MarketOrder::default(); cap],
-            mask: cap - 1,
-            shift: 64 - cap.trailing_zeros(),
-            len: 0,
-            max,
-        }
-    }
-
+impl IdEntry for MarketOrder {
     #[inline]
-    fn home(&self, id: u64) -> usize {
-        // Fibonacci hashing: the top bits of id·2⁶⁴/φ.
-        (id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    fn id(&self) -> u64 {
+        self.id
     }
-
     #[inline]
-    fn find(&self, id: u64) -> Option<usize> {
-        let mut i = self.home(id);
-        loop {
-            let s = &self.slots[i];
-            if s.side == 0 {
-                return None;
-            }
-            if s.id == id {
-                return Some(i);
-            }
-            i = (i + 1) & self.mask;
-        }
-    }
-
-    /// Inserts an absent id; false when full.
-    #[inline]
-    fn insert(&mut self, o: MarketOrder) -> bool {
-        if self.len >= self.max {
-            return false;
-        }
-        let mut i = self.home(o.id);
-        while self.slots[i].side != 0 {
-            i = (i + 1) & self.mask;
-        }
-        self.slots[i] = o;
-        self.len += 1;
-        true
-    }
-
-    #[inline]
-    fn remove_at(&mut self, i: usize) {
-        let mut hole = i;
-        let mut j = (i + 1) & self.mask;
-        while self.slots[j].side != 0 {
-            let home = self.home(self.slots[j].id);
-            // Move slot j into the hole when its home is not in (hole, j] (cyclically).
-            if (j.wrapping_sub(home) & self.mask) >= (j.wrapping_sub(hole) & self.mask) {
-                self.slots[hole] = self.slots[j];
-                hole = j;
-            }
-            j = (j + 1) & self.mask;
-        }
-        self.slots[hole] = MarketOrder::default();
-        self.len -= 1;
-    }
-
-    fn clear(&mut self) {
-        if self.len > 0 {
-            self.slots.fill(MarketOrder::default());
-            self.len = 0;
-        }
+    fn is_vacant(&self) -> bool {
+        self.side == 0
     }
 }
 
 /// L3 FIFO queue positions of simulated resting orders (see the module docs).
 pub struct L3Queue {
-    orders: OrderMap,
+    orders: IdMap<MarketOrder>,
     own: [OwnOrder; L3_OWN_CAP],
     own_len: usize,
     next_stamp: u64,
@@ -219,7 +148,7 @@ impl L3Queue {
     /// A queue tracker holding up to `max_orders` market orders (allocated here, once).
     pub fn new(max_orders: usize) -> Self {
         Self {
-            orders: OrderMap::new(max_orders),
+            orders: IdMap::new(max_orders),
             own: [OwnOrder::default(); L3_OWN_CAP],
             own_len: 0,
             next_stamp: 1,
@@ -234,7 +163,7 @@ impl L3Queue {
 
     /// Market orders in the map.
     pub fn market_orders(&self) -> usize {
-        self.orders.len
+        self.orders.len()
     }
 
     /// Resting own orders.
@@ -364,12 +293,12 @@ impl L3Queue {
         }
         if let Some(i) = self.orders.find(order_id) {
             self.stats.duplicate_add += 1;
-            let old = self.orders.slots[i];
+            let old = self.orders[i];
             self.orders.remove_at(i);
             self.remove_ahead(old.side, old.price, old.stamp, u64::from(old.size));
         }
         let stamp = self.stamp();
-        if !self.orders.insert(MarketOrder { id: order_id, price, stamp, size, side: code }) {
+        if !self.orders.insert_new(MarketOrder { id: order_id, price, stamp, size, side: code }) {
             self.stats.order_overflow += 1;
         }
     }
@@ -379,12 +308,12 @@ impl L3Queue {
             self.stats.unknown_order += 1;
             return;
         };
-        let o = self.orders.slots[i];
+        let o = self.orders[i];
         let c = size.min(o.size);
         if c >= o.size {
             self.orders.remove_at(i);
         } else {
-            self.orders.slots[i].size -= c;
+            self.orders[i].size -= c;
         }
         self.remove_ahead(o.side, o.price, o.stamp, u64::from(c));
     }
@@ -396,7 +325,7 @@ impl L3Queue {
             self.add(order_id, side, price, size);
             return;
         };
-        let old = self.orders.slots[i];
+        let old = self.orders[i];
         if size == 0 {
             self.orders.remove_at(i);
             self.remove_ahead(old.side, old.price, old.stamp, u64::from(old.size));
@@ -410,10 +339,10 @@ impl L3Queue {
             // Loses priority: leaves the queue and rejoins at the back.
             self.remove_ahead(old.side, old.price, old.stamp, u64::from(old.size));
             let stamp = self.stamp();
-            self.orders.slots[i] = MarketOrder { id: order_id, price, stamp, size, side: new_side };
+            self.orders[i] = MarketOrder { id: order_id, price, stamp, size, side: new_side };
         } else {
             self.remove_ahead(old.side, old.price, old.stamp, u64::from(old.size - size));
-            self.orders.slots[i].size = size;
+            self.orders[i].size = size;
         }
     }
 

@@ -20,6 +20,7 @@
 use crate::book::{Level, DEPTH};
 use crate::contract::ContractSpec;
 use crate::event::Side;
+use crate::id_map::{IdEntry, IdMap};
 use crate::price::{Px, UNDEF_PX};
 
 /// An MBO action (DBN `action` byte).
@@ -111,87 +112,14 @@ struct OrderSlot {
     side: u8,
 }
 
-/// Open-addressing (linear probing, backward-shift deletion) map from order id to order.
-struct OrderMap {
-    slots: Vec<OrderSlot>,
-    mask: usize,
-    shift: u32,
-    len: usize,
-    max: usize,
-}
-
-impl OrderMap {
-    fn new(max_orders: usize) -> Self {
-        let max = max_orders.max(1);
-        let cap = (max * 2).next_power_of_two().max(2);
-        let mut slots = Vec::with_capacity(cap);
-        slots.resize(cap, OrderSlot::default());
-        Self { slots, mask: cap - 1, shift: 64 - cap.trailing_zeros(), len: 0, max }
-    }
-
+impl IdEntry for OrderSlot {
     #[inline]
-    fn home(&self, id: u64) -> usize {
-        (id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    fn id(&self) -> u64 {
+        self.id
     }
-
-    /// Slot index holding `id`. Terminates: the load factor stays at most one half.
     #[inline]
-    fn find(&self, id: u64) -> Option<usize> {
-        let mut i = self.home(id);
-        loop {
-            let s = &self.slots[i];
-            if s.side == 0 {
-                return None;
-            }
-            if s.id == id {
-                return Some(i);
-            }
-            i = (i + 1) & self.mask;
-        }
-    }
-
-    /// Inserts an order whose id is known to be absent; false when the map is full.
-    #[inline]
-    fn insert_new(&mut self, slot: OrderSlot) -> bool {
-        if self.len >= self.max {
-            return false;
-        }
-        let mut i = self.home(slot.id);
-        while self.slots[i].side != 0 {
-            i = (i + 1) & self.mask;
-        }
-        self.slots[i] = slot;
-        self.len += 1;
-        true
-    }
-
-    /// Removes the order at slot `i`, shifting later members of its probe run back.
-    #[inline]
-    fn remove_at(&mut self, i: usize) {
-        let mut hole = i;
-        let mut j = (i + 1) & self.mask;
-        loop {
-            let s = self.slots[j];
-            if s.side == 0 {
-                break;
-            }
-            let dist_home = j.wrapping_sub(self.home(s.id)) & self.mask;
-            let dist_hole = j.wrapping_sub(hole) & self.mask;
-            if dist_home >= dist_hole {
-                self.slots[hole] = s;
-                hole = j;
-            }
-            j = (j + 1) & self.mask;
-        }
-        self.slots[hole] = OrderSlot::default();
-        self.len -= 1;
-    }
-
-    fn clear(&mut self) {
-        if self.len > 0 {
-            self.slots.fill(OrderSlot::default());
-            self.len = 0;
-        }
+    fn is_vacant(&self) -> bool {
+        self.side == 0
     }
 }
 
@@ -403,7 +331,7 @@ impl Ladder {
 /// An L2 aggregator over MBO orders; see the [module docs](self).
 pub struct MboBook {
     tick: Px,
-    orders: OrderMap,
+    orders: IdMap<OrderSlot>,
     /// `[bids, asks]`.
     ladders: [Ladder; 2],
     /// Last published top-`DEPTH` view, `[bids, asks]`.
@@ -432,7 +360,7 @@ impl MboBook {
         let n = cfg.ladder_ticks.max(64).div_ceil(64) * 64;
         Self {
             tick: cfg.tick.max(1),
-            orders: OrderMap::new(cfg.max_orders),
+            orders: IdMap::new(cfg.max_orders),
             ladders: [Ladder::new(1, n), Ladder::new(-1, n)],
             published: [[Level::EMPTY; DEPTH]; 2],
             floor: [i64::MIN; 2],
@@ -448,7 +376,7 @@ impl MboBook {
 
     /// Number of resting orders.
     pub fn order_count(&self) -> usize {
-        self.orders.len
+        self.orders.len()
     }
 
     /// Ladder score of a price on `side`, `None` when undefined or off the tick grid.
@@ -470,7 +398,7 @@ impl MboBook {
     /// Places a new order (id known to be absent); counts and drops it when it cannot fit.
     #[inline]
     fn place(&mut self, order_id: u64, side: usize, score: i64, size: u32) {
-        if self.orders.len >= self.orders.max {
+        if self.orders.is_full() {
             self.stats.order_overflow += 1;
             return;
         }
@@ -487,7 +415,7 @@ impl MboBook {
     /// Removes the order in map slot `i` from its level and from the map.
     #[inline]
     fn unplace(&mut self, i: usize) {
-        let o = self.orders.slots[i];
+        let o = self.orders[i];
         let side = (o.side - 1) as usize;
         if let Some(slot) = self.ladders[side].slot_of(o.score) {
             self.ladders[side].remove_order(slot, o.size);
@@ -524,7 +452,7 @@ impl MboBook {
             self.stats.unknown_order += 1;
             return;
         };
-        let o = self.orders.slots[i];
+        let o = self.orders[i];
         if size >= o.size {
             self.unplace(i);
             return;
@@ -534,7 +462,7 @@ impl MboBook {
         if let Some(slot) = self.ladders[side].slot_of(o.score) {
             self.ladders[side].resize_order(slot, o.size, rest);
         }
-        self.orders.slots[i].size = rest;
+        self.orders[i].size = rest;
         self.touch(side, o.score);
     }
 
@@ -560,13 +488,13 @@ impl MboBook {
             self.stats.invalid += 1;
             return;
         };
-        let o = self.orders.slots[i];
+        let o = self.orders[i];
         let old_side = (o.side - 1) as usize;
         if old_side == s && o.score == score {
             if let Some(slot) = self.ladders[s].slot_of(score) {
                 self.ladders[s].resize_order(slot, o.size, size);
             }
-            self.orders.slots[i].size = size;
+            self.orders[i].size = size;
             self.touch(s, score);
         } else {
             self.unplace(i);
