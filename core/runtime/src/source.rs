@@ -123,6 +123,81 @@ impl EventSource for TakeSource {
     }
 }
 
+/// What a live feed's edge thread sends to a [`RingSource`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeedItem {
+    /// A normalized market event.
+    Event(Event),
+    /// The feed ended on purpose (shutdown, `Ctrl-C`, end of a scripted test): the source
+    /// ends cleanly after the events before it.
+    End,
+}
+
+/// An [`EventSource`] fed by a live feed's edge thread through an SPSC ring: the broker
+/// client (IBKR, DTC) decodes on its own thread, pushes POD [`FeedItem`]s, and the sequencer
+/// reads them here. `next_event` spins (with `spin_loop` hints, then yields) while the ring
+/// is empty; the stream ends on [`FeedItem::End`], or with an error naming the feed when the
+/// edge thread is gone without sending `End` (a crashed or disconnected feed thread is never
+/// mistaken for the end of the session).
+pub struct RingSource {
+    name: String,
+    rx: rtrb::Consumer<FeedItem>,
+    ended: bool,
+}
+
+impl RingSource {
+    /// A source named `name` (used in errors and the summary) reading `rx`.
+    pub fn new(name: impl Into<String>, rx: rtrb::Consumer<FeedItem>) -> Self {
+        Self { name: name.into(), rx, ended: false }
+    }
+
+    /// A ring pair: the producer for the edge thread and the source for the sequencer.
+    pub fn pair(name: impl Into<String>, capacity: usize) -> (rtrb::Producer<FeedItem>, Self) {
+        let (tx, rx) = rtrb::RingBuffer::new(capacity);
+        (tx, Self::new(name, rx))
+    }
+}
+
+impl EventSource for RingSource {
+    fn describe(&self) -> &str {
+        &self.name
+    }
+
+    fn next_event(&mut self) -> Result<Option<Event>, SourceError> {
+        if self.ended {
+            return Ok(None);
+        }
+        let mut idle: u32 = 0;
+        loop {
+            match self.rx.pop() {
+                Ok(FeedItem::Event(e)) => return Ok(Some(e)),
+                Ok(FeedItem::End) => {
+                    self.ended = true;
+                    return Ok(None);
+                }
+                Err(_) if self.rx.is_abandoned() => {
+                    // Drain-before-abandon: rtrb reports abandonment only once the producer is
+                    // dropped; anything it pushed first was popped above.
+                    self.ended = true;
+                    return Err(SourceError::new(
+                        self.name.clone(),
+                        "feed thread",
+                        "the feed's edge thread stopped without ending the stream",
+                    ));
+                }
+                Err(_) => {
+                    idle = idle.saturating_add(1);
+                    if idle < 1 << 12 {
+                        std::hint::spin_loop();
+                    } else {
+                        std::thread::yield_now();
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +210,37 @@ mod tests {
         assert!(matches!(t.next_event(), Ok(Some(_))));
         assert!(matches!(t.next_event(), Ok(None)));
         assert_eq!(t.describe(), "memory");
+    }
+
+    #[test]
+    fn ring_source_ends_on_end_and_errors_when_the_feed_dies() {
+        let ev = <Event as mia_model::fixed_vec::Blank>::BLANK;
+        let (mut tx, mut src) = RingSource::pair("ibkr ESZ6", 8);
+        tx.push(FeedItem::Event(ev)).expect("room");
+        tx.push(FeedItem::End).expect("room");
+        assert_eq!(src.next_event(), Ok(Some(ev)));
+        assert_eq!(src.next_event(), Ok(None));
+        assert_eq!(src.next_event(), Ok(None), "stays ended");
+
+        let (mut tx, mut src) = RingSource::pair("ibkr ESZ6", 8);
+        tx.push(FeedItem::Event(ev)).expect("room");
+        drop(tx);
+        assert_eq!(src.next_event(), Ok(Some(ev)), "what was sent before the crash is kept");
+        let err = src.next_event().expect_err("a dead feed is an error");
+        assert!(err.to_string().contains("ibkr ESZ6"), "{err}");
+    }
+
+    #[test]
+    fn ring_source_waits_for_a_slow_feed() {
+        let ev = <Event as mia_model::fixed_vec::Blank>::BLANK;
+        let (mut tx, mut src) = RingSource::pair("slow", 8);
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            tx.push(FeedItem::Event(ev)).expect("room");
+            tx.push(FeedItem::End).expect("room");
+        });
+        assert_eq!(src.next_event(), Ok(Some(ev)));
+        assert_eq!(src.next_event(), Ok(None));
+        t.join().expect("feed thread");
     }
 }

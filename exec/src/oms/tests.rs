@@ -253,7 +253,7 @@ fn bracket_children_live_only_after_the_entry_fills_and_follow_its_size() {
         (stop.tif, stop.role, stop.parent, target.role),
         (TimeInForce::Gtc, Role::Stop, e, Role::Target)
     );
-    assert_eq!(m.intent(b.stop, 1, 1, 1).map(|i| i.link), Some((b.stop - e) as u32));
+    assert_eq!(m.intent(b.stop, 1, 1, 1).map(|i| i.link), Some((b.stop - e) as u16));
     assert!(!m.bracket_protected(e), "children not sent yet");
     send_all(&mut m, &c);
     assert!(m.bracket_protected(e));

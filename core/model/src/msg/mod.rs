@@ -93,7 +93,13 @@ pub struct OrderIntent {
     pub instrument_id: u32,
     /// Bracket link: the bracket's entry order is `client_order_id − link` (0 = not a bracket
     /// child). The children of one entry form one OCO group.
-    pub link: u32,
+    pub link: u16,
+    /// On a bracket entry sent as a *native* bracket (a venue that holds the children itself,
+    /// IBKR or DTC): the number of child intents that follow it in the same batch. The venue
+    /// holds transmission until the last child arrives (IB `transmit = false` on the parent
+    /// and all but the last child). 0 otherwise: the order stands alone, or its children come
+    /// later (the simulator's brackets).
+    pub children: u8,
     /// Buy or sell.
     pub side: OrderSide,
     /// Market, limit, stop or stop-limit.

@@ -9,7 +9,7 @@
 //! |------|---------------|-------|------------------|
 //! | 1    | `Event`       | 56    | ts_event, ts_recv, seq, price, order_id, size, count, instrument_id, kind, side, depth, flags |
 //! | 2    | `Signal`      | 53    | seq, ts, entry, stop, target, confidence, size_hint, direction, tier, strategy, pattern, entry_type |
-//! | 3    | `OrderIntent` | 56    | seq, client_order_id, ts, price, trigger, qty, instrument_id, link, side, order_type, tif, action |
+//! | 3    | `OrderIntent` | 56    | seq, client_order_id, ts, price, trigger, qty, instrument_id, link (u16), children (u8), 0, side, order_type, tif, action |
 //! | 4    | `Fill`        | 50    | seq, client_order_id, ts, price, fee, qty, leaves, side, done |
 //! | 5    | `ExecReport`  | 50    | seq, client_order_id, ts, price, fee, qty, leaves, side, kind |
 //! | 6    | `Control`     | 25    | seq, ts, arg, kind |
@@ -149,6 +149,10 @@ impl Put<'_> {
         self.bytes(v.to_le_bytes());
     }
     #[inline(always)]
+    fn u16(&mut self, v: u16) {
+        self.bytes(v.to_le_bytes());
+    }
+    #[inline(always)]
     fn f32(&mut self, v: f32) {
         self.bytes(v.to_bits().to_le_bytes());
     }
@@ -183,6 +187,10 @@ impl Get<'_> {
     #[inline(always)]
     fn u32(&mut self) -> u32 {
         u32::from_le_bytes(self.bytes())
+    }
+    #[inline(always)]
+    fn u16(&mut self) -> u16 {
+        u16::from_le_bytes(self.bytes())
     }
     #[inline(always)]
     fn f32(&mut self) -> f32 {
@@ -243,7 +251,11 @@ pub fn encode(msg: &Msg, out: &mut [u8]) -> usize {
             p.i64(o.trigger);
             p.u32(o.qty);
             p.u32(o.instrument_id);
-            p.u32(o.link);
+            // `link` (u16) + `children` (u8) + one zero byte: the same bytes as the former u32
+            // link whenever `children` is 0, so old journals and digests are unchanged.
+            p.u16(o.link);
+            p.u8(o.children);
+            p.u8(0);
             p.u8(o.side as u8);
             p.u8(o.order_type as u8);
             p.u8(o.tif as u8);
@@ -356,7 +368,9 @@ pub fn decode(kind: u8, payload: &[u8]) -> Result<Msg, WireError> {
             let trigger = g.i64();
             let qty = g.u32();
             let instrument_id = g.u32();
-            let link = g.u32();
+            let link = g.u16();
+            let children = g.u8();
+            let _pad = g.u8();
             let side = g.enum_u8("intent.side", OrderSide::from_u8)?;
             let order_type = g.enum_u8("intent.order_type", OrderType::from_u8)?;
             let tif = g.enum_u8("intent.tif", TimeInForce::from_u8)?;
@@ -370,6 +384,7 @@ pub fn decode(kind: u8, payload: &[u8]) -> Result<Msg, WireError> {
                 qty,
                 instrument_id,
                 link,
+                children,
                 side,
                 order_type,
                 tif,
@@ -464,6 +479,7 @@ mod tests {
                 qty: 2,
                 instrument_id: 1,
                 link: 2,
+                children: 2,
                 side: OrderSide::Buy,
                 order_type: OrderType::StopLimit,
                 tif: TimeInForce::Gtc,
