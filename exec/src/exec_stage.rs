@@ -1133,6 +1133,7 @@ mod tests {
             leaves,
             side: OrderSide::Buy,
             kind,
+            reason: 0,
         };
         for r in [
             rep(ExecKind::Accepted, 1),

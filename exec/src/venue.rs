@@ -144,6 +144,7 @@ mod tests {
             leaves: 0,
             side: OrderSide::Sell,
             kind: ExecKind::Filled,
+            reason: 0,
         };
         v.on_report(&r, &mut out);
         assert_eq!(out.fills().len(), 1);

@@ -10,7 +10,7 @@ pub const MAGIC: [u8; 8] = *b"MIAJRNL\0";
 /// Current on-disk format version (2: fixed messages in the `mia_model::msg::wire` encoding;
 /// 3: order intents with trigger, link, TIF and action, fills with leaves, signals with the
 /// entry type, feature snapshots).
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// Size of the segment header; the first record starts at this offset.
 pub const SEGMENT_HEADER_LEN: usize = 32;

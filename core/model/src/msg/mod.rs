@@ -191,6 +191,9 @@ pub struct ExecReport {
     pub side: OrderSide,
     /// What happened.
     pub kind: ExecKind,
+    /// The venue's reason code for a `Rejected`, `Cancelled` or `Expired` report (an IB
+    /// error code such as 201, a DTC reject mapped by the adapter); 0 = none or not given.
+    pub reason: u16,
 }
 
 /// Kind of a [`Control`] input.

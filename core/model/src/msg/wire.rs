@@ -11,7 +11,7 @@
 //! | 2    | `Signal`      | 53    | seq, ts, entry, stop, target, confidence, size_hint, direction, tier, strategy, pattern, entry_type |
 //! | 3    | `OrderIntent` | 56    | seq, client_order_id, ts, price, trigger, qty, instrument_id, link (u16), children (u8), 0, side, order_type, tif, action |
 //! | 4    | `Fill`        | 50    | seq, client_order_id, ts, price, fee, qty, leaves, side, done |
-//! | 5    | `ExecReport`  | 50    | seq, client_order_id, ts, price, fee, qty, leaves, side, kind |
+//! | 5    | `ExecReport`  | 52    | seq, client_order_id, ts, price, fee, qty, leaves, side, kind, reason (u16) |
 //! | 6    | `Control`     | 25    | seq, ts, arg, kind |
 
 use super::{
@@ -43,7 +43,7 @@ pub const INTENT_LEN: usize = 56;
 /// Encoded length of a `Fill`.
 pub const FILL_LEN: usize = 50;
 /// Encoded length of an `ExecReport`.
-pub const EXEC_LEN: usize = 50;
+pub const EXEC_LEN: usize = 52;
 /// Encoded length of a `Control`.
 pub const CONTROL_LEN: usize = 25;
 /// Largest encoding: a buffer of this size holds any message.
@@ -282,6 +282,7 @@ pub fn encode(msg: &Msg, out: &mut [u8]) -> usize {
             p.u32(r.leaves);
             p.u8(r.side as u8);
             p.u8(r.kind as u8);
+            p.u16(r.reason);
         }
         Msg::Control(c) => {
             p.u64(c.seq);
@@ -413,7 +414,8 @@ pub fn decode(kind: u8, payload: &[u8]) -> Result<Msg, WireError> {
             let leaves = g.u32();
             let side = g.enum_u8("exec.side", OrderSide::from_u8)?;
             let kind = g.enum_u8("exec.kind", ExecKind::from_u8)?;
-            Msg::Exec(ExecReport { client_order_id, seq, ts, price, fee, qty, leaves, side, kind })
+            let reason = g.u16();
+            Msg::Exec(ExecReport { client_order_id, seq, ts, price, fee, qty, leaves, side, kind, reason })
         }
         _ => {
             let seq = g.u64();
@@ -506,6 +508,7 @@ mod tests {
                 leaves: 1,
                 side: OrderSide::Sell,
                 kind: ExecKind::Filled,
+                reason: 201,
             }),
             Msg::Control(Control { seq: 13, ts: 14, arg: 2, kind: ControlKind::GammaPublished }),
         ]
