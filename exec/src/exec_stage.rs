@@ -405,6 +405,10 @@ impl<V: Venue> ExecStage<V> {
         let entry = entry.with_tag(ExitReason::Signal as u8, decision);
         let stop = round_for(sig.stop, tick, side);
         let target = round_for(sig.target, tick, side);
+        if self.venue.native_brackets() {
+            self.open_native_bracket(entry, stop, target, seq, ts, t0, out);
+            return;
+        }
         match self.oms.bracket(entry, stop, target, ts) {
             Ok(id) => {
                 if self.send_new(id, seq, ts, t0, out) {
@@ -413,6 +417,73 @@ impl<V: Venue> ExecStage<V> {
                 }
             }
             Err(_) => self.counters.bracket_errors += 1,
+        }
+    }
+
+    /// Sends a native bracket: the entry (`children = 2`) and both children in one batch.
+    /// All three are approved before any is sent (the children as the exits of the position
+    /// the entry opens), so the venue never holds a parent whose children will not come; if
+    /// the venue refuses a child after the entry went, the entry is cancelled.
+    #[allow(clippy::too_many_arguments)]
+    fn open_native_bracket(
+        &mut self,
+        entry: OrderSpec,
+        stop: Px,
+        target: Px,
+        seq: u64,
+        ts: u64,
+        t0: u64,
+        out: &mut Outbox,
+    ) {
+        let Ok((e, s, t)) = self.oms.bracket_native(entry, stop, target, ts) else {
+            self.counters.bracket_errors += 1;
+            return;
+        };
+        let iid = self.trading.instrument_id;
+        let (Some(ie), Some(is), Some(it)) = (
+            self.oms.intent(e, seq, ts, iid),
+            self.oms.intent(s, seq, ts, iid),
+            self.oms.intent(t, seq, ts, iid),
+        ) else {
+            self.counters.bracket_errors += 1;
+            return;
+        };
+        let pos = self.pos.qty();
+        let after_entry = pos + entry.side.sign() * i64::from(entry.qty);
+        let approved = self.risk.approve(ie, pos).and_then(|ae| {
+            let a_s = self.risk.approve(is, after_entry)?;
+            let a_t = self.risk.approve(it, after_entry)?;
+            Ok((ae, a_s, a_t))
+        });
+        let Ok((ae, a_s, a_t)) = approved else {
+            self.counters.risk_rejects += 1;
+            for id in [e, s, t] {
+                let _ = self.oms.on_submit_failed(id, ts);
+            }
+            return;
+        };
+        if self.venue.submit(ae).is_err() {
+            self.counters.venue_rejects += 1;
+            for id in [e, s, t] {
+                let _ = self.oms.on_submit_failed(id, ts);
+            }
+            return;
+        }
+        let _ = self.oms.on_submitted(e, ts);
+        self.counters.intents += 1;
+        out.push(Envelope { t0, msg: Msg::Intent(ie) });
+        self.mode = Mode::Bracket(e);
+        self.counters.brackets += 1;
+        for (id, a, i) in [(s, a_s, is), (t, a_t, it)] {
+            if self.venue.submit(a).is_ok() {
+                let _ = self.oms.on_submitted(id, ts);
+                self.counters.intents += 1;
+                out.push(Envelope { t0, msg: Msg::Intent(i) });
+            } else {
+                self.counters.venue_rejects += 1;
+                let _ = self.oms.on_submit_failed(id, ts);
+                self.send_cancel(e, seq, ts, t0, out);
+            }
         }
     }
 
@@ -485,7 +556,16 @@ impl<V: Venue> ExecStage<V> {
             let x = self.fills.expired()[k];
             (seq, ts) = (x.seq, x.ts);
             match self.oms.on_end(x.client_order_id, x.kind, x.ts) {
-                Ok(Applied::Changed(_)) => self.counters.expired_qty += u64::from(x.qty),
+                Ok(Applied::Changed(_)) => {
+                    self.counters.expired_qty += u64::from(x.qty);
+                    self.cmds.clear();
+                    self.oms.after_end(x.client_order_id, x.ts, &mut self.cmds);
+                    for k in 0..self.cmds.as_slice().len() {
+                        let c = self.cmds.as_slice()[k];
+                        self.run_cmd(c, x.seq, x.ts, t0, out);
+                    }
+                    self.cmds.clear();
+                }
                 _ => self.counters.ignored_reports += 1,
             }
             self.clear_working();
@@ -795,7 +875,7 @@ mod tests {
         (points * P as f64).round() as Px
     }
 
-    fn lvl(st: &mut ExecStage<SimVenue>, out: &mut Outbox, ts: u64, bid: f64, ask: f64) {
+    fn lvl<V: Venue>(st: &mut ExecStage<V>, out: &mut Outbox, ts: u64, bid: f64, ask: f64) {
         st.on_envelope(&mkt(Event::level(ts, ts, Side::Bid, 0, px(bid), 50, 5, 0)), out);
         st.on_envelope(&mkt(Event::level(ts, ts, Side::Ask, 0, px(ask), 50, 5, flags::LAST)), out);
     }
@@ -1179,5 +1259,147 @@ mod tests {
         lvl(&mut b, &mut out, 1_000, 4000.00, 4000.25);
         b.on_envelope(&signal(Direction::Long, 1, 2_000), &mut out);
         assert_eq!(intents(&out)[0].client_order_id, hwm + 1);
+    }
+
+    fn live_stage(qty: u32) -> ExecStage<crate::venue::LiveVenue> {
+        ExecStage::new(
+            &risk(),
+            crate::venue::LiveVenue::replay(),
+            Trading { contract: ContractSpec::ES, order_qty: qty, instrument_id: 7 },
+        )
+    }
+
+    fn report(
+        id: u64,
+        kind: mia_model::msg::ExecKind,
+        side: OrderSide,
+        qty: u32,
+        leaves: u32,
+        px_: f64,
+    ) -> Envelope {
+        let r = mia_model::msg::ExecReport {
+            client_order_id: id,
+            seq: 50,
+            ts: 50_000,
+            price: px(px_),
+            fee: 0,
+            qty,
+            leaves,
+            side,
+            kind,
+            reason: 0,
+        };
+        Envelope { t0: 0, msg: Msg::Exec(r) }
+    }
+
+    #[test]
+    fn a_live_venue_gets_a_native_bracket_in_one_batch() {
+        use mia_model::msg::ExecKind;
+        let mut st = live_stage(2);
+        let mut out = Outbox::new();
+        lvl(&mut st, &mut out, 1_000, 4000.00, 4000.25);
+        st.on_envelope(
+            &bracket_signal(Direction::Long, 1_000, 4000.0, 3998.0, 4002.0, OrderType::Market),
+            &mut out,
+        );
+        let sent = intents(&out);
+        assert_eq!(sent.len(), 3, "entry, stop and target together: {sent:?}");
+        let (e, s, t) = (sent[0], sent[1], sent[2]);
+        assert_eq!((e.children, e.link, e.side, e.qty), (2, 0, OrderSide::Buy, 2));
+        assert_eq!(
+            (s.order_type, s.trigger, s.side, s.qty, s.link),
+            (OrderType::Stop, px(3998.0), OrderSide::Sell, 2, 1)
+        );
+        assert_eq!(
+            (t.order_type, t.price, t.side, t.qty, t.link),
+            (OrderType::Limit, px(4002.0), OrderSide::Sell, 2, 2)
+        );
+        assert_eq!(st.bracket(), Some(e.client_order_id));
+        out.clear();
+        for i in [e, s, t] {
+            st.on_envelope(
+                &report(i.client_order_id, ExecKind::Accepted, i.side, i.qty, i.qty, 0.0),
+                &mut out,
+            );
+        }
+        // The entry fills in two parts: the children already cover it at the venue.
+        st.on_envelope(&report(e.client_order_id, ExecKind::Filled, OrderSide::Buy, 1, 1, 4000.25), &mut out);
+        st.on_envelope(&report(e.client_order_id, ExecKind::Filled, OrderSide::Buy, 1, 0, 4000.25), &mut out);
+        assert_eq!(st.position().qty(), 2);
+        assert!(intents(&out).is_empty(), "no child resized or re-sent: {:?}", intents(&out));
+        // The target fills: the stop is cancelled (the venue's OCA does it too; a repeat is harmless).
+        st.on_envelope(&report(t.client_order_id, ExecKind::Filled, OrderSide::Sell, 2, 0, 4002.0), &mut out);
+        assert!(st.position().is_flat());
+        let cancels: Vec<u64> = intents(&out)
+            .iter()
+            .filter(|i| i.action == OrderAction::Cancel)
+            .map(|i| i.client_order_id)
+            .collect();
+        assert_eq!(cancels, vec![s.client_order_id]);
+        st.on_envelope(&report(s.client_order_id, ExecKind::Cancelled, OrderSide::Sell, 0, 2, 0.0), &mut out);
+        assert_eq!(st.bracket(), None, "the bracket is over");
+        assert_eq!(st.trades().iter().next().map(|t| t.exit_reason), Some(ExitReason::Target));
+    }
+
+    #[test]
+    fn a_native_entry_that_ends_partly_filled_shrinks_its_children() {
+        use mia_model::msg::ExecKind;
+        let mut st = live_stage(2);
+        let mut out = Outbox::new();
+        lvl(&mut st, &mut out, 1_000, 4000.00, 4000.25);
+        st.on_envelope(
+            &bracket_signal(Direction::Long, 1_000, 4000.0, 3998.0, 4002.0, OrderType::Limit),
+            &mut out,
+        );
+        let sent = intents(&out);
+        let (e, s, t) = (sent[0], sent[1], sent[2]);
+        out.clear();
+        st.on_envelope(&report(e.client_order_id, ExecKind::Filled, OrderSide::Buy, 1, 1, 4000.0), &mut out);
+        st.on_envelope(&report(e.client_order_id, ExecKind::Expired, OrderSide::Buy, 1, 1, 0.0), &mut out);
+        let mods: Vec<(u64, u32)> = intents(&out)
+            .iter()
+            .filter(|i| i.action == OrderAction::Modify)
+            .map(|i| (i.client_order_id, i.qty))
+            .collect();
+        assert_eq!(mods, vec![(s.client_order_id, 1), (t.client_order_id, 1)], "children sized to the fill");
+        out.clear();
+        // Another bracket whose entry never fills: its children are cancelled with it.
+        let mut st = live_stage(1);
+        lvl(&mut st, &mut out, 1_000, 4000.00, 4000.25);
+        st.on_envelope(
+            &bracket_signal(Direction::Short, 1_000, 4000.5, 4002.0, 3998.0, OrderType::Limit),
+            &mut out,
+        );
+        let sent = intents(&out);
+        out.clear();
+        st.on_envelope(
+            &report(sent[0].client_order_id, ExecKind::Cancelled, OrderSide::Sell, 0, 1, 0.0),
+            &mut out,
+        );
+        let cancels: Vec<u64> = intents(&out)
+            .iter()
+            .filter(|i| i.action == OrderAction::Cancel)
+            .map(|i| i.client_order_id)
+            .collect();
+        assert_eq!(cancels, vec![sent[1].client_order_id, sent[2].client_order_id]);
+    }
+
+    #[test]
+    fn a_native_bracket_refused_by_risk_sends_nothing() {
+        let cfg = RiskConfig { max_position: 0, ..risk() };
+        let mut st = ExecStage::new(
+            &cfg,
+            crate::venue::LiveVenue::replay(),
+            Trading { contract: ContractSpec::ES, order_qty: 1, instrument_id: 7 },
+        );
+        let mut out = Outbox::new();
+        lvl(&mut st, &mut out, 1_000, 4000.00, 4000.25);
+        st.on_envelope(
+            &bracket_signal(Direction::Long, 1_000, 4000.0, 3998.0, 4002.0, OrderType::Market),
+            &mut out,
+        );
+        assert!(intents(&out).is_empty(), "no parent is left waiting for children");
+        assert_eq!(st.counters.risk_rejects, 1);
+        assert_eq!(st.oms().working(), 0);
     }
 }

@@ -32,6 +32,14 @@ pub trait Venue: Send + 'static {
     /// The venue refused it (bad order, table full, not working, edge thread busy or gone).
     fn submit(&mut self, order: Approved<OrderIntent>) -> Result<(), SubmitError>;
 
+    /// True when the venue holds brackets itself (a parent with OCO children, sent together):
+    /// the exec stage then creates a bracket's children with its entry
+    /// ([`OrderManager::bracket_native`](crate::oms::OrderManager::bracket_native)). The
+    /// simulator does not (its children are sent when the entry fills).
+    fn native_brackets(&self) -> bool {
+        false
+    }
+
     /// Cancels a working order. True when the order is cancelled now (the simulator); false
     /// when it is not working, or when the cancel is a request whose answer comes back later
     /// as a report (a live venue). A cancel takes no risk, so it needs no approval.
@@ -68,6 +76,12 @@ impl LiveVenue {
 impl Venue for LiveVenue {
     fn name(&self) -> &'static str {
         "live"
+    }
+
+    /// Broker venues (IBKR, DTC) take brackets natively, so a position is protected at the
+    /// broker from its first fill, whatever happens to this process or its connection.
+    fn native_brackets(&self) -> bool {
+        true
     }
 
     #[inline]

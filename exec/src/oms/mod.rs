@@ -19,6 +19,14 @@
 //!   created only when the entry fills, sized to the filled quantity; a further entry fill
 //!   resizes them; a child fill cancels the entry's remainder and resizes or cancels its
 //!   sibling (OCO: the two children together never cover more than the open quantity).
+//! - **Native brackets** ([`OrderManager::bracket_native`]), for venues that hold a bracket
+//!   themselves (IBKR parent + OCA children, DTC parent + OCO pair): both children are created
+//!   with the entry, sized to its full quantity, and sent right after it (the entry's intent
+//!   says `children = 2`, so the venue holds it until they arrive). The venue activates them as
+//!   the entry fills and cancels the sibling when one fills; the manager still cancels a
+//!   finished sibling itself (a harmless repeat when the venue did it first), and when the
+//!   entry ends partly filled or unfilled it resizes or cancels the children
+//!   ([`OrderManager::after_end`]).
 //! - **Ids**: [`IdGen`] with a persistable high-water mark; see [`ids`].
 //! - **Memory**: [`ORDERS_CAP`] order slots addressed by `id mod ORDERS_CAP` (ids increase, so
 //!   a slot is reused only when the order ORDERS_CAP ids earlier is finished; every lookup is
@@ -336,6 +344,8 @@ pub struct Bracket {
     pub stop_px: Px,
     /// Target limit price.
     pub target_px: Px,
+    /// A native bracket: the children were created with the entry and live at the venue.
+    pub native: bool,
     in_use: bool,
 }
 
@@ -537,9 +547,68 @@ impl OrderManager {
             return Err(self.log(ts, OmsError::BracketsFull));
         };
         let id = self.create_as(entry, Role::Entry, 0, b as u8, ts)?;
-        self.brackets[b] = Bracket { entry: id, stop: 0, target: 0, stop_px, target_px, in_use: true };
+        self.brackets[b] =
+            Bracket { entry: id, stop: 0, target: 0, stop_px, target_px, native: false, in_use: true };
         self.counters.brackets += 1;
         Ok(id)
+    }
+
+    /// Creates a *native* bracket (see the [module docs](self)): the entry and both children,
+    /// all in `New`, the children sized to the entry's full quantity. Send the entry first,
+    /// then the stop, then the target, in one batch. Returns `(entry, stop, target)`.
+    ///
+    /// # Errors
+    /// As [`OrderManager::bracket`]; when a child cannot be created the whole bracket is
+    /// abandoned (its orders rejected) and the error returned.
+    pub fn bracket_native(
+        &mut self,
+        entry: OrderSpec,
+        stop_px: Px,
+        target_px: Px,
+        ts: u64,
+    ) -> Result<(u64, u64, u64), OmsError> {
+        let id = self.bracket(entry, stop_px, target_px, ts)?;
+        let Some(i) = self.slot(id) else { return Err(OmsError::UnknownId(id)) };
+        let b = usize::from(self.orders[i].bracket);
+        self.brackets[b].native = true;
+        let exit = if entry.side == OrderSide::Buy { OrderSide::Sell } else { OrderSide::Buy };
+        let q = entry.qty;
+        let stop = OrderSpec::stop(exit, q, stop_px).with_tif(TimeInForce::Gtc).with_tag(entry.tag, stop_px);
+        let target =
+            OrderSpec::limit(exit, q, target_px).with_tif(TimeInForce::Gtc).with_tag(entry.tag, target_px);
+        let bi = b as u8;
+        let made = self
+            .create_as(stop, Role::Stop, id, bi, ts)
+            .and_then(|s| self.create_as(target, Role::Target, id, bi, ts).map(|t| (s, t)));
+        match made {
+            Ok((s, t)) => {
+                self.brackets[b].stop = s;
+                self.brackets[b].target = t;
+                Ok((id, s, t))
+            }
+            Err(e) => {
+                for k in [id, self.brackets[b].stop] {
+                    if let Some(j) = self.slot(k) {
+                        let _ = self.go(j, OrderState::Rejected, ts);
+                    }
+                }
+                self.brackets[b].in_use = false;
+                Err(e)
+            }
+        }
+    }
+
+    /// After the venue ended order `id` ([`OrderManager::on_end`]): for the entry of a native
+    /// bracket, cancels the children when nothing filled and shrinks them to the filled
+    /// quantity when part did (the venue sized them to the full entry).
+    pub fn after_end(&mut self, id: u64, ts: u64, cmds: &mut Cmds) {
+        let Some(o) = self.get(id).copied() else { return };
+        let b = usize::from(o.bracket);
+        if o.role != Role::Entry || b >= BRACKETS_CAP || !self.brackets[b].in_use || !self.brackets[b].native
+        {
+            return;
+        }
+        self.resize_children(b, ts, cmds);
     }
 
     /// The request to send for order `id` (new), `None` if it is unknown.
@@ -554,7 +623,13 @@ impl OrderManager {
             qty: o.qty,
             instrument_id,
             link: if o.parent != 0 { id.saturating_sub(o.parent).min(u64::from(u16::MAX)) as u16 } else { 0 },
-            children: 0,
+            children: if o.role == Role::Entry
+                && self.brackets.get(usize::from(o.bracket)).is_some_and(|b| b.in_use && b.native)
+            {
+                2
+            } else {
+                0
+            },
             side: o.side,
             order_type: o.order_type,
             tif: o.tif,
@@ -762,6 +837,9 @@ impl OrderManager {
                     self.brackets[b].in_use = false;
                 }
             }
+            // A native bracket's children cover the whole entry at the venue, which activates
+            // them as the entry fills; they are resized only if the entry ends early.
+            Role::Entry if br.native => {}
             Role::Entry => self.resize_children(b, ts, cmds),
             Role::Stop | Role::Target => {
                 if entry.state.is_working()
