@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use mia_runtime::pipeline::Mode;
 use mia_tools::app::config::Config;
 use mia_tools::app::input::Input;
+use mia_tools::app::live::{run_live, BrokerKind, DataKind, LiveMode, LiveOptions};
 use mia_tools::app::session::{default_out_dir, generate_dbn, run_session, RunMode, SessionOptions};
 use mia_tools::app::summary::render_summary;
 use std::path::PathBuf;
@@ -60,9 +61,29 @@ struct RunArgs {
     /// Pace the feed at this many events per second of wall time (latency measurement).
     #[arg(long)]
     pace: Option<u64>,
-    /// Signal-engine profile: backtest (default for backtest/replay), paper or production.
+    /// Signal-engine profile: backtest (default for backtest/replay), paper (paper, collect) or
+    /// production (live).
     #[arg(long)]
     profile: Option<String>,
+}
+
+/// Options of the live commands (paper, live, collect).
+#[derive(Args, Debug)]
+struct LiveArgs {
+    /// Market data: synthetic, ibkr or dtc (default: `[live] data`).
+    #[arg(long)]
+    source: Option<String>,
+    /// Synthetic source: event time per wall time (1 = real time; default `[live] speed`).
+    #[arg(long)]
+    speed: Option<f64>,
+    /// Synthetic source: seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Synthetic source: trading days.
+    #[arg(long, default_value_t = 1)]
+    days: u32,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -115,6 +136,39 @@ enum Command {
     },
     /// Gamma-exposure levels of a Cboe option-chain CSV: zero gamma, walls, max pain, P/C.
     Gex(mia_tools::gex::GexArgs),
+    /// Paper trading: live data (or the synthetic session in real time), simulated fills,
+    /// everything journaled. Ctrl-C flattens (per `[live] on_stop`) and stops.
+    Paper {
+        #[command(flatten)]
+        live: LiveArgs,
+    },
+    /// Live trading: real orders through a broker. Needs `[live] enabled = true` in the config
+    /// AND `--live`.
+    Live {
+        /// Confirms real orders (the config must enable them too).
+        #[arg(long)]
+        live: bool,
+        /// Broker for orders: ibkr or dtc (default: `[live] venue`).
+        #[arg(long)]
+        venue: Option<String>,
+        #[command(flatten)]
+        args: LiveArgs,
+    },
+    /// Record live data (and the chain) to the journal with trading off.
+    Collect {
+        #[command(flatten)]
+        live: LiveArgs,
+    },
+    /// Pre-flight checks: config, broker reachability and version, account, contract month,
+    /// clock, disk, and the host's low-latency set-up; a pass/fail table and exit code.
+    Check {
+        /// Configuration file (default: built-in defaults).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Run directory root whose disk is checked.
+        #[arg(long, default_value = "runs")]
+        runs: PathBuf,
+    },
     /// Kill switch: writes RUN_DIR/KILL; the session running there flattens and halts.
     Kill {
         /// The running session's run directory (default: the newest directory under runs/).
@@ -144,6 +198,18 @@ fn run(cli: Cli) -> Result<()> {
         Command::Features { run_dir, csv } => mia_tools::features_export::run(&run_dir, csv.as_deref()),
         Command::Gex(args) => mia_tools::gex::run(&args),
         Command::Kill { run_dir } => kill(run_dir),
+        Command::Paper { live } => live_session(LiveMode::Paper, live, None, false),
+        Command::Live { live, venue, args } => live_session(LiveMode::Live, args, venue, live),
+        Command::Collect { live } => live_session(LiveMode::Collect, live, None, false),
+        Command::Check { config, runs } => {
+            let cfg_text = config.as_ref().map(|p| p.display().to_string());
+            let report = mia_tools::app::check::run_checks(config.as_deref(), &runs);
+            print!("{}", report.render(cfg_text.as_deref().unwrap_or("<built-in defaults>")));
+            if report.failed() {
+                anyhow::bail!("{} check(s) failed", report.failures());
+            }
+            Ok(())
+        }
     }
 }
 
@@ -164,7 +230,32 @@ fn kill(run_dir: Option<PathBuf>) -> Result<()> {
     Ok(())
 }
 
+fn live_session(mode: LiveMode, args: LiveArgs, venue: Option<String>, live_flag: bool) -> Result<()> {
+    mia_tools::app::secrets::load_dotenv()?;
+    let LiveArgs { source, speed, seed, days, run } = args;
+    let data =
+        source.as_deref().map(DataKind::parse).transpose().map_err(|e| anyhow::anyhow!("--source: {e}"))?;
+    let venue =
+        venue.as_deref().map(BrokerKind::parse).transpose().map_err(|e| anyhow::anyhow!("--venue: {e}"))?;
+    let run_mode = match mode {
+        LiveMode::Paper => RunMode::Paper,
+        LiveMode::Live => RunMode::Live,
+        LiveMode::Collect => RunMode::Collect,
+    };
+    let session = session_options(Input::Synthetic { seed, days }, run, run_mode)?;
+    let summary = run_live(LiveOptions { mode, session, data, venue, speed, live_flag })?;
+    print!("{}", render_summary(&summary));
+    Ok(())
+}
+
 fn session(input: Input, run: RunArgs, run_mode: RunMode) -> Result<()> {
+    let opts = session_options(input, run, run_mode)?;
+    let summary = run_session(&opts)?;
+    print!("{}", render_summary(&summary));
+    Ok(())
+}
+
+fn session_options(input: Input, run: RunArgs, run_mode: RunMode) -> Result<SessionOptions> {
     let RunArgs { mode, out, config, max_events, pace, profile } = run;
     let profile = match profile.as_deref() {
         None => None,
@@ -187,9 +278,7 @@ fn session(input: Input, run: RunArgs, run_mode: RunMode) -> Result<()> {
         pace,
         profile,
     };
-    let summary = run_session(&opts)?;
-    print!("{}", render_summary(&summary));
-    Ok(())
+    Ok(opts)
 }
 
 fn perf(path: &std::path::Path) -> Result<()> {

@@ -123,6 +123,59 @@ impl EventSource for TakeSource {
     }
 }
 
+/// Replays a recorded or synthetic source in *event time* at `speed`× wall time (1.0 = real
+/// time): event `k` is released once `(ts_recv[k] − ts_recv[0]) / speed` of wall time has
+/// passed since the first. Timestamps are not rewritten, so the decisions are the same as a
+/// flat-out run of the same input (`mia paper --source synthetic`). The stream ends early,
+/// cleanly, when `stop` is set (Ctrl-C). A cold wrapper: it sleeps, so it is used only where
+/// the feed would have waited anyway.
+pub struct RealTimeSource {
+    inner: Box<dyn EventSource>,
+    speed: f64,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    origin: Option<(std::time::Instant, u64)>,
+}
+
+impl RealTimeSource {
+    /// Paces `inner` at `speed` (must be > 0 and finite; clamped to ≥ 1e-6), ending when
+    /// `stop` is set.
+    pub fn new(
+        inner: Box<dyn EventSource>,
+        speed: f64,
+        stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> Self {
+        let speed = if speed.is_finite() { speed.max(1e-6) } else { 1.0 };
+        Self { inner, speed, stop, origin: None }
+    }
+}
+
+impl EventSource for RealTimeSource {
+    fn describe(&self) -> &str {
+        self.inner.describe()
+    }
+
+    fn next_event(&mut self) -> Result<Option<Event>, SourceError> {
+        use std::sync::atomic::Ordering;
+        if self.stop.load(Ordering::Acquire) {
+            return Ok(None);
+        }
+        let Some(ev) = self.inner.next_event()? else { return Ok(None) };
+        let (t0, ts0) = *self.origin.get_or_insert((std::time::Instant::now(), ev.ts_recv));
+        let due_ns = (ev.ts_recv.saturating_sub(ts0) as f64 / self.speed).min(1e18) as u64;
+        let due = t0 + std::time::Duration::from_nanos(due_ns);
+        loop {
+            if self.stop.load(Ordering::Acquire) {
+                return Ok(None);
+            }
+            let now = std::time::Instant::now();
+            if now >= due {
+                return Ok(Some(ev));
+            }
+            std::thread::sleep((due - now).min(std::time::Duration::from_millis(20)));
+        }
+    }
+}
+
 /// What a live feed's edge thread sends to a [`RingSource`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FeedItem {
@@ -228,6 +281,29 @@ mod tests {
         assert_eq!(src.next_event(), Ok(Some(ev)), "what was sent before the crash is kept");
         let err = src.next_event().expect_err("a dead feed is an error");
         assert!(err.to_string().contains("ibkr ESZ6"), "{err}");
+    }
+
+    #[test]
+    fn real_time_source_keeps_events_and_stops_on_the_flag() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        static EVENTS: std::sync::OnceLock<Vec<Event>> = std::sync::OnceLock::new();
+        let evs = EVENTS.get_or_init(|| {
+            (0..4u64)
+                .map(|k| Event {
+                    ts_recv: 1_000 + k * 1_000_000,
+                    ..<Event as mia_model::fixed_vec::Blank>::BLANK
+                })
+                .collect()
+        });
+        let stop = Arc::new(AtomicBool::new(false));
+        // 1 ms of event time between events at speed 1000: 1 µs of wall time each.
+        let mut src = RealTimeSource::new(Box::new(SliceSource::new(evs)), 1000.0, stop.clone());
+        for e in evs.iter().take(2) {
+            assert_eq!(src.next_event(), Ok(Some(*e)), "events pass unchanged");
+        }
+        stop.store(true, Ordering::Release);
+        assert_eq!(src.next_event(), Ok(None), "the stop flag ends the stream");
     }
 
     #[test]

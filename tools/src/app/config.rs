@@ -3,6 +3,7 @@
 //! Missing sections and keys take the documented defaults (see `config/default.toml`).
 
 use crate::app::control::ControlConfig;
+use crate::app::live::LiveConfig;
 use mia_exec::fees::FeeConfig;
 use mia_exec::risk::RiskConfig;
 use mia_exec::sim::SimConfig;
@@ -25,13 +26,11 @@ pub struct TradingConfig {
     pub instrument: Root,
     /// Contracts per entry (target position = signal direction × this).
     pub order_qty: u32,
-    /// Live trading must be enabled here AND by the `--live` flag (DESIGN §7).
-    pub live_enabled: bool,
 }
 
 impl Default for TradingConfig {
     fn default() -> Self {
-        Self { instrument: Root::Es, order_qty: 1, live_enabled: false }
+        Self { instrument: Root::Es, order_qty: 1 }
     }
 }
 
@@ -83,6 +82,9 @@ pub struct Config {
     pub journal: JournalSection,
     /// The control thread: kill files and signals (tools; `docs/risk.md`, "Kill switch").
     pub control: ControlConfig,
+    /// Paper, live and collect sessions: data source, order venue, the live guard, Ctrl-C
+    /// (tools; `docs/live.md`).
+    pub live: LiveConfig,
     /// Signal-engine profiles `[profile.backtest]`, `[profile.paper]`, `[profile.production]`
     /// (signal; SIGNALS §12). The run mode picks one (backtest and replay: `backtest`), and
     /// `--profile` overrides it.
@@ -130,27 +132,52 @@ impl Config {
         }
     }
 
-    /// Semantic checks that types alone cannot express: each owner checks its sections.
+    /// Semantic checks that types alone cannot express: each owner checks its sections, and
+    /// every section is checked (a file with three mistakes in three sections lists all three).
     ///
     /// # Errors
-    /// The first bad key, as `section.key: reason`.
+    /// Every bad section's first bad key, as `section.key: reason`, one per line.
     pub fn validate(&self) -> Result<(), String> {
-        if self.trading.order_qty == 0 {
-            return Err("trading.order_qty: must be at least 1".into());
+        let errors = self.problems();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("\n"))
         }
-        self.signal_stage(ProfileName::Backtest).validate()?;
-        self.profile.validate()?;
-        self.risk.validate()?;
-        self.sim.validate()?;
-        self.fees.validate()?;
-        self.control.validate()?;
-        if self.pipeline.ring_capacity < 2 {
-            return Err("pipeline.ring_capacity: must be ≥ 2".into());
-        }
-        if self.journal.segment_bytes < 4096 {
-            return Err("journal.segment_bytes: must be ≥ 4096".into());
-        }
-        Ok(())
+    }
+
+    /// Every problem [`Config::validate`] finds, one `section.key: reason` each (for
+    /// `mia check`, which prints them as a table).
+    pub fn problems(&self) -> Vec<String> {
+        let mut errors = Vec::new();
+        let mut check = |r: Result<(), String>| {
+            if let Err(e) = r {
+                errors.push(e);
+            }
+        };
+        check(if self.trading.order_qty == 0 {
+            Err("trading.order_qty: must be at least 1".into())
+        } else {
+            Ok(())
+        });
+        check(self.signal_stage(ProfileName::Backtest).validate());
+        check(self.profile.validate());
+        check(self.risk.validate());
+        check(self.sim.validate());
+        check(self.fees.validate());
+        check(self.control.validate());
+        check(self.live.validate());
+        check(if self.pipeline.ring_capacity < 2 {
+            Err("pipeline.ring_capacity: must be ≥ 2".into())
+        } else {
+            Ok(())
+        });
+        check(if self.journal.segment_bytes < 4096 {
+            Err("journal.segment_bytes: must be ≥ 4096".into())
+        } else {
+            Ok(())
+        });
+        errors
     }
 }
 
@@ -198,6 +225,16 @@ mod tests {
         // The old flat keys are gone (one place for the latency: `[sim.latency] entry_ns`).
         let e = Config::from_toml("[sim]\norder_latency_ns = 1\n", "t.toml").unwrap_err();
         assert!(e.reason.contains("order_latency_ns"), "{e}");
+    }
+
+    #[test]
+    fn every_bad_section_is_reported_not_only_the_first() {
+        let text = "[trading]\norder_qty = 0\n[control]\npoll_ms = 0\n[pipeline]\nring_capacity = 1\n";
+        let e = Config::from_toml(text, "t.toml").unwrap_err();
+        for key in ["trading.order_qty", "control.poll_ms", "pipeline.ring_capacity"] {
+            assert!(e.reason.contains(key), "{key} missing from: {e}");
+        }
+        assert_eq!(e.reason.lines().count(), 3, "{e}");
     }
 
     #[test]

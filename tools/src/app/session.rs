@@ -31,6 +31,12 @@ pub enum RunMode {
     Backtest,
     /// A journal or file replayed through the simulator.
     Replay,
+    /// Live (or real-time synthetic) data, simulated fills.
+    Paper,
+    /// Live data, real orders.
+    Live,
+    /// Live data recorded, no trading.
+    Collect,
 }
 
 impl RunMode {
@@ -39,6 +45,19 @@ impl RunMode {
         match self {
             RunMode::Backtest => "backtest",
             RunMode::Replay => "replay",
+            RunMode::Paper => "paper",
+            RunMode::Live => "live",
+            RunMode::Collect => "collect",
+        }
+    }
+
+    /// The signal-engine profile a run of this mode uses unless `--profile` says otherwise
+    /// (SIGNALS §12: backtest for history, paper for paper and collect, production for live).
+    pub fn default_profile(self) -> ProfileName {
+        match self {
+            RunMode::Backtest | RunMode::Replay => ProfileName::Backtest,
+            RunMode::Paper | RunMode::Collect => ProfileName::Paper,
+            RunMode::Live => ProfileName::Production,
         }
     }
 }
@@ -77,6 +96,11 @@ pub struct SessionExtras {
     pub venue: Option<VenueChoice>,
     /// Side inputs merged by the sequencer.
     pub side: Vec<SideInput>,
+    /// A source to read instead of opening `SessionOptions::input` (a live feed's ring, a
+    /// real-time synthetic session); the input still names the chain.
+    pub source: Option<Box<dyn mia_runtime::source::EventSource>>,
+    /// A live session (paper, live, collect): the control thread runs whatever the venue.
+    pub live: bool,
     /// Controls injected at event times `(ts_ns, control)`: each enters right after the first
     /// market event with `ts_recv ≥ ts_ns` ([`ScheduledSource`]), so the run stays a function
     /// of its input (deterministic kill-switch tests; a journal records them like any input).
@@ -107,6 +131,7 @@ pub struct Prepared {
     features_journal: Option<JournalThread>,
     control: Option<ControlThread>,
     stop: Arc<AtomicBool>,
+    run: String,
 }
 
 type JournalThread = JoinHandle<std::result::Result<mia_journal::JournalStats, mia_journal::JournalError>>;
@@ -135,7 +160,11 @@ fn pipeline_config(opts: &SessionOptions) -> PipelineConfig {
 pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared> {
     let cfg = &opts.config;
     let pcfg = pipeline_config(opts);
-    let mut source = opts.input.open()?;
+    let mut extras = extras;
+    let mut source = match extras.source.take() {
+        Some(s) => s,
+        None => opts.input.open()?,
+    };
     if let Some(n) = opts.max_events {
         source = Box::new(TakeSource::new(source, n));
     }
@@ -204,7 +233,7 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
     }
     // The control thread (kill files, signals): live sessions, and backtests that ask for it;
     // never a journal replay (its controls are in the journal).
-    let live = matches!(extras.venue, Some(VenueChoice::Live(_)));
+    let live = extras.live || matches!(extras.venue, Some(VenueChoice::Live(_)));
     let mut side = extras.side;
     let mut control = None;
     if (live || cfg.control.backtest) && !source.has_recorded_inputs() {
@@ -215,16 +244,11 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
         control = Some(t);
     }
     let venue = extras.venue.unwrap_or(VenueChoice::Sim);
+    let profile = opts.profile.unwrap_or(opts.run_mode.default_profile());
+    let run = format!("{} (profile {})", opts.run_mode.label(), profile.as_str());
     let stages = build_stages(
         cfg,
-        StageParts {
-            gamma_open: gamma,
-            board: None,
-            venue,
-            instrument_id: 0,
-            snapshot_tap,
-            profile: opts.profile.unwrap_or(ProfileName::Backtest),
-        },
+        StageParts { gamma_open: gamma, board: None, venue, instrument_id: 0, snapshot_tap, profile },
     );
     Ok(Prepared {
         inputs: Inputs { source, side },
@@ -238,6 +262,7 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
         features_journal,
         control,
         stop,
+        run,
     })
 }
 
@@ -251,6 +276,7 @@ pub struct Executed {
     chain: Option<String>,
     gamma: Option<GammaLevels>,
     mode: Mode,
+    run: String,
 }
 
 /// Runs the pipeline and stops the journal.
@@ -270,6 +296,7 @@ pub fn execute(p: Prepared, progress: bool, hook: Option<fn(u64)>) -> Result<Exe
         features_journal,
         control,
         stop,
+        run,
     } = p;
     let bar = progress_bar(progress);
     let mut on_progress = |n: u64| {
@@ -296,7 +323,16 @@ pub fn execute(p: Prepared, progress: bool, hook: Option<fn(u64)>) -> Result<Exe
     if let Some(h) = features_journal {
         h.join().map_err(|_| anyhow!("mia-journal: the features journal thread panicked"))??;
     }
-    Ok(Executed { report, digest: sink.digest, journal_records, source_desc, chain, gamma, mode: pcfg.mode })
+    Ok(Executed {
+        report,
+        digest: sink.digest,
+        journal_records,
+        source_desc,
+        chain,
+        gamma,
+        mode: pcfg.mode,
+        run,
+    })
 }
 
 /// Turns a run into its summary (errors first: nothing incomplete passes as a result) and
@@ -305,7 +341,7 @@ pub fn execute(p: Prepared, progress: bool, hook: Option<fn(u64)>) -> Result<Exe
 /// # Errors
 /// A thread failed, the source failed, the outbox overflowed, or an artefact cannot be written.
 pub fn collect(e: Executed, out: Option<PathBuf>) -> Result<SessionSummary> {
-    let Executed { report, digest, journal_records, source_desc, chain, gamma, mode } = e;
+    let Executed { report, digest, journal_records, source_desc, chain, gamma, mode, run } = e;
     if let Some(t) = &report.thread_error {
         bail!("{t}; the run is incomplete ({} events were processed)", report.events);
     }
@@ -319,6 +355,7 @@ pub fn collect(e: Executed, out: Option<PathBuf>) -> Result<SessionSummary> {
         bail!("internal: stages not returned");
     }
     let mut stage_report = StageReport::default();
+    stage_report.note("run", run);
     for s in &report.stages {
         s.report(&mut stage_report);
     }

@@ -23,6 +23,8 @@ pub enum VenueChoice {
     Live(rtrb::Producer<OrderIntent>),
     /// A live session's journal replayed: the reports are in the input stream.
     LiveReplay,
+    /// No trading (`mia collect`): the signal stage runs (features, snapshots), no exec stage.
+    Off,
 }
 
 /// What the stages are built with besides the config.
@@ -69,6 +71,7 @@ pub fn build_stages(cfg: &Config, parts: StageParts) -> Vec<Box<dyn Stage>> {
     }
     let trading = Trading { contract, order_qty: cfg.trading.order_qty, instrument_id: parts.instrument_id };
     let exec: Box<dyn Stage> = match parts.venue {
+        VenueChoice::Off => return vec![Box::new(signal)],
         VenueChoice::Sim => {
             let venue = SimVenue::new(cfg.sim.clone(), contract).with_fees(&cfg.fees);
             Box::new(ExecStage::new(&cfg.risk, venue, trading))

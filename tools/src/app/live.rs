@@ -1,0 +1,411 @@
+//! Sessions on live (or real-time) data: `mia paper`, `mia live`, `mia collect`.
+//!
+//! A mode is a choice of source × venue (`docs/architecture.md`): paper = live data × the
+//! simulator, live = live data × a broker, collect = live data × no trading. The decision path
+//! is the one backtests run; only the source, the venue and the journal's `mode` label change.
+//!
+//! - **Money is never at risk by accident**: [`live_guard`] lets `mia live` start only with
+//!   `[live] enabled = true` in the config *and* `--live` on the command line; every order still
+//!   passes the risk manager. Paper is the default everywhere outside backtests.
+//! - **Ctrl-C** ([`StopOnInterrupt`]): the first SIGINT flattens (`[live] on_stop =
+//!   "flatten"`, a sequenced `Control::Flatten`, journaled like any input) or leaves the
+//!   position (`"leave"`), then ends the feed after `[live] stop_grace_ms` so the flatten can
+//!   fill; a second SIGINT ends it at once. The journal is closed either way.
+//! - `--source synthetic` runs the built-in session in event time at `--speed`× wall time
+//!   ([`RealTimeSource`]) with no broker, so the paper path works on any machine.
+
+use crate::app::input::Input;
+use crate::app::session::{run_session_with, RunMode, SessionExtras, SessionOptions};
+use crate::app::stages::VenueChoice;
+use crate::app::summary::SessionSummary;
+use anyhow::{bail, Context, Result};
+use mia_model::msg::{Control, ControlKind, Msg};
+use mia_runtime::source::{EventSource, RealTimeSource};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Where a paper, live or collect session's market data comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DataKind {
+    /// The built-in synthetic session, in real time (no broker, no account).
+    Synthetic,
+    /// Interactive Brokers TWS / IB Gateway (`[ibkr]`).
+    Ibkr,
+    /// Sierra Chart's DTC server (`[dtc]`).
+    Dtc,
+}
+
+impl DataKind {
+    /// The label (`synthetic`, `ibkr`, `dtc`).
+    pub fn label(self) -> &'static str {
+        match self {
+            DataKind::Synthetic => "synthetic",
+            DataKind::Ibkr => "ibkr",
+            DataKind::Dtc => "dtc",
+        }
+    }
+
+    /// Parses a command-line value.
+    ///
+    /// # Errors
+    /// Not one of `synthetic`, `ibkr`, `dtc`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "synthetic" => Ok(DataKind::Synthetic),
+            "ibkr" => Ok(DataKind::Ibkr),
+            "dtc" => Ok(DataKind::Dtc),
+            _ => Err(format!("{s:?} is not a data source (synthetic, ibkr, dtc)")),
+        }
+    }
+}
+
+/// Where `mia live` sends real orders.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BrokerKind {
+    /// Interactive Brokers.
+    Ibkr,
+    /// Sierra Chart DTC (with IBKR data this is the seed's mixed set-up).
+    Dtc,
+}
+
+impl BrokerKind {
+    /// The label (`ibkr`, `dtc`).
+    pub fn label(self) -> &'static str {
+        match self {
+            BrokerKind::Ibkr => "ibkr",
+            BrokerKind::Dtc => "dtc",
+        }
+    }
+
+    /// Parses a command-line value.
+    ///
+    /// # Errors
+    /// Not one of `ibkr`, `dtc`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "ibkr" => Ok(BrokerKind::Ibkr),
+            "dtc" => Ok(BrokerKind::Dtc),
+            _ => Err(format!("{s:?} is not a broker venue (ibkr, dtc)")),
+        }
+    }
+}
+
+/// What the first Ctrl-C does to an open position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnStop {
+    /// Flatten (cancel working orders, close the position), then stop.
+    Flatten,
+    /// Stop and leave the position and its broker-held brackets as they are.
+    Leave,
+}
+
+/// Paper, live and collect settings (`[live]`).
+#[derive(Clone, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LiveConfig {
+    /// Real orders are possible only when this is true AND `mia live` gets `--live`.
+    pub enabled: bool,
+    /// Market data of paper, live and collect sessions (`--source` overrides it).
+    pub data: DataKind,
+    /// The broker of `mia live` (`--venue` overrides it).
+    pub venue: BrokerKind,
+    /// What the first Ctrl-C does.
+    pub on_stop: OnStop,
+    /// Wall time between the first Ctrl-C and the end of the feed (lets a flatten fill), ms
+    /// (0–60,000).
+    pub stop_grace_ms: u64,
+    /// Speed of the synthetic source in event time per wall time (1 = real time; `--speed`).
+    pub speed: f64,
+    /// Capacity of the ring from a feed's edge thread to the sequencer, events (≥ 1024).
+    pub feed_ring: usize,
+}
+
+impl Default for LiveConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            data: DataKind::Ibkr,
+            venue: BrokerKind::Ibkr,
+            on_stop: OnStop::Flatten,
+            stop_grace_ms: 3_000,
+            speed: 1.0,
+            feed_ring: 1 << 16,
+        }
+    }
+}
+
+impl LiveConfig {
+    /// Checks the ranges.
+    ///
+    /// # Errors
+    /// The first bad key, as `live.key: reason`.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.speed.is_finite() && self.speed > 0.0 && self.speed <= 1e6) {
+            return Err(format!("live.speed: {} must be in (0, 1e6]", self.speed));
+        }
+        if self.stop_grace_ms > 60_000 {
+            return Err(format!("live.stop_grace_ms: {} is above 60000", self.stop_grace_ms));
+        }
+        if self.feed_ring < 1024 {
+            return Err(format!("live.feed_ring: {} is below 1024", self.feed_ring));
+        }
+        Ok(())
+    }
+}
+
+/// The two keys to real orders: `[live] enabled = true` and the `--live` flag.
+///
+/// # Errors
+/// Either is missing (the message says which and how to give it).
+pub fn live_guard(cfg: &LiveConfig, flag: bool) -> Result<()> {
+    match (cfg.enabled, flag) {
+        (true, true) => Ok(()),
+        (false, true) => bail!(
+            "live trading is disabled in the config: set `[live] enabled = true` in your config file \
+             (and pass --live) to send real orders; `mia paper` trades the same signals with simulated fills"
+        ),
+        (true, false) => bail!(
+            "`mia live` sends real orders only with --live on the command line (the config enables \
+             it, the flag confirms it); `mia paper` trades the same signals with simulated fills"
+        ),
+        (false, false) => bail!(
+            "live trading needs `[live] enabled = true` in the config AND --live on the command line; \
+             `mia paper` trades the same signals with simulated fills"
+        ),
+    }
+}
+
+/// Which live command runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LiveMode {
+    /// Live data, simulated fills.
+    Paper,
+    /// Live data, real orders.
+    Live,
+    /// Live data recorded, no trading.
+    Collect,
+}
+
+impl LiveMode {
+    fn run_mode(self) -> RunMode {
+        match self {
+            LiveMode::Paper => RunMode::Paper,
+            LiveMode::Live => RunMode::Live,
+            LiveMode::Collect => RunMode::Collect,
+        }
+    }
+}
+
+/// A paper, live or collect session to run.
+#[derive(Clone, Debug)]
+pub struct LiveOptions {
+    /// Which command.
+    pub mode: LiveMode,
+    /// The session options (config, output directory, profile, limits); `input` is used
+    /// for the synthetic source and its chain.
+    pub session: SessionOptions,
+    /// Overrides `[live] data`.
+    pub data: Option<DataKind>,
+    /// Overrides `[live] venue` (`mia live`).
+    pub venue: Option<BrokerKind>,
+    /// Overrides `[live] speed` (synthetic source).
+    pub speed: Option<f64>,
+    /// `--live` was given.
+    pub live_flag: bool,
+}
+
+/// Runs a paper, live or collect session until its feed ends or Ctrl-C.
+///
+/// # Errors
+/// The live guard refused, the data source or broker cannot be reached, or the session failed.
+pub fn run_live(opts: LiveOptions) -> Result<SessionSummary> {
+    let cfg = opts.session.config.clone();
+    if opts.mode == LiveMode::Live {
+        live_guard(&cfg.live, opts.live_flag)?;
+    }
+    let data = opts.data.unwrap_or(cfg.live.data);
+    let speed = opts.speed.unwrap_or(cfg.live.speed);
+    if !(speed.is_finite() && speed > 0.0 && speed <= 1e6) {
+        bail!("--speed: {speed} must be in (0, 1e6]");
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ctl_tx, ctl_rx) = rtrb::RingBuffer::<Msg>::new(16);
+    let mut extras = SessionExtras::default();
+    extras.side.push(ctl_rx);
+    let source: Box<dyn EventSource> = match data {
+        DataKind::Synthetic => {
+            let inner = opts.session.input.open()?;
+            Box::new(RealTimeSource::new(inner, speed, Arc::clone(&stop)))
+        }
+        DataKind::Ibkr | DataKind::Dtc => bail!(
+            "--source {}: this build has no {} market-data edge yet; use --source synthetic",
+            data.label(),
+            data.label()
+        ),
+    };
+    extras.source = Some(source);
+    extras.venue = Some(match opts.mode {
+        LiveMode::Paper => VenueChoice::Sim,
+        LiveMode::Collect => VenueChoice::Off,
+        LiveMode::Live => {
+            let venue = opts.venue.unwrap_or(cfg.live.venue);
+            bail!("--venue {}: this build has no {} order edge yet", venue.label(), venue.label())
+        }
+    });
+    extras.live = true;
+    let interrupt = StopOnInterrupt::install(
+        Arc::clone(&stop),
+        (opts.mode != LiveMode::Collect && cfg.live.on_stop == OnStop::Flatten).then_some(ctl_tx),
+        Duration::from_millis(cfg.live.stop_grace_ms),
+    )?;
+    let mut session = opts.session;
+    session.run_mode = opts.mode.run_mode();
+    let result = run_session_with(&session, extras);
+    interrupt.stop();
+    result
+}
+
+/// Ctrl-C handling for live sessions: see the [module docs](self).
+pub struct StopOnInterrupt {
+    done: Arc<AtomicBool>,
+    handle: Option<JoinHandle<()>>,
+    id: Option<signal_hook::SigId>,
+}
+
+impl StopOnInterrupt {
+    /// Installs the SIGINT handler and starts the watcher thread. With `flatten`, the first
+    /// SIGINT pushes a `Control::Flatten` there; `stop` is set `grace` later (or at a second
+    /// SIGINT).
+    ///
+    /// # Errors
+    /// The handler cannot be installed or the thread cannot start.
+    pub fn install(
+        stop: Arc<AtomicBool>,
+        flatten: Option<rtrb::Producer<Msg>>,
+        grace: Duration,
+    ) -> Result<Self> {
+        let hit = Arc::new(AtomicBool::new(false));
+        let id = signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&hit))
+            .context("cannot install the Ctrl-C handler")?;
+        let done = Arc::new(AtomicBool::new(false));
+        let done2 = Arc::clone(&done);
+        let handle = std::thread::Builder::new()
+            .name("mia-interrupt".into())
+            .spawn(move || watch_interrupts(&hit, &stop, flatten, grace, &done2))
+            .context("cannot start the Ctrl-C watcher thread")?;
+        Ok(Self { done, handle: Some(handle), id: Some(id) })
+    }
+
+    /// Stops the watcher and restores the default SIGINT action.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.done.store(true, Ordering::Release);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+        if let Some(id) = self.id.take() {
+            signal_hook::low_level::unregister(id);
+        }
+    }
+}
+
+impl Drop for StopOnInterrupt {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn watch_interrupts(
+    hit: &AtomicBool,
+    stop: &AtomicBool,
+    mut flatten: Option<rtrb::Producer<Msg>>,
+    grace: Duration,
+    done: &AtomicBool,
+) {
+    let mut deadline: Option<Instant> = None;
+    while !done.load(Ordering::Acquire) && !stop.load(Ordering::Acquire) {
+        if hit.swap(false, Ordering::AcqRel) {
+            if deadline.is_some() {
+                eprintln!("mia: second Ctrl-C: stopping now");
+                stop.store(true, Ordering::Release);
+                break;
+            }
+            match flatten.as_mut() {
+                Some(tx) => {
+                    let c = Control { kind: ControlKind::Flatten, ..Control::default() };
+                    if tx.push(Msg::Control(c)).is_err() {
+                        eprintln!("mia: Ctrl-C: the control ring is full; stopping without a flatten");
+                    } else {
+                        eprintln!(
+                            "mia: Ctrl-C: flattening, stopping in {} ms (Ctrl-C again to stop now)",
+                            grace.as_millis()
+                        );
+                    }
+                }
+                None => {
+                    eprintln!("mia: Ctrl-C: stopping in {} ms, positions left as they are", grace.as_millis())
+                }
+            }
+            deadline = Some(Instant::now() + grace);
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            stop.store(true, Ordering::Release);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The default output directory of a live command (`runs/paper-…`, `runs/live-…`,
+/// `runs/collect-…`).
+pub fn live_out_dir(mode: LiveMode) -> PathBuf {
+    crate::app::session::default_out_dir(mode.run_mode().label())
+}
+
+/// The synthetic input of `mia paper --source synthetic` (seed, days).
+pub fn synthetic_input(seed: u64, days: u32) -> Input {
+    Input::Synthetic { seed, days }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_needs_both_keys() {
+        let mut cfg = LiveConfig::default();
+        for (enabled, flag) in [(false, false), (false, true), (true, false)] {
+            cfg.enabled = enabled;
+            let e = live_guard(&cfg, flag).expect_err("refused");
+            assert!(e.to_string().contains("mia paper"), "the message points to paper: {e}");
+        }
+        cfg.enabled = true;
+        assert!(live_guard(&cfg, true).is_ok());
+    }
+
+    #[test]
+    fn validate_names_the_key() {
+        let bad = LiveConfig { speed: 0.0, ..LiveConfig::default() };
+        assert!(bad.validate().is_err_and(|e| e.contains("live.speed")));
+        let bad = LiveConfig { feed_ring: 10, ..LiveConfig::default() };
+        assert!(bad.validate().is_err_and(|e| e.contains("live.feed_ring")));
+        assert!(LiveConfig::default().validate().is_ok());
+    }
+
+    #[test]
+    fn parse_values() {
+        assert_eq!(DataKind::parse("dtc"), Ok(DataKind::Dtc));
+        assert!(DataKind::parse("csv").is_err());
+        assert_eq!(BrokerKind::parse("ibkr"), Ok(BrokerKind::Ibkr));
+        assert!(BrokerKind::parse("sim").is_err());
+    }
+}
