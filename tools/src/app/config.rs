@@ -249,6 +249,20 @@ mod file_tests {
     use super::*;
 
     #[test]
+    fn every_shipped_config_file_is_valid() {
+        let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../config"));
+        let mut n = 0;
+        for e in std::fs::read_dir(dir).expect("config/") {
+            let p = e.expect("entry").path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                assert!(Config::load(&p).is_ok(), "{}: {:?}", p.display(), Config::load(&p));
+                n += 1;
+            }
+        }
+        assert!(n >= 3, "default, icount and colo at least");
+    }
+
+    #[test]
     fn shipped_default_toml_equals_built_in_defaults() {
         let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/default.toml"));
         assert_eq!(Config::load(path), Ok(Config::default()));
