@@ -61,6 +61,8 @@ pub enum RecordKind {
     Note = 17,
     /// A [`SessionEnd`] summary (rkyv).
     SessionEnd = 18,
+    /// A [`GammaPublication`](crate::GammaPublication) (rkyv).
+    Gamma = 19,
 }
 
 impl RecordKind {
@@ -78,6 +80,7 @@ impl RecordKind {
             16 => Some(Self::Meta),
             17 => Some(Self::Note),
             18 => Some(Self::SessionEnd),
+            19 => Some(Self::Gamma),
             _ => None,
         }
     }
@@ -163,6 +166,9 @@ pub fn encode_variable(rec: &JournalRecord) -> Result<(RecordKind, AlignedVec), 
             RecordKind::SessionEnd,
             rkyv::to_bytes::<E>(s).map_err(|e| archive_err(RecordKind::SessionEnd, e))?,
         ),
+        JournalRecord::Gamma(g) => {
+            (RecordKind::Gamma, rkyv::to_bytes::<E>(g).map_err(|e| archive_err(RecordKind::Gamma, e))?)
+        }
         JournalRecord::Msg(_) | JournalRecord::Features(_) => {
             return Err(CodecError::Archive {
                 kind: RecordKind::Event,
@@ -203,6 +209,9 @@ pub fn decode_record(
         RecordKind::Note => {
             JournalRecord::Note(rkyv::from_bytes::<Note, E>(bytes).map_err(|e| archive_err(kind, e))?)
         }
+        RecordKind::Gamma => JournalRecord::Gamma(
+            rkyv::from_bytes::<crate::GammaPublication, E>(bytes).map_err(|e| archive_err(kind, e))?,
+        ),
         _ => JournalRecord::End(rkyv::from_bytes::<SessionEnd, E>(bytes).map_err(|e| archive_err(kind, e))?),
     })
 }

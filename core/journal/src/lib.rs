@@ -117,6 +117,21 @@ pub struct Note {
     pub text: String,
 }
 
+/// A gamma-snapshot publication of a live session (rkyv): publication `n`'s levels as
+/// bit-exact words (`mia_options::levels::GammaLevels` through `mia_model::words::Words`;
+/// the journal does not depend on the options crate). Written by the options thread to
+/// `RUN_DIR/gamma/` *before* it announces `GammaPublished { arg: n }`, so a replay can put
+/// every publication back on the board and adopt it at the same sequenced point.
+#[derive(Clone, Debug, PartialEq, Eq, Default, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct GammaPublication {
+    /// Publication number (the `arg` of its `GammaPublished` control).
+    pub n: u64,
+    /// Wall-clock time of the publication, ns since the UNIX epoch.
+    pub unix_ns: u64,
+    /// The levels' words.
+    pub words: Vec<u64>,
+}
+
 /// End-of-session summary with the session's counters, rkyv-serialized. Its absence at the
 /// end of a journal means the session did not end cleanly.
 #[derive(Clone, Debug, PartialEq, Eq, Default, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
@@ -148,6 +163,8 @@ pub enum JournalRecord {
     End(SessionEnd),
     /// A feature snapshot (the features journal of a run).
     Features(mia_model::features::FeatureSnapshot),
+    /// A gamma publication (the gamma journal of a live run).
+    Gamma(GammaPublication),
 }
 
 /// Counters of a writer (or of the journal thread).

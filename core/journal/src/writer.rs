@@ -200,7 +200,11 @@ impl JournalWriter {
             RecordKind::Intent => s.intents += 1,
             RecordKind::Fill => s.fills += 1,
             RecordKind::Exec | RecordKind::Control => s.side_inputs += 1,
-            RecordKind::Meta | RecordKind::Note | RecordKind::SessionEnd | RecordKind::Features => {}
+            RecordKind::Meta
+            | RecordKind::Note
+            | RecordKind::SessionEnd
+            | RecordKind::Features
+            | RecordKind::Gamma => {}
         }
         Ok(())
     }
@@ -223,6 +227,11 @@ impl JournalWriter {
         self.stats.records += 1;
         self.stats.snapshots += 1;
         Ok(())
+    }
+
+    /// Appends a gamma publication (allocates: cold path, the options thread).
+    pub fn append_gamma(&mut self, g: &crate::GammaPublication) -> Result<(), JournalError> {
+        self.append_variable(&JournalRecord::Gamma(g.clone()))
     }
 
     /// Appends session metadata (allocates: cold path).

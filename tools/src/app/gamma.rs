@@ -5,6 +5,7 @@
 //! before the announcement).
 
 use anyhow::{anyhow, Context, Result};
+use mia_journal::GammaPublication;
 use mia_model::msg::{Control, ControlKind, Msg};
 use mia_options::chain::ModelParams;
 use mia_options::gex::{compute_levels, GexConfig};
@@ -47,10 +48,144 @@ pub fn spawn_gamma_thread(
         .context("cannot start the options analytics thread")
 }
 
+/// Subdirectory of a run holding its gamma publications (live sessions).
+pub const GAMMA_DIR: &str = "gamma";
+
+/// Publishes gamma snapshots during a live session, replayably: each publication is journaled
+/// to `RUN_DIR/gamma/` (a [`GammaPublication`] with the levels' exact words), then written to
+/// the board, then announced by a sequenced `GammaPublished { arg: n }` — in that order, so a
+/// journal replay finds every announced publication ([`load_publications`]).
+pub struct GammaPublisher {
+    board: Arc<GammaBoard>,
+    control: rtrb::Producer<Msg>,
+    journal: Option<mia_journal::JournalWriter>,
+    next: u64,
+}
+
+impl GammaPublisher {
+    /// A publisher onto `board` announcing on `control`, journaling into `journal_dir` (none:
+    /// a session without a run directory). Publication numbers start at 1 (0 is the opening
+    /// snapshot).
+    ///
+    /// # Errors
+    /// The journal directory cannot be created.
+    pub fn new(
+        board: Arc<GammaBoard>,
+        control: rtrb::Producer<Msg>,
+        journal_dir: Option<&std::path::Path>,
+    ) -> Result<Self> {
+        let journal = match journal_dir {
+            Some(d) => Some(mia_journal::JournalWriter::create(
+                d,
+                mia_journal::JournalConfig::with_segment_size(1 << 20),
+            )?),
+            None => None,
+        };
+        Ok(Self { board, control, journal, next: 1 })
+    }
+
+    /// Publishes `levels`; returns its publication number.
+    ///
+    /// # Errors
+    /// The journal cannot be written (nothing is announced then), or the control ring is full.
+    pub fn publish(&mut self, levels: &GammaLevels) -> Result<u64> {
+        use mia_model::words::Words;
+        let n = self.next;
+        if let Some(j) = self.journal.as_mut() {
+            let unix_ns = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            j.append_gamma(&GammaPublication { n, unix_ns, words: levels.to_words().to_vec() })?;
+            j.flush()?;
+        }
+        self.board.publish(n, levels);
+        let c = Control { kind: ControlKind::GammaPublished, arg: n, ..Control::default() };
+        self.control.push(Msg::Control(c)).map_err(|_| anyhow!("the control ring is full"))?;
+        self.next += 1;
+        Ok(n)
+    }
+
+    /// Closes the gamma journal.
+    ///
+    /// # Errors
+    /// The final flush failed.
+    pub fn finish(self) -> Result<()> {
+        if let Some(j) = self.journal {
+            j.finish()?;
+        }
+        Ok(())
+    }
+}
+
+/// The gamma publications of the run whose journal is `journal_dir` (in `RUN_DIR/gamma/`
+/// beside it), on a board large enough to hold them all; `None` when the run published none.
+///
+/// # Errors
+/// The gamma journal is unreadable or holds a malformed publication (named).
+pub fn load_publications(journal_dir: &std::path::Path) -> Result<Option<(Arc<GammaBoard>, usize)>> {
+    use mia_model::words::Words;
+    use mia_options::levels::GAMMA_LEVELS_WORDS;
+    let Some(dir) = journal_dir.parent().map(|p| p.join(GAMMA_DIR)).filter(|d| d.is_dir()) else {
+        return Ok(None);
+    };
+    let (records, _) = mia_journal::JournalReader::read_all(&dir)?;
+    let mut pubs = Vec::new();
+    for r in records {
+        if let mia_journal::JournalRecord::Gamma(g) = r {
+            let w: [u64; GAMMA_LEVELS_WORDS] = g.words.as_slice().try_into().map_err(|_| {
+                anyhow!(
+                    "{}: publication {}: {} words, expected {GAMMA_LEVELS_WORDS}",
+                    dir.display(),
+                    g.n,
+                    g.words.len()
+                )
+            })?;
+            pubs.push((g.n, GammaLevels::from_words(&w)));
+        }
+    }
+    if pubs.is_empty() {
+        return Ok(None);
+    }
+    let cap = pubs.iter().map(|p| p.0).max().unwrap_or(0) as usize + 1;
+    let board = Arc::new(GammaBoard::new(cap));
+    for (n, l) in &pubs {
+        board.publish(*n, l);
+    }
+    Ok(Some((board, pubs.len())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::app::input::Input;
+
+    #[test]
+    fn publications_are_journaled_then_announced_and_load_back() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let run = dir.path();
+        std::fs::create_dir_all(run.join("journal")).expect("journal dir");
+        let board = Arc::new(GammaBoard::new(8));
+        let (tx, mut rx) = rtrb::RingBuffer::new(8);
+        let mut p = GammaPublisher::new(board.clone(), tx, Some(&run.join(GAMMA_DIR))).expect("publisher");
+        let Ok(Some((name, text))) = (Input::Synthetic { seed: 3, days: 1 }).chain() else { panic!("chain") };
+        let mut a = gamma_levels(&name, &text).expect("levels");
+        let mut b = a;
+        b.call_wall += 25_000_000_000;
+        a.computed_at_ns = 1;
+        assert_eq!(p.publish(&a).expect("publish"), 1);
+        assert_eq!(p.publish(&b).expect("publish"), 2);
+        p.finish().expect("finish");
+        for n in [1, 2] {
+            assert!(
+                matches!(rx.pop(), Ok(Msg::Control(c)) if c.kind == ControlKind::GammaPublished && c.arg == n)
+            );
+        }
+        let (loaded, count) = load_publications(&run.join("journal")).expect("load").expect("some");
+        assert_eq!(count, 2);
+        assert_eq!(loaded.read(1), Some(a));
+        assert_eq!(loaded.read(2).map(|l| l.call_wall), Some(b.call_wall));
+        assert!(load_publications(&dir.path().join("elsewhere/journal")).expect("ok").is_none());
+    }
 
     #[test]
     fn publisher_thread_publishes_and_announces() {

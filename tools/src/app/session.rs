@@ -101,6 +101,9 @@ pub struct SessionExtras {
     pub source: Option<Box<dyn mia_runtime::source::EventSource>>,
     /// A live session (paper, live, collect): the control thread runs whatever the venue.
     pub live: bool,
+    /// The board a live session's gamma publisher writes (`GammaPublisher`); a journal replay
+    /// loads its run's publications instead.
+    pub board: Option<Arc<mia_signal::gates::gamma::GammaBoard>>,
     /// Controls injected at event times `(ts_ns, control)`: each enters right after the first
     /// market event with `ts_recv ≥ ts_ns` ([`ScheduledSource`]), so the run stays a function
     /// of its input (deterministic kill-switch tests; a journal records them like any input).
@@ -244,11 +247,18 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
         control = Some(t);
     }
     let venue = extras.venue.unwrap_or(VenueChoice::Sim);
+    // A journal replay puts the run's gamma publications back on a board, so each
+    // `GammaPublished` in the journal adopts the levels the live session adopted.
+    let board = match (&opts.input, extras.board.take()) {
+        (_, Some(b)) => Some(b),
+        (Input::Journal(dir), None) => crate::app::gamma::load_publications(dir)?.map(|(b, _)| b),
+        _ => None,
+    };
     let profile = opts.profile.unwrap_or(opts.run_mode.default_profile());
     let run = format!("{} (profile {})", opts.run_mode.label(), profile.as_str());
     let stages = build_stages(
         cfg,
-        StageParts { gamma_open: gamma, board: None, venue, instrument_id: 0, snapshot_tap, profile },
+        StageParts { gamma_open: gamma, board, venue, instrument_id: 0, snapshot_tap, profile },
     );
     Ok(Prepared {
         inputs: Inputs { source, side },
