@@ -704,6 +704,8 @@ impl<V: Venue> Stage for ExecStage<V> {
                     self.killed = false;
                     self.risk.resume();
                 }
+                // The signal stage adopted a snapshot computed at `arg`: it ages from there.
+                ControlKind::GammaAdopted => self.risk.on_gamma_age(c.ts, c.ts.saturating_sub(c.arg)),
                 ControlKind::GammaPublished | ControlKind::Timer => {}
             },
             Msg::Intent(_) | Msg::Fill(_) => {}
@@ -1401,5 +1403,30 @@ mod tests {
         assert!(intents(&out).is_empty(), "no parent is left waiting for children");
         assert_eq!(st.counters.risk_rejects, 1);
         assert_eq!(st.oms().working(), 0);
+    }
+
+    #[test]
+    fn an_adopted_gamma_snapshot_ages_into_the_stale_gamma_check() {
+        use mia_model::msg::{Control, ControlKind};
+        let cfg = RiskConfig { gamma_max_age_s: 60, ..risk() };
+        let mut st = stage(&cfg);
+        let mut out = Outbox::new();
+        let t = 1_000_000_000_000u64;
+        book(&mut st, &mut out, t);
+        // No snapshot adopted yet: entries are refused as stale gamma.
+        st.on_envelope(&signal(Direction::Long, 2, t), &mut out);
+        assert!(intents(&out).is_empty());
+        assert_eq!(st.risk().rejected(RejectReason::StaleGamma), 1);
+        let adopted = Control { kind: ControlKind::GammaAdopted, arg: t - 30 * 1_000_000_000, seq: 3, ts: t };
+        st.on_envelope(&Envelope { t0: 0, msg: Msg::Control(adopted) }, &mut out);
+        book(&mut st, &mut out, t + 2_000_000_000);
+        st.on_envelope(&signal(Direction::Long, 4, t + 2_000_000_000), &mut out);
+        assert_eq!(intents(&out).len(), 1, "a 32 s old snapshot passes a 60 s limit");
+        out.clear();
+        book(&mut st, &mut out, t + 3_000_000_000);
+        // 40 s later the snapshot is 72 s old: a new entry is refused.
+        book(&mut st, &mut out, t + 42_000_000_000);
+        st.on_envelope(&signal(Direction::Short, 5, t + 42_000_000_000), &mut out);
+        assert!(st.risk().rejected(RejectReason::StaleGamma) >= 2, "{:?}", intents(&out));
     }
 }

@@ -23,7 +23,7 @@ use crate::strategy::DecisionContext;
 use mia_model::book::Book;
 use mia_model::event::{Event, EventKind};
 use mia_model::features::{FeatureSnapshot, FeatureVector, SnapshotKind};
-use mia_model::msg::{ControlKind, Envelope, Msg, Signal};
+use mia_model::msg::{Control, ControlKind, Envelope, Msg, Signal};
 use mia_model::price::on_tick;
 use mia_options::levels::GammaLevels;
 use mia_runtime::pipeline::tap::Tap;
@@ -91,6 +91,9 @@ pub struct SignalStage {
     last_ts: u64,
     /// Gamma publications announced but no longer on the board (slot reused).
     pub gamma_missed: u64,
+    /// The opening snapshot's computation time, announced to the next stage with the first
+    /// envelope ([`ControlKind::GammaAdopted`]).
+    announce_gamma: Option<u64>,
     /// Data-sanity counters.
     pub sanity: SanityCounters,
     /// Signals emitted.
@@ -116,6 +119,7 @@ impl SignalStage {
             board: None,
             last_ts: 0,
             gamma_missed: 0,
+            announce_gamma: None,
             sanity: SanityCounters::default(),
             signals: 0,
             snapshot_tap: None,
@@ -126,6 +130,7 @@ impl SignalStage {
     pub fn open_with_gamma(&mut self, levels: GammaLevels) {
         self.gate.adopt(levels);
         self.engine.adopt_gamma(&levels);
+        self.announce_gamma = Some(levels.computed_at_ns);
     }
 
     /// Reads announced gamma publications from `board`.
@@ -258,14 +263,26 @@ impl SignalStage {
         }
     }
 
-    fn on_gamma_published(&mut self, n: u64) {
+    fn on_gamma_published(&mut self, n: u64) -> Option<u64> {
         match self.board.as_ref().and_then(|b| b.read(n)) {
             Some(levels) => {
                 self.gate.adopt(levels);
                 self.engine.adopt_gamma(&levels);
+                Some(levels.computed_at_ns)
             }
-            None => self.gamma_missed += 1,
+            None => {
+                self.gamma_missed += 1;
+                None
+            }
         }
+    }
+
+    /// Tells the next stage that a snapshot computed at `at` was adopted (see
+    /// [`ControlKind::GammaAdopted`]).
+    #[cold]
+    fn push_adopted(at: u64, seq: u64, ts: u64, t0: u64, out: &mut Outbox) {
+        let c = Control { kind: ControlKind::GammaAdopted, arg: at, seq, ts };
+        out.push(Envelope { t0, msg: Msg::Control(c) });
     }
 }
 
@@ -276,13 +293,22 @@ impl Stage for SignalStage {
 
     #[inline]
     fn on_envelope(&mut self, env: &Envelope, out: &mut Outbox) {
+        if let Some(at) = self.announce_gamma.take() {
+            let (seq, ts) = match env.msg {
+                Msg::Market(e) => (e.seq, e.ts_recv),
+                _ => (0, at),
+            };
+            Self::push_adopted(at, seq, ts, env.t0, out);
+        }
         let ev = match env.msg {
             Msg::Market(ev) => ev,
             Msg::Control(c) => {
-                if c.kind == ControlKind::GammaPublished {
-                    self.on_gamma_published(c.arg);
-                }
+                let adopted =
+                    if c.kind == ControlKind::GammaPublished { self.on_gamma_published(c.arg) } else { None };
                 out.push(*env);
+                if let Some(at) = adopted {
+                    Self::push_adopted(at, c.seq, c.ts, env.t0, out);
+                }
                 return;
             }
             _ => {
@@ -391,6 +417,40 @@ mod tests {
         assert_eq!(st.engine().market.cum_delta, 12);
         assert!((st.engine().features.obi.value() - 0.8).abs() < 1e-9);
         assert_eq!(st.vector().get(FeatureId::Delta), Some(12.0));
+    }
+
+    #[test]
+    fn adopted_snapshots_are_announced_to_the_next_stage() {
+        let mut st = SignalStage::new(&SignalStageConfig::default(), TICK);
+        let open = GammaLevels { computed_at_ns: 7 * S, ..GammaLevels::default() };
+        st.open_with_gamma(open);
+        let board = Arc::new(GammaBoard::new(4));
+        board.publish(1, &GammaLevels { computed_at_ns: 9 * S, ..GammaLevels::default() });
+        st.attach_board(board);
+        let adopted = |out: &Outbox| -> Vec<(u64, u64)> {
+            out.as_slice()
+                .iter()
+                .filter_map(|e| match e.msg {
+                    Msg::Control(c) if c.kind == ControlKind::GammaAdopted => Some((c.arg, c.ts)),
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut out = Outbox::new();
+        let [a, b] = book_events(10 * S, 5, 5);
+        st.on_envelope(&env(a), &mut out);
+        assert_eq!(adopted(&out), vec![(7 * S, 10 * S)], "the opening snapshot, once, before input 0");
+        out.clear();
+        st.on_envelope(&env(b), &mut out);
+        assert!(adopted(&out).is_empty());
+        let c = Control { kind: ControlKind::GammaPublished, arg: 1, seq: 3, ts: 11 * S };
+        st.on_envelope(&Envelope { t0: 0, msg: Msg::Control(c) }, &mut out);
+        assert_eq!(adopted(&out), vec![(9 * S, 11 * S)], "publication 1 at its announcement");
+        out.clear();
+        let missing = Control { arg: 2, ..c };
+        st.on_envelope(&Envelope { t0: 0, msg: Msg::Control(missing) }, &mut out);
+        assert!(adopted(&out).is_empty(), "nothing adopted, nothing announced");
+        assert_eq!(st.gamma_missed, 1);
     }
 
     #[test]

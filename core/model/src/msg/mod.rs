@@ -211,6 +211,10 @@ pub enum ControlKind {
     GammaPublished = 4,
     /// Timer `arg` fired.
     Timer = 5,
+    /// Stage to stage, never a sequenced input: the signal stage adopted a gamma snapshot
+    /// computed at `arg` (ns; the opening one before input 0, or publication `n` at its
+    /// `GammaPublished`), so the exec stage's risk manager can age it (`gamma_max_age_s`).
+    GammaAdopted = 6,
 }
 
 impl ControlKind {
@@ -223,6 +227,7 @@ impl ControlKind {
             3 => Some(Self::Resume),
             4 => Some(Self::GammaPublished),
             5 => Some(Self::Timer),
+            6 => Some(Self::GammaAdopted),
             _ => None,
         }
     }
