@@ -391,11 +391,16 @@ impl<V: Venue> ExecStage<V> {
     fn open_bracket(&mut self, sig: &Signal, seq: u64, ts: u64, t0: u64, out: &mut Outbox) {
         let side = if sig.direction == Direction::Long { OrderSide::Buy } else { OrderSide::Sell };
         let tick = self.trading.contract.tick;
-        let qty = if sig.size_hint > 0 {
+        let hint = if sig.size_hint > 0 {
             sig.size_hint.min(self.trading.order_qty)
         } else {
             self.trading.order_qty
         };
+        let qty = if self.risk.config().kelly_sizing { self.risk.size(sig.confidence, hint) } else { hint };
+        if qty == 0 {
+            self.counters.bracket_errors += 1;
+            return;
+        }
         let decision = if sig.entry > 0 && sig.entry != UNDEF_PX { sig.entry } else { self.mark };
         let entry = if sig.entry_type == OrderType::Limit && sig.entry > 0 && sig.entry != UNDEF_PX {
             OrderSpec::limit(side, qty, round_for(sig.entry, tick, side)).with_tif(TimeInForce::Day)
@@ -1428,5 +1433,25 @@ mod tests {
         book(&mut st, &mut out, t + 42_000_000_000);
         st.on_envelope(&signal(Direction::Short, 5, t + 42_000_000_000), &mut out);
         assert!(st.risk().rejected(RejectReason::StaleGamma) >= 2, "{:?}", intents(&out));
+    }
+
+    #[test]
+    fn kelly_sizing_sizes_bracket_entries() {
+        // 2 contracts per entry; Kelly has no trade history yet, so it sizes at min_size (1).
+        for (kelly, want) in [(false, 2), (true, 1)] {
+            let cfg = RiskConfig { kelly_sizing: kelly, min_size: 1, max_size: 2, ..risk() };
+            let mut st = ExecStage::new(
+                &cfg,
+                SimVenue::new(SimConfig::default(), ContractSpec::ES),
+                Trading { contract: ContractSpec::ES, order_qty: 2, instrument_id: 7 },
+            );
+            let mut out = Outbox::new();
+            lvl(&mut st, &mut out, 1_000, 4000.00, 4000.25);
+            st.on_envelope(
+                &bracket_signal(Direction::Long, 1_000, 4000.0, 3998.0, 4002.0, OrderType::Market),
+                &mut out,
+            );
+            assert_eq!(intents(&out).first().map(|i| i.qty), Some(want), "kelly_sizing = {kelly}");
+        }
     }
 }

@@ -198,6 +198,10 @@ pub struct RiskConfig {
     pub min_size: u32,
     /// Largest size it returns, contracts (`max_size = 2`).
     pub max_size: u32,
+    /// Size bracket entries with [`crate::risk::RiskManager::size`] (fractional Kelly × the
+    /// signal's confidence, capped by the strategy's size hint and `[trading] order_qty`)
+    /// instead of the size hint alone (`kelly_sizing = false`).
+    pub kelly_sizing: bool,
 }
 
 impl Default for RiskConfig {
@@ -223,6 +227,7 @@ impl Default for RiskConfig {
             kelly_risk_per_contract_usd: 500.0,
             min_size: 1,
             max_size: 2,
+            kelly_sizing: false,
         }
     }
 }
