@@ -666,4 +666,43 @@ mod tests {
         ring.clear();
         assert!(ring.is_empty());
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+        /// The accounting identity, over random fill sequences (opens, adds, partial closes,
+        /// flips) at random on-tick prices and a random mark: cash + position value = equity
+        /// change = realized + unrealized − fees. Cash is counted independently here (every
+        /// buy pays, every sell receives, every fee is paid). Average-cost accounting divides
+        /// the cost of a partial close, so each reducing fill may round by < 1 price unit ×
+        /// the point value (50 nano-USD for ES): the tolerance is that times the fills.
+        #[test]
+        fn cash_plus_position_value_equals_realized_plus_unrealized_minus_fees(
+            fills in proptest::collection::vec((proptest::bool::ANY, 1u32..5, 0i64..400, 0i64..5_000_000), 1..60),
+            mark_ticks in 0i64..400,
+        ) {
+            let tick = ContractSpec::ES.tick;
+            let base = 4_900 * PRICE_SCALE;
+            let mut pos = Position::new(ContractSpec::ES);
+            let mut cash: i128 = 0;
+            let pv = i128::from(ContractSpec::ES.point_value_usd);
+            for (k, &(buy, qty, ticks, fee)) in fills.iter().enumerate() {
+                let side = if buy { OrderSide::Buy } else { OrderSide::Sell };
+                let price = base + ticks * tick;
+                let f = Fill { client_order_id: k as u64 + 1, seq: k as u64, ts: k as u64, price, fee, qty, leaves: 0, side, done: true };
+                pos.on_fill(&f);
+                cash -= i128::from(side.sign()) * i128::from(price) * i128::from(qty) * pv;
+                cash -= i128::from(fee);
+            }
+            let mark = base + mark_ticks * tick;
+            let value = i128::from(pos.qty()) * i128::from(mark) * pv;
+            let books = i128::from(pos.realized()) + i128::from(pos.unrealized(mark)) - i128::from(pos.fees());
+            let tolerance = pv * fills.len() as i128;
+            proptest::prop_assert!(
+                (cash + value - books).abs() <= tolerance,
+                "cash {cash} + value {value} = {} vs realized + unrealized - fees = {books}",
+                cash + value
+            );
+        }
+    }
 }
