@@ -396,8 +396,14 @@ mod tests {
     #[test]
     fn imbalance_plus_buying_fires_long_signal() {
         let mut cfg = SignalStageConfig::default();
-        cfg.signal.threshold =
-            ThresholdConfig { obi_entry: 0.5, delta_entry: 10, obi_exit: 0.2, delta_exit: 5, cooldown_ms: 0 };
+        cfg.signal.threshold = ThresholdConfig {
+            obi_entry: 0.5,
+            delta_entry: 10,
+            obi_exit: 0.2,
+            delta_exit: 5,
+            cooldown_ms: 0,
+            ..ThresholdConfig::default()
+        };
         let mut st = SignalStage::new(&cfg, TICK);
         let mut out = Outbox::new();
         for e in book_events(10 * S, 90, 10) {

@@ -109,6 +109,9 @@ mod tests {
         cfg.sim.queue.model = mia_exec::queue::QueueModelKind::Log;
         cfg.signal.threshold.delta_entry = 1;
         cfg.signal.threshold.cooldown_ms = 0;
+        // A plain target position (no bracket children): one intent, one fill.
+        cfg.signal.threshold.stop_points = 0.0;
+        cfg.signal.threshold.target_points = 0.0;
         let mut s = build_stages(&cfg, StageParts { instrument_id: 9, ..StageParts::default() });
         assert_eq!(s.iter().map(|s| s.name()).collect::<Vec<_>>(), ["signal", "exec"]);
         let p = 1_000_000_000i64;

@@ -9,13 +9,16 @@
 //! - no state change within `cooldown_ms` of the previous one.
 //!
 //! A [`Signal`] is emitted on every state change; its `direction` is the new desired position
-//! sign.
+//! sign. With `stop_points` and `target_points` set (the default), an entry carries a
+//! protective stop and a profit target that far from the reference price, so the exec stage
+//! trades it as a bracket through the order manager; an exit signal still ends the bracket
+//! early. With both 0 the entry is a plain target position.
 
 use super::{DecisionContext, Strategy};
 use crate::gates::Allow;
 use mia_model::features::{FeatureId, FeatureVector};
 use mia_model::msg::{Direction, Signal, SignalSource};
-use mia_model::price::Px;
+use mia_model::price::{Px, PRICE_SCALE, UNDEF_PX};
 
 /// Thresholds of the [`ThresholdStrategy`] (`[signal.threshold]`).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
@@ -31,11 +34,24 @@ pub struct ThresholdConfig {
     pub delta_exit: i64,
     /// Minimum event time between two state changes, ms.
     pub cooldown_ms: u64,
+    /// Protective stop distance from the reference price, index points (0 with
+    /// `target_points = 0`: no bracket).
+    pub stop_points: f64,
+    /// Profit target distance from the reference price, index points.
+    pub target_points: f64,
 }
 
 impl Default for ThresholdConfig {
     fn default() -> Self {
-        Self { obi_entry: 0.5, delta_entry: 150, obi_exit: 0.2, delta_exit: 40, cooldown_ms: 15_000 }
+        Self {
+            obi_entry: 0.5,
+            delta_entry: 150,
+            obi_exit: 0.2,
+            delta_exit: 40,
+            cooldown_ms: 15_000,
+            stop_points: 2.0,
+            target_points: 3.0,
+        }
     }
 }
 
@@ -47,12 +63,22 @@ pub struct ThresholdStrategy {
     last_change_ts: u64,
     /// Entries whose conditions held but that `Allow` vetoed.
     pub vetoed: u64,
+    stop_px: Px,
+    target_px: Px,
 }
 
 impl ThresholdStrategy {
     /// A flat strategy with thresholds `cfg`.
     pub fn new(cfg: &ThresholdConfig) -> Self {
-        Self { cfg: *cfg, state: Direction::Flat, last_change_ts: 0, vetoed: 0 }
+        let px = |points: f64| (points * PRICE_SCALE as f64).round() as Px;
+        Self {
+            cfg: *cfg,
+            state: Direction::Flat,
+            last_change_ts: 0,
+            vetoed: 0,
+            stop_px: px(cfg.stop_points),
+            target_px: px(cfg.target_points),
+        }
     }
 
     /// Current desired direction.
@@ -94,10 +120,20 @@ impl ThresholdStrategy {
         self.state = next;
         self.last_change_ts = ts;
         let confidence = if next == Flat { 0.0 } else { (obi.abs().min(1.0)) as f32 };
+        let (stop, target) = match next {
+            Flat => (UNDEF_PX, UNDEF_PX),
+            _ if self.stop_px <= 0 || self.target_px <= 0 || ref_price <= 0 => (UNDEF_PX, UNDEF_PX),
+            d => {
+                let s = if d == Long { 1 } else { -1 };
+                (ref_price - s * self.stop_px, ref_price + s * self.target_px)
+            }
+        };
         Some(Signal {
             seq,
             ts,
             entry: ref_price,
+            stop,
+            target,
             confidence,
             direction: next,
             source: SignalSource { strategy: <Self as Strategy>::ID, pattern: 0 },
@@ -120,6 +156,14 @@ impl Strategy for ThresholdStrategy {
         }
         if !(0.0..=1.0).contains(&cfg.obi_exit) {
             return Err(format!("obi_exit: {} is outside [0, 1]", cfg.obi_exit));
+        }
+        for (k, v) in [("stop_points", cfg.stop_points), ("target_points", cfg.target_points)] {
+            if !(v.is_finite() && (0.0..=500.0).contains(&v)) {
+                return Err(format!("{k}: {v} is outside [0, 500]"));
+            }
+        }
+        if (cfg.stop_points == 0.0) != (cfg.target_points == 0.0) {
+            return Err("stop_points, target_points: set both (a bracket) or neither".into());
         }
         Ok(())
     }
@@ -152,6 +196,8 @@ mod tests {
             obi_exit: 0.2,
             delta_exit: 5,
             cooldown_ms: 1000,
+            stop_points: 0.0,
+            target_points: 0.0,
         };
         let mut s = ThresholdStrategy::new(&cfg);
         assert!(s.evaluate(1, 10 * S, 0, 0.6, 5, Allow::ALL).is_none(), "delta below entry");
@@ -175,5 +221,21 @@ mod tests {
         // exits are never vetoed
         let none = Allow { long: false, short: false };
         assert_eq!(s.evaluate(8, 20 * S, 0, 0.5, 0, none).map(|x| x.direction), Some(Direction::Flat));
+    }
+
+    #[test]
+    fn entries_carry_a_bracket_and_exits_do_not() {
+        let cfg =
+            ThresholdConfig { delta_entry: 10, delta_exit: 5, cooldown_ms: 0, ..ThresholdConfig::default() };
+        let mut s = ThresholdStrategy::new(&cfg);
+        let p = 4_000 * PRICE_SCALE;
+        let long = s.evaluate(1, 10 * S, p, 0.6, 12, Allow::ALL).expect("long");
+        assert_eq!((long.stop, long.target), (p - 2 * PRICE_SCALE, p + 3 * PRICE_SCALE));
+        let flat = s.evaluate(2, 11 * S, p, -0.3, 0, Allow::ALL).expect("exit");
+        assert_eq!((flat.stop, flat.target), (UNDEF_PX, UNDEF_PX));
+        let short = s.evaluate(3, 12 * S, p, -0.6, -12, Allow::ALL).expect("short");
+        assert_eq!((short.stop, short.target), (p + 2 * PRICE_SCALE, p - 3 * PRICE_SCALE));
+        let bad = ThresholdConfig { stop_points: 2.0, target_points: 0.0, ..ThresholdConfig::default() };
+        assert!(<ThresholdStrategy as Strategy>::validate(&bad).is_err_and(|e| e.contains("target_points")));
     }
 }
