@@ -7,7 +7,7 @@ use std::num::NonZeroU64;
 use std::path::Path;
 
 use dbn::encode::{DbnEncoder, EncodeRecord};
-use dbn::{rtype, MappingInterval, Mbp10Msg, Metadata, SType, Schema, SymbolMapping};
+use dbn::{rtype, HasRType, MappingInterval, MboMsg, Mbp10Msg, Metadata, SType, Schema, SymbolMapping};
 use mia_runtime::source::SourceError;
 
 const NS_PER_DAY: u64 = 86_400_000_000_000;
@@ -36,7 +36,45 @@ pub fn write_mbp10_dbn(
     end_ns: u64,
     records: impl Iterator<Item = Mbp10Msg>,
 ) -> Result<u64, SourceError> {
-    let path = path.as_ref();
+    let span = Span { dataset, symbol, instrument_id, start_ns, end_ns };
+    write_dbn(path.as_ref(), Schema::Mbp10, rtype::MBP_10, &span, records)
+}
+
+/// Writes MBO `records` to a new DBN file at `path` (schema `mbo`; otherwise as
+/// [`write_mbp10_dbn`]).
+///
+/// # Errors
+/// As [`write_mbp10_dbn`], for MBO records.
+pub fn write_mbo_dbn(
+    path: impl AsRef<Path>,
+    dataset: &str,
+    symbol: &str,
+    instrument_id: u32,
+    start_ns: u64,
+    end_ns: u64,
+    records: impl Iterator<Item = MboMsg>,
+) -> Result<u64, SourceError> {
+    let span = Span { dataset, symbol, instrument_id, start_ns, end_ns };
+    write_dbn(path.as_ref(), Schema::Mbo, rtype::MBO, &span, records)
+}
+
+/// What the metadata of a written file says.
+struct Span<'a> {
+    dataset: &'a str,
+    symbol: &'a str,
+    instrument_id: u32,
+    start_ns: u64,
+    end_ns: u64,
+}
+
+fn write_dbn<R: HasRType + dbn::encode::DbnEncodable>(
+    path: &Path,
+    schema: Schema,
+    want_rtype: u8,
+    span: &Span<'_>,
+    records: impl Iterator<Item = R>,
+) -> Result<u64, SourceError> {
+    let Span { dataset, symbol, instrument_id, start_ns, end_ns } = *span;
     let input = path.display().to_string();
     let err = |place: &str, reason: String| SourceError::new(input.clone(), place, reason);
     if end_ns < start_ns {
@@ -51,7 +89,7 @@ pub fn write_mbp10_dbn(
     debug_assert!(end_ns < u64::MAX - NS_PER_DAY || end_date > start_date);
     let metadata = Metadata::builder()
         .dataset(dataset)
-        .schema(Some(Schema::Mbp10))
+        .schema(Some(schema))
         .start(start_ns)
         .end(NonZeroU64::new(end_ns))
         .stype_in(Some(SType::RawSymbol))
@@ -65,17 +103,15 @@ pub fn write_mbp10_dbn(
     let file = File::create(path).map_err(|e| err("create", format!("cannot create: {e}")))?;
     let mut enc = DbnEncoder::new(BufWriter::new(file), &metadata)
         .map_err(|e| err("metadata", format!("cannot encode metadata: {e}")))?;
-    let want_len = std::mem::size_of::<Mbp10Msg>();
+    let want_len = std::mem::size_of::<R>();
     let mut n = 0u64;
     for rec in records {
-        if rec.hd.rtype != rtype::MBP_10 || rec.hd.record_size() != want_len {
+        let (raw, size) = (dbn::Record::raw_rtype(&rec), dbn::Record::record_size(&rec));
+        if raw != u16::from(want_rtype) || size != want_len {
             return Err(err(
                 &format!("record {n}"),
                 format!(
-                    "not an MBP-10 record: rtype {:#04x}, {} bytes (expected {:#04x}, {want_len} bytes)",
-                    rec.hd.rtype,
-                    rec.hd.record_size(),
-                    rtype::MBP_10
+                    "not a {schema} record: rtype {raw:#04x}, {size} bytes (expected {want_rtype:#04x}, {want_len} bytes)"
                 ),
             ));
         }

@@ -8,3 +8,4 @@ pub mod journal_source;
 pub mod normalize;
 pub mod synth;
 pub mod synth_chain;
+pub mod synth_mbo;

@@ -7,7 +7,7 @@ use mia_runtime::pipeline::Mode;
 use mia_tools::app::config::Config;
 use mia_tools::app::input::Input;
 use mia_tools::app::live::{run_live, BrokerKind, DataKind, LiveMode, LiveOptions};
-use mia_tools::app::session::{default_out_dir, generate_dbn, run_session, RunMode, SessionOptions};
+use mia_tools::app::session::{default_out_dir, run_session, GenSchema, RunMode, SessionOptions};
 use mia_tools::app::summary::render_summary;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -109,7 +109,7 @@ enum Command {
         #[command(flatten)]
         run: RunArgs,
     },
-    /// Write the synthetic session as a standard DBN (MBP-10) file.
+    /// Write the synthetic session as a standard DBN file (MBP-10, or MBO with `--schema mbo`).
     Gen {
         /// Seed of the synthetic session.
         #[arg(long, default_value_t = 1)]
@@ -120,6 +120,10 @@ enum Command {
         /// Output DBN file.
         #[arg(long)]
         out: PathBuf,
+        /// Schema: mbp-10 (default) or mbo (individual orders whose 10-level view equals the
+        /// MBP-10 session).
+        #[arg(long, default_value = "mbp-10")]
+        schema: String,
     },
     /// Latency percentiles and plot of a run directory (or its latency/ folder).
     Perf {
@@ -193,7 +197,9 @@ fn run(cli: Cli) -> Result<()> {
             session(input, run, RunMode::Backtest)
         }
         Command::Replay { path, run } => session(Input::from_path(&path)?, run, RunMode::Replay),
-        Command::Gen { seed, days, out } => generate_dbn(seed, days, &out),
+        Command::Gen { seed, days, out, schema } => {
+            mia_tools::app::session::generate(seed, days, GenSchema::parse(&schema)?, &out)
+        }
         Command::Perf { path } => perf(&path),
         Command::Features { run_dir, csv } => mia_tools::features_export::run(&run_dir, csv.as_deref()),
         Command::Gex(args) => mia_tools::gex::run(&args),

@@ -433,13 +433,45 @@ pub fn default_out_dir(label: &str) -> PathBuf {
     dir
 }
 
+/// What `mia gen` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GenSchema {
+    /// MBP-10: one record per book action with the 10 levels after it (the generator's own form).
+    Mbp10,
+    /// MBO: individual orders (adds, cancels, trades, fills) whose 10-level view equals the
+    /// MBP-10 session (`mia_feeds::synth_mbo`).
+    Mbo,
+}
+
+impl GenSchema {
+    /// Parses `mbp-10` or `mbo`.
+    ///
+    /// # Errors
+    /// Any other name.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "mbp-10" | "mbp10" => Ok(GenSchema::Mbp10),
+            "mbo" => Ok(GenSchema::Mbo),
+            _ => bail!("--schema {s:?}: expected mbp-10 or mbo"),
+        }
+    }
+}
+
 /// `mia gen`: writes the synthetic session of `seed` over `days` trading days as a standard
-/// DBN MBP-10 file, and its SPX chain (one snapshot at the start) beside it as
-/// `STEM.chain.csv`.
+/// DBN file (MBP-10, or MBO with `schema`), and its SPX chain (one snapshot at the start)
+/// beside it as `STEM.chain.csv`.
 ///
 /// # Errors
 /// `days` is outside 1–60, or the file cannot be written.
 pub fn generate_dbn(seed: u64, days: u32, out: &std::path::Path) -> Result<()> {
+    generate(seed, days, GenSchema::Mbp10, out)
+}
+
+/// [`generate_dbn`] in the chosen schema.
+///
+/// # Errors
+/// As [`generate_dbn`].
+pub fn generate(seed: u64, days: u32, schema: GenSchema, out: &std::path::Path) -> Result<()> {
     use mia_feeds::synth::{SynthConfig, SynthSession};
     let cfg = SynthConfig { seed, days, ..SynthConfig::default() };
     let session = SynthSession::try_new(&cfg).map_err(|e| anyhow!("{e}"))?;
@@ -448,8 +480,17 @@ pub fn generate_dbn(seed: u64, days: u32, out: &std::path::Path) -> Result<()> {
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| format!("{}: cannot create", parent.display()))?;
     }
-    let n = mia_feeds::dbn_write::write_mbp10_dbn(out, "GLBX.MDP3", &symbol, id, start, end, session)?;
-    println!("wrote {n} MBP-10 records ({symbol}, seed {seed}, {days} day(s)) to {}", out.display());
+    let (n, kind) = match schema {
+        GenSchema::Mbp10 => (
+            mia_feeds::dbn_write::write_mbp10_dbn(out, "GLBX.MDP3", &symbol, id, start, end, session)?,
+            "MBP-10",
+        ),
+        GenSchema::Mbo => {
+            let stream = mia_feeds::synth_mbo::MboStream::new(session);
+            (mia_feeds::dbn_write::write_mbo_dbn(out, "GLBX.MDP3", &symbol, id, start, end, stream)?, "MBO")
+        }
+    };
+    println!("wrote {n} {kind} records ({symbol}, seed {seed}, {days} day(s)) to {}", out.display());
     if let Some((_, text)) = (Input::Synthetic { seed, days }).chain()? {
         let p = out.with_extension("chain.csv");
         std::fs::write(&p, text).with_context(|| format!("{}: cannot write", p.display()))?;
