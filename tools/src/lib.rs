@@ -7,3 +7,4 @@ pub mod alloc;
 pub mod app;
 pub mod features_export;
 pub mod gex;
+pub mod report;
