@@ -115,6 +115,9 @@ enum Command {
     },
     /// Gamma-exposure levels of a Cboe option-chain CSV: zero gamma, walls, max pain, P/C.
     Gex(mia_tools::gex::GexArgs),
+    /// Statistics, post-mortem and a self-contained HTML report of run directories (side by
+    /// side when several), with trades_enriched.csv and trade_snapshots.csv.
+    Report(mia_tools::report::ReportArgs),
     /// Kill switch: writes RUN_DIR/KILL; the session running there flattens and halts.
     Kill {
         /// The running session's run directory (default: the newest directory under runs/).
@@ -143,6 +146,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Perf { path } => perf(&path),
         Command::Features { run_dir, csv } => mia_tools::features_export::run(&run_dir, csv.as_deref()),
         Command::Gex(args) => mia_tools::gex::run(&args),
+        Command::Report(args) => mia_tools::report::run(&args),
         Command::Kill { run_dir } => kill(run_dir),
     }
 }
