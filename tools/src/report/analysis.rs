@@ -198,8 +198,8 @@ pub fn enrich<'a>(run: &'a RunData, cfg: &PmConfig) -> Vec<Enriched<'a>> {
         let kill_active = run
             .controls
             .iter()
-            .filter(|c| c.ts <= t.entry_ts && matches!(c.kind, ControlKind::Kill | ControlKind::Resume))
-            .last()
+            .rev()
+            .find(|c| c.ts <= t.entry_ts && matches!(c.kind, ControlKind::Kill | ControlKind::Resume))
             .is_some_and(|c| c.kind == ControlKind::Kill);
         let risk = RiskContext {
             day_trade_no: day_no,

@@ -57,9 +57,9 @@ pub fn render(reports: &[RunReport<'_>], info: &PageInfo<'_>) -> String {
             esc(&r.run.dir.display().to_string())
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         s,
-        ". Account equity for daily returns: {:.0} USD; post-mortem window {} min after each exit.</p>\n",
+        ". Account equity for daily returns: {:.0} USD; post-mortem window {} min after each exit.</p>",
         info.equity0, info.window_min
     );
     for r in reports {

@@ -307,22 +307,33 @@ fn scan_journal(run: &mut RunData, windows: Windows) {
     if run.signals.is_empty() && replay.is_some() {
         run.signals = replayed;
         run.signals_replayed = true;
-        // Every entry order must have a signal at its input: otherwise the replay does not
-        // reproduce the run (e.g. a `--profile` other than backtest, which is not journaled).
-        let entries: Vec<&OrderIntent> = run.intents.values().filter(|i| i.link == 0).collect();
-        let unexplained =
-            entries.iter().filter(|i| run.signals.binary_search_by_key(&i.seq, |s| s.seq).is_err()).count();
-        if unexplained > 0 {
+        // Every trade's entry order must have a signal at its input: otherwise the replay does
+        // not reproduce the run (e.g. a `--profile` other than backtest, which is not journaled).
+        run.signals.sort_by_key(|s| s.seq);
+        let entry_seqs: Vec<u64> = run
+            .trades
+            .trades
+            .iter()
+            .filter_map(|t| {
+                run.fills
+                    .iter()
+                    .filter(|f| f.ts == t.entry_ts)
+                    .find_map(|f| run.intents.get(&f.client_order_id))
+            })
+            .map(|i| i.seq)
+            .collect();
+        let explained =
+            entry_seqs.iter().filter(|q| run.signals.binary_search_by_key(*q, |s| s.seq).is_ok()).count();
+        if explained < entry_seqs.len() {
             run.notes.push(format!(
-                "signals: not journaled; the replay of the journal's inputs (profile backtest) explains {} of {} entry orders: the run's profile may differ, signal fields may be wrong",
-                entries.len() - unexplained,
-                entries.len()
+                "signals: not journaled; the replay of the journal's inputs (profile backtest) explains {explained} of the {} trade entries: the run's profile may differ, signal fields may be wrong",
+                entry_seqs.len()
             ));
         } else {
             run.notes.push(format!(
-                "signals: not journaled; re-derived by replaying the journal's inputs through the signal stage ({} signals, every one of the {} entry orders explained)",
+                "signals: not journaled; re-derived by replaying the journal's inputs through the signal stage ({} signals; the entry order of every one of the {} trades explained)",
                 run.signals.len(),
-                entries.len()
+                entry_seqs.len()
             ));
         }
     }

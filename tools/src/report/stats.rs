@@ -128,7 +128,7 @@ pub fn daily_returns(daily_pnl: &[f64], equity0: f64) -> Vec<f64> {
         .map(|&p| {
             let r = if equity > 0.0 && equity.is_finite() { p / equity } else { f64::NAN };
             equity += p;
-            if !(equity > 0.0) {
+            if equity.is_nan() || equity <= 0.0 {
                 equity = f64::NAN;
             }
             r
