@@ -592,23 +592,30 @@ impl Chart {
             );
         }
 
-        // Legend.
-        if !self.series.is_empty() {
+        // Legend (a series with an empty name has no entry, e.g. the lower line of a band).
+        let named = self.series.iter().filter(|x| !x.name.is_empty()).count();
+        if named > 0 {
             let lx = MARGIN_LEFT + plot_w - 170.0;
             let ly = MARGIN_TOP + 8.0;
             let _ = writeln!(
                 s,
                 "<g class=\"legend\"><rect x=\"{lx:.1}\" y=\"{ly:.1}\" width=\"162\" height=\"{:.1}\" \
                  fill=\"white\" fill-opacity=\"0.85\" stroke=\"#999999\"/>",
-                8.0 + 18.0 * self.series.len() as f64
+                8.0 + 18.0 * named as f64
             );
             let mut line_idx = 0usize;
-            for (i, series) in self.series.iter().enumerate() {
-                let y = ly + 16.0 + 18.0 * i as f64;
+            let mut i = 0usize;
+            for series in &self.series {
+                // The colour is taken even for unnamed series, so the palette stays in step.
                 let color = match series.kind {
                     Kind::Line | Kind::Points => self.series_color(series, &mut line_idx),
                     Kind::Bars => BAR_POSITIVE.to_owned(),
                 };
+                if series.name.is_empty() {
+                    continue;
+                }
+                let y = ly + 16.0 + 18.0 * i as f64;
+                i += 1;
                 let _ = writeln!(
                     s,
                     "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"14\" height=\"4\" fill=\"{color}\"/>\
@@ -822,6 +829,9 @@ mod tests {
         // The uncoloured line takes the first palette colour; the legend shows all three.
         assert!(svg.contains(&format!("stroke=\"{}\" stroke-width=\"2\" points", PALETTE[0])));
         assert!(svg.contains("fill=\"#2ca02c\"/><text") && svg.contains(">entries</text>"));
+        // An unnamed series has no legend entry.
+        let band = Chart::new("b").styled_line("", &[(0.0, 1.0), (1.0, 2.0)], "#123456", true).render();
+        assert!(!band.contains("class=\"legend\"") && band.contains("stroke=\"#123456\""));
         // The default id is unchanged.
         assert!(Chart::new("x").render().contains("<clipPath id=\"plot-area\">"));
     }
