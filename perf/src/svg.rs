@@ -16,10 +16,13 @@
 //! assert!(svg.starts_with("<svg"));
 //! ```
 //!
-//! Supported: line series (several, each with its own colour and a legend entry), bar series
-//! (positive bars in green, negative in red, e.g. GEX by strike), vertical marker lines with a
-//! label, horizontal reference lines, linear or log-10 axes, automatic "nice" ticks or caller
-//! supplied x ticks, title, axis labels and a legend. All text is XML-escaped.
+//! Supported: line series (several, each with its own colour and a legend entry; a colour and
+//! a dash may be chosen), bar series (positive bars in green, negative in red, e.g. GEX by
+//! strike), point series (scatter markers of one colour, e.g. trade entries), vertical marker
+//! lines with a label, horizontal reference lines, linear or log-10 axes, automatic "nice"
+//! ticks or caller supplied x ticks, title, axis labels and a legend. All text is XML-escaped.
+//! Several charts can be inlined in one HTML page: give each its own [`Chart::id`] (the clip
+//! path's id).
 //!
 //! Conventions:
 //! - points whose coordinates are not finite are skipped, and so are points with a
@@ -79,6 +82,7 @@ pub fn escape_xml(s: &str) -> String {
 enum Kind {
     Line,
     Bars,
+    Points,
 }
 
 /// One named data series.
@@ -87,6 +91,10 @@ struct Series {
     name: String,
     kind: Kind,
     points: Vec<(f64, f64)>,
+    /// Chosen colour (lines and points); `None`: the next palette colour.
+    color: Option<String>,
+    /// Dashed line.
+    dashed: bool,
 }
 
 /// A vertical marker line at `x` with a label.
@@ -110,6 +118,7 @@ pub struct Chart {
     vlines: Vec<Marker>,
     hlines: Vec<Marker>,
     x_ticks: Option<Vec<(f64, String)>>,
+    id: String,
 }
 
 /// A numeric axis range and scale.
@@ -272,7 +281,19 @@ impl Chart {
             vlines: Vec::new(),
             hlines: Vec::new(),
             x_ticks: None,
+            id: "plot-area".to_owned(),
         }
+    }
+
+    /// Sets the id of the chart's clip path (default `plot-area`); charts inlined in one
+    /// document need distinct ids. Characters other than ASCII letters, digits, `-` and `_`
+    /// become `_`.
+    pub fn id(mut self, id: &str) -> Self {
+        self.id = id
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+            .collect();
+        self
     }
 
     /// Sets the x axis label.
@@ -308,14 +329,51 @@ impl Chart {
 
     /// Adds a line series (points are drawn in the given order).
     pub fn line(mut self, name: &str, points: &[(f64, f64)]) -> Self {
-        self.series.push(Series { name: name.to_owned(), kind: Kind::Line, points: points.to_vec() });
+        self.series.push(Series {
+            name: name.to_owned(),
+            kind: Kind::Line,
+            points: points.to_vec(),
+            color: None,
+            dashed: false,
+        });
+        self
+    }
+
+    /// Adds a line series in a chosen colour (any SVG colour, e.g. `#ff7f0e`), dashed when
+    /// `dashed`.
+    pub fn styled_line(mut self, name: &str, points: &[(f64, f64)], color: &str, dashed: bool) -> Self {
+        self.series.push(Series {
+            name: name.to_owned(),
+            kind: Kind::Line,
+            points: points.to_vec(),
+            color: Some(color.to_owned()),
+            dashed,
+        });
+        self
+    }
+
+    /// Adds a point series: a marker (circle) at each point, in `color`.
+    pub fn points(mut self, name: &str, points: &[(f64, f64)], color: &str) -> Self {
+        self.series.push(Series {
+            name: name.to_owned(),
+            kind: Kind::Points,
+            points: points.to_vec(),
+            color: Some(color.to_owned()),
+            dashed: false,
+        });
         self
     }
 
     /// Adds a bar series: one bar per point, from y = 0 to the point's y, centred on its x;
     /// positive bars in [`BAR_POSITIVE`], negative ones in [`BAR_NEGATIVE`].
     pub fn bars(mut self, name: &str, points: &[(f64, f64)]) -> Self {
-        self.series.push(Series { name: name.to_owned(), kind: Kind::Bars, points: points.to_vec() });
+        self.series.push(Series {
+            name: name.to_owned(),
+            kind: Kind::Bars,
+            points: points.to_vec(),
+            color: None,
+            dashed: false,
+        });
         self
     }
 
@@ -434,17 +492,18 @@ impl Chart {
         // Series, clipped to the plot area.
         let _ = writeln!(
             s,
-            "<clipPath id=\"plot-area\"><rect x=\"{MARGIN_LEFT}\" y=\"{MARGIN_TOP}\" \
-             width=\"{plot_w:.1}\" height=\"{plot_h:.1}\"/></clipPath>"
+            "<clipPath id=\"{}\"><rect x=\"{MARGIN_LEFT}\" y=\"{MARGIN_TOP}\" \
+             width=\"{plot_w:.1}\" height=\"{plot_h:.1}\"/></clipPath>",
+            self.id
         );
-        let _ = writeln!(s, "<g clip-path=\"url(#plot-area)\">");
+        let _ = writeln!(s, "<g clip-path=\"url(#{})\">", self.id);
         let bar_w = self.bar_width(&xa, plot_w);
         let mut line_idx = 0usize;
         for series in &self.series {
             match series.kind {
                 Kind::Line => {
-                    let color = PALETTE[line_idx % PALETTE.len()];
-                    line_idx += 1;
+                    let color = self.series_color(series, &mut line_idx);
+                    let dash = if series.dashed { " stroke-dasharray=\"6,4\"" } else { "" };
                     let mut pts = String::new();
                     for &(x, y) in &series.points {
                         if let (Some(ux), Some(uy)) = (xa.unit(x), ya.unit(y)) {
@@ -453,7 +512,7 @@ impl Chart {
                     }
                     let _ = writeln!(
                         s,
-                        "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\">\
+                        "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\"{dash} points=\"{}\">\
                          <title>{}</title></polyline>",
                         pts.trim_end(),
                         escape_xml(&series.name)
@@ -473,6 +532,22 @@ impl Chart {
                             px(ux) - bar_w / 2.0,
                             (bottom - top).max(0.0)
                         );
+                    }
+                    s.push_str("</g>\n");
+                }
+                Kind::Points => {
+                    let color = self.series_color(series, &mut line_idx);
+                    let _ = writeln!(
+                        s,
+                        "<g class=\"points\" fill=\"{color}\" stroke=\"#333333\" stroke-width=\"0.5\">\
+                         <title>{}</title>",
+                        escape_xml(&series.name)
+                    );
+                    for &(x, y) in &series.points {
+                        if let (Some(ux), Some(uy)) = (xa.unit(x), ya.unit(y)) {
+                            let _ =
+                                writeln!(s, "<circle cx=\"{:.2}\" cy=\"{:.2}\" r=\"3.5\"/>", px(ux), py(uy));
+                        }
                     }
                     s.push_str("</g>\n");
                 }
@@ -517,27 +592,30 @@ impl Chart {
             );
         }
 
-        // Legend.
-        if !self.series.is_empty() {
+        // Legend (a series with an empty name has no entry, e.g. the lower line of a band).
+        let named = self.series.iter().filter(|x| !x.name.is_empty()).count();
+        if named > 0 {
             let lx = MARGIN_LEFT + plot_w - 170.0;
             let ly = MARGIN_TOP + 8.0;
             let _ = writeln!(
                 s,
                 "<g class=\"legend\"><rect x=\"{lx:.1}\" y=\"{ly:.1}\" width=\"162\" height=\"{:.1}\" \
                  fill=\"white\" fill-opacity=\"0.85\" stroke=\"#999999\"/>",
-                8.0 + 18.0 * self.series.len() as f64
+                8.0 + 18.0 * named as f64
             );
             let mut line_idx = 0usize;
-            for (i, series) in self.series.iter().enumerate() {
-                let y = ly + 16.0 + 18.0 * i as f64;
+            let mut i = 0usize;
+            for series in &self.series {
+                // The colour is taken even for unnamed series, so the palette stays in step.
                 let color = match series.kind {
-                    Kind::Line => {
-                        let c = PALETTE[line_idx % PALETTE.len()];
-                        line_idx += 1;
-                        c
-                    }
-                    Kind::Bars => BAR_POSITIVE,
+                    Kind::Line | Kind::Points => self.series_color(series, &mut line_idx),
+                    Kind::Bars => BAR_POSITIVE.to_owned(),
                 };
+                if series.name.is_empty() {
+                    continue;
+                }
+                let y = ly + 16.0 + 18.0 * i as f64;
+                i += 1;
                 let _ = writeln!(
                     s,
                     "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"14\" height=\"4\" fill=\"{color}\"/>\
@@ -553,6 +631,18 @@ impl Chart {
         }
         s.push_str("</svg>\n");
         s
+    }
+
+    /// The colour of a line or point series: its own, or the next palette colour.
+    fn series_color(&self, series: &Series, palette_idx: &mut usize) -> String {
+        match &series.color {
+            Some(c) => escape_xml(c),
+            None => {
+                let c = PALETTE[*palette_idx % PALETTE.len()];
+                *palette_idx += 1;
+                c.to_owned()
+            }
+        }
     }
 
     /// The x axis covering every series point and vertical marker.
@@ -722,6 +812,28 @@ mod tests {
         assert!(svg.contains(">50%</text>"));
         assert!(svg.contains(">90%</text>"));
         assert!(!svg.contains("far away"));
+    }
+
+    #[test]
+    fn points_styled_lines_and_ids() {
+        let svg = Chart::new("trades")
+            .id("price 1")
+            .line("close", &[(0.0, 1.0), (1.0, 2.0)])
+            .styled_line("vwap", &[(0.0, 1.5), (1.0, 1.5)], "#ff7f0e", true)
+            .points("entries", &[(0.5, 1.2), (f64::NAN, 1.0), (0.7, 1.9)], "#2ca02c")
+            .render();
+        assert_balanced(&svg);
+        assert!(svg.contains("<clipPath id=\"price_1\">") && svg.contains("url(#price_1)"));
+        assert_eq!(svg.matches("<circle ").count(), 2, "the NaN point is skipped");
+        assert!(svg.contains("stroke=\"#ff7f0e\" stroke-width=\"2\" stroke-dasharray=\"6,4\""));
+        // The uncoloured line takes the first palette colour; the legend shows all three.
+        assert!(svg.contains(&format!("stroke=\"{}\" stroke-width=\"2\" points", PALETTE[0])));
+        assert!(svg.contains("fill=\"#2ca02c\"/><text") && svg.contains(">entries</text>"));
+        // An unnamed series has no legend entry.
+        let band = Chart::new("b").styled_line("", &[(0.0, 1.0), (1.0, 2.0)], "#123456", true).render();
+        assert!(!band.contains("class=\"legend\"") && band.contains("stroke=\"#123456\""));
+        // The default id is unchanged.
+        assert!(Chart::new("x").render().contains("<clipPath id=\"plot-area\">"));
     }
 
     #[test]

@@ -5,5 +5,7 @@
 
 pub mod alloc;
 pub mod app;
+pub mod backup;
 pub mod features_export;
 pub mod gex;
+pub mod report;

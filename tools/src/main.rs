@@ -173,6 +173,12 @@ enum Command {
         #[arg(long, default_value = "runs")]
         runs: PathBuf,
     },
+    /// Statistics, post-mortem and a self-contained HTML report of run directories (side by
+    /// side when several), with trades_enriched.csv and trade_snapshots.csv.
+    Report(mia_tools::report::ReportArgs),
+    /// Copy run directories into a timestamped folder with a SHA256SUMS manifest; rotate old
+    /// backups; verify checksums and every journal frame.
+    Backup(mia_tools::backup::BackupArgs),
     /// Kill switch: writes RUN_DIR/KILL; the session running there flattens and halts.
     Kill {
         /// The running session's run directory (default: the newest directory under runs/).
@@ -203,6 +209,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Perf { path } => perf(&path),
         Command::Features { run_dir, csv } => mia_tools::features_export::run(&run_dir, csv.as_deref()),
         Command::Gex(args) => mia_tools::gex::run(&args),
+        Command::Report(args) => mia_tools::report::run(&args),
+        Command::Backup(args) => mia_tools::backup::run(&args),
         Command::Kill { run_dir } => kill(run_dir),
         Command::Paper { live } => live_session(LiveMode::Paper, live, None, false),
         Command::Live { live, venue, args } => live_session(LiveMode::Live, args, venue, live),
