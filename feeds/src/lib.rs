@@ -4,6 +4,7 @@
 pub mod cboe;
 pub mod dbn_source;
 pub mod dbn_write;
+pub mod ibkr;
 pub mod journal_source;
 pub mod normalize;
 pub mod synth;
