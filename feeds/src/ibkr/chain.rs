@@ -152,11 +152,21 @@ fn spot(client: &Client, wait: Duration) -> Result<f64, String> {
     let mut close = None;
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
         match sub.next_timeout(left) {
-            Some(Ok(SubscriptionItem::Data(TickTypes::Price(p)))) if p.price.is_finite() && p.price > 0.0 => match p.tick_type {
-                TickType::Last | TickType::DelayedLast => return Ok(p.price),
-                TickType::Close | TickType::DelayedClose => close = Some(p.price),
-                _ => {}
-            },
+            Some(Ok(SubscriptionItem::Data(t))) => {
+                let (tick, price) = match &t {
+                    TickTypes::Price(p) => (&p.tick_type, p.price),
+                    TickTypes::PriceSize(p) => (&p.price_tick_type, p.price),
+                    _ => continue,
+                };
+                if !(price.is_finite() && price > 0.0) {
+                    continue;
+                }
+                match tick {
+                    TickType::Last | TickType::DelayedLast => return Ok(price),
+                    TickType::Close | TickType::DelayedClose => close = Some(price),
+                    _ => {}
+                }
+            }
             Some(Err(e)) => return Err(format!("ibkr chain: SPX quote: {e}")),
             None => break,
             _ => {}

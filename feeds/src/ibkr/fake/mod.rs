@@ -971,14 +971,20 @@ fn sec_def_opt_params(inner: &Arc<Inner>, body: &[u8]) {
     let spot = inner.lock().cfg.spx_spot;
     let base = (spot / 5.0).round() * 5.0;
     let strikes: Vec<f64> = (-40..=40).map(|k| base + 5.0 * f64::from(k)).collect();
-    for (class, exps) in [("SPXW", vec!["20261202", "20261203", "20261204"]), ("SPX", vec!["20261218"])] {
+    // Expiries relative to the local date (New York), so the edge always finds near ones.
+    let today = mia_model::time::calendar::eastern_date(u64::try_from(now_s()).unwrap_or(0) * 1_000_000_000);
+    let ib = |n: i64| {
+        let d = today.add_days(n);
+        format!("{:04}{:02}{:02}", d.year, d.month, d.day)
+    };
+    for (class, exps) in [("SPXW", vec![ib(1), ib(2), ib(3)]), ("SPX", vec![ib(17)])] {
         let p = proto::SecDefOptParameter {
             req_id: Some(req),
             exchange: Some("SMART".into()),
             underlying_con_id: m.underlying_con_id,
             trading_class: Some(class.into()),
             multiplier: Some("100".into()),
-            expirations: exps.into_iter().map(String::from).collect(),
+            expirations: exps,
             strikes: strikes.clone(),
         };
         inner.send_msg(75, &p);
