@@ -14,7 +14,13 @@ fn the_chain_has_the_strikes_around_spot_with_quotes_and_greeks() {
     let fake = FakeTws::start(FakeConfig { spx_spot: 6002.0, ..FakeConfig::default() }).expect("fake");
     let dir = tempfile::tempdir().expect("tmp");
     let c = IbkrConfig {
-        chain: ChainConfig { strikes_each_side: 3, expiries: 2, refresh_secs: 10, quote_wait_secs: 5, max_lines: 7 },
+        chain: ChainConfig {
+            strikes_each_side: 3,
+            expiries: 2,
+            refresh_secs: 10,
+            quote_wait_secs: 5,
+            max_lines: 7,
+        },
         ..cfg(fake.port())
     };
     let edge = connect(&fake, &c, dir.path());

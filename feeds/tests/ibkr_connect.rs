@@ -46,9 +46,16 @@ fn a_server_below_213_is_refused_with_its_version() {
 #[test]
 fn garbage_instead_of_a_handshake_is_a_clear_error() {
     let garbage = b"\x00\x00\x00\x05\xff\xfe\xfd\xfc\xfb".to_vec();
-    let fake = FakeTws::start(FakeConfig { handshake_reply: Some(garbage), ..FakeConfig::default() }).expect("fake");
+    let fake =
+        FakeTws::start(FakeConfig { handshake_reply: Some(garbage), ..FakeConfig::default() }).expect("fake");
     let err = connect_on(&fake, d(2026, 12, 1)).expect_err("garbage");
-    assert!(matches!(err, IbkrError::Handshake { .. } | IbkrError::Timeout { .. } | IbkrError::ServerVersion { .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            IbkrError::Handshake { .. } | IbkrError::Timeout { .. } | IbkrError::ServerVersion { .. }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("127.0.0.1"), "names the address: {err}");
 }
 
@@ -56,7 +63,8 @@ fn garbage_instead_of_a_handshake_is_a_clear_error() {
 fn a_bad_frame_length_in_the_handshake_is_a_clear_error() {
     // Length 0x7fffffff: beyond ibapi's 16 MiB frame limit.
     let bad = b"\x7f\xff\xff\xff226\x00".to_vec();
-    let fake = FakeTws::start(FakeConfig { handshake_reply: Some(bad), ..FakeConfig::default() }).expect("fake");
+    let fake =
+        FakeTws::start(FakeConfig { handshake_reply: Some(bad), ..FakeConfig::default() }).expect("fake");
     let err = connect_on(&fake, d(2026, 12, 1)).expect_err("bad length");
     assert!(err.to_string().contains("127.0.0.1"), "{err}");
 }
@@ -68,7 +76,8 @@ fn nothing_listening_is_unreachable() {
         l.local_addr().expect("addr").port()
     };
     let dir = tempfile::tempdir().expect("tmp");
-    let err = IbkrEdge::connect_with(&cfg(port), dir.path(), ConnectOptions::default()).expect_err("nothing there");
+    let err =
+        IbkrEdge::connect_with(&cfg(port), dir.path(), ConnectOptions::default()).expect_err("nothing there");
     assert!(matches!(err, IbkrError::Unreachable { .. }), "{err}");
 }
 
@@ -78,7 +87,12 @@ fn contract_resolution_follows_the_roll_rule() {
     // the front month is ESH7.
     assert_eq!(mia_model::contract::roll_date(2026, 12), d(2026, 12, 10));
     let fake = FakeTws::start(FakeConfig::default()).expect("fake");
-    for (day, want) in [(d(2026, 12, 9), "ESZ6"), (d(2026, 12, 10), "ESH7"), (d(2026, 12, 15), "ESH7"), (d(2026, 9, 9), "ESU6")] {
+    for (day, want) in [
+        (d(2026, 12, 9), "ESZ6"),
+        (d(2026, 12, 10), "ESH7"),
+        (d(2026, 12, 15), "ESH7"),
+        (d(2026, 9, 9), "ESU6"),
+    ] {
         let edge = connect_on(&fake, day).expect("connect");
         assert_eq!(edge.contract().local_symbol, want, "on {day:?}");
         assert_eq!(edge.contract().expiry.month % 3, 0);
@@ -87,7 +101,12 @@ fn contract_resolution_follows_the_roll_rule() {
 
 #[test]
 fn no_matching_expiry_names_the_root_and_what_was_listed() {
-    let futures = vec![FakeFuture { con_id: 1, symbol: "ES".into(), local_symbol: "ESH7".into(), expiry: "20270319".into() }];
+    let futures = vec![FakeFuture {
+        con_id: 1,
+        symbol: "ES".into(),
+        local_symbol: "ESH7".into(),
+        expiry: "20270319".into(),
+    }];
     let fake = FakeTws::start(FakeConfig { futures, ..FakeConfig::default() }).expect("fake");
     let err = connect_on(&fake, d(2026, 12, 1)).expect_err("no Z6");
     let s = err.to_string();
@@ -117,7 +136,8 @@ fn check_reports_every_row() {
     assert!(text.contains("ESZ6") && text.contains("DU…(9)"), "{text}");
     assert!(!text.contains(ACCOUNT), "the account is redacted: {text}");
 
-    let skewed = FakeTws::start(FakeConfig { current_time: Some(1_000_000_000), ..FakeConfig::default() }).expect("fake");
+    let skewed = FakeTws::start(FakeConfig { current_time: Some(1_000_000_000), ..FakeConfig::default() })
+        .expect("fake");
     let r = check_with(&cfg(skewed.port()), None, d(2026, 12, 1));
     assert_eq!(r.row("clock skew").map(|x| x.verdict), Some(Verdict::Warn), "{r}");
     assert_eq!(r.row("account").map(|x| x.verdict), Some(Verdict::Warn), "unset account, one managed: {r}");

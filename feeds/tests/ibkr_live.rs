@@ -34,7 +34,12 @@ fn live_paper_gateway_smoke() {
     while status.events.load(std::sync::atomic::Ordering::Relaxed) == 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
-    println!("{} events from {} (state {:?})", status.events.load(std::sync::atomic::Ordering::Relaxed), edge.contract().local_symbol, status.state());
+    println!(
+        "{} events from {} (state {:?})",
+        status.events.load(std::sync::atomic::Ordering::Relaxed),
+        edge.contract().local_symbol,
+        status.state()
+    );
     edge.shutdown();
     let _ = md.join();
 }

@@ -8,7 +8,9 @@ use ibkr_support::{capture_logs, cfg, collect, connect, logs, ACCOUNT};
 use mia_feeds::ibkr::errors::reason;
 use mia_feeds::ibkr::fake::{FakeConfig, FakePosition, FakeTws, PlacedOrder};
 use mia_feeds::ibkr::IbkrEdge;
-use mia_model::msg::{ExecKind, ExecReport, Msg, OrderAction, OrderIntent, OrderSide, OrderType, TimeInForce};
+use mia_model::msg::{
+    ExecKind, ExecReport, Msg, OrderAction, OrderIntent, OrderSide, OrderType, TimeInForce,
+};
 use std::time::Duration;
 
 const P: i64 = 1_000_000_000;
@@ -64,7 +66,14 @@ impl Rig {
 }
 
 fn intent(coid: u64, side: OrderSide, t: OrderType, qty: u32) -> OrderIntent {
-    OrderIntent { client_order_id: coid, side, order_type: t, qty, tif: TimeInForce::Day, ..OrderIntent::default() }
+    OrderIntent {
+        client_order_id: coid,
+        side,
+        order_type: t,
+        qty,
+        tif: TimeInForce::Day,
+        ..OrderIntent::default()
+    }
 }
 
 fn has(r: &[ExecReport], coid: u64, kind: ExecKind) -> bool {
@@ -73,9 +82,11 @@ fn has(r: &[ExecReport], coid: u64, kind: ExecKind) -> bool {
 
 /// Entry 100 (buy 2 limit 6000) with a stop child 101 at 5990 and a target child 102 at 6010.
 fn bracket() -> [OrderIntent; 3] {
-    let entry = OrderIntent { price: 6000 * P, children: 2, ..intent(100, OrderSide::Buy, OrderType::Limit, 2) };
+    let entry =
+        OrderIntent { price: 6000 * P, children: 2, ..intent(100, OrderSide::Buy, OrderType::Limit, 2) };
     let stop = OrderIntent { trigger: 5990 * P, link: 1, ..intent(101, OrderSide::Sell, OrderType::Stop, 2) };
-    let target = OrderIntent { price: 6010 * P, link: 2, ..intent(102, OrderSide::Sell, OrderType::Limit, 2) };
+    let target =
+        OrderIntent { price: 6010 * P, link: 2, ..intent(102, OrderSide::Sell, OrderType::Limit, 2) };
     [entry, stop, target]
 }
 
@@ -85,14 +96,20 @@ fn a_market_order_is_placed_accepted_and_filled_with_its_commission() {
     r.send(intent(7, OrderSide::Buy, OrderType::Market, 1));
     let p = r.wait_placed(1);
     let o = &p[0];
-    assert_eq!((o.action.as_str(), o.order_type.as_str(), o.qty, o.transmit, o.parent_id), ("BUY", "MKT", 1.0, true, 0));
+    assert_eq!(
+        (o.action.as_str(), o.order_type.as_str(), o.qty, o.transmit, o.parent_id),
+        ("BUY", "MKT", 1.0, true, 0)
+    );
     assert_eq!((o.tif.as_str(), o.account.as_str(), o.local_symbol.as_str()), ("DAY", ACCOUNT, "ESZ6"));
     assert!(o.order_id >= 1000, "ids start at NextValidId: {}", o.order_id);
     r.wait_reports("accepted", |g| has(g, 7, ExecKind::Accepted));
     r.fake.fill(o.order_id, 1.0, 6000.5, 2.25).expect("known order");
     r.wait_reports("filled", |g| has(g, 7, ExecKind::Filled));
     let f = r.of(7, ExecKind::Filled)[0];
-    assert_eq!((f.qty, f.leaves, f.price, f.fee, f.side), (1, 0, 6000 * P + P / 2, 2_250_000_000, OrderSide::Buy));
+    assert_eq!(
+        (f.qty, f.leaves, f.price, f.fee, f.side),
+        (1, 0, 6000 * P + P / 2, 2_250_000_000, OrderSide::Buy)
+    );
     assert_eq!(r.of(7, ExecKind::Accepted).len(), 1, "accepted once");
     let s = r.finish();
     assert_eq!((s.placed, s.dropped_reports), (1, 0));
@@ -106,9 +123,18 @@ fn a_native_bracket_goes_out_as_parent_and_children_with_one_oca_group() {
     }
     let p = r.wait_placed(3);
     let (e, s, t) = (&p[0], &p[1], &p[2]);
-    assert_eq!((e.order_type.as_str(), e.lmt_price, e.parent_id, e.transmit), ("LMT", Some(6000.0), 0, false));
-    assert_eq!((s.order_type.as_str(), s.aux_price, s.parent_id, s.transmit), ("STP", Some(5990.0), e.order_id, false));
-    assert_eq!((t.order_type.as_str(), t.lmt_price, t.parent_id, t.transmit), ("LMT", Some(6010.0), e.order_id, true));
+    assert_eq!(
+        (e.order_type.as_str(), e.lmt_price, e.parent_id, e.transmit),
+        ("LMT", Some(6000.0), 0, false)
+    );
+    assert_eq!(
+        (s.order_type.as_str(), s.aux_price, s.parent_id, s.transmit),
+        ("STP", Some(5990.0), e.order_id, false)
+    );
+    assert_eq!(
+        (t.order_type.as_str(), t.lmt_price, t.parent_id, t.transmit),
+        ("LMT", Some(6010.0), e.order_id, true)
+    );
     assert_eq!((s.oca_group.as_str(), t.oca_group.as_str()), ("mia-100", "mia-100"));
     assert_eq!((s.action.as_str(), t.action.as_str()), ("SELL", "SELL"));
     assert!(e.order_id < s.order_id && s.order_id < t.order_id, "ids strictly increase");
@@ -116,7 +142,9 @@ fn a_native_bracket_goes_out_as_parent_and_children_with_one_oca_group() {
     r.fake.fill(e.order_id, 2.0, 6000.0, 4.5).expect("entry");
     r.wait_reports("entry filled", |g| has(g, 100, ExecKind::Filled));
     r.fake.fill(t.order_id, 2.0, 6010.0, 4.5).expect("target");
-    r.wait_reports("target filled, stop cancelled", |g| has(g, 102, ExecKind::Filled) && has(g, 101, ExecKind::Cancelled));
+    r.wait_reports("target filled, stop cancelled", |g| {
+        has(g, 102, ExecKind::Filled) && has(g, 101, ExecKind::Cancelled)
+    });
     let f = r.of(100, ExecKind::Filled)[0];
     assert_eq!((f.qty, f.leaves, f.fee), (2, 0, 4_500_000_000));
     r.finish();
@@ -148,7 +176,10 @@ fn a_reject_carries_the_ib_code() {
     assert_eq!((x.reason, x.qty, x.leaves), (201, 1, 1));
     assert!(!has(&r.got, 11, ExecKind::Accepted));
     // An intent the edge cannot express never reaches IB.
-    r.send(OrderIntent { price: mia_model::price::UNDEF_PX, ..intent(12, OrderSide::Buy, OrderType::Limit, 1) });
+    r.send(OrderIntent {
+        price: mia_model::price::UNDEF_PX,
+        ..intent(12, OrderSide::Buy, OrderType::Limit, 1)
+    });
     r.wait_reports("refused", |g| has(g, 12, ExecKind::Rejected));
     assert_eq!(r.of(12, ExecKind::Rejected)[0].reason, reason::BAD_INTENT);
     assert_eq!(r.fake.snapshot().placed.len(), 1);
@@ -161,10 +192,18 @@ fn modify_replaces_with_the_same_id_and_cancel_cancels() {
     r.send(OrderIntent { price: 5990 * P, ..intent(21, OrderSide::Buy, OrderType::Limit, 1) });
     let id = r.wait_placed(1)[0].order_id;
     r.wait_reports("accepted", |g| has(g, 21, ExecKind::Accepted));
-    r.send(OrderIntent { price: 5991 * P, qty: 2, action: OrderAction::Modify, ..intent(21, OrderSide::Buy, OrderType::Limit, 2) });
+    r.send(OrderIntent {
+        price: 5991 * P,
+        qty: 2,
+        action: OrderAction::Modify,
+        ..intent(21, OrderSide::Buy, OrderType::Limit, 2)
+    });
     let p = r.wait_placed(2);
     assert_eq!((p[1].order_id, p[1].lmt_price, p[1].qty, p[1].transmit), (id, Some(5991.0), 2.0, true));
-    r.send(OrderIntent { action: OrderAction::Cancel, ..OrderIntent { client_order_id: 21, ..OrderIntent::default() } });
+    r.send(OrderIntent {
+        action: OrderAction::Cancel,
+        ..OrderIntent { client_order_id: 21, ..OrderIntent::default() }
+    });
     r.wait_reports("cancelled", |g| has(g, 21, ExecKind::Cancelled));
     assert_eq!(r.fake.snapshot().cancels, vec![id]);
     let c = r.of(21, ExecKind::Cancelled);
@@ -193,7 +232,12 @@ fn an_incomplete_bracket_is_cancelled_before_it_is_transmitted() {
 #[test]
 fn a_socket_drop_mid_bracket_is_reconciled_without_resending() {
     let mut r = rig();
-    r.fake.set_positions(vec![FakePosition { con_id: 495_512_003, local_symbol: "ESZ6".into(), qty: 2.0, avg_cost: 300_000.0 }]);
+    r.fake.set_positions(vec![FakePosition {
+        con_id: 495_512_003,
+        local_symbol: "ESZ6".into(),
+        qty: 2.0,
+        avg_cost: 300_000.0,
+    }]);
     r.send(intent(50, OrderSide::Buy, OrderType::Market, 1));
     let m = r.wait_placed(1)[0].order_id;
     r.fake.fill(m, 1.0, 6000.0, 2.25).expect("market order");
@@ -218,7 +262,9 @@ fn a_socket_drop_mid_bracket_is_reconciled_without_resending() {
     assert_eq!(r.edge.broker_position(), Some(2), "broker position published");
     // The children keep working on the new connection.
     r.fake.fill(stop, 2.0, 5990.0, 4.5).expect("stop");
-    r.wait_reports("stop filled, target cancelled", |g| has(g, 101, ExecKind::Filled) && has(g, 102, ExecKind::Cancelled));
+    r.wait_reports("stop filled, target cancelled", |g| {
+        has(g, 101, ExecKind::Filled) && has(g, 102, ExecKind::Cancelled)
+    });
     let _ = target;
     let s = r.finish();
     assert!(s.reconciliations >= 1 && s.dropped_reports >= 1, "{s:?}");

@@ -115,11 +115,17 @@ fn apply(q: &mut Quote, got_greeks: &mut bool, t: &TickTypes) {
         TickTypes::Price(p) => set_price(q, &p.tick_type, p.price, pos(p.price)),
         TickTypes::PriceSize(p) => set_price(q, &p.price_tick_type, p.price, pos(p.price)),
         TickTypes::Size(s) if s.size.is_finite() && s.size >= 0.0 => match s.tick_type {
-            TickType::Volume | TickType::OptionCallVolume | TickType::OptionPutVolume => q.volume = s.size as u64,
-            TickType::OptionCallOpenInterest | TickType::OptionPutOpenInterest => q.open_interest = s.size as u64,
+            TickType::Volume | TickType::OptionCallVolume | TickType::OptionPutVolume => {
+                q.volume = s.size as u64
+            }
+            TickType::OptionCallOpenInterest | TickType::OptionPutOpenInterest => {
+                q.open_interest = s.size as u64
+            }
             _ => {}
         },
-        TickTypes::OptionComputation(c) if matches!(c.field, TickType::ModelOption | TickType::DelayedModelOption) => {
+        TickTypes::OptionComputation(c)
+            if matches!(c.field, TickType::ModelOption | TickType::DelayedModelOption) =>
+        {
             q.iv_src = c.implied_volatility.filter(|v| v.is_finite() && *v > 0.0);
             q.delta_src = c.delta.filter(|v| v.is_finite());
             q.gamma_src = c.gamma.filter(|v| v.is_finite());
@@ -142,12 +148,19 @@ fn set_price(q: &mut Quote, t: &TickType, v: f64, ok: bool) {
 }
 
 fn spx_con_id(client: &Client) -> Result<i32, String> {
-    let d = client.contract_details(&index_contract()).map_err(|e| format!("ibkr chain: SPX index details: {e}"))?;
-    d.first().map(|d| d.contract.contract_id).ok_or_else(|| "ibkr chain: IB listed no SPX index contract".to_string())
+    let d = client
+        .contract_details(&index_contract())
+        .map_err(|e| format!("ibkr chain: SPX index details: {e}"))?;
+    d.first()
+        .map(|d| d.contract.contract_id)
+        .ok_or_else(|| "ibkr chain: IB listed no SPX index contract".to_string())
 }
 
 fn spot(client: &Client, wait: Duration) -> Result<f64, String> {
-    let sub = client.market_data(&index_contract()).subscribe().map_err(|e| format!("ibkr chain: SPX quote: {e}"))?;
+    let sub = client
+        .market_data(&index_contract())
+        .subscribe()
+        .map_err(|e| format!("ibkr chain: SPX quote: {e}"))?;
     let deadline = Instant::now() + wait;
     let mut close = None;
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
@@ -204,11 +217,15 @@ pub(crate) fn fetch(client: &Client, cfg: &IbkrConfig) -> Result<Chain, String> 
         }
     }
     drop(sub);
-    let params: Vec<(Root, Vec<String>, Vec<f64>)> = params.into_iter().map(|(r, (e, k))| (r, e, k)).collect();
+    let params: Vec<(Root, Vec<String>, Vec<f64>)> =
+        params.into_iter().map(|(r, (e, k))| (r, e, k)).collect();
     let today = calendar::eastern_date(now_ns());
     let lines = select_lines(&params, today, spot, c.expiries as usize, c.strikes_each_side as usize);
     if lines.is_empty() {
-        return Err(format!("ibkr chain: no SPX/SPXW lines around {spot} in the {} nearest expiries", c.expiries));
+        return Err(format!(
+            "ibkr chain: no SPX/SPXW lines around {spot} in the {} nearest expiries",
+            c.expiries
+        ));
     }
     let mut quotes: Vec<(Quote, bool)> = vec![(Quote::default(), false); lines.len()];
     for (batch_no, batch) in lines.chunks(c.max_lines.max(1) as usize).enumerate() {
@@ -217,7 +234,9 @@ pub(crate) fn fetch(client: &Client, cfg: &IbkrConfig) -> Result<Chain, String> 
         for (k, l) in batch.iter().enumerate() {
             match client.market_data(&option_contract(l)).generic_ticks(&["100", "101", "106"]).subscribe() {
                 Ok(s) => subs.push((base + k, s)),
-                Err(e) => tracing::warn!(strike = l.strike, expiry = %l.expiry_ib, error = %e, "ibkr chain: quote request failed"),
+                Err(e) => {
+                    tracing::warn!(strike = l.strike, expiry = %l.expiry_ib, error = %e, "ibkr chain: quote request failed")
+                }
             }
         }
         let deadline = Instant::now() + wait;
@@ -231,7 +250,9 @@ pub(crate) fn fetch(client: &Client, cfg: &IbkrConfig) -> Result<Chain, String> 
                     }
                 }
             }
-            let complete = subs.iter().all(|(i, _)| quotes.get(*i).is_some_and(|(q, g)| *g && q.bid > 0.0 && q.ask > 0.0));
+            let complete = subs
+                .iter()
+                .all(|(i, _)| quotes.get(*i).is_some_and(|(q, g)| *g && q.bid > 0.0 && q.ask > 0.0));
             if complete || Instant::now() >= deadline {
                 break;
             }
@@ -258,7 +279,8 @@ pub(crate) fn fetch(client: &Client, cfg: &IbkrConfig) -> Result<Chain, String> 
             row.put = q;
         }
     }
-    let mut chain = Chain { underlying: "SPX (IBKR)".into(), spot, valuation_ts_ns, rows: rows.into_values().collect() };
+    let mut chain =
+        Chain { underlying: "SPX (IBKR)".into(), spot, valuation_ts_ns, rows: rows.into_values().collect() };
     chain.compute_model(&ModelParams::default());
     Ok(chain)
 }
@@ -300,7 +322,11 @@ mod tests {
     #[test]
     fn lines_around_spot_for_the_nearest_expiries() {
         let params = vec![
-            (Root::Spxw, vec!["20261202".into(), "20261203".into(), "20261130".into()], vec![5990.0, 5995.0, 6000.0, 6005.0, 6010.0, f64::NAN]),
+            (
+                Root::Spxw,
+                vec!["20261202".into(), "20261203".into(), "20261130".into()],
+                vec![5990.0, 5995.0, 6000.0, 6005.0, 6010.0, f64::NAN],
+            ),
             (Root::Spx, vec!["20261218".into()], vec![5990.0, 6000.0, 6010.0]),
         ];
         let today = Date::new(2026, 12, 1).expect("date");
@@ -309,9 +335,10 @@ mod tests {
         assert_eq!(lines.len(), 2 * 4 * 2);
         assert!(lines.iter().all(|l| l.root == Root::Spxw));
         let mut ks: Vec<f64> = lines.iter().map(|l| l.strike).collect();
+        ks.sort_by(|a, b| a.total_cmp(b));
         ks.dedup();
-        assert_eq!(ks[..4], [5995.0, 5995.0, 6000.0, 6000.0][..4].iter().copied().collect::<Vec<_>>()[..]);
-        assert!(lines.iter().any(|l| l.strike == 6010.0) && !lines.iter().any(|l| l.strike == 5990.0));
+        assert_eq!(ks, [5995.0, 6000.0, 6005.0, 6010.0]);
+        assert_eq!(lines.iter().filter(|l| l.call).count(), 8);
     }
 
     #[test]
@@ -320,11 +347,31 @@ mod tests {
         use ibapi::market_data::realtime::{TickPrice, TickSize};
         let mut q = Quote::default();
         let mut g = false;
-        apply(&mut q, &mut g, &TickTypes::Price(TickPrice { tick_type: TickType::Bid, price: 1.5, ..Default::default() }));
-        apply(&mut q, &mut g, &TickTypes::Price(TickPrice { tick_type: TickType::Ask, price: f64::NAN, ..Default::default() }));
-        apply(&mut q, &mut g, &TickTypes::Size(TickSize { tick_type: TickType::OptionCallOpenInterest, size: 1234.0 }));
-        let c = OptionComputation { field: TickType::ModelOption, implied_volatility: Some(0.2), gamma: Some(0.003), ..Default::default() };
+        apply(
+            &mut q,
+            &mut g,
+            &TickTypes::Price(TickPrice { tick_type: TickType::Bid, price: 1.5, ..Default::default() }),
+        );
+        apply(
+            &mut q,
+            &mut g,
+            &TickTypes::Price(TickPrice { tick_type: TickType::Ask, price: f64::NAN, ..Default::default() }),
+        );
+        apply(
+            &mut q,
+            &mut g,
+            &TickTypes::Size(TickSize { tick_type: TickType::OptionCallOpenInterest, size: 1234.0 }),
+        );
+        let c = OptionComputation {
+            field: TickType::ModelOption,
+            implied_volatility: Some(0.2),
+            gamma: Some(0.003),
+            ..Default::default()
+        };
         apply(&mut q, &mut g, &TickTypes::OptionComputation(c));
-        assert_eq!((q.bid, q.ask, q.open_interest, q.iv_src, q.gamma_src, g), (1.5, 0.0, 1234, Some(0.2), Some(0.003), true));
+        assert_eq!(
+            (q.bid, q.ask, q.open_interest, q.iv_src, q.gamma_src, g),
+            (1.5, 0.0, 1234, Some(0.2), Some(0.003), true)
+        );
     }
 }

@@ -95,7 +95,11 @@ pub fn check_with(cfg: &IbkrConfig, account: Option<Secret>, today: Date) -> Che
         }
         Err(IbkrError::ServerVersion { found, need, .. }) => {
             r.push("gateway reachable", Verdict::Pass, cfg.address());
-            r.push("server version", Verdict::Fail, format!("{found} < {need}: upgrade TWS/Gateway (10.40+ latest, 10.45+ stable)"));
+            r.push(
+                "server version",
+                Verdict::Fail,
+                format!("{found} < {need}: upgrade TWS/Gateway (10.40+ latest, 10.45+ stable)"),
+            );
             return r;
         }
         Err(e) => {
@@ -112,9 +116,11 @@ pub fn check_with(cfg: &IbkrConfig, account: Option<Secret>, today: Date) -> Che
     );
     let managed = client.handshake_managed_accounts();
     match account {
-        Some(a) if managed.iter().any(|m| m == a.expose()) => {
-            r.push("account", Verdict::Pass, format!("{ACCOUNT_ENV}={} is managed ({} account(s))", a.redacted(), managed.len()))
-        }
+        Some(a) if managed.iter().any(|m| m == a.expose()) => r.push(
+            "account",
+            Verdict::Pass,
+            format!("{ACCOUNT_ENV}={} is managed ({} account(s))", a.redacted(), managed.len()),
+        ),
         Some(a) => r.push(
             "account",
             Verdict::Fail,
@@ -130,7 +136,13 @@ pub fn check_with(cfg: &IbkrConfig, account: Option<Secret>, today: Date) -> Che
         Ok(c) => r.push(
             "contract",
             Verdict::Pass,
-            format!("{} con id {} expires {} (roll rule on {})", c.local_symbol, c.con_id, contract::fmt_date(c.expiry), contract::fmt_date(today)),
+            format!(
+                "{} con id {} expires {} (roll rule on {})",
+                c.local_symbol,
+                c.con_id,
+                contract::fmt_date(c.expiry),
+                contract::fmt_date(today)
+            ),
         ),
         Err(e) => r.push("contract", Verdict::Fail, e.to_string()),
     }
@@ -146,7 +158,10 @@ pub fn check_with(cfg: &IbkrConfig, account: Option<Secret>, today: Date) -> Che
             r.push(
                 "clock skew",
                 if skew_ms <= max { Verdict::Pass } else { Verdict::Warn },
-                format!("{skew_ms} ms against the server (limit {} ms + 1 s resolution)", cfg.max_clock_skew_ms),
+                format!(
+                    "{skew_ms} ms against the server (limit {} ms + 1 s resolution)",
+                    cfg.max_clock_skew_ms
+                ),
             );
         }
         Err(e) => r.push("clock skew", Verdict::Warn, format!("server time request failed: {e}")),

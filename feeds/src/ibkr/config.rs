@@ -224,14 +224,17 @@ mod tests {
             ..IbkrConfig::default()
         };
         let errs = bad.validate().expect_err("invalid");
-        for field in ["host", "port", "client_id", "depth_levels", "reconnect_initial_ms", "expiries", "refresh_secs"] {
+        for field in
+            ["host", "port", "client_id", "depth_levels", "reconnect_initial_ms", "expiries", "refresh_secs"]
+        {
             assert!(errs.iter().any(|e| e.contains(field)), "{field} missing from {errs:?}");
         }
     }
 
     #[test]
     fn unknown_fields_are_refused() {
-        let ok: IbkrConfig = toml::from_str("port = 4002\nroot = \"MES\"\n[chain]\nexpiries = 3\n").expect("parses");
+        let ok: IbkrConfig =
+            toml::from_str("port = 4002\nroot = \"MES\"\n[chain]\nexpiries = 3\n").expect("parses");
         assert_eq!((ok.port, ok.root, ok.chain.expiries), (4002, Root::Mes, 3));
         assert!(toml::from_str::<IbkrConfig>("prot = 4002\n").is_err());
         assert!(toml::from_str::<IbkrConfig>("account = \"DU1\"\n").is_err(), "the account is not config");

@@ -87,11 +87,20 @@ pub fn pick_front(root: Root, today: Date, listed: &[Listed]) -> Result<Resolved
     }
     let (year, month) = front_month(today);
     if let Some(l) = listed.iter().find(|l| l.expiry.year == year && u32::from(l.expiry.month) == month) {
-        return Ok(ResolvedContract { root, con_id: l.con_id, local_symbol: l.local_symbol.clone(), expiry: l.expiry });
+        return Ok(ResolvedContract {
+            root,
+            con_id: l.con_id,
+            local_symbol: l.local_symbol.clone(),
+            expiry: l.expiry,
+        });
     }
     let mut sorted: Vec<&Listed> = listed.iter().collect();
     sorted.sort_by_key(|l| l.expiry);
-    let found = sorted.iter().map(|l| format!("{} {}", l.local_symbol, fmt_date(l.expiry))).collect::<Vec<_>>().join(", ");
+    let found = sorted
+        .iter()
+        .map(|l| format!("{} {}", l.local_symbol, fmt_date(l.expiry)))
+        .collect::<Vec<_>>()
+        .join(", ");
     Err(ContractError::NoMatch { root: name, year, month, today: fmt_date(today), found })
 }
 
@@ -104,7 +113,11 @@ pub fn fmt_date(d: Date) -> String {
 ///
 /// # Errors
 /// As [`pick_front`], or the request failed.
-pub(crate) fn resolve(client: &ibapi::client::blocking::Client, root: Root, today: Date) -> Result<ResolvedContract, ContractError> {
+pub(crate) fn resolve(
+    client: &ibapi::client::blocking::Client,
+    root: Root,
+    today: Date,
+) -> Result<ResolvedContract, ContractError> {
     let name = root.spec().root;
     let details = client
         .contract_details(&future_query(root))
@@ -117,12 +130,19 @@ pub(crate) fn resolve(client: &ibapi::client::blocking::Client, root: Root, toda
             .or_else(|| parse_ib_date(&c.last_trade_date_or_contract_month))
             .or_else(|| c.last_trade_date.and_then(|t| Date::new(t.year(), u8::from(t.month()), t.day())));
         match date {
-            Some(expiry) => listed.push(Listed { con_id: c.contract_id, local_symbol: c.local_symbol.clone(), expiry }),
-            None => bad.push(format!("{} (expiry {:?})", c.local_symbol, c.last_trade_date_or_contract_month)),
+            Some(expiry) => {
+                listed.push(Listed { con_id: c.contract_id, local_symbol: c.local_symbol.clone(), expiry })
+            }
+            None => {
+                bad.push(format!("{} (expiry {:?})", c.local_symbol, c.last_trade_date_or_contract_month))
+            }
         }
     }
     if listed.is_empty() && !bad.is_empty() {
-        return Err(ContractError::NoneListed { root: name, detail: format!(" with a readable expiry: {}", bad.join(", ")) });
+        return Err(ContractError::NoneListed {
+            root: name,
+            detail: format!(" with a readable expiry: {}", bad.join(", ")),
+        });
     }
     pick_front(root, today, &listed)
 }

@@ -34,7 +34,8 @@ pub enum ErrorClass {
     Pacing,
     /// A warning (2100–2199 except the above, 399): logged.
     Warning,
-    /// Anything else: logged as an error; with an order id in 200..=399, a reject.
+    /// Anything else: logged as an error; with an order id, a reject when the code is in
+    /// 101..=399 or the order was not accepted yet (e.g. 110, a price off the tick grid).
     Other,
 }
 
@@ -75,7 +76,7 @@ pub fn classify(code: i32) -> ErrorClass {
 pub fn rejects_order(code: i32) -> bool {
     match classify(code) {
         ErrorClass::Reject | ErrorClass::DuplicateId => true,
-        ErrorClass::Other => (200..=399).contains(&code) && code != 399,
+        ErrorClass::Other => (101..=399).contains(&code) && code != 399,
         _ => false,
     }
 }

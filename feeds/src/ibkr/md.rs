@@ -106,7 +106,8 @@ impl Mapper {
         emit: bool,
         out: &mut Vec<Event>,
     ) {
-        let (Some(b), Some(a), Some(bs), Some(asz)) = (price_of(bid), price_of(ask), size_of(bid_size), size_of(ask_size))
+        let (Some(b), Some(a), Some(bs), Some(asz)) =
+            (price_of(bid), price_of(ask), size_of(bid_size), size_of(ask_size))
         else {
             self.dropped += 1;
             tracing::warn!(bid, ask, bid_size, ask_size, "ibkr: bid/ask with a bad price or size dropped");
@@ -243,9 +244,9 @@ mod thread {
     use crate::ibkr::errors::{classify, ErrorClass};
     use crate::ibkr::IbkrConfig;
     use ibapi::client::blocking::Client;
-    use ibapi::subscriptions::sync::Subscription;
     use ibapi::market_data::realtime::{BidAsk, MarketDepths, Trade};
     use ibapi::market_data::{IgnoreSize, SmartDepth};
+    use ibapi::subscriptions::sync::Subscription;
     use ibapi::subscriptions::SubscriptionItem;
     use std::sync::atomic::AtomicBool;
     use std::sync::Arc;
@@ -266,7 +267,12 @@ mod thread {
         };
         let quotes = client.tick_by_tick(&contract, 0).bid_ask(IgnoreSize::No)?;
         let depth = if cfg.depth_levels > 0 {
-            Some(client.market_depth(&contract, i32::from(cfg.depth_levels)).smart_depth(SmartDepth::No).subscribe()?)
+            Some(
+                client
+                    .market_depth(&contract, i32::from(cfg.depth_levels))
+                    .smart_depth(SmartDepth::No)
+                    .subscribe()?,
+            )
         } else {
             None
         };
@@ -314,6 +320,9 @@ mod thread {
         let mut backoff = Duration::from_millis(cfg.reconnect_initial_ms);
         let mut retry_at = Instant::now();
         let mut lost = false;
+        // When the last connection loss was seen, and when the live subscriptions were made.
+        let mut lost_at: Option<Instant> = None;
+        let mut subscribed_at = Instant::now();
         let mut idle: u32 = 0;
         let depth_on = cfg.depth_levels > 0;
         loop {
@@ -325,6 +334,13 @@ mod thread {
             // Connectivity notices.
             while let Some(n) = notices.try_next() {
                 match (n.code, classify(n.code)) {
+                    (ibapi::TRANSPORT_RECONNECT_CODE, _)
+                        if subs.is_some() && lost_at.is_some_and(|l| subscribed_at > l) =>
+                    {
+                        // The streams already failed with the drop and were reopened on the new
+                        // connection: nothing to redo.
+                        tracing::debug!("ibkr market data: reconnect notice after resubscribing");
+                    }
                     (ibapi::TRANSPORT_RECONNECT_CODE, _) | (_, ErrorClass::RestoredDataLost) => {
                         tracing::warn!(code = n.code, "ibkr market data: resubscribing after a reconnect");
                         subs = None;
@@ -344,7 +360,9 @@ mod thread {
                         status.pacing.fetch_add(1, Ordering::Relaxed);
                         tracing::warn!(code = n.code, msg = %n.message, "ibkr: pacing violation");
                     }
-                    (_, ErrorClass::Informational) => tracing::debug!(code = n.code, msg = %n.message, "ibkr notice"),
+                    (_, ErrorClass::Informational) => {
+                        tracing::debug!(code = n.code, msg = %n.message, "ibkr notice")
+                    }
                     _ => tracing::warn!(code = n.code, msg = %n.message, "ibkr notice"),
                 }
             }
@@ -370,6 +388,7 @@ mod thread {
                 match subscribe(&client, &cfg, &contract) {
                     Ok(s) => {
                         subs = Some(s);
+                        subscribed_at = Instant::now();
                         backoff = Duration::from_millis(cfg.reconnect_initial_ms);
                         if matches!(status.state(), LinkState::Connecting) && !lost {
                             status.set_state(LinkState::Connected);
@@ -395,7 +414,14 @@ mod thread {
             let mut fault: Option<Poll> = None;
             let now = now_ns();
             out.clear();
-            match item(s.trades.try_next(), |t: Trade| {
+            // When idle, block briefly on the trade stream (it wakes at once on a trade) instead
+            // of sleeping: trades get the lowest latency, depth and quotes wait at most 500 µs.
+            let next_trade = if idle >= IDLE_SPINS {
+                s.trades.next_timeout(Duration::from_micros(500))
+            } else {
+                s.trades.try_next()
+            };
+            match item(next_trade, |t: Trade| {
                 if let Some(e) = map.trade(ts_of(&t.time), now, t.price, t.size) {
                     out.push(e);
                 }
@@ -405,7 +431,16 @@ mod thread {
                 p => fault = Some(p),
             }
             match item(s.quotes.try_next(), |q: BidAsk| {
-                map.bid_ask(ts_of(&q.time), now, q.bid_price, q.ask_price, q.bid_size, q.ask_size, !depth_on, &mut out)
+                map.bid_ask(
+                    ts_of(&q.time),
+                    now,
+                    q.bid_price,
+                    q.ask_price,
+                    q.bid_size,
+                    q.ask_size,
+                    !depth_on,
+                    &mut out,
+                )
             }) {
                 Poll::Busy => busy = true,
                 Poll::Idle => {}
@@ -413,8 +448,12 @@ mod thread {
             }
             if let Some(d) = s.depth.as_ref() {
                 match item(d.try_next(), |m: MarketDepths| match m {
-                    MarketDepths::MarketDepth(r) => map.depth(now, r.position, r.operation, r.side, r.price, r.size, &mut out),
-                    MarketDepths::MarketDepthL2(r) => map.depth(now, r.position, r.operation, r.side, r.price, r.size, &mut out),
+                    MarketDepths::MarketDepth(r) => {
+                        map.depth(now, r.position, r.operation, r.side, r.price, r.size, &mut out)
+                    }
+                    MarketDepths::MarketDepthL2(r) => {
+                        map.depth(now, r.position, r.operation, r.side, r.price, r.size, &mut out)
+                    }
                     MarketDepths::Reset => out.push(map.reset(now)),
                 }) {
                     Poll::Busy => busy = true,
@@ -434,6 +473,7 @@ mod thread {
                     tracing::warn!(reason = %why, "ibkr market data: connection lost");
                     status.set_state(LinkState::Lost);
                     lost = true;
+                    lost_at = Some(Instant::now());
                     subs = None;
                     retry_at = Instant::now();
                 }
@@ -449,14 +489,15 @@ mod thread {
                 idle = idle.saturating_add(1);
                 if idle < 64 {
                     std::hint::spin_loop();
-                } else if idle < 2048 {
+                } else if idle < IDLE_SPINS {
                     std::thread::yield_now();
-                } else {
-                    std::thread::sleep(Duration::from_micros(100));
                 }
             }
         }
     }
+
+    /// Idle polls (spins, then yields) before the thread blocks on the trade stream.
+    const IDLE_SPINS: u32 = 2048;
 
     /// Waits for the client to be connected again, checking `stop`: `Ok(true)` connected,
     /// `Ok(false)` stopping, `Err` when ibapi gave up reconnecting (or shut down). ibapi's
@@ -536,14 +577,20 @@ mod tests {
         assert!(out[0].is_last());
         out.clear();
         m.depth(5, 0, 0, 1, 6000.25, 1.0, &mut out); // insert above: old row 0 moves to 1
-        assert_eq!(out.iter().map(|e| (e.depth, e.price)).collect::<Vec<_>>(), [(0, 6000 * P + P / 4), (1, 6000 * P)]);
+        assert_eq!(
+            out.iter().map(|e| (e.depth, e.price)).collect::<Vec<_>>(),
+            [(0, 6000 * P + P / 4), (1, 6000 * P)]
+        );
         assert!(!out[0].is_last() && out[1].is_last());
         out.clear();
         m.depth(5, 0, 1, 1, 6000.25, 4.0, &mut out); // update row 0 only
         assert_eq!(out.iter().map(|e| (e.depth, e.size)).collect::<Vec<_>>(), [(0, 4)]);
         out.clear();
         m.depth(5, 0, 2, 1, 0.0, 0.0, &mut out); // delete row 0: row 1 moves up, row 1 empties
-        assert_eq!(out.iter().map(|e| (e.depth, e.price, e.size)).collect::<Vec<_>>(), [(0, 6000 * P, 3), (1, 0, 0)]);
+        assert_eq!(
+            out.iter().map(|e| (e.depth, e.price, e.size)).collect::<Vec<_>>(),
+            [(0, 6000 * P, 3), (1, 0, 0)]
+        );
         out.clear();
         m.depth(5, 0, 0, 0, 6000.5, 2.0, &mut out); // ask row 0
         assert_eq!((out[0].side, out[0].depth), (Side::Ask, 0));

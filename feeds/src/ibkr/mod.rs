@@ -154,7 +154,11 @@ impl IbkrEdge {
     ///
     /// # Errors
     /// See [`IbkrError`].
-    pub fn connect_with(cfg: &IbkrConfig, state_dir: &Path, opts: ConnectOptions) -> Result<IbkrEdge, IbkrError> {
+    pub fn connect_with(
+        cfg: &IbkrConfig,
+        state_dir: &Path,
+        opts: ConnectOptions,
+    ) -> Result<IbkrEdge, IbkrError> {
         cfg.validate().map_err(IbkrError::Config)?;
         let client = Arc::new(open_client(cfg)?);
         let accounts: Vec<String> = client.handshake_managed_accounts().to_vec();
@@ -224,9 +228,17 @@ impl IbkrEdge {
     ///
     /// # Errors
     /// The thread cannot be started.
-    pub fn spawn_market_data(&self, feed: rtrb::Producer<FeedItem>) -> Result<JoinHandle<Result<(), String>>, IbkrError> {
-        let (client, cfg, contract, status, stop) =
-            (Arc::clone(&self.client), self.cfg.clone(), self.contract.clone(), self.status(), Arc::clone(&self.stop));
+    pub fn spawn_market_data(
+        &self,
+        feed: rtrb::Producer<FeedItem>,
+    ) -> Result<JoinHandle<Result<(), String>>, IbkrError> {
+        let (client, cfg, contract, status, stop) = (
+            Arc::clone(&self.client),
+            self.cfg.clone(),
+            self.contract.clone(),
+            self.status(),
+            Arc::clone(&self.stop),
+        );
         std::thread::Builder::new()
             .name("mia-ibkr-md".into())
             .spawn(move || md::run(client, cfg, contract, feed, status, stop))
@@ -304,24 +316,29 @@ impl Drop for IbkrEdge {
 /// handshake on a helper thread (a clear timeout).
 pub(crate) fn open_client(cfg: &IbkrConfig) -> Result<Client, IbkrError> {
     let addr = cfg.address();
-    let sock: std::net::SocketAddr = addr
-        .parse()
-        .map_err(|e| IbkrError::Unreachable { addr: addr.clone(), reason: format!("not an IP address and port: {e}") })?;
+    let sock: std::net::SocketAddr = addr.parse().map_err(|e| IbkrError::Unreachable {
+        addr: addr.clone(),
+        reason: format!("not an IP address and port: {e}"),
+    })?;
     std::net::TcpStream::connect_timeout(&sock, cfg.connect_timeout())
         .map_err(|e| IbkrError::Unreachable { addr: addr.clone(), reason: e.to_string() })?;
     let (tx, rx) = std::sync::mpsc::channel();
-    let (a2, id, attempts, timeout) = (addr.clone(), cfg.client_id, cfg.reconnect_attempts, cfg.request_timeout());
+    let (a2, id, attempts, timeout) =
+        (addr.clone(), cfg.client_id, cfg.reconnect_attempts, cfg.request_timeout());
     std::thread::Builder::new()
         .name("mia-ibkr-connect".into())
         .spawn(move || {
-            let mut b = Client::builder().address(a2).client_id(id).tcp_no_delay(true).one_shot_timeout(timeout);
+            let mut b =
+                Client::builder().address(a2).client_id(id).tcp_no_delay(true).one_shot_timeout(timeout);
             b = if attempts == 0 { b.reconnect_forever() } else { b.max_reconnect_attempts(attempts) };
             let _ = tx.send(b.connect());
         })
         .map_err(|e| IbkrError::Spawn("connect", e))?;
     match rx.recv_timeout(cfg.connect_timeout()) {
         Ok(Ok(c)) => Ok(c),
-        Ok(Err(ibapi::Error::ServerVersion(need, found, _))) => Err(IbkrError::ServerVersion { addr, found, need }),
+        Ok(Err(ibapi::Error::ServerVersion(need, found, _))) => {
+            Err(IbkrError::ServerVersion { addr, found, need })
+        }
         Ok(Err(e)) => Err(IbkrError::Handshake { addr, reason: e.to_string() }),
         Err(_) => Err(IbkrError::Timeout { addr, ms: cfg.connect_timeout_ms }),
     }
@@ -340,7 +357,10 @@ fn pick_account(want: Option<Secret>, managed: &[String]) -> Result<Secret, Ibkr
         ))),
         None => match managed {
             [one] => {
-                tracing::warn!("ibkr: {} is unset; using the Gateway's only managed account", config::ACCOUNT_ENV);
+                tracing::warn!(
+                    "ibkr: {} is unset; using the Gateway's only managed account",
+                    config::ACCOUNT_ENV
+                );
                 Ok(Secret::new(one.clone()))
             }
             _ => Err(IbkrError::Account(format!(

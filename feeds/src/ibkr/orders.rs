@@ -30,9 +30,13 @@ use super::reconcile::BrokerPosition;
 use super::status::FeedStatus;
 use super::{contract::ResolvedContract, IbkrConfig, Secret};
 use ibapi::client::blocking::Client;
-use ibapi::orders::{Action, CommissionReport, Execution, OcaType, Order as IbOrder, OrderStatusKind, OrderUpdate};
+use ibapi::orders::{
+    Action, CommissionReport, Execution, OcaType, Order as IbOrder, OrderStatusKind, OrderUpdate,
+};
 use ibapi::subscriptions::SubscriptionItem;
-use mia_model::msg::{ExecKind, ExecReport, Msg, OrderAction, OrderIntent, OrderSide, OrderType, TimeInForce};
+use mia_model::msg::{
+    ExecKind, ExecReport, Msg, OrderAction, OrderIntent, OrderSide, OrderType, TimeInForce,
+};
 use mia_model::price::{to_f64, Px, UNDEF_PX};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
@@ -171,8 +175,11 @@ impl OrderEdge {
         mut reports: rtrb::Producer<Msg>,
         stop: &AtomicBool,
     ) -> Result<OrderEdgeSummary, String> {
-        let mut updates =
-            Some(self.client.order_update_stream().map_err(|e| format!("ibkr orders: order update stream: {e}"))?);
+        let mut updates = Some(
+            self.client
+                .order_update_stream()
+                .map_err(|e| format!("ibkr orders: order update stream: {e}"))?,
+        );
         let notices = self.client.notice_stream().map_err(|e| format!("ibkr orders: notice stream: {e}"))?;
         let mut reconcile_at: Option<Instant> = None;
         let mut backoff = Duration::from_millis(self.cfg.reconnect_initial_ms);
@@ -221,7 +228,9 @@ impl OrderEdge {
             } else if self.client.is_connected() {
                 match self.client.order_update_stream() {
                     Ok(u) => updates = Some(u),
-                    Err(e) => tracing::warn!(error = %e, "ibkr orders: cannot reopen the order update stream"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "ibkr orders: cannot reopen the order update stream")
+                    }
                 }
             }
             while let Some(n) = notices.try_next() {
@@ -275,7 +284,10 @@ impl OrderEdge {
         while let Some(r) = self.out.front().copied() {
             if reports.push(Msg::Exec(r)).is_err() {
                 if reports.is_abandoned() {
-                    tracing::warn!(left = self.out.len(), "ibkr orders: report ring abandoned; reports dropped");
+                    tracing::warn!(
+                        left = self.out.len(),
+                        "ibkr orders: report ring abandoned; reports dropped"
+                    );
                     self.out.clear();
                 }
                 break;
@@ -287,7 +299,17 @@ impl OrderEdge {
         any
     }
 
-    pub(crate) fn report(&mut self, ib: i32, kind: ExecKind, qty: u32, leaves: u32, price: Px, fee: i64, reason: u16) {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn report(
+        &mut self,
+        ib: i32,
+        kind: ExecKind,
+        qty: u32,
+        leaves: u32,
+        price: Px,
+        fee: i64,
+        reason: u16,
+    ) {
         let Some(o) = self.orders.get(&ib) else { return };
         let r = ExecReport {
             client_order_id: o.intent.client_order_id,
@@ -322,7 +344,8 @@ impl OrderEdge {
         match i.action {
             OrderAction::New => {
                 if let Some(h) = self.held.as_ref() {
-                    let is_child = i.link != 0 && i.client_order_id.wrapping_sub(u64::from(i.link)) == h.entry_coid;
+                    let is_child =
+                        i.link != 0 && i.client_order_id.wrapping_sub(u64::from(i.link)) == h.entry_coid;
                     if !is_child {
                         self.break_held("another intent arrived before all of the bracket's children");
                     }
@@ -330,7 +353,9 @@ impl OrderEdge {
                 if let Some(h) = self.held.as_ref() {
                     let (entry_ib, entry_coid) = (h.entry_ib, h.entry_coid);
                     let last = h.children.len() + 1 == usize::from(h.expected);
-                    if let Some(ib) = self.send_new(&i, entry_ib, &oca_group(entry_coid), OcaType::CancelWithBlock, last) {
+                    if let Some(ib) =
+                        self.send_new(&i, entry_ib, &oca_group(entry_coid), OcaType::CancelWithBlock, last)
+                    {
                         if let Some(h) = self.held.as_mut() {
                             h.children.push(ib);
                         }
@@ -357,12 +382,18 @@ impl OrderEdge {
                             children: Vec::new(),
                         });
                     }
-                } else if i.link != 0 && self.broken_entries.contains(&i.client_order_id.wrapping_sub(u64::from(i.link))) {
+                } else if i.link != 0
+                    && self.broken_entries.contains(&i.client_order_id.wrapping_sub(u64::from(i.link)))
+                {
                     self.refuse(&i, reason::BRACKET_INCOMPLETE, "child of a bracket whose set was cancelled");
                 } else if i.link != 0 {
                     let entry = i.client_order_id.wrapping_sub(u64::from(i.link));
                     if !self.by_coid.contains_key(&entry) {
-                        tracing::warn!(coid = i.client_order_id, entry, "ibkr orders: OCA child of an entry this edge never sent");
+                        tracing::warn!(
+                            coid = i.client_order_id,
+                            entry,
+                            "ibkr orders: OCA child of an entry this edge never sent"
+                        );
                     }
                     self.send_new(&i, 0, &oca_group(entry), OcaType::CancelWithBlock, true);
                 } else {
@@ -374,7 +405,15 @@ impl OrderEdge {
         }
     }
 
-    fn build(&self, i: &OrderIntent, ib: i32, parent: i32, oca: &str, oca_type: OcaType, transmit: bool) -> Option<IbOrder> {
+    fn build(
+        &self,
+        i: &OrderIntent,
+        ib: i32,
+        parent: i32,
+        oca: &str,
+        oca_type: OcaType,
+        transmit: bool,
+    ) -> Option<IbOrder> {
         let limit = if i.order_type.has_limit() { Some(good_px(i.price)?) } else { None };
         let aux = if i.order_type.has_trigger() { Some(good_px(i.trigger)?) } else { None };
         Some(IbOrder {
@@ -398,7 +437,14 @@ impl OrderEdge {
     }
 
     /// Sends a new order; returns its IB id, or reports a reject and returns `None`.
-    fn send_new(&mut self, i: &OrderIntent, parent: i32, oca: &str, oca_type: OcaType, transmit: bool) -> Option<i32> {
+    fn send_new(
+        &mut self,
+        i: &OrderIntent,
+        parent: i32,
+        oca: &str,
+        oca_type: OcaType,
+        transmit: bool,
+    ) -> Option<i32> {
         if i.qty == 0 {
             self.refuse(i, reason::BAD_INTENT, "zero quantity");
             return None;
@@ -454,7 +500,10 @@ impl OrderEdge {
 
     fn modify(&mut self, i: OrderIntent) {
         let Some(&ib) = self.by_coid.get(&i.client_order_id) else {
-            tracing::warn!(coid = i.client_order_id, "ibkr orders: modify of an order this edge never sent; ignored");
+            tracing::warn!(
+                coid = i.client_order_id,
+                "ibkr orders: modify of an order this edge never sent; ignored"
+            );
             return;
         };
         let Some(o) = self.orders.get(&ib).cloned() else { return };
@@ -472,7 +521,12 @@ impl OrderEdge {
             return;
         };
         if next.qty < o.filled || next.qty == 0 {
-            tracing::warn!(coid = i.client_order_id, qty = next.qty, filled = o.filled, "ibkr orders: modify below the filled quantity; ignored");
+            tracing::warn!(
+                coid = i.client_order_id,
+                qty = next.qty,
+                filled = o.filled,
+                "ibkr orders: modify below the filled quantity; ignored"
+            );
             return;
         }
         match self.client.submit_order(ib, &self.contract, &order) {
@@ -483,7 +537,9 @@ impl OrderEdge {
                     s.transmitted = true;
                 }
             }
-            Err(e) => tracing::warn!(coid = i.client_order_id, error = %e, "ibkr orders: modify failed to send"),
+            Err(e) => {
+                tracing::warn!(coid = i.client_order_id, error = %e, "ibkr orders: modify failed to send")
+            }
         }
     }
 
@@ -510,7 +566,10 @@ impl OrderEdge {
     fn break_held(&mut self, why: &str) {
         let Some(h) = self.held.take() else { return };
         self.broken_entries.insert(h.entry_coid);
-        tracing::warn!(entry = h.entry_coid, "ibkr orders: native bracket incomplete: {why}; parent cancelled");
+        tracing::warn!(
+            entry = h.entry_coid,
+            "ibkr orders: native bracket incomplete: {why}; parent cancelled"
+        );
         for id in std::iter::once(h.entry_ib).chain(h.children) {
             let Some(o) = self.orders.get_mut(&id) else { continue };
             if o.done {
@@ -557,22 +616,25 @@ impl OrderEdge {
         }
         let (qty, filled, code) = (o.intent.qty, o.filled, o.last_code);
         match st {
-            OrderStatusKind::Submitted | OrderStatusKind::PreSubmitted => {
-                if !o.accepted {
-                    if let Some(o) = self.orders.get_mut(&ib) {
-                        o.accepted = true;
-                        o.transmitted = true;
-                    }
-                    self.report(ib, ExecKind::Accepted, qty, qty.saturating_sub(filled), 0, 0, 0);
+            OrderStatusKind::Submitted | OrderStatusKind::PreSubmitted if !o.accepted => {
+                if let Some(o) = self.orders.get_mut(&ib) {
+                    o.accepted = true;
+                    o.transmitted = true;
                 }
+                self.report(ib, ExecKind::Accepted, qty, qty.saturating_sub(filled), 0, 0, 0);
             }
             OrderStatusKind::Cancelled | OrderStatusKind::ApiCancelled => {
-                let reason = if code != 0 { errors::reason_of(code) } else { errors::reason_of(ibapi::ORDER_CANCELLED_CODE) };
+                let reason = if code != 0 {
+                    errors::reason_of(code)
+                } else {
+                    errors::reason_of(ibapi::ORDER_CANCELLED_CODE)
+                };
                 let kind = if rejects_order(code) { ExecKind::Rejected } else { ExecKind::Cancelled };
                 self.finish(ib, kind, reason);
             }
             OrderStatusKind::Inactive => {
-                let kind = if code == 0 || rejects_order(code) { ExecKind::Rejected } else { ExecKind::Cancelled };
+                let kind =
+                    if code == 0 || rejects_order(code) { ExecKind::Rejected } else { ExecKind::Cancelled };
                 self.finish(ib, kind, errors::reason_of(code));
             }
             _ => {}
@@ -618,6 +680,10 @@ impl OrderEdge {
                 self.finish(ib, ExecKind::Rejected, errors::reason_of(code));
             }
             ErrorClass::Informational => tracing::debug!(ib, code, "ibkr: {msg}"),
+            ErrorClass::Other if self.orders.get(&ib).is_some_and(|o| !o.accepted && !o.done) => {
+                tracing::warn!(ib, code, "ibkr orders: order refused before acceptance: {msg}");
+                self.finish(ib, ExecKind::Rejected, errors::reason_of(code));
+            }
             _ => tracing::warn!(ib, code, "ibkr orders: notice: {msg}"),
         }
     }
@@ -674,7 +740,8 @@ impl OrderEdge {
     }
 
     fn flush_pending_of(&mut self, ib: i32) {
-        let ids: Vec<String> = self.pending.iter().filter(|(_, f)| f.ib_id == ib).map(|(k, _)| k.clone()).collect();
+        let ids: Vec<String> =
+            self.pending.iter().filter(|(_, f)| f.ib_id == ib).map(|(k, _)| k.clone()).collect();
         for id in ids {
             if let Some(f) = self.pending.remove(&id) {
                 self.status.fills_without_fee.fetch_add(1, Ordering::Relaxed);
@@ -690,8 +757,12 @@ impl OrderEdge {
             return;
         }
         let wait = Duration::from_millis(self.cfg.commission_wait_ms);
-        let mut late: Vec<(Instant, String)> =
-            self.pending.iter().filter(|(_, f)| all || f.at.elapsed() >= wait).map(|(k, f)| (f.at, k.clone())).collect();
+        let mut late: Vec<(Instant, String)> = self
+            .pending
+            .iter()
+            .filter(|(_, f)| all || f.at.elapsed() >= wait)
+            .map(|(k, f)| (f.at, k.clone()))
+            .collect();
         late.sort();
         for (_, id) in late {
             if let Some(f) = self.pending.remove(&id) {
@@ -704,10 +775,17 @@ impl OrderEdge {
 
     /// Orders that are not finished and were transmitted (reconciliation checks these).
     pub(crate) fn working(&self) -> Vec<i32> {
-        let held: Vec<i32> =
-            self.held.as_ref().map(|h| std::iter::once(h.entry_ib).chain(h.children.iter().copied()).collect()).unwrap_or_default();
-        let mut v: Vec<i32> =
-            self.orders.values().filter(|o| !o.done && o.transmitted && !held.contains(&o.ib_id)).map(|o| o.ib_id).collect();
+        let held: Vec<i32> = self
+            .held
+            .as_ref()
+            .map(|h| std::iter::once(h.entry_ib).chain(h.children.iter().copied()).collect())
+            .unwrap_or_default();
+        let mut v: Vec<i32> = self
+            .orders
+            .values()
+            .filter(|o| !o.done && o.transmitted && !held.contains(&o.ib_id))
+            .map(|o| o.ib_id)
+            .collect();
         v.sort_unstable();
         v
     }

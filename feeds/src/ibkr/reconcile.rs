@@ -160,9 +160,14 @@ pub(crate) fn reconcile(edge: &mut OrderEdge) -> Result<(), String> {
             Some(OrderStatusKind::Filled) => {
                 tracing::warn!(ib, "ibkr reconcile: IB says filled but not every execution was seen");
             }
-            Some(other) => tracing::info!(ib, status = ?other, "ibkr reconcile: completed order in a non-final state"),
+            Some(other) => {
+                tracing::info!(ib, status = ?other, "ibkr reconcile: completed order in a non-final state")
+            }
             None => {
-                tracing::warn!(ib, "ibkr reconcile: IB knows neither an open nor a completed order; reported rejected");
+                tracing::warn!(
+                    ib,
+                    "ibkr reconcile: IB knows neither an open nor a completed order; reported rejected"
+                );
                 edge.finish(ib, ExecKind::Rejected, reason::UNKNOWN_AT_BROKER);
             }
         }

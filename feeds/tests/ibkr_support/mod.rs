@@ -45,7 +45,12 @@ pub fn connect(fake: &FakeTws, cfg: &IbkrConfig, state: &Path) -> IbkrEdge {
 }
 
 /// Pops reports until `pred` holds for the list (true) or `timeout` passes (false).
-pub fn collect(rx: &mut rtrb::Consumer<Msg>, got: &mut Vec<ExecReport>, timeout: Duration, pred: impl Fn(&[ExecReport]) -> bool) -> bool {
+pub fn collect(
+    rx: &mut rtrb::Consumer<Msg>,
+    got: &mut Vec<ExecReport>,
+    timeout: Duration,
+    pred: impl Fn(&[ExecReport]) -> bool,
+) -> bool {
     let deadline = Instant::now() + timeout;
     loop {
         while let Ok(m) = rx.pop() {
@@ -94,5 +99,7 @@ pub fn capture_logs() {
 
 /// Everything logged so far.
 pub fn logs() -> String {
-    LOGS.get().map(|b| String::from_utf8_lossy(&b.lock().map(|v| v.clone()).unwrap_or_default()).into_owned()).unwrap_or_default()
+    LOGS.get()
+        .map(|b| String::from_utf8_lossy(&b.lock().map(|v| v.clone()).unwrap_or_default()).into_owned())
+        .unwrap_or_default()
 }

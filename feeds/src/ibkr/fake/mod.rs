@@ -149,6 +149,8 @@ pub struct PlacedOrder {
     pub local_symbol: String,
     /// Contract id.
     pub con_id: i32,
+    /// When the fake finished decoding it (latency measurements).
+    pub received: Instant,
 }
 
 /// A position the fake reports.
@@ -306,9 +308,8 @@ impl FakeTws {
             drop_now: AtomicBool::new(false),
         });
         let i2 = Arc::clone(&inner);
-        let thread = std::thread::Builder::new()
-            .name("fake-tws".into())
-            .spawn(move || accept_loop(&listener, &i2))?;
+        let thread =
+            std::thread::Builder::new().name("fake-tws".into()).spawn(move || accept_loop(&listener, &i2))?;
         Ok(FakeTws { addr, inner, thread: Some(thread) })
     }
 
@@ -505,10 +506,19 @@ fn error_msg(id: i32, code: i32, msg: &str) -> proto::ErrorMessage {
 }
 
 fn now_s() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
-fn record_fill(st: &mut State, order_id: i32, qty: f64, price: f64, commission: f64) -> Option<(FakeExec, Vec<i32>)> {
+fn record_fill(
+    st: &mut State,
+    order_id: i32,
+    qty: f64,
+    price: f64,
+    commission: f64,
+) -> Option<(FakeExec, Vec<i32>)> {
     st.exec_seq += 1;
     let seq = st.exec_seq;
     let o = st.orders.get_mut(&order_id)?;
@@ -543,7 +553,12 @@ fn record_fill(st: &mut State, order_id: i32, qty: f64, price: f64, commission: 
 fn contract_of(o: &PlacedOrder) -> proto::Contract {
     proto::Contract {
         con_id: Some(o.con_id),
-        symbol: Some(o.local_symbol.trim_end_matches(|c: char| c.is_ascii_digit()).trim_end_matches(['H', 'M', 'U', 'Z']).to_string()),
+        symbol: Some(
+            o.local_symbol
+                .trim_end_matches(|c: char| c.is_ascii_digit())
+                .trim_end_matches(['H', 'M', 'U', 'Z'])
+                .to_string(),
+        ),
         sec_type: Some("FUT".into()),
         exchange: Some("CME".into()),
         currency: Some("USD".into()),
@@ -1008,7 +1023,11 @@ fn market_data(inner: &Arc<Inner>, body: &[u8]) {
         size: Some("1".into()),
         attr_mask: Some(0),
     };
-    let size = |tick: i32, s: f64| proto::TickSize { req_id: Some(req), tick_type: Some(tick), size: Some(fmt_qty(s)) };
+    let size = |tick: i32, s: f64| proto::TickSize {
+        req_id: Some(req),
+        tick_type: Some(tick),
+        size: Some(fmt_qty(s)),
+    };
     if c.sec_type.as_deref() == Some("OPT") {
         let k = c.strike.unwrap_or(spot);
         let call = c.right.as_deref().map(|r| r.starts_with('C')).unwrap_or(true);
@@ -1062,6 +1081,7 @@ fn place_order(inner: &Arc<Inner>, session: u32, body: &[u8]) {
         account: o.account.clone().unwrap_or_default(),
         local_symbol: c.local_symbol.clone().unwrap_or_default(),
         con_id: c.con_id.unwrap_or(0),
+        received: Instant::now(),
     };
     let mut out: Vec<Vec<u8>> = Vec::new();
     {
@@ -1071,7 +1091,13 @@ fn place_order(inner: &Arc<Inner>, session: u32, body: &[u8]) {
             let perm = 9_000_000 + i64::from(order_id);
             st.orders.insert(
                 order_id,
-                FakeOrder { placed: placed.clone(), status: "Inactive", filled: 0.0, transmitted: true, perm_id: perm },
+                FakeOrder {
+                    placed: placed.clone(),
+                    status: "Inactive",
+                    filled: 0.0,
+                    transmitted: true,
+                    perm_id: perm,
+                },
             );
             out.push(frame(4, &error_msg(order_id, code, &msg)));
         } else if let Some(existing) = st.orders.get_mut(&order_id) {
@@ -1085,7 +1111,13 @@ fn place_order(inner: &Arc<Inner>, session: u32, body: &[u8]) {
             let perm = 9_000_000 + i64::from(order_id);
             st.orders.insert(
                 order_id,
-                FakeOrder { placed: placed.clone(), status: "Submitted", filled: 0.0, transmitted: false, perm_id: perm },
+                FakeOrder {
+                    placed: placed.clone(),
+                    status: "Submitted",
+                    filled: 0.0,
+                    transmitted: false,
+                    perm_id: perm,
+                },
             );
             if placed.transmit {
                 // Transmitting a child transmits its parent and its siblings (IB's bracket rule).
@@ -1123,10 +1155,20 @@ fn cancel_order(inner: &Arc<Inner>, body: &[u8]) {
         let mut st = inner.lock();
         st.snap.cancels.push(id);
         match st.orders.get_mut(&id) {
-            None => vec![frame(4, &error_msg(id, 10147, &format!("OrderId {id} that needs to be cancelled is not found.")))],
+            None => vec![frame(
+                4,
+                &error_msg(id, 10147, &format!("OrderId {id} that needs to be cancelled is not found.")),
+            )],
             Some(o) if matches!(o.status, "Filled" | "Cancelled" | "Inactive") => vec![frame(
                 4,
-                &error_msg(id, 10148, &format!("OrderId {id} that needs to be cancelled cannot be cancelled, state: {}.", o.status)),
+                &error_msg(
+                    id,
+                    10148,
+                    &format!(
+                        "OrderId {id} that needs to be cancelled cannot be cancelled, state: {}.",
+                        o.status
+                    ),
+                ),
             )],
             Some(o) => {
                 o.status = "Cancelled";
