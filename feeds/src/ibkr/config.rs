@@ -1,0 +1,252 @@
+//! `[ibkr]` configuration: where the Gateway is, which contract, how deep, the SPX chain, the
+//! reconnect policy. The account id is not configuration: it comes from the environment
+//! ([`ACCOUNT_ENV`]) as a [`Secret`] that never prints.
+
+use mia_model::contract::Root;
+use serde::Deserialize;
+use std::fmt;
+use std::time::Duration;
+
+/// The environment variable holding the IB account id (`DU…` paper, `U…` live).
+pub const ACCOUNT_ENV: &str = "MIA_IBKR_ACCOUNT";
+
+/// A value that must never appear in logs, journals or files: `Debug` and `Display` print
+/// `***`. Read it with [`Secret::expose`] only where it goes on the wire.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(v: impl Into<String>) -> Self {
+        Self(v.into())
+    }
+
+    /// Reads [`ACCOUNT_ENV`]; `None` when unset or empty.
+    pub fn account_from_env() -> Option<Secret> {
+        std::env::var(ACCOUNT_ENV).ok().filter(|v| !v.trim().is_empty()).map(|v| Secret(v.trim().to_string()))
+    }
+
+    /// The value, for the wire only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// A redacted form for operator output: the first two characters and the length
+    /// (`DU…(9)`), enough to tell paper from live without revealing the id.
+    pub fn redacted(&self) -> String {
+        let head: String = self.0.chars().take(2).collect();
+        format!("{head}…({})", self.0.chars().count())
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// SPX option-chain settings.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChainConfig {
+    /// Strikes kept on each side of spot.
+    pub strikes_each_side: u32,
+    /// Number of nearest expiries (SPX and SPXW together).
+    pub expiries: u32,
+    /// Seconds between two publications.
+    pub refresh_secs: u32,
+    /// Seconds to wait for the quotes of one batch.
+    pub quote_wait_secs: u32,
+    /// Market-data lines used at once (IB's default allowance is 100 lines in total).
+    pub max_lines: u32,
+}
+
+impl Default for ChainConfig {
+    fn default() -> Self {
+        Self { strikes_each_side: 20, expiries: 2, refresh_secs: 60, quote_wait_secs: 5, max_lines: 40 }
+    }
+}
+
+/// The IBKR edge's configuration (`[ibkr]`).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IbkrConfig {
+    /// Gateway/TWS host. Use `127.0.0.1`, not `localhost` (IPv6 may be refused).
+    pub host: String,
+    /// API port: 7497 TWS paper, 7496 TWS live, 4002 Gateway paper, 4001 Gateway live.
+    pub port: u16,
+    /// API client id (unique per connection to one TWS; 0 is the master client of TWS).
+    pub client_id: i32,
+    /// Futures root traded (`"ES"`, `"MES"`).
+    pub root: Root,
+    /// Market-depth rows (0 = no depth subscription).
+    pub depth_levels: u8,
+    /// Subscribe tick-by-tick `AllLast` (all trades incl. unreported/combos) instead of `Last`.
+    pub all_last: bool,
+    /// SPX chain settings.
+    pub chain: ChainConfig,
+    /// First wait after a failed resubscription or reconciliation, ms.
+    pub reconnect_initial_ms: u64,
+    /// Longest wait between two resubscription / reconciliation attempts, ms.
+    pub reconnect_max_ms: u64,
+    /// Socket reconnect attempts ibapi makes before giving up (0 = forever).
+    pub reconnect_attempts: u32,
+    /// TCP connect and handshake timeout, ms.
+    pub connect_timeout_ms: u64,
+    /// Timeout of one-shot requests (contract details, reconciliation queries), ms.
+    pub request_timeout_ms: u64,
+    /// How long a fill waits for its commission report before it is reported with fee 0, ms.
+    pub commission_wait_ms: u64,
+    /// The largest clock skew against the server's time `check` accepts, ms.
+    pub max_clock_skew_ms: u64,
+}
+
+impl Default for IbkrConfig {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 7497,
+            client_id: 17,
+            root: Root::Es,
+            depth_levels: 10,
+            all_last: false,
+            chain: ChainConfig::default(),
+            reconnect_initial_ms: 500,
+            reconnect_max_ms: 30_000,
+            reconnect_attempts: 0,
+            connect_timeout_ms: 5_000,
+            request_timeout_ms: 10_000,
+            commission_wait_ms: 1_000,
+            max_clock_skew_ms: 2_000,
+        }
+    }
+}
+
+impl IbkrConfig {
+    /// `host:port`.
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    /// The connect timeout.
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.connect_timeout_ms)
+    }
+
+    /// The one-shot request timeout.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+
+    /// Checks every field; returns every problem found, each naming the field.
+    ///
+    /// # Errors
+    /// The list of problems.
+    pub fn validate(&self) -> Result<(), Vec<String>> {
+        let mut e = Vec::new();
+        if self.host.trim().is_empty() {
+            e.push("ibkr.host: empty".to_string());
+        }
+        if self.host.eq_ignore_ascii_case("localhost") {
+            e.push("ibkr.host: use 127.0.0.1, not localhost (TWS may refuse IPv6)".to_string());
+        }
+        if self.port == 0 {
+            e.push("ibkr.port: 0 (7497 TWS paper, 7496 TWS live, 4002/4001 Gateway)".to_string());
+        }
+        if self.client_id < 0 {
+            e.push(format!("ibkr.client_id: {} is negative", self.client_id));
+        }
+        if self.depth_levels > 20 {
+            e.push(format!("ibkr.depth_levels: {} > 20 (IB sends at most 20 rows)", self.depth_levels));
+        }
+        let c = &self.chain;
+        if c.strikes_each_side == 0 || c.strikes_each_side > 200 {
+            e.push(format!("ibkr.chain.strikes_each_side: {} not in 1..=200", c.strikes_each_side));
+        }
+        if c.expiries == 0 || c.expiries > 20 {
+            e.push(format!("ibkr.chain.expiries: {} not in 1..=20", c.expiries));
+        }
+        if c.refresh_secs < 5 {
+            e.push(format!("ibkr.chain.refresh_secs: {} < 5 (IB pacing)", c.refresh_secs));
+        }
+        if c.quote_wait_secs == 0 || c.quote_wait_secs >= c.refresh_secs.max(1) {
+            e.push(format!(
+                "ibkr.chain.quote_wait_secs: {} must be in 1..refresh_secs ({})",
+                c.quote_wait_secs, c.refresh_secs
+            ));
+        }
+        if c.max_lines == 0 || c.max_lines > 100 {
+            e.push(format!("ibkr.chain.max_lines: {} not in 1..=100", c.max_lines));
+        }
+        if self.reconnect_initial_ms == 0 {
+            e.push("ibkr.reconnect_initial_ms: 0".to_string());
+        }
+        if self.reconnect_max_ms < self.reconnect_initial_ms {
+            e.push(format!(
+                "ibkr.reconnect_max_ms: {} < reconnect_initial_ms {}",
+                self.reconnect_max_ms, self.reconnect_initial_ms
+            ));
+        }
+        if self.connect_timeout_ms == 0 {
+            e.push("ibkr.connect_timeout_ms: 0".to_string());
+        }
+        if self.request_timeout_ms == 0 {
+            e.push("ibkr.request_timeout_ms: 0".to_string());
+        }
+        if e.is_empty() {
+            Ok(())
+        } else {
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_every_problem_is_listed() {
+        assert_eq!(IbkrConfig::default().validate(), Ok(()));
+        let bad = IbkrConfig {
+            host: "localhost".into(),
+            port: 0,
+            client_id: -1,
+            depth_levels: 30,
+            reconnect_initial_ms: 0,
+            chain: ChainConfig { expiries: 0, refresh_secs: 1, ..ChainConfig::default() },
+            ..IbkrConfig::default()
+        };
+        let errs = bad.validate().expect_err("invalid");
+        for field in
+            ["host", "port", "client_id", "depth_levels", "reconnect_initial_ms", "expiries", "refresh_secs"]
+        {
+            assert!(errs.iter().any(|e| e.contains(field)), "{field} missing from {errs:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let ok: IbkrConfig =
+            toml::from_str("port = 4002\nroot = \"MES\"\n[chain]\nexpiries = 3\n").expect("parses");
+        assert_eq!((ok.port, ok.root, ok.chain.expiries), (4002, Root::Mes, 3));
+        assert!(toml::from_str::<IbkrConfig>("prot = 4002\n").is_err());
+        assert!(toml::from_str::<IbkrConfig>("account = \"DU1\"\n").is_err(), "the account is not config");
+        assert!(toml::from_str::<IbkrConfig>("root = \"NQ\"\n").is_err());
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret::new("DU1234567");
+        assert_eq!(format!("{s} {s:?}"), "*** ***");
+        assert_eq!(s.redacted(), "DU…(9)");
+        assert_eq!(s.expose(), "DU1234567");
+        assert!(!format!("{:?}", Some(s)).contains("1234567"));
+    }
+}

@@ -1,0 +1,152 @@
+//! IB order ids: taken at or above the handshake's `NextValidId`, strictly increasing, and never
+//! rolled back across restarts: the high-water mark is persisted (a small file in the caller's
+//! state directory, written atomically: temp file, `fsync`, rename) in blocks of
+//! [`RESERVE_BLOCK`] ids, so a Gateway restart that reissues a lower `NextValidId` (seen by
+//! QuantConnect LEAN, research §5) cannot make the edge reuse an id.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// Ids reserved per write of the high-water file.
+pub const RESERVE_BLOCK: i32 = 64;
+
+/// Order ids must stay below this: ibapi uses the range above for request ids.
+pub const ID_CEILING: i32 = 1_500_000_000;
+
+/// The allocator.
+#[derive(Debug)]
+pub struct OrderIds {
+    next: i32,
+    reserved_to: i32,
+    path: Option<PathBuf>,
+}
+
+/// The file name of the high-water mark of `client_id` (IB ids are per client id).
+pub fn file_name(client_id: i32) -> String {
+    format!("ibkr-order-ids.client-{client_id}")
+}
+
+impl OrderIds {
+    /// An allocator starting at `max(next_valid_id, persisted mark)`; `state_dir = None` keeps
+    /// nothing on disk (tests, `check`).
+    ///
+    /// # Errors
+    /// The file exists but cannot be read or parsed (a corrupt mark is never guessed over).
+    pub fn open(state_dir: Option<&Path>, client_id: i32, next_valid_id: i32) -> io::Result<Self> {
+        let path = state_dir.map(|d| d.join(file_name(client_id)));
+        let persisted = match &path {
+            Some(p) => read_mark(p)?,
+            None => 0,
+        };
+        let next = next_valid_id.max(persisted).max(1);
+        Ok(Self { next, reserved_to: next.min(persisted), path })
+    }
+
+    /// A new session's `NextValidId`: the allocator only moves up.
+    pub fn reseed(&mut self, next_valid_id: i32) {
+        self.next = self.next.max(next_valid_id);
+    }
+
+    /// Moves the allocator past `id` (after a 103 duplicate-id reject).
+    pub fn skip_past(&mut self, id: i32) {
+        self.next = self.next.max(id.saturating_add(1));
+    }
+
+    /// The id the next [`allocate`](Self::allocate) returns.
+    pub fn peek(&self) -> i32 {
+        self.next
+    }
+
+    /// The next id.
+    ///
+    /// # Errors
+    /// The id space is exhausted, or the high-water file cannot be written.
+    pub fn allocate(&mut self) -> io::Result<i32> {
+        let id = self.next;
+        if id >= ID_CEILING - 1 {
+            return Err(io::Error::other(format!("IB order id {id} reached the request-id range (1.5e9)")));
+        }
+        if id >= self.reserved_to {
+            let to = id.saturating_add(RESERVE_BLOCK).min(ID_CEILING - 1);
+            if let Some(p) = &self.path {
+                write_mark(p, to)?;
+            }
+            self.reserved_to = to;
+        }
+        self.next = id + 1;
+        Ok(id)
+    }
+}
+
+fn read_mark(p: &Path) -> io::Result<i32> {
+    match std::fs::read_to_string(p) {
+        Ok(text) => {
+            let v = text
+                .lines()
+                .find_map(|l| l.strip_prefix("next_order_id "))
+                .and_then(|v| v.trim().parse::<i32>().ok())
+                .ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("{}: expected a line `next_order_id <N>`, found {text:?}", p.display()),
+                    )
+                })?;
+            Ok(v)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(io::Error::new(e.kind(), format!("{}: {e}", p.display()))),
+    }
+}
+
+fn write_mark(p: &Path, next: i32) -> io::Result<()> {
+    let tmp = p.with_extension("tmp");
+    let wrap = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", tmp.display()));
+    {
+        let mut f = std::fs::File::create(&tmp).map_err(wrap)?;
+        writeln!(f, "# MIA IBKR order-id high-water mark: ids below this were (maybe) used").map_err(wrap)?;
+        writeln!(f, "next_order_id {next}").map_err(wrap)?;
+        f.sync_all().map_err(wrap)?;
+    }
+    std::fs::rename(&tmp, p).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_increase_and_survive_a_restart_with_a_lower_next_valid_id() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut a = OrderIds::open(Some(dir.path()), 7, 1000).expect("open");
+        let ids: Vec<i32> = (0..3).map(|_| a.allocate().expect("id")).collect();
+        assert_eq!(ids, [1000, 1001, 1002]);
+        a.reseed(900);
+        assert_eq!(a.allocate().expect("id"), 1003, "a lower NextValidId never moves it back");
+        a.reseed(2000);
+        assert_eq!(a.allocate().expect("id"), 2000);
+        drop(a);
+        // Restart: the Gateway says 1000 again.
+        let mut b = OrderIds::open(Some(dir.path()), 7, 1000).expect("reopen");
+        let id = b.allocate().expect("id");
+        assert!(id > 2000, "{id}");
+        // Another client id has its own mark.
+        let mut c = OrderIds::open(Some(dir.path()), 8, 1000).expect("open");
+        assert_eq!(c.allocate().expect("id"), 1000);
+        b.skip_past(5000);
+        assert_eq!(b.peek(), 5001);
+    }
+
+    #[test]
+    fn a_corrupt_mark_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::write(dir.path().join(file_name(1)), "garbage").expect("write");
+        let e = OrderIds::open(Some(dir.path()), 1, 1).expect_err("corrupt");
+        assert!(e.to_string().contains("ibkr-order-ids.client-1"), "{e}");
+    }
+
+    #[test]
+    fn the_ceiling_is_enforced() {
+        let mut a = OrderIds::open(None, 1, ID_CEILING - 1).expect("open");
+        assert!(a.allocate().is_err());
+    }
+}
