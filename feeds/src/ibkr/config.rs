@@ -52,7 +52,7 @@ impl fmt::Display for Secret {
 }
 
 /// SPX option-chain settings.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ChainConfig {
     /// Strikes kept on each side of spot.
@@ -74,7 +74,7 @@ impl Default for ChainConfig {
 }
 
 /// The IBKR edge's configuration (`[ibkr]`).
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IbkrConfig {
     /// Gateway/TWS host. Use `127.0.0.1`, not `localhost` (IPv6 may be refused).

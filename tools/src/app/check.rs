@@ -182,7 +182,20 @@ fn check_secrets(r: &mut CheckReport, cfg: &Config) {
 
 fn check_brokers(r: &mut CheckReport, cfg: &Config) {
     for b in brokers_in_use(cfg) {
-        r.push(Status::Fail, format!("{b} connection"), format!("this build has no {b} adapter yet"));
+        if b == "ibkr" {
+            let mut icfg = cfg.ibkr.clone();
+            icfg.root = cfg.trading.instrument;
+            for row in mia_feeds::ibkr::check(&icfg).rows {
+                let status = match row.verdict {
+                    mia_feeds::ibkr::Verdict::Pass => Status::Pass,
+                    mia_feeds::ibkr::Verdict::Warn => Status::Warn,
+                    mia_feeds::ibkr::Verdict::Fail => Status::Fail,
+                };
+                r.push(status, format!("ibkr {}", row.name), row.detail);
+            }
+        } else {
+            r.push(Status::Fail, format!("{b} connection"), format!("this build has no {b} adapter yet"));
+        }
     }
     if brokers_in_use(cfg).is_empty() {
         r.push(Status::Pass, "brokers", "none in use ([live] data = \"synthetic\")");
@@ -373,7 +386,7 @@ mod tests {
         std::fs::write(&p, "[live]\ndata = \"synthetic\"\n").expect("write");
         let r = run_checks(Some(&p), &dir.path().join("runs"));
         assert!(r.rows.iter().any(|row| row.name == "brokers" && row.status == Status::Pass), "{r:?}");
-        assert!(!r.rows.iter().any(|row| row.name.contains("connection")), "{r:?}");
+        assert!(!r.rows.iter().any(|row| row.name.starts_with("ibkr")), "{r:?}");
         assert!(r.rows.iter().any(|row| row.name == "journal disk"), "{r:?}");
     }
 }

@@ -85,6 +85,9 @@ pub struct Config {
     /// Paper, live and collect sessions: data source, order venue, the live guard, Ctrl-C
     /// (tools; `docs/live.md`).
     pub live: LiveConfig,
+    /// The Interactive Brokers edge (feeds; `docs/ibkr.md`). Its `root` follows
+    /// `[trading] instrument`.
+    pub ibkr: mia_feeds::ibkr::IbkrConfig,
     /// Signal-engine profiles `[profile.backtest]`, `[profile.paper]`, `[profile.production]`
     /// (signal; SIGNALS §12). The run mode picks one (backtest and replay: `backtest`), and
     /// `--profile` overrides it.
@@ -177,6 +180,9 @@ impl Config {
         } else {
             Ok(())
         });
+        if let Err(v) = self.ibkr.validate() {
+            errors.extend(v);
+        }
         errors
     }
 }

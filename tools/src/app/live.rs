@@ -14,13 +14,17 @@
 //! - `--source synthetic` runs the built-in session in event time at `--speed`× wall time
 //!   ([`RealTimeSource`]) with no broker, so the paper path works on any machine.
 
+use crate::app::config::Config;
+use crate::app::gamma::{GammaPublisher, GAMMA_DIR};
 use crate::app::input::Input;
 use crate::app::session::{run_session_with, RunMode, SessionExtras, SessionOptions};
 use crate::app::stages::VenueChoice;
 use crate::app::summary::SessionSummary;
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use mia_model::msg::{Control, ControlKind, Msg};
+use mia_options::gex::{compute_levels, GexConfig};
 use mia_runtime::source::{EventSource, RealTimeSource};
+use mia_signal::gates::gamma::GammaBoard;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -124,6 +128,9 @@ pub struct LiveConfig {
     pub speed: f64,
     /// Capacity of the ring from a feed's edge thread to the sequencer, events (≥ 1024).
     pub feed_ring: usize,
+    /// Directory of state that outlives a run (broker order-id high-water marks), relative
+    /// to the working directory.
+    pub state_dir: PathBuf,
 }
 
 impl Default for LiveConfig {
@@ -136,6 +143,7 @@ impl Default for LiveConfig {
             stop_grace_ms: 3_000,
             speed: 1.0,
             feed_ring: 1 << 16,
+            state_dir: PathBuf::from("state"),
         }
     }
 }
@@ -238,27 +246,67 @@ pub fn run_live(opts: LiveOptions) -> Result<SessionSummary> {
     let (ctl_tx, ctl_rx) = rtrb::RingBuffer::<Msg>::new(16);
     let mut extras = SessionExtras::default();
     extras.side.push(ctl_rx);
+    let broker = (opts.mode == LiveMode::Live).then(|| opts.venue.unwrap_or(cfg.live.venue));
+    let mut edges = Edges::default();
     let source: Box<dyn EventSource> = match data {
         DataKind::Synthetic => {
             let inner = opts.session.input.open()?;
             Box::new(RealTimeSource::new(inner, speed, Arc::clone(&stop)))
         }
-        DataKind::Ibkr | DataKind::Dtc => bail!(
-            "--source {}: this build has no {} market-data edge yet; use --source synthetic",
-            data.label(),
-            data.label()
-        ),
+        DataKind::Ibkr => {
+            let edge = edges.ibkr(&cfg)?;
+            let name = format!("ibkr {}", edge.contract().local_symbol);
+            let (feed, src) = mia_runtime::source::RingSource::pair(name, cfg.live.feed_ring);
+            edges.threads.push(edge.spawn_market_data(feed).map_err(|e| anyhow!("ibkr market data: {e}"))?);
+            // The SPX chain from IBKR, republished every `[ibkr.chain] refresh_secs`: each
+            // publication journaled, put on the board, then announced through the sequencer.
+            let board = Arc::new(GammaBoard::new(1024));
+            let (gtx, grx) = rtrb::RingBuffer::new(64);
+            extras.side.push(grx);
+            let gdir = opts.session.out.as_ref().map(|o| o.join(GAMMA_DIR));
+            let mut publisher = GammaPublisher::new(Arc::clone(&board), gtx, gdir.as_deref())?;
+            let every = Duration::from_secs(u64::from(cfg.ibkr.chain.refresh_secs.max(1)));
+            let chain = edge
+                .spawn_chain(every, move |chain| {
+                    let report = compute_levels(&chain, None, &GexConfig::default());
+                    let levels = report.to_gamma_levels(chain.valuation_ts_ns);
+                    if let Err(e) = publisher.publish(&levels) {
+                        eprintln!("mia: gamma publication dropped: {e:#}");
+                    }
+                })
+                .map_err(|e| anyhow!("ibkr chain: {e}"))?;
+            edges.chain = Some(chain);
+            extras.board = Some(board);
+            Box::new(src)
+        }
+        DataKind::Dtc => bail!("--source dtc: this build has no DTC market-data edge yet"),
     };
     extras.source = Some(source);
-    extras.venue = Some(match opts.mode {
-        LiveMode::Paper => VenueChoice::Sim,
-        LiveMode::Collect => VenueChoice::Off,
-        LiveMode::Live => {
-            let venue = opts.venue.unwrap_or(cfg.live.venue);
-            bail!("--venue {}: this build has no {} order edge yet", venue.label(), venue.label())
+    extras.venue = Some(match (opts.mode, broker) {
+        (LiveMode::Paper, _) => VenueChoice::Sim,
+        (LiveMode::Collect, _) => VenueChoice::Off,
+        (LiveMode::Live, Some(BrokerKind::Ibkr) | None) => {
+            let edge = edges.ibkr(&cfg)?;
+            let (otx, orx) = rtrb::RingBuffer::new(1024);
+            let (rtx, rrx) = rtrb::RingBuffer::new(4096);
+            edges.orders = Some(edge.spawn_orders(orx, rtx).map_err(|e| anyhow!("ibkr orders: {e}"))?);
+            extras.side.push(rrx);
+            VenueChoice::Live(otx)
         }
+        (LiveMode::Live, Some(BrokerKind::Dtc)) => bail!("--venue dtc: this build has no DTC order edge yet"),
     });
     extras.live = true;
+    // A broker feed ends when its edge is shut down: after Ctrl-C's grace period, or when the
+    // session ends for another reason.
+    let watcher = edges.ibkr.as_ref().map(|e| {
+        let (edge, stop) = (Arc::clone(e), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Acquire) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            edge.shutdown();
+        })
+    });
     let interrupt = StopOnInterrupt::install(
         Arc::clone(&stop),
         (opts.mode != LiveMode::Collect && cfg.live.on_stop == OnStop::Flatten).then_some(ctl_tx),
@@ -268,7 +316,69 @@ pub fn run_live(opts: LiveOptions) -> Result<SessionSummary> {
     session.run_mode = opts.mode.run_mode();
     let result = run_session_with(&session, extras);
     interrupt.stop();
-    result
+    stop.store(true, Ordering::Release);
+    if let Some(w) = watcher {
+        let _ = w.join();
+    }
+    let closed = edges.close();
+    let summary = result?;
+    closed?;
+    Ok(summary)
+}
+
+/// The broker edges a live session opened, and their threads.
+#[derive(Default)]
+struct Edges {
+    ibkr: Option<Arc<mia_feeds::ibkr::IbkrEdge>>,
+    threads: Vec<JoinHandle<Result<(), String>>>,
+    chain: Option<JoinHandle<Result<u64, String>>>,
+    orders: Option<JoinHandle<Result<mia_feeds::ibkr::OrderEdgeSummary, String>>>,
+}
+
+impl Edges {
+    /// The IBKR edge, connected on first use (data and orders share one connection).
+    fn ibkr(&mut self, cfg: &Config) -> Result<Arc<mia_feeds::ibkr::IbkrEdge>> {
+        if let Some(e) = &self.ibkr {
+            return Ok(Arc::clone(e));
+        }
+        let mut icfg = cfg.ibkr.clone();
+        icfg.root = cfg.trading.instrument;
+        let dir = cfg.live.state_dir.join("ibkr");
+        let edge = mia_feeds::ibkr::IbkrEdge::connect(&icfg, &dir)
+            .map_err(|e| anyhow!("ibkr {}: {e}", icfg.address()))?;
+        let edge = Arc::new(edge);
+        self.ibkr = Some(Arc::clone(&edge));
+        Ok(edge)
+    }
+
+    /// Shuts the edges down and joins their threads; the first thread error is returned.
+    fn close(self) -> Result<()> {
+        if let Some(e) = &self.ibkr {
+            e.shutdown();
+        }
+        let mut first: Option<String> = None;
+        let mut note = |name: &str, r: std::thread::Result<Result<(), String>>| {
+            let msg = match r {
+                Ok(Ok(())) => return,
+                Ok(Err(e)) => format!("{name}: {e}"),
+                Err(_) => format!("{name}: the thread panicked"),
+            };
+            first.get_or_insert(msg);
+        };
+        for t in self.threads {
+            note("market data", t.join());
+        }
+        if let Some(c) = self.chain {
+            note("chain", c.join().map(|r| r.map(|_| ())));
+        }
+        if let Some(o) = self.orders {
+            note("orders", o.join().map(|r| r.map(|_| ())));
+        }
+        match first {
+            Some(e) => bail!("{e}"),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Ctrl-C handling for live sessions: see the [module docs](self).
