@@ -4,16 +4,25 @@
 //!   hot path, and [`FlatModelFile`], its validated JSON file format.
 //! - [`train`]: standardisation and logistic-regression fitting (`smartcore`), exported to
 //!   [`FlatLogistic`].
+//! - [`tree`]: the flat tree format shared by every tree model ([`TreeSpec`], [`FlatTrees`],
+//!   [`TreeModel`]).
+//! - [`forest`]: random forests trained with `smartcore`, exported to [`TreeModel`].
 //! - [`walk_forward`]: walk-forward train/test splits with a purge gap.
 //!
 //! See `docs/ml.md`.
 
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod flat;
+pub mod forest;
+mod rng;
 pub mod train;
+pub mod tree;
 pub mod walk_forward;
 
 pub use flat::{FlatLogistic, FlatModelFile, ModelFileError, ModelFileReason, ModelFormatError};
+pub use forest::{train_forest, ForestConfig, TrainedForest};
 pub use train::{train_logistic, Standardizer, TrainConfig, TrainError, TrainedLogistic};
+pub use tree::{FlatTrees, TreeError, TreeModel, TreeModelError, TreeModelSpec, TreeOutput, TreeSpec};
 pub use walk_forward::walk_forward_splits;
