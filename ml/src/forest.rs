@@ -232,11 +232,13 @@ mod tests {
 
         // Rows whose values sit exactly on smartcore's split values (`x <= t` is true there,
         // `x < t` would be false): the `next_up` conversion must keep them on the true side.
+        // (Split values read from smartcore's own serialized nodes, not from the export.)
         let mut splits: Vec<Vec<f64>> = vec![Vec::new(); 6];
-        for t in &flat.spec().trees {
-            for i in 0..t.len() {
-                if t.left[i] >= 0 {
-                    splits[t.feature[i] as usize].push(t.value[i].next_down());
+        let raw = serde_json::to_value(&trained.model).unwrap();
+        for tree in raw["trees"].as_array().unwrap() {
+            for node in tree["nodes"].as_array().unwrap() {
+                if let Some(v) = node["split_value"].as_f64() {
+                    splits[node["split_feature"].as_u64().unwrap() as usize].push(v);
                 }
             }
         }
