@@ -7,6 +7,7 @@
 //! - [`tree`]: the flat tree format shared by every tree model ([`TreeSpec`], [`FlatTrees`],
 //!   [`TreeModel`]).
 //! - [`forest`]: random forests trained with `smartcore`, exported to [`TreeModel`].
+//! - [`xgboost`]: import of Python xgboost's saved JSON models into [`TreeModel`].
 //! - [`walk_forward`]: walk-forward train/test splits with a purge gap.
 //!
 //! See `docs/ml.md`.
@@ -20,9 +21,11 @@ mod rng;
 pub mod train;
 pub mod tree;
 pub mod walk_forward;
+pub mod xgboost;
 
 pub use flat::{FlatLogistic, FlatModelFile, ModelFileError, ModelFileReason, ModelFormatError};
 pub use forest::{train_forest, ForestConfig, TrainedForest};
 pub use train::{train_logistic, Standardizer, TrainConfig, TrainError, TrainedLogistic};
 pub use tree::{FlatTrees, TreeError, TreeModel, TreeModelError, TreeModelSpec, TreeOutput, TreeSpec};
 pub use walk_forward::walk_forward_splits;
+pub use xgboost::{load_xgboost, parse_xgboost_json, XgbError, XgbModel};
