@@ -8,6 +8,8 @@
 //!   [`TreeModel`]).
 //! - [`forest`]: random forests trained with `smartcore`, exported to [`TreeModel`].
 //! - [`xgboost`]: import of Python xgboost's saved JSON models into [`TreeModel`].
+//! - [`gbm`]: gradient-boosted trees (own histogram trainer, logistic loss), exported to
+//!   [`TreeModel`].
 //! - [`walk_forward`]: walk-forward train/test splits with a purge gap.
 //!
 //! See `docs/ml.md`.
@@ -17,6 +19,7 @@
 
 pub mod flat;
 pub mod forest;
+pub mod gbm;
 mod rng;
 pub mod train;
 pub mod tree;
@@ -25,6 +28,7 @@ pub mod xgboost;
 
 pub use flat::{FlatLogistic, FlatModelFile, ModelFileError, ModelFileReason, ModelFormatError};
 pub use forest::{train_forest, ForestConfig, TrainedForest};
+pub use gbm::{train_gbm, GbmConfig, TrainedGbm};
 pub use train::{train_logistic, Standardizer, TrainConfig, TrainError, TrainedLogistic};
 pub use tree::{FlatTrees, TreeError, TreeModel, TreeModelError, TreeModelSpec, TreeOutput, TreeSpec};
 pub use walk_forward::walk_forward_splits;
