@@ -10,7 +10,8 @@
 //! - [`xgboost`]: import of Python xgboost's saved JSON models into [`TreeModel`].
 //! - [`gbm`]: gradient-boosted trees (own histogram trainer, logistic loss), exported to
 //!   [`TreeModel`].
-//! - [`walk_forward`]: walk-forward train/test splits with a purge gap.
+//! - [`walk_forward`]: walk-forward train/test splits with a purge gap (in samples).
+//! - [`purged`]: purged k-fold and purged walk-forward with an embargo, over label windows.
 //!
 //! See `docs/ml.md`.
 
@@ -20,6 +21,7 @@
 pub mod flat;
 pub mod forest;
 pub mod gbm;
+pub mod purged;
 mod rng;
 pub mod train;
 pub mod tree;
@@ -29,6 +31,7 @@ pub mod xgboost;
 pub use flat::{FlatLogistic, FlatModelFile, ModelFileError, ModelFileReason, ModelFormatError};
 pub use forest::{train_forest, ForestConfig, TrainedForest};
 pub use gbm::{train_gbm, GbmConfig, TrainedGbm};
+pub use purged::{purged_kfold, purged_walk_forward, PurgedSplit, SplitError};
 pub use train::{train_logistic, Standardizer, TrainConfig, TrainError, TrainedLogistic};
 pub use tree::{FlatTrees, TreeError, TreeModel, TreeModelError, TreeModelSpec, TreeOutput, TreeSpec};
 pub use walk_forward::walk_forward_splits;
