@@ -10,6 +10,8 @@
 //! - [`xgboost`]: import of Python xgboost's saved JSON models into [`TreeModel`].
 //! - [`gbm`]: gradient-boosted trees (own histogram trainer, logistic loss), exported to
 //!   [`TreeModel`].
+//! - [`validate`]: AUC, log loss, Brier, calibration, precision/recall, permutation
+//!   importance, and the export floors.
 //! - [`walk_forward`]: walk-forward train/test splits with a purge gap (in samples).
 //! - [`purged`]: purged k-fold and purged walk-forward with an embargo, over label windows.
 //!
@@ -25,6 +27,7 @@ pub mod purged;
 mod rng;
 pub mod train;
 pub mod tree;
+pub mod validate;
 pub mod walk_forward;
 pub mod xgboost;
 
@@ -34,5 +37,9 @@ pub use gbm::{train_gbm, GbmConfig, TrainedGbm};
 pub use purged::{purged_kfold, purged_walk_forward, PurgedSplit, SplitError};
 pub use train::{train_logistic, Standardizer, TrainConfig, TrainError, TrainedLogistic};
 pub use tree::{FlatTrees, TreeError, TreeModel, TreeModelError, TreeModelSpec, TreeOutput, TreeSpec};
+pub use validate::{
+    auc, brier, calibration, check_floors, log_loss, precision_recall, validate, CalibrationBin,
+    FeatureImportance, Floors, ValidateConfig, ValidateError, ValidationReport,
+};
 pub use walk_forward::walk_forward_splits;
 pub use xgboost::{load_xgboost, parse_xgboost_json, XgbError, XgbModel};
