@@ -1,5 +1,7 @@
 //! MIA machine learning: flat precomputed models for hot-path inference, and their training.
 //!
+//! - [`ensemble`]: [`FlatEnsemble`], the hot-path filter combining logistic, random forest and
+//!   boosted members with renormalised weights and an approval threshold, and its file format.
 //! - [`flat`]: [`FlatLogistic`], the allocation-free logistic signal filter evaluated on the
 //!   hot path, and [`FlatModelFile`], its validated JSON file format.
 //! - [`train`]: standardisation and logistic-regression fitting (`smartcore`), exported to
@@ -20,6 +22,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod ensemble;
 pub mod flat;
 pub mod forest;
 pub mod gbm;
@@ -31,6 +34,10 @@ pub mod validate;
 pub mod walk_forward;
 pub mod xgboost;
 
+pub use ensemble::{
+    BoostedSource, BoostedSpec, EnsembleError, EnsembleFile, FlatEnsemble, LogisticSpec, Member,
+    MemberWeights, Members, DEFAULT_THRESHOLD, ENSEMBLE_KIND, ENSEMBLE_VERSION,
+};
 pub use flat::{FlatLogistic, FlatModelFile, ModelFileError, ModelFileReason, ModelFormatError};
 pub use forest::{train_forest, ForestConfig, TrainedForest};
 pub use gbm::{train_gbm, GbmConfig, TrainedGbm};

@@ -297,6 +297,17 @@ pub enum TreeModelError {
     /// The model has no tree.
     #[error("trees: the model has no tree")]
     NoTrees,
+    /// A [`TreeOutput::Mean`] model has a leaf outside `[0, 1]` (its mean would not be a
+    /// probability).
+    #[error("trees[{tree}].value[{node}]: leaf {value} of a mean (vote) model is not in [0, 1]")]
+    LeafOutOfRange {
+        /// Tree index.
+        tree: usize,
+        /// Node id.
+        node: usize,
+        /// The leaf value.
+        value: f64,
+    },
     /// The base margin is NaN or infinite.
     #[error("output.logistic.base_margin: {0} is not a finite number")]
     BaseMargin(f64),
@@ -322,6 +333,16 @@ impl TreeModel {
             }
         }
         let flat = FlatTrees::new(&spec.trees, n_features)?;
+        if spec.output == TreeOutput::Mean {
+            for (tree, t) in spec.trees.iter().enumerate() {
+                for node in 0..t.len() {
+                    let value = t.value[node];
+                    if t.left[node] < 0 && !(0.0..=1.0).contains(&value) {
+                        return Err(TreeModelError::LeafOutOfRange { tree, node, value });
+                    }
+                }
+            }
+        }
         let inv_trees = 1.0 / flat.len() as f64;
         Ok(Self { spec, flat, inv_trees })
     }
@@ -463,6 +484,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(mean.predict(&[0.0]), 0.75);
+        assert_eq!(
+            TreeModel::new(
+                TreeModelSpec {
+                    output: TreeOutput::Mean,
+                    trees: vec![TreeSpec::leaf(0.5), TreeSpec::leaf(1.5)]
+                },
+                1
+            )
+            .unwrap_err(),
+            TreeModelError::LeafOutOfRange { tree: 1, node: 0, value: 1.5 }
+        );
         let logistic = TreeModel::new(
             TreeModelSpec {
                 output: TreeOutput::Logistic { base_margin: 0.5 },
