@@ -387,7 +387,7 @@ mod tests {
             assert!(matches!(train_gbm(&x, &y, &bad), Err(TrainError::BadParameter(_))), "{bad:?}");
         }
         assert!(matches!(
-            train_gbm(&x, &vec![false; 200], &GbmConfig::default()),
+            train_gbm(&x, &[false; 200], &GbmConfig::default()),
             Err(TrainError::OneClass { .. })
         ));
         let a = train_gbm(&x, &y, &GbmConfig { trees: 5, ..Default::default() }).unwrap();

@@ -101,7 +101,8 @@ pub fn purged_kfold(windows: &[(u64, u64)], k: usize, embargo: u64) -> Result<Ve
                 .filter(|i| !test.contains(i))
                 .filter(|&i| {
                     let w = windows[i];
-                    !overlaps(w, sp) && !(w.0 > sp.1 && w.0 <= embargo_end)
+                    let embargoed = w.0 > sp.1 && w.0 <= embargo_end;
+                    !overlaps(w, sp) && !embargoed
                 })
                 .collect();
             PurgedSplit { train, test }

@@ -304,7 +304,7 @@ pub fn check_floors(report: &ValidationReport, floors: &Floors) -> Result<(), Ve
         Some(a) => failed.push(format!("AUC {a:.4} is below the floor {}", floors.min_auc)),
         None => failed.push("AUC is undefined (the validation set has one class)".to_string()),
     }
-    if !(report.log_loss <= floors.max_log_loss) {
+    if report.log_loss.is_nan() || report.log_loss > floors.max_log_loss {
         failed.push(format!("log loss {:.4} is above the ceiling {}", report.log_loss, floors.max_log_loss));
     }
     if failed.is_empty() {
@@ -385,7 +385,7 @@ mod tests {
         let x: Vec<[f64; 1]> = (0..100).map(|i| [i as f64]).collect();
         // Confidently wrong.
         let rep = validate(
-            |r: &[f64; 1]| if r[0] as usize % 2 == 0 { 0.1 } else { 0.9 },
+            |r: &[f64; 1]| if (r[0] as usize).is_multiple_of(2) { 0.1 } else { 0.9 },
             &x,
             &y,
             &ValidateConfig::default(),
@@ -396,8 +396,7 @@ mod tests {
         assert!(errs[0].contains("100 validation samples"));
         assert!(errs[1].contains("AUC 0.0000"));
         assert!(errs[2].contains("log loss"));
-        let one_class =
-            validate(|_: &[f64; 1]| 0.5, &x, &vec![true; 100], &ValidateConfig::default()).unwrap();
+        let one_class = validate(|_: &[f64; 1]| 0.5, &x, &[true; 100], &ValidateConfig::default()).unwrap();
         let errs =
             check_floors(&one_class, &Floors { min_samples: 10, max_log_loss: 1.0, ..Default::default() })
                 .unwrap_err();

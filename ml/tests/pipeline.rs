@@ -14,7 +14,9 @@ const N: usize = 6;
 
 /// A deterministic nonlinear problem (interaction + threshold + a linear part), label noise,
 /// and label windows: one sample every 1 ms, each label looking 1-4 ms ahead.
-fn data(n: usize) -> (Vec<[f64; N]>, Vec<bool>, Vec<(u64, u64)>) {
+type Dataset = (Vec<[f64; N]>, Vec<bool>, Vec<(u64, u64)>);
+
+fn data(n: usize) -> Dataset {
     let mut s = 0x1234_5678u64;
     let mut next = || {
         s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
