@@ -8,11 +8,12 @@
 //! and depth is at most [`MAX_DEPTH`].
 //!
 //! [`FlatTrees::new`] validates the specs and lays every tree of a model into **one**
-//! contiguous `Vec` of 24-byte nodes. Leaves point to themselves, so each tree is walked for a
-//! fixed number of steps (its depth) with no leaf test: the loop has a fixed trip count and
-//! the child choice is a select, which lets the CPU overlap the walks of [`GROUP`] trees
-//! evaluated side by side. Leaf values are then added in tree order, so the sum is the same
-//! as a naive per-tree loop, bit for bit.
+//! contiguous `Vec` of 16-byte nodes, breadth-first with the two children of a split in
+//! adjacent slots (so a node stores one child index and the step is `left + went_right`).
+//! Leaves point to themselves, so each tree is walked for a fixed number of steps (its depth)
+//! with no leaf test and no data-dependent branch: the CPU overlaps the walks of [`GROUP`]
+//! trees evaluated side by side. Leaf values (a parallel array) are then added in tree order,
+//! so the sum is the same as a naive per-tree loop, bit for bit.
 
 use serde::{Deserialize, Serialize};
 
@@ -22,7 +23,7 @@ use crate::flat::sigmoid;
 pub const MAX_DEPTH: usize = 32;
 
 /// Trees walked side by side in [`FlatTrees::sum`].
-pub const GROUP: usize = 4;
+pub const GROUP: usize = 8;
 
 /// The on-disk and builder form of one tree: parallel arrays indexed by node id (root = 0).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -98,20 +99,41 @@ pub struct TreeError {
     pub problem: String,
 }
 
-/// One node of the flat layout (24 bytes). A leaf points to itself.
+/// One node of the flat layout (16 bytes). Children are adjacent (`left`, `left + 1`).
+///
+/// A leaf has `left` = itself, `threshold` = NaN and `default_left` = 1, so the step rule
+/// below always stays on it, whatever the input (NaN and ±∞ included).
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Node {
-    value: f64,
-    feature: u32,
+    /// Split threshold (`x < threshold` goes left); NaN for a leaf.
+    threshold: f64,
+    /// Left child (right child = `left + 1`); the node itself for a leaf.
     left: u32,
-    right: u32,
-    default_left: bool,
+    /// Split feature (0 for a leaf).
+    feature: u16,
+    /// 1 if NaN goes left, else 0 (1 for a leaf).
+    default_left: u16,
+}
+
+impl Node {
+    /// The next node for input `x`, by index arithmetic (no data-dependent branch):
+    /// right = `x >= t` if NaN goes left, else `!(x < t)`; both comparisons are false for NaN.
+    #[inline(always)]
+    fn step(&self, x: &[f64]) -> u32 {
+        let v = x[self.feature as usize];
+        let ge = u32::from(v >= self.threshold);
+        let lt = u32::from(v < self.threshold);
+        let dl = u32::from(self.default_left);
+        self.left + ((ge & dl) | ((1 ^ lt) & (1 ^ dl)))
+    }
 }
 
 /// Every tree of one model in one contiguous node array, ready for allocation-free evaluation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlatTrees {
     nodes: Vec<Node>,
+    /// Leaf output per node (0 for a split), read once per tree at the end of its walk.
+    leaf: Vec<f64>,
     /// Root node index of each tree, padded with [`ZERO_LEAF`] to a multiple of [`GROUP`].
     roots: Vec<u32>,
     /// Steps to walk for each group of [`GROUP`] trees (the deepest of them).
@@ -123,17 +145,22 @@ pub struct FlatTrees {
 /// Node 0 of every [`FlatTrees`]: a leaf with output 0, used to pad the last group.
 const ZERO_LEAF: u32 = 0;
 
+const LEAF_NODE: Node = Node { threshold: f64::NAN, left: 0, feature: 0, default_left: 1 };
+
 impl FlatTrees {
     /// Validates `specs` for inputs of `n_features` features and lays them out.
     ///
     /// Checks: at least one node per tree; equal array lengths; children both -1 (leaf) or
-    /// both in `(i, len)`; split features `< n_features`; every value finite; depth
-    /// ≤ [`MAX_DEPTH`]; the total node count fits in `u32`.
+    /// both in `(i, len)`; no node with two parents; split features `< n_features` (and
+    /// `< 65536`); every value finite; depth ≤ [`MAX_DEPTH`]; the total node count fits in
+    /// `u32`. Nodes unreachable from the root are dropped. Each tree is laid out breadth-first
+    /// with the two children of a split in adjacent slots.
     pub fn new(specs: &[TreeSpec], n_features: usize) -> Result<Self, TreeError> {
-        let mut nodes =
-            vec![Node { value: 0.0, feature: 0, left: ZERO_LEAF, right: ZERO_LEAF, default_left: false }];
+        let mut nodes = vec![LEAF_NODE];
+        let mut leaf = vec![0.0];
         let mut roots = Vec::with_capacity(specs.len().div_ceil(GROUP) * GROUP);
         let mut depths = Vec::with_capacity(specs.len());
+        let mut queue = std::collections::VecDeque::new();
         for (t, spec) in specs.iter().enumerate() {
             let err = |node: usize, field: &'static str, problem: String| TreeError {
                 tree: t,
@@ -155,11 +182,12 @@ impl FlatTrees {
                     return Err(err(0, field, format!("has {len} entries but `value` has {n}")));
                 }
             }
-            let base = nodes.len();
-            if base.checked_add(n).is_none_or(|end| end > u32::MAX as usize) {
+            if nodes.len().checked_add(n).is_none_or(|end| end > u32::MAX as usize) {
                 return Err(err(0, "value", "too many nodes".into()));
             }
+            // Validate in id order.
             let mut depth = vec![0usize; n];
+            let mut has_parent = vec![false; n];
             let mut max_depth = 0usize;
             for i in 0..n {
                 let v = spec.value[i];
@@ -167,46 +195,63 @@ impl FlatTrees {
                     return Err(err(i, "value", format!("{v} is not a finite number")));
                 }
                 let (l, r) = (spec.left[i], spec.right[i]);
-                let node = if l == -1 && r == -1 {
-                    let me = (base + i) as u32;
-                    Node { value: v, feature: 0, left: me, right: me, default_left: false }
-                } else {
-                    for (field, c) in [("left", l), ("right", r)] {
-                        if c <= i as i32 || c as usize >= n {
-                            return Err(err(
-                                i,
-                                field,
-                                format!("child {c} must be -1 (leaf, with its sibling) or in {}..{n}", i + 1),
-                            ));
-                        }
-                    }
-                    let f = spec.feature[i];
-                    if f as usize >= n_features {
+                if l == -1 && r == -1 {
+                    continue;
+                }
+                for (field, c) in [("left", l), ("right", r)] {
+                    if c <= i as i32 || c as usize >= n {
                         return Err(err(
                             i,
-                            "feature",
-                            format!("feature {f} out of range (model has {n_features})"),
+                            field,
+                            format!("child {c} must be -1 (leaf, with its sibling) or in {}..{n}", i + 1),
                         ));
                     }
-                    let d = depth[i] + 1;
-                    if d > MAX_DEPTH {
-                        return Err(err(i, "left", format!("tree deeper than {MAX_DEPTH}")));
+                    if std::mem::replace(&mut has_parent[c as usize], true) || l == r {
+                        return Err(err(i, field, format!("child {c} already has a parent")));
                     }
-                    for c in [l as usize, r as usize] {
-                        depth[c] = depth[c].max(d);
-                    }
-                    max_depth = max_depth.max(d);
-                    Node {
-                        value: v,
-                        feature: f,
-                        left: (base + l as usize) as u32,
-                        right: (base + r as usize) as u32,
-                        default_left: spec.default_left[i],
-                    }
-                };
-                nodes.push(node);
+                }
+                let f = spec.feature[i];
+                if f as usize >= n_features || f > u32::from(u16::MAX) {
+                    return Err(err(
+                        i,
+                        "feature",
+                        format!("feature {f} out of range (model has {n_features})"),
+                    ));
+                }
+                let d = depth[i] + 1;
+                if d > MAX_DEPTH {
+                    return Err(err(i, "left", format!("tree deeper than {MAX_DEPTH}")));
+                }
+                depth[l as usize] = d;
+                depth[r as usize] = d;
+                max_depth = max_depth.max(d);
             }
-            roots.push(base as u32);
+            // Lay out breadth-first: (original id, new slot).
+            let root = nodes.len();
+            nodes.push(LEAF_NODE);
+            leaf.push(0.0);
+            queue.clear();
+            queue.push_back((0usize, root));
+            while let Some((i, slot)) = queue.pop_front() {
+                let (l, r) = (spec.left[i], spec.right[i]);
+                if l < 0 {
+                    nodes[slot] = Node { left: slot as u32, ..LEAF_NODE };
+                    leaf[slot] = spec.value[i];
+                } else {
+                    let c = nodes.len();
+                    nodes.extend([LEAF_NODE; 2]);
+                    leaf.extend([0.0; 2]);
+                    nodes[slot] = Node {
+                        threshold: spec.value[i],
+                        left: c as u32,
+                        feature: spec.feature[i] as u16,
+                        default_left: u16::from(spec.default_left[i]),
+                    };
+                    queue.push_back((l as usize, c));
+                    queue.push_back((r as usize, c + 1));
+                }
+            }
+            roots.push(root as u32);
             depths.push(max_depth);
         }
         let trees = roots.len();
@@ -215,7 +260,7 @@ impl FlatTrees {
             depths.push(0);
         }
         let group_depth = depths.chunks(GROUP).map(|c| c.iter().copied().max().unwrap_or(0) as u8).collect();
-        Ok(Self { nodes, roots, group_depth, trees, n_features })
+        Ok(Self { nodes, leaf, roots, group_depth, trees, n_features })
     }
 
     /// Number of trees.
@@ -233,7 +278,7 @@ impl FlatTrees {
         self.n_features
     }
 
-    /// Total node count (excluding the padding leaf).
+    /// Total node count of the reachable nodes (excluding the padding leaf).
     pub fn node_count(&self) -> usize {
         self.nodes.len() - 1
     }
@@ -246,19 +291,16 @@ impl FlatTrees {
     pub fn sum(&self, x: &[f64]) -> f64 {
         let nodes = &self.nodes[..];
         let mut total = 0.0;
-        for (g, &depth) in self.group_depth.iter().enumerate() {
+        for (roots, &depth) in self.roots.chunks_exact(GROUP).zip(&self.group_depth) {
             let mut idx = [0u32; GROUP];
-            idx.copy_from_slice(&self.roots[g * GROUP..g * GROUP + GROUP]);
+            idx.copy_from_slice(roots);
             for _ in 0..depth {
                 for i in idx.iter_mut() {
-                    let n = &nodes[*i as usize];
-                    let v = x[n.feature as usize];
-                    let go_left = v < n.value || (v.is_nan() && n.default_left);
-                    *i = if go_left { n.left } else { n.right };
+                    *i = nodes[*i as usize].step(x);
                 }
             }
             for &i in &idx {
-                total += nodes[i as usize].value;
+                total += self.leaf[i as usize];
             }
         }
         total
@@ -397,7 +439,7 @@ mod tests {
     #[test]
     fn evaluation_follows_the_split_convention() {
         let flat = FlatTrees::new(&[stump2()], 2).unwrap();
-        assert_eq!(std::mem::size_of::<Node>(), 24);
+        assert_eq!(std::mem::size_of::<Node>(), 16);
         for (x, want) in [
             ([0.0, 0.0], 10.0),
             ([0.0, 5.0], 20.0), // 5 < 5 is false: right
@@ -420,7 +462,9 @@ mod tests {
         let flat = FlatTrees::new(&specs, 2).unwrap();
         assert_eq!(flat.len(), 7);
         assert_eq!(flat.node_count(), 3 + 4 * 5);
-        for x in [[0.0, 0.0], [2.0, 1.0], [0.5, 7.0], [f64::NAN, f64::NAN]] {
+        for x in
+            [[0.0, 0.0], [2.0, 1.0], [0.5, 7.0], [f64::NAN, f64::NAN], [f64::INFINITY, f64::NEG_INFINITY]]
+        {
             let mut want = 0.0;
             for s in &specs {
                 want += s.eval(&x);
@@ -442,6 +486,13 @@ mod tests {
         check(&|s| s.right[1] = 9, "trees[1].right[1]: child 9");
         check(&|s| s.left[1] = -1, "trees[1].left[1]: child -1");
         check(&|s| s.feature[1] = 2, "trees[1].feature[1]: feature 2 out of range");
+        check(
+            &|s| {
+                s.left[2] = 3;
+                s.right[2] = 4;
+            },
+            "trees[1].left[2]: child 3 already has a parent",
+        );
         check(&|s| s.value[3] = f64::NAN, "trees[1].value[3]: NaN");
         check(&|s| s.value[0] = f64::INFINITY, "trees[1].value[0]: inf");
         check(&|s| s.default_left.pop().map(drop).unwrap_or(()), "trees[1].default_left[0]: has 4 entries");
