@@ -126,6 +126,13 @@ impl Node {
         let dl = u32::from(self.default_left);
         self.left + ((ge & dl) | ((1 ^ lt) & (1 ^ dl)))
     }
+
+    /// [`Node::step`] for an input known to hold no NaN: one comparison (a leaf's NaN
+    /// threshold makes `v >= t` false, so it still stays put).
+    #[inline(always)]
+    fn step_no_nan(&self, x: &[f64]) -> u32 {
+        self.left + u32::from(x[self.feature as usize] >= self.threshold)
+    }
 }
 
 /// Every tree of one model in one contiguous node array, ready for allocation-free evaluation.
@@ -287,8 +294,20 @@ impl FlatTrees {
     ///
     /// `x` must have at least [`FlatTrees::n_features`] entries (a shorter slice panics on the
     /// bounds check: the caller's fixed-size array makes that impossible in practice).
+    ///
+    /// An input without NaN (the normal case, checked once per call) takes a one-comparison
+    /// step; one with a NaN takes the step that honours each node's default direction.
     #[inline]
     pub fn sum(&self, x: &[f64]) -> f64 {
+        if x[..self.n_features].iter().any(|v| v.is_nan()) {
+            self.walk(x, Node::step)
+        } else {
+            self.walk(x, Node::step_no_nan)
+        }
+    }
+
+    #[inline(always)]
+    fn walk(&self, x: &[f64], step: impl Fn(&Node, &[f64]) -> u32) -> f64 {
         let nodes = &self.nodes[..];
         let mut total = 0.0;
         for (roots, &depth) in self.roots.chunks_exact(GROUP).zip(&self.group_depth) {
@@ -296,7 +315,7 @@ impl FlatTrees {
             idx.copy_from_slice(roots);
             for _ in 0..depth {
                 for i in idx.iter_mut() {
-                    *i = nodes[*i as usize].step(x);
+                    *i = step(&nodes[*i as usize], x);
                 }
             }
             for &i in &idx {
