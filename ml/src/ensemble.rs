@@ -461,6 +461,13 @@ mod tests {
         Members { lr: Some(lr), rf: Some(rf), boosted: Some((BoostedSource::Gbm, boosted)) }
     }
 
+    /// Compile-time check: the ensemble can be handed to another thread (hot-swap).
+    #[test]
+    fn ensemble_is_send_and_sync() {
+        fn check<T: Send + Sync + 'static>() {}
+        check::<FlatEnsemble<18>>();
+    }
+
     #[test]
     fn weighted_mean_of_members_and_approval() {
         let e =
