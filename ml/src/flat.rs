@@ -212,6 +212,14 @@ pub enum ModelFileReason {
     /// The JSON is well-formed but its contents are invalid.
     #[error("{0}")]
     Format(#[from] ModelFormatError),
+    /// A field's contents are invalid (used by the tree, XGBoost and ensemble formats).
+    #[error("`{field}`: {problem}")]
+    Field {
+        /// Path of the field in the file, e.g. `rf.trees[3].left[5]`.
+        field: String,
+        /// What is wrong.
+        problem: String,
+    },
 }
 
 /// A model file error: the file and the reason.

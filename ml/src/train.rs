@@ -69,6 +69,12 @@ pub enum TrainError {
     /// The model has no features (`N == 0`).
     #[error("the model needs at least one feature")]
     NoFeatures,
+    /// A training parameter is out of range.
+    #[error("bad parameter: {0}")]
+    BadParameter(String),
+    /// The fitted model could not be exported to its flat form.
+    #[error("export failed: {0}")]
+    Export(String),
     /// smartcore failed (fitting or predicting).
     #[error("smartcore: {0}")]
     Smartcore(String),
@@ -127,7 +133,28 @@ impl<const N: usize> Standardizer<N> {
     }
 }
 
-fn check_rows<const N: usize>(x: &[[f64; N]]) -> Result<(), TrainError> {
+/// Checks a training set: `N > 0`, rows and labels of equal, non-zero count, every feature
+/// finite, both classes present.
+pub(crate) fn check_training_set<const N: usize>(x: &[[f64; N]], y: &[bool]) -> Result<(), TrainError> {
+    if N == 0 {
+        return Err(TrainError::NoFeatures);
+    }
+    if x.len() != y.len() {
+        return Err(TrainError::LengthMismatch { rows: x.len(), labels: y.len() });
+    }
+    if x.is_empty() {
+        return Err(TrainError::Empty);
+    }
+    check_rows(x)?;
+    if let Some(&label) = y.first() {
+        if y.iter().all(|&l| l == label) {
+            return Err(TrainError::OneClass { rows: y.len(), label });
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn check_rows<const N: usize>(x: &[[f64; N]]) -> Result<(), TrainError> {
     for (row, r) in x.iter().enumerate() {
         if let Some(col) = r.iter().position(|v| !v.is_finite()) {
             return Err(TrainError::NonFinite { row, col, value: r[col] });

@@ -1,4 +1,5 @@
-//! Proves that `FlatLogistic::predict` does not allocate: 100k predictions under a counting
+//! Proves that `FlatLogistic::predict` and `FlatEnsemble::predict`/`approve` (logistic +
+//! random forest + boosted trees, loaded from a file) do not allocate: 100k predictions under a counting
 //! global allocator (wrapping `std::alloc::System`) add zero allocations. The counter is
 //! per-thread, so the test harness's other threads cannot disturb it, and a control
 //! measurement shows the counter does see a deliberate allocation.
@@ -6,7 +7,10 @@
 use std::alloc::System;
 use std::hint::black_box;
 
-use mia_ml::{train_logistic, FlatLogistic, FlatModelFile, TrainConfig};
+use mia_ml::{
+    train_forest, train_gbm, train_logistic, BoostedSource, FlatEnsemble, FlatLogistic, FlatModelFile,
+    ForestConfig, GbmConfig, MemberWeights, Members, TrainConfig, DEFAULT_THRESHOLD,
+};
 use mia_model::rng::SplitMix64;
 use mia_runtime::alloc_count::CountingAlloc;
 
@@ -70,4 +74,37 @@ fn predict_100k_allocates_nothing() {
         black_box(Box::new(s))
     });
     assert_eq!(n, 1);
+}
+
+#[test]
+fn ensemble_predict_and_approve_100k_allocate_nothing() {
+    let xs = inputs::<18>(100_000, 3);
+    let ys: Vec<bool> = xs.iter().map(|x| x[0] * x[1] > 0.0 || x[5] > 1.5).collect();
+    let (tx, ty) = (&xs[..1500], &ys[..1500]);
+    let lr = train_logistic(tx, ty, &TrainConfig::default()).unwrap().to_flat().unwrap();
+    let rf =
+        train_forest(tx, ty, &ForestConfig { trees: 20, ..Default::default() }).unwrap().to_flat().unwrap();
+    let gbm = train_gbm(tx, ty, &GbmConfig { trees: 30, ..Default::default() }).unwrap().to_flat().unwrap();
+    let names: [String; 18] = std::array::from_fn(|i| format!("f{i}"));
+    let name_refs: [&str; 18] = std::array::from_fn(|i| names[i].as_str());
+    let members = Members { lr: Some(lr), rf: Some(rf), boosted: Some((BoostedSource::Gbm, gbm)) };
+    let e = FlatEnsemble::new(name_refs, members, MemberWeights::default(), DEFAULT_THRESHOLD).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ensemble.json");
+    e.save(&path).unwrap();
+    let e = FlatEnsemble::<18>::load_checked(&path, name_refs).unwrap();
+    assert!(e.missing().is_empty());
+
+    let (n, (sum, approved)) = allocations_during(|| {
+        let mut sum = 0.0;
+        let mut approved = 0usize;
+        for x in &xs {
+            sum += e.predict(black_box(x));
+            approved += usize::from(e.approve(black_box(x)));
+        }
+        (sum, approved)
+    });
+    assert_eq!(n, 0, "ensemble inference allocated");
+    assert!(sum > 1000.0 && sum < 99_000.0, "{sum}");
+    assert!(approved > 1000 && approved < 99_000, "{approved}");
 }

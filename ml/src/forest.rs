@@ -1,0 +1,273 @@
+//! Random forest: trained with `smartcore`'s `RandomForestClassifier`, exported to the flat
+//! tree format ([`crate::tree`]).
+//!
+//! smartcore 0.7 keeps its tree nodes private; with its `serde` feature the fitted forest
+//! serializes them (`trees[t].nodes[i]`: `output`, `split_feature`, `split_value`,
+//! `true_child`, `false_child`), and that is what the export reads. smartcore sends a row to
+//! the *true* child iff `x <= split_value`; the flat format's rule is `x < value`, so the
+//! exported threshold is `split_value.next_up()` (the next `f64`), which is the same test for
+//! every non-NaN `x`. A NaN goes to the false child in smartcore (`NaN <= t` is false), so
+//! `default_left` is false. Each leaf outputs 1.0 if its class is the positive one (label 1),
+//! else 0.0; the forest's probability is the mean vote ([`TreeOutput::Mean`]), and its class
+//! is positive iff the vote is > ½ — smartcore's majority rule, where a tie goes to class 0.
+
+use smartcore::ensemble::random_forest_classifier::{
+    RandomForestClassifier, RandomForestClassifierParameters,
+};
+use smartcore::linalg::basic::matrix::DenseMatrix;
+
+use crate::train::{check_rows, TrainError};
+use crate::tree::{TreeModel, TreeModelSpec, TreeOutput, TreeSpec};
+
+type Rf = RandomForestClassifier<f64, i32, DenseMatrix<f64>, Vec<i32>>;
+
+/// Random forest training parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ForestConfig {
+    /// Number of trees.
+    pub trees: u16,
+    /// Maximum tree depth.
+    pub max_depth: u16,
+    /// Minimum rows in a leaf.
+    pub min_samples_leaf: usize,
+    /// Minimum rows to split a node.
+    pub min_samples_split: usize,
+    /// Features tried per split; `None` = `floor(sqrt(N))` (smartcore's default).
+    pub features_per_split: Option<usize>,
+    /// Seed of the bootstrap and feature sampling (deterministic).
+    pub seed: u64,
+}
+
+impl Default for ForestConfig {
+    fn default() -> Self {
+        Self {
+            trees: 100,
+            max_depth: 6,
+            min_samples_leaf: 5,
+            min_samples_split: 10,
+            features_per_split: None,
+            seed: 0,
+        }
+    }
+}
+
+/// A fitted smartcore random forest over `N` features.
+#[derive(Debug)]
+pub struct TrainedForest<const N: usize> {
+    model: Rf,
+}
+
+fn matrix<const N: usize>(x: &[[f64; N]]) -> Result<DenseMatrix<f64>, TrainError> {
+    let values: Vec<f64> = x.iter().flatten().copied().collect();
+    DenseMatrix::new(x.len(), N, values, false).map_err(|e| TrainError::Smartcore(e.to_string()))
+}
+
+/// Fits a random forest to rows `x` with labels `y` (`true` = positive class).
+///
+/// Fails (never panics) on empty or mismatched input, non-finite features, a single class,
+/// `N = 0`, zero trees or depth, or a smartcore failure.
+pub fn train_forest<const N: usize>(
+    x: &[[f64; N]],
+    y: &[bool],
+    config: &ForestConfig,
+) -> Result<TrainedForest<N>, TrainError> {
+    crate::train::check_training_set(x, y)?;
+    if config.trees == 0 || config.max_depth == 0 {
+        return Err(TrainError::BadParameter(format!(
+            "trees {} and max_depth {} must be > 0",
+            config.trees, config.max_depth
+        )));
+    }
+    let labels: Vec<i32> = y.iter().map(|&l| i32::from(l)).collect();
+    let params = RandomForestClassifierParameters {
+        max_depth: Some(config.max_depth.min(crate::tree::MAX_DEPTH as u16)),
+        min_samples_leaf: config.min_samples_leaf.max(1),
+        min_samples_split: config.min_samples_split.max(2),
+        n_trees: config.trees,
+        m: config.features_per_split.map(|m| m.clamp(1, N)),
+        keep_samples: false,
+        seed: config.seed,
+        ..Default::default()
+    };
+    let model = Rf::fit(&matrix(x)?, &labels, params).map_err(|e| TrainError::Smartcore(e.to_string()))?;
+    let trained = TrainedForest { model };
+    trained.to_flat()?; // an unexportable forest is an error now, not at export
+    Ok(trained)
+}
+
+fn bad(what: impl std::fmt::Display) -> TrainError {
+    TrainError::Export(format!("smartcore forest: {what}"))
+}
+
+fn get<'a>(v: &'a serde_json::Value, key: &str, at: &str) -> Result<&'a serde_json::Value, TrainError> {
+    v.get(key).ok_or_else(|| bad(format_args!("{at}.{key} missing")))
+}
+
+fn as_index(v: &serde_json::Value, at: &str) -> Result<Option<usize>, TrainError> {
+    match v {
+        serde_json::Value::Null => Ok(None),
+        v => v
+            .as_u64()
+            .and_then(|u| usize::try_from(u).ok())
+            .map(Some)
+            .ok_or_else(|| bad(format_args!("{at} is {v}"))),
+    }
+}
+
+impl<const N: usize> TrainedForest<N> {
+    /// Class labels from smartcore's own `predict` (the reference for the flat export).
+    pub fn predict_labels(&self, x: &[[f64; N]]) -> Result<Vec<bool>, TrainError> {
+        if x.is_empty() {
+            return Ok(Vec::new());
+        }
+        check_rows(x)?;
+        let y = self.model.predict(&matrix(x)?).map_err(|e| TrainError::Smartcore(e.to_string()))?;
+        Ok(y.into_iter().map(|c| c == 1).collect())
+    }
+
+    /// The forest in the flat tree format (leaf = 1.0 for a positive vote, output = mean).
+    pub fn to_spec(&self) -> Result<TreeModelSpec, TrainError> {
+        let v = serde_json::to_value(&self.model).map_err(bad)?;
+        let classes = get(&v, "classes", "forest")?;
+        let classes: Vec<i64> = classes
+            .as_array()
+            .ok_or_else(|| bad("classes is not an array"))?
+            .iter()
+            .map(|c| c.as_i64().ok_or_else(|| bad(format_args!("class {c}"))))
+            .collect::<Result<_, _>>()?;
+        let trees = get(&v, "trees", "forest")?.as_array().ok_or_else(|| bad("trees is not an array"))?;
+        let mut specs = Vec::with_capacity(trees.len());
+        for (t, tree) in trees.iter().enumerate() {
+            let at = format!("trees[{t}]");
+            let nodes = get(tree, "nodes", &at)?.as_array().ok_or_else(|| bad(format_args!("{at}.nodes")))?;
+            let n = nodes.len();
+            let mut spec = TreeSpec {
+                feature: vec![0; n],
+                value: vec![0.0; n],
+                left: vec![-1; n],
+                right: vec![-1; n],
+                default_left: vec![false; n],
+            };
+            for (i, node) in nodes.iter().enumerate() {
+                let at = format!("{at}.nodes[{i}]");
+                let t_child = as_index(get(node, "true_child", &at)?, &at)?;
+                let f_child = as_index(get(node, "false_child", &at)?, &at)?;
+                match (t_child, f_child) {
+                    (None, None) => {
+                        let out = as_index(get(node, "output", &at)?, &at)?
+                            .ok_or_else(|| bad(format_args!("{at}.output")))?;
+                        let class = classes
+                            .get(out)
+                            .ok_or_else(|| bad(format_args!("{at}.output {out} not a class")))?;
+                        spec.value[i] = if *class == 1 { 1.0 } else { 0.0 };
+                    }
+                    (Some(l), Some(r)) => {
+                        let split = get(node, "split_value", &at)?
+                            .as_f64()
+                            .ok_or_else(|| bad(format_args!("{at}.split_value missing on a split")))?;
+                        let feature = as_index(get(node, "split_feature", &at)?, &at)?.unwrap_or(usize::MAX);
+                        spec.feature[i] =
+                            u32::try_from(feature).map_err(|_| bad(format_args!("{at}.split_feature")))?;
+                        spec.value[i] = split.next_up();
+                        spec.left[i] = i32::try_from(l).map_err(|_| bad(format_args!("{at}.true_child")))?;
+                        spec.right[i] =
+                            i32::try_from(r).map_err(|_| bad(format_args!("{at}.false_child")))?;
+                    }
+                    _ => return Err(bad(format_args!("{at} has one child"))),
+                }
+            }
+            specs.push(spec);
+        }
+        Ok(TreeModelSpec { output: TreeOutput::Mean, trees: specs })
+    }
+
+    /// The hot-path model (validated flat trees).
+    pub fn to_flat(&self) -> Result<TreeModel, TrainError> {
+        TreeModel::new(self.to_spec()?, N).map_err(|e| TrainError::Export(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::SplitMix64;
+
+    /// A nonlinear problem (an interaction and a threshold) with label noise; values rounded
+    /// to a grid so that many test values fall exactly on training values (and thresholds'
+    /// neighbours), which exercises the `<=` → `<` conversion.
+    fn data<const N: usize>(seed: u64, n: usize) -> (Vec<[f64; N]>, Vec<bool>) {
+        let mut rng = SplitMix64::new(seed);
+        let mut x = Vec::with_capacity(n);
+        let mut y = Vec::with_capacity(n);
+        for _ in 0..n {
+            let r: [f64; N] = std::array::from_fn(|_| ((rng.next_f64() * 8.0 - 4.0) * 4.0).round() / 4.0);
+            let label = (r[0] * r[1] > 0.5 || r[2] > 2.0) != (rng.next_f64() < 0.1);
+            x.push(r);
+            y.push(label);
+        }
+        (x, y)
+    }
+
+    #[test]
+    fn flat_export_predicts_exactly_what_smartcore_predicts() {
+        let (x, y) = data::<6>(1, 3000);
+        let cfg = ForestConfig { trees: 40, max_depth: 6, seed: 3, ..Default::default() };
+        let trained = train_forest(&x[..2000], &y[..2000], &cfg).unwrap();
+        let flat = trained.to_flat().unwrap();
+        assert_eq!(flat.trees().len(), 40);
+        let test = &x[2000..];
+        let reference = trained.predict_labels(test).unwrap();
+        let mut positives = 0;
+        for (row, want) in test.iter().zip(&reference) {
+            let p = flat.predict(row);
+            assert!((0.0..=1.0).contains(&p));
+            assert_eq!(p > 0.5, *want, "row {row:?}: flat p {p}, smartcore {want}");
+            positives += usize::from(*want);
+        }
+        // The comparison is not vacuous: both classes are predicted, and the forest learned.
+        assert!(positives > 100 && positives < 900, "{positives}");
+        let acc = test.iter().zip(&y[2000..]).filter(|(r, &l)| (flat.predict(&r[..]) > 0.5) == l).count();
+        assert!(acc as f64 / 1000.0 > 0.8, "accuracy {acc}/1000");
+        assert!(flat.spec().trees.iter().all(|t| t.default_left.iter().all(|d| !d)));
+
+        // Rows whose values sit exactly on smartcore's split values (`x <= t` is true there,
+        // `x < t` would be false): the `next_up` conversion must keep them on the true side.
+        // (Split values read from smartcore's own serialized nodes, not from the export.)
+        let mut splits: Vec<Vec<f64>> = vec![Vec::new(); 6];
+        let raw = serde_json::to_value(&trained.model).unwrap();
+        for tree in raw["trees"].as_array().unwrap() {
+            for node in tree["nodes"].as_array().unwrap() {
+                if let Some(v) = node["split_value"].as_f64() {
+                    splits[node["split_feature"].as_u64().unwrap() as usize].push(v);
+                }
+            }
+        }
+        assert!(splits.iter().all(|s| !s.is_empty()));
+        let mut rng = SplitMix64::new(17);
+        let on_split: Vec<[f64; 6]> =
+            (0..1000).map(|_| std::array::from_fn(|f| splits[f][rng.below(splits[f].len())])).collect();
+        let reference = trained.predict_labels(&on_split).unwrap();
+        for (row, want) in on_split.iter().zip(&reference) {
+            assert_eq!(flat.predict(row) > 0.5, *want, "on-split row {row:?}");
+        }
+        assert!(reference.iter().any(|&l| l) && reference.iter().any(|&l| !l));
+    }
+
+    #[test]
+    fn training_is_deterministic_and_errors_are_reported() {
+        let (x, y) = data::<3>(2, 400);
+        let cfg = ForestConfig { trees: 8, ..Default::default() };
+        let a = train_forest(&x, &y, &cfg).unwrap().to_spec().unwrap();
+        let b = train_forest(&x, &y, &cfg).unwrap().to_spec().unwrap();
+        assert_eq!(a, b);
+        assert!(matches!(
+            train_forest(&x, &y, &ForestConfig { trees: 0, ..cfg }),
+            Err(TrainError::BadParameter(_))
+        ));
+        assert_eq!(train_forest::<3>(&[], &[], &cfg).unwrap_err(), TrainError::Empty);
+        let mut bad_x = x.clone();
+        bad_x[7][1] = f64::NAN;
+        assert!(matches!(train_forest(&bad_x, &y, &cfg), Err(TrainError::NonFinite { row: 7, col: 1, .. })));
+        assert!(matches!(train_forest(&x, &vec![true; 400], &cfg), Err(TrainError::OneClass { .. })));
+    }
+}
