@@ -405,6 +405,34 @@ mod tests {
     }
 
     #[test]
+    fn the_grafana_dashboard_reads_only_served_metrics() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/grafana-dashboard.json");
+        let text = std::fs::read_to_string(path).expect("config/grafana-dashboard.json");
+        let dash: serde_json::Value = serde_json::from_str(&text).expect("dashboard JSON");
+        let (s, h) = demo();
+        let page = render(&s, &h, &MonitorFigures::default());
+        let mut n = 0;
+        for panel in dash["panels"].as_array().expect("panels") {
+            for t in panel["targets"].as_array().expect("targets") {
+                let expr = t["expr"].as_str().expect("expr");
+                let mut rest = expr;
+                while let Some(i) = rest.find("mia_") {
+                    let name: String =
+                        rest[i..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                    assert!(
+                        page.contains(&format!("# TYPE {name} ")),
+                        "{}: {name} is not served",
+                        panel["title"]
+                    );
+                    n += 1;
+                    rest = &rest[i + name.len()..];
+                }
+            }
+        }
+        assert!(n >= 20, "{n} metric references");
+    }
+
+    #[test]
     fn a_taken_port_is_a_named_error() {
         let l = TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = l.local_addr().expect("addr").to_string();

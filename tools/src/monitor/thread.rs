@@ -472,10 +472,10 @@ mod tests {
     #[test]
     fn bad_status_files_are_named_errors() {
         let dir = tempfile::tempdir().expect("tmp");
-        let e = StatusFile::load(dir.path()).err().expect("missing");
+        let e = StatusFile::load(dir.path()).expect_err("missing");
         assert!(format!("{e:#}").contains("status.json"), "{e:#}");
         std::fs::write(dir.path().join(STATUS_FILE), "{\"version\": 1").expect("write");
-        let e = StatusFile::load(dir.path()).err().expect("torn");
+        let e = StatusFile::load(dir.path()).expect_err("torn");
         assert!(format!("{e:#}").contains("not a MIA status file"), "{e:#}");
     }
 
