@@ -1,7 +1,7 @@
 //! # mia-tools
 //!
 //! The `mia` command-line binary and the pieces it is made of: session assembly (source →
-//! stages → sink, journal, reports), the counting allocator, and the subcommands.
+//! stages → sink, journal, reports), the counting allocator, monitoring, and the subcommands.
 
 pub mod alloc;
 pub mod app;
@@ -9,3 +9,4 @@ pub mod backup;
 pub mod features_export;
 pub mod gex;
 pub mod report;
+pub mod monitor;

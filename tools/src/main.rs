@@ -179,6 +179,15 @@ enum Command {
     /// Copy run directories into a timestamped folder with a SHA256SUMS manifest; rotate old
     /// backups; verify checksums and every journal frame.
     Backup(mia_tools::backup::BackupArgs),
+    /// Live status of a running session (RUN_DIR/status.json, written by its monitor): position,
+    /// P&L, risk, orders, signals, gamma, feed health, latency. Refreshes every second.
+    Status {
+        /// The session's run directory (default: the newest directory under runs/).
+        run_dir: Option<PathBuf>,
+        /// Print one frame and exit.
+        #[arg(long)]
+        once: bool,
+    },
     /// Kill switch: writes RUN_DIR/KILL; the session running there flattens and halts.
     Kill {
         /// The running session's run directory (default: the newest directory under runs/).
@@ -212,6 +221,13 @@ fn run(cli: Cli) -> Result<()> {
         Command::Report(args) => mia_tools::report::run(&args),
         Command::Backup(args) => mia_tools::backup::run(&args),
         Command::Kill { run_dir } => kill(run_dir),
+        Command::Status { run_dir, once } => {
+            let dir = match run_dir {
+                Some(d) => d,
+                None => mia_tools::app::control::latest_run_dir(std::path::Path::new("runs"))?,
+            };
+            mia_tools::monitor::status_view::run(&dir, once)
+        }
         Command::Paper { live } => live_session(LiveMode::Paper, live, None, false),
         Command::Live { live, venue, args } => live_session(LiveMode::Live, args, venue, live),
         Command::Collect { live } => live_session(LiveMode::Collect, live, None, false),

@@ -4,6 +4,7 @@
 
 use crate::app::control::ControlConfig;
 use crate::app::live::LiveConfig;
+use crate::monitor::MonitorConfig;
 use mia_exec::fees::FeeConfig;
 use mia_exec::risk::RiskConfig;
 use mia_exec::sim::SimConfig;
@@ -88,6 +89,9 @@ pub struct Config {
     /// The Interactive Brokers edge (feeds; `docs/ibkr.md`). Its `root` follows
     /// `[trading] instrument`.
     pub ibkr: mia_feeds::ibkr::IbkrConfig,
+    /// The monitor: health, alert rules, Discord, `/metrics`, `status.json` (tools;
+    /// `docs/monitoring.md`).
+    pub monitor: MonitorConfig,
     /// Signal-engine profiles `[profile.backtest]`, `[profile.paper]`, `[profile.production]`
     /// (signal; SIGNALS §12). The run mode picks one (backtest and replay: `backtest`), and
     /// `--profile` overrides it.
@@ -170,6 +174,7 @@ impl Config {
         check(self.fees.validate());
         check(self.control.validate());
         check(self.live.validate());
+        check(self.monitor.validate());
         check(if self.pipeline.ring_capacity < 2 {
             Err("pipeline.ring_capacity: must be ≥ 2".into())
         } else {
