@@ -8,5 +8,5 @@ pub mod app;
 pub mod backup;
 pub mod features_export;
 pub mod gex;
-pub mod report;
 pub mod monitor;
+pub mod report;
