@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 const CSS: &str = "body{font-family:sans-serif;margin:20px;color:#222;background:#fff}\
 h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ccc}\
 table{border-collapse:collapse;margin:10px 0;font-size:13px}caption{text-align:left;font-weight:bold;padding:4px 0}\
-th,td{border:1px solid #ccc;padding:3px 8px}th{background:#f0f0f0}td.num{text-align:right;font-variant-numeric:tabular-nums}\
+th,td{border:1px solid #ccc;padding:3px 8px;white-space:nowrap}th{background:#f0f0f0}td.num{text-align:right;font-variant-numeric:tabular-nums}\
 td.neg{color:#b00}p.note{font-size:12px;color:#555;margin:2px 0 10px}\
 .grid{display:grid;gap:12px;align-items:start}.cell{border:1px solid #eee;padding:4px}\
 .cell svg{max-width:min(100%, 1000px);height:auto;display:block}.cap{font-size:12px;color:#555}\
