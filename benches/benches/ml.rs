@@ -66,7 +66,7 @@ fn full_tree(s: &mut SplitMix64, depth: u32, leaf: impl Fn(f64) -> f64) -> TreeS
             t.value[i] = s.next_signed_f64();
             t.left[i] = (2 * i + 1) as i32;
             t.right[i] = (2 * i + 2) as i32;
-            t.default_left[i] = s.next_u64() % 2 == 0;
+            t.default_left[i] = s.next_u64().is_multiple_of(2);
         } else {
             t.value[i] = leaf(s.next_f64());
         }
