@@ -6,5 +6,6 @@ pub mod dbn_source;
 pub mod dbn_write;
 pub mod journal_source;
 pub mod normalize;
+pub mod sierra;
 pub mod synth;
 pub mod synth_chain;
