@@ -7,7 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod depth;
-// pub mod dtc;
+pub mod dtc;
 pub mod ladder;
 pub mod scid;
 pub mod scid_follow;

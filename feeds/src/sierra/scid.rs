@@ -53,10 +53,10 @@ pub const SCID_MAGIC: [u8; 4] = *b"SCID";
 pub const HEADER_LEN: usize = 56;
 /// Size of one record.
 pub const RECORD_LEN: usize = 40;
-/// `Open` of the first sub-trade of an unbundled trade.
-pub const FIRST_SUB_TRADE: f32 = -1.999_000_95e37;
-/// `Open` of the last sub-trade of an unbundled trade.
-pub const LAST_SUB_TRADE: f32 = -1.999_001_97e37;
+/// `Open` of the first sub-trade of an unbundled trade (−1.99900095e37, bits `0xfd709ef9`).
+pub const FIRST_SUB_TRADE: f32 = f32::from_bits(0xfd70_9ef9);
+/// `Open` of the last sub-trade of an unbundled trade (−1.99900197e37, bits `0xfd709f01`).
+pub const LAST_SUB_TRADE: f32 = f32::from_bits(0xfd70_9f01);
 /// Microseconds from the SCDateTime epoch (1899-12-30) to the UNIX epoch: 25 569 days.
 pub const SC_EPOCH_TO_UNIX_US: i64 = 25_569 * 86_400 * 1_000_000;
 /// Latest timestamp accepted (2200-01-01 UTC, in ns since the UNIX epoch).

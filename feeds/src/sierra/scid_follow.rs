@@ -328,7 +328,7 @@ mod tests {
                     f.write_all(&bytes[off..off + n]).expect("write");
                     f.flush().expect("flush");
                     off += n;
-                    if x % 7 == 0 {
+                    if x.is_multiple_of(7) {
                         std::thread::sleep(Duration::from_micros(300));
                     }
                 }
