@@ -42,7 +42,7 @@ use std::path::Path;
 
 use mia_model::contract::ContractSpec;
 use mia_model::event::{flags, Event, EventKind, Side};
-use mia_model::price::{round_to_tick, Px, UNDEF_PX};
+use mia_model::price::{Px, UNDEF_PX};
 use mia_runtime::source::{EventSource, SourceError};
 
 use crate::normalize::EventBuf;
@@ -226,12 +226,26 @@ pub struct ScidDecoder {
     open_group: bool,
     last_ts: u64,
     bars_skipped: u64,
+    /// Ticks per 1.0 of price (after the multiplier): prices round with one multiply.
+    ticks_per_unit: f64,
+    /// Last (f32 bits, price) of `Low`, `High`, `Close`: consecutive ticks mostly repeat them.
+    cache: [Option<(u32, Px)>; 3],
 }
 
 impl ScidDecoder {
     /// A decoder with no quote seen yet.
     pub fn new(opts: ScidOptions) -> Self {
-        Self { opts, bid: UNDEF_PX, ask: UNDEF_PX, open_group: false, last_ts: 0, bars_skipped: 0 }
+        let tick = opts.tick.max(1);
+        Self {
+            opts,
+            bid: UNDEF_PX,
+            ask: UNDEF_PX,
+            open_group: false,
+            last_ts: 0,
+            bars_skipped: 0,
+            ticks_per_unit: mia_model::price::PRICE_SCALE as f64 / tick as f64,
+            cache: [None; 3],
+        }
     }
 
     /// Bar records skipped ([`ScidOptions::skip_bars`]).
@@ -244,18 +258,32 @@ impl ScidDecoder {
         self.open_group
     }
 
-    /// A price field: `None` for 0 when `zero_is_none`, else checked and rounded.
+    /// A price field (`slot` 0 Low, 1 High, 2 Close): `None` for 0 when `zero_is_none`, else
+    /// checked and rounded to the tick (the nearest tick of `v × multiplier`).
     #[inline]
-    fn price(&self, v: f32, field: &str, zero_is_none: bool) -> Result<Option<Px>, String> {
+    fn price(&mut self, slot: usize, v: f32, field: &str, zero_is_none: bool) -> Result<Option<Px>, String> {
         if v == 0.0 && zero_is_none {
             return Ok(None);
+        }
+        let bits = v.to_bits();
+        if let Some(Some((b, px))) = self.cache.get(slot) {
+            if *b == bits {
+                return Ok(Some(*px));
+            }
         }
         let p = f64::from(v) * self.opts.price_multiplier;
         if !p.is_finite() || p <= 0.0 || p >= self.opts.max_price {
             return Err(format!("{field} price {v} is not a valid price"));
         }
-        let px = mia_model::price::from_f64(p).ok_or_else(|| format!("{field} price {v} is out of range"))?;
-        Ok(Some(round_to_tick(px, self.opts.tick.max(1))))
+        let ticks = (p * self.ticks_per_unit).round();
+        if ticks >= i64::MAX as f64 / self.opts.tick.max(1) as f64 {
+            return Err(format!("{field} price {v} is out of range"));
+        }
+        let px = ticks as i64 * self.opts.tick.max(1);
+        if let Some(c) = self.cache.get_mut(slot) {
+            *c = Some((bits, px));
+        }
+        Ok(Some(px))
     }
 
     /// Appends the events of `rec` to `out` (not cleared).
@@ -278,8 +306,8 @@ impl ScidDecoder {
         }
         let ts = sc_datetime_to_unix_ns(rec.date_time)
             .ok_or_else(|| format!("DateTime {} is outside 1970..2200", rec.date_time))?;
-        let bid = self.price(rec.low, "bid (Low)", true)?;
-        let ask = self.price(rec.high, "ask (High)", true)?;
+        let bid = self.price(0, rec.low, "bid (Low)", true)?;
+        let ask = self.price(1, rec.high, "ask (High)", true)?;
         let stamp =
             Event { ts_event: ts, ts_recv: ts, instrument_id: self.opts.instrument_id, ..Event::default() };
         let before = out.len();
@@ -292,7 +320,7 @@ impl ScidDecoder {
             out.push(Event { kind: EventKind::Level, side: Side::Ask, price: a, size: 1, ..stamp });
         }
         if rec.total_volume > 0 {
-            let price = self.price(rec.close, "trade (Close)", false)?.unwrap_or(UNDEF_PX);
+            let price = self.price(2, rec.close, "trade (Close)", false)?.unwrap_or(UNDEF_PX);
             let side = match (rec.bid_volume > 0, rec.ask_volume > 0) {
                 (true, false) => Side::Ask,
                 (false, true) => Side::Bid,

@@ -196,10 +196,11 @@ fn heartbeat_loss_means_reconnect_and_the_client_beats_too() {
     let s = server(FakeConfig::default());
     let mut o = Orders::start(&cfg(s.port(), Encoding::Binary));
     assert!(s.wait_until(WAIT, |s| s.heartbeats_received() >= 1), "the client sends heartbeats");
+    assert!(s.wait_until(WAIT, |_| o.handle.stats().heartbeats_in >= 1), "and reads the server's");
     s.set_heartbeats(false);
     assert!(s.wait_until(WAIT, |s| s.connections() >= 2), "no server heartbeat for 2 intervals: reconnect");
     s.set_heartbeats(true);
-    assert!(s.wait_until(WAIT, |s| s.logons().len() >= 2));
+    assert!(s.wait_until(WAIT, |_| o.handle.stats().logons >= 2));
     let st = o.handle.stats();
     assert!(st.disconnects >= 1 && st.logons >= 2, "{st:?}");
     assert!(o.quiet_for(Duration::from_millis(20)), "a reconnect without orders reports nothing");

@@ -380,10 +380,11 @@ macro_rules! messages {
                 }
             }
 
-            /// A message of type `ty` from a JSON object (`Unknown` for other types).
-            pub(crate) fn from_json_fields(ty: u16, v: serde_json::Value, len: usize) -> serde_json::Result<Message> {
+            /// A message of type `ty` from the text of a JSON object (`Unknown` for other
+            /// types).
+            pub(crate) fn from_json_slice(ty: u16, text: &[u8], len: usize) -> serde_json::Result<Message> {
                 Ok(match ty {
-                    $( $ty => Message::$name(serde_json::from_value(v)?), )*
+                    $( $ty => Message::$name(serde_json::from_slice(text)?), )*
                     _ => Message::Unknown { msg_type: ty, size: len },
                 })
             }
