@@ -8,6 +8,7 @@ pub mod dbn_write;
 pub mod ibkr;
 pub mod journal_source;
 pub mod normalize;
+pub mod sierra;
 pub mod synth;
 pub mod synth_chain;
 pub mod synth_mbo;

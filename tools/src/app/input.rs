@@ -4,6 +4,7 @@
 use anyhow::{anyhow, Context, Result};
 use mia_feeds::dbn_source::{DbnFileSource, Mbp10IterSource};
 use mia_feeds::journal_source::JournalSource;
+use mia_feeds::sierra::scid::ScidSource;
 use mia_feeds::synth::{SynthConfig, SynthSession};
 use mia_runtime::source::EventSource;
 use std::path::{Path, PathBuf};
@@ -25,17 +26,27 @@ pub enum Input {
     Dbn(PathBuf),
     /// A journal directory written by an earlier run.
     Journal(PathBuf),
+    /// A Sierra Chart intraday file (`*.scid`, tick by tick; ES tick size).
+    Scid(PathBuf),
 }
 
 impl Input {
-    /// Classifies a path given to `mia replay` / `--data`: a directory is a journal, a file is
-    /// DBN. A missing path is an error naming it.
+    /// Classifies a path given to `mia replay` / `--data`: a directory is a journal, a
+    /// `*.scid` file is a Sierra Chart intraday file, any other file is DBN. A missing path is
+    /// an error naming it.
     ///
     /// # Errors
     /// The path does not exist.
     pub fn from_path(path: &Path) -> Result<Self> {
         let meta = std::fs::metadata(path).with_context(|| format!("{}: cannot open", path.display()))?;
-        Ok(if meta.is_dir() { Input::Journal(path.to_path_buf()) } else { Input::Dbn(path.to_path_buf()) })
+        let scid = path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("scid"));
+        Ok(if meta.is_dir() {
+            Input::Journal(path.to_path_buf())
+        } else if scid {
+            Input::Scid(path.to_path_buf())
+        } else {
+            Input::Dbn(path.to_path_buf())
+        })
     }
 
     /// The generator seed (0 for files).
@@ -63,6 +74,7 @@ impl Input {
                 Box::new(Mbp10IterSource::from_producer(name, session))
             }
             Input::Dbn(p) => Box::new(DbnFileSource::open(p)?),
+            Input::Scid(p) => Box::new(ScidSource::open(p)?),
             Input::Journal(p) => {
                 // One cold pass to learn how the journal ends, so a torn tail is reported first.
                 let r = mia_journal::JournalReader::scan(p).map_err(|e| e.to_source_error())?;
@@ -89,7 +101,7 @@ impl Input {
         match self {
             Input::Synthetic { .. } => Vec::new(),
             Input::Journal(d) => vec![d.join(CHAIN_FILE)],
-            Input::Dbn(p) => {
+            Input::Dbn(p) | Input::Scid(p) => {
                 let Some(name) = p.file_name().and_then(|n| n.to_str()) else { return Vec::new() };
                 let parts: Vec<&str> = name.split('.').collect();
                 (1..=parts.len())
@@ -144,5 +156,20 @@ mod tests {
         std::fs::write(d.path().join("y.dbn.chain.csv"), "y").expect("write");
         assert_eq!(Input::Dbn(d.path().join("y.dbn")).chain().expect("read").map(|c| c.1), Some("y".into()));
         assert_eq!(Input::Dbn(d.path().join("z.dbn")).chain().expect("read"), None);
+        // and beside a Sierra Chart file
+        assert_eq!(
+            Input::Scid(d.path().join("x.scid")).chain().expect("read").map(|c| c.1),
+            Some("c".into())
+        );
+    }
+
+    #[test]
+    fn a_scid_path_is_a_sierra_chart_input() {
+        let d = tempfile::tempdir().expect("tmp");
+        let p = d.path().join("ESH6_FUT_CME.scid");
+        std::fs::write(&p, b"x").expect("write");
+        assert_eq!(Input::from_path(&p).expect("exists"), Input::Scid(p.clone()));
+        let e = Input::Scid(p).open().err().expect("not a .scid file");
+        assert!(e.to_string().contains("ESH6_FUT_CME.scid"), "{e}");
     }
 }
