@@ -1,6 +1,6 @@
 //! The SPX option chain from IBKR, as a [`Chain`] for the options thread.
 //!
-//! One pass ([`fetch`]): the SPX index contract id (contract details of `IND SPX CBOE`), the
+//! One pass (`fetch`): the SPX index contract id (contract details of `IND SPX CBOE`), the
 //! spot (index last, or close when there is no last), the option parameters
 //! (`reqSecDefOptParams`: trading classes SPX and SPXW with their expiries and strikes), then
 //! quotes for the `strikes_each_side` strikes on each side of spot of the `expiries` nearest
@@ -10,7 +10,7 @@
 //! `quote_wait_secs`, then cancelled. The chain's `valuation_ts_ns` is the local time when the
 //! quotes were read; [`Chain::compute_model`] fills the model IV and greeks.
 //!
-//! [`run`] repeats this every `every` and hands each chain to the caller's sink, which sequences
+//! `run` repeats this every `every` and hands each chain to the caller's sink, which sequences
 //! the publication (a `GammaPublished` control input).
 
 use super::config::IbkrConfig;

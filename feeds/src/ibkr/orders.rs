@@ -21,7 +21,7 @@
 //! [`FeedStatus::fills_without_fee`] (a later commission for it is logged and dropped). A
 //! commission that arrives first is kept until its execution comes. Terminal statuses and
 //! rejects first flush the order's waiting fills, so `leaves` always decreases in report
-//! order. `Rejected`/`Cancelled` carry the IB code as `reason` (see [`errors`](super::errors)).
+//! order. `Rejected`/`Cancelled` carry the IB code as `reason` (see the `errors` module).
 
 use super::errors::{self, classify, reason, rejects_order, ErrorClass};
 use super::ids::OrderIds;

@@ -2,7 +2,7 @@
 //! version ≥ 213) that `ibapi` 5.5 requires, for tests of the IBKR edge in this crate and of
 //! the `mia` binary (`mia paper` against a fake Gateway).
 //!
-//! It is a plain `std::net::TcpListener` plus the hand-written prost messages of [`proto`]. One
+//! It is a plain `std::net::TcpListener` plus hand-written prost messages (module `proto`). One
 //! client connection is served at a time; when the socket is dropped ([`FakeTws::drop_connection`])
 //! the fake accepts the client's reconnect and runs the handshake again (with the
 //! [`FakeTws::set_next_valid_id`] of the new session, to test ids that roll back).
@@ -27,7 +27,7 @@
 //! fills ([`FakeTws::fill`], [`FakeTws::fill_offline`]), positions, open and completed orders,
 //! executions with commissions on request.
 
-pub mod proto;
+mod proto;
 
 use prost::Message;
 use std::collections::BTreeMap;

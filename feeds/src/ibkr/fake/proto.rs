@@ -4,8 +4,6 @@
 //! prost skips unknown fields when decoding, and every field is proto2 `optional` (absent ≠
 //! default: ibapi encodes `transmit = false` as an absent field).
 
-#![allow(missing_docs)]
-
 use prost::Message;
 
 #[derive(Clone, PartialEq, Message)]
