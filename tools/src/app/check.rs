@@ -194,7 +194,29 @@ fn check_brokers(r: &mut CheckReport, cfg: &Config) {
                 r.push(status, format!("ibkr {}", row.name), row.detail);
             }
         } else {
-            r.push(Status::Fail, format!("{b} connection"), format!("this build has no {b} adapter yet"));
+            let mut dcfg = cfg.dtc.clone();
+            dcfg.root = cfg.trading.instrument;
+            let rep = mia_feeds::sierra::dtc::check(&dcfg);
+            let ok = |b: bool| if b { Status::Pass } else { Status::Fail };
+            r.push(
+                ok(rep.reachable),
+                "dtc server",
+                format!("{}: {}", rep.peer, if rep.reachable { "reachable" } else { "unreachable" }),
+            );
+            if rep.reachable {
+                r.push(ok(rep.logon_ok), "dtc logon", format!("{} ({})", rep.logon_text, rep.server_name));
+                r.push(
+                    ok(rep.trading_allowed),
+                    "dtc trading",
+                    format!("trading allowed: {}, brackets: {}", rep.trading_allowed, rep.brackets_supported),
+                );
+                let sym = match rep.symbol_resolved {
+                    Some(true) => Status::Pass,
+                    Some(false) => Status::Fail,
+                    None => Status::Warn,
+                };
+                r.push(sym, "dtc symbol", format!("{} {}", rep.symbol, rep.market_data_text));
+            }
         }
     }
     if brokers_in_use(cfg).is_empty() {

@@ -89,6 +89,9 @@ pub struct Config {
     /// The Interactive Brokers edge (feeds; `docs/ibkr.md`). Its `root` follows
     /// `[trading] instrument`.
     pub ibkr: mia_feeds::ibkr::IbkrConfig,
+    /// The Sierra Chart DTC edge (feeds; `docs/sierra.md`). Its `root` follows
+    /// `[trading] instrument`.
+    pub dtc: mia_feeds::sierra::dtc::DtcConfig,
     /// The monitor: health, alert rules, Discord, `/metrics`, `status.json` (tools;
     /// `docs/monitoring.md`).
     pub monitor: MonitorConfig,
@@ -186,6 +189,9 @@ impl Config {
             Ok(())
         });
         if let Err(v) = self.ibkr.validate() {
+            errors.extend(v);
+        }
+        if let Err(v) = self.dtc.validate() {
             errors.extend(v);
         }
         errors

@@ -279,7 +279,15 @@ pub fn run_live(opts: LiveOptions) -> Result<SessionSummary> {
             extras.board = Some(board);
             Box::new(src)
         }
-        DataKind::Dtc => bail!("--source dtc: this build has no DTC market-data edge yet"),
+        DataKind::Dtc => {
+            let dcfg = edges.dtc_config(&cfg);
+            let (feed, src) = mia_runtime::source::RingSource::pair(
+                format!("dtc {}", dcfg.symbol_now()),
+                cfg.live.feed_ring,
+            );
+            edges.dtc_feed = Some(feed);
+            Box::new(src)
+        }
     };
     extras.source = Some(source);
     extras.venue = Some(match (opts.mode, broker) {
@@ -293,18 +301,41 @@ pub fn run_live(opts: LiveOptions) -> Result<SessionSummary> {
             extras.side.push(rrx);
             VenueChoice::Live(otx)
         }
-        (LiveMode::Live, Some(BrokerKind::Dtc)) => bail!("--venue dtc: this build has no DTC order edge yet"),
+        (LiveMode::Live, Some(BrokerKind::Dtc)) => {
+            let (otx, orx) = rtrb::RingBuffer::new(1024);
+            let (rtx, rrx) = rtrb::RingBuffer::new(4096);
+            edges.dtc_orders = Some((orx, rtx));
+            extras.side.push(rrx);
+            VenueChoice::Live(otx)
+        }
     });
+    // One DTC connection carries its market data and its orders (whichever the session uses).
+    if edges.dtc_feed.is_some() || edges.dtc_orders.is_some() {
+        let dcfg = edges.dtc_config(&cfg);
+        let edge = mia_feeds::sierra::dtc::DtcEdge::connect(&dcfg)
+            .map_err(|e| anyhow!("dtc {}:{}: {e}", dcfg.host, dcfg.port))?;
+        let handle = edge
+            .spawn(edges.dtc_feed.take(), edges.dtc_orders.take())
+            .map_err(|e| anyhow!("dtc {}:{}: {e}", dcfg.host, dcfg.port))?;
+        edges.dtc = Some(handle);
+    }
     extras.live = true;
     // A broker feed ends when its edge is shut down: after Ctrl-C's grace period, or when the
     // session ends for another reason.
-    let watcher = edges.ibkr.as_ref().map(|e| {
-        let (edge, stop) = (Arc::clone(e), Arc::clone(&stop));
+    let ibkr = edges.ibkr.clone();
+    let dtc_stop = edges.dtc.as_ref().map(mia_feeds::sierra::dtc::DtcHandle::stop_flag);
+    let watcher = (ibkr.is_some() || dtc_stop.is_some()).then(|| {
+        let stop = Arc::clone(&stop);
         std::thread::spawn(move || {
             while !stop.load(Ordering::Acquire) {
                 std::thread::sleep(Duration::from_millis(20));
             }
-            edge.shutdown();
+            if let Some(e) = ibkr {
+                e.shutdown();
+            }
+            if let Some(f) = dtc_stop {
+                f.store(true, Ordering::Release);
+            }
         })
     });
     let interrupt = StopOnInterrupt::install(
@@ -333,6 +364,9 @@ struct Edges {
     threads: Vec<JoinHandle<Result<(), String>>>,
     chain: Option<JoinHandle<Result<u64, String>>>,
     orders: Option<JoinHandle<Result<mia_feeds::ibkr::OrderEdgeSummary, String>>>,
+    dtc: Option<mia_feeds::sierra::dtc::DtcHandle>,
+    dtc_feed: Option<rtrb::Producer<mia_runtime::source::FeedItem>>,
+    dtc_orders: Option<(rtrb::Consumer<mia_model::msg::OrderIntent>, rtrb::Producer<Msg>)>,
 }
 
 impl Edges {
@@ -349,6 +383,13 @@ impl Edges {
         let edge = Arc::new(edge);
         self.ibkr = Some(Arc::clone(&edge));
         Ok(edge)
+    }
+
+    /// The `[dtc]` section with the root of `[trading] instrument`.
+    fn dtc_config(&self, cfg: &Config) -> mia_feeds::sierra::dtc::DtcConfig {
+        let mut d = cfg.dtc.clone();
+        d.root = cfg.trading.instrument;
+        d
     }
 
     /// Shuts the edges down and joins their threads; the first thread error is returned.
@@ -373,6 +414,9 @@ impl Edges {
         }
         if let Some(o) = self.orders {
             note("orders", o.join().map(|r| r.map(|_| ())));
+        }
+        if let Some(d) = self.dtc {
+            note("dtc", Ok(d.join().map(|_| ()).map_err(|e| e.to_string())));
         }
         match first {
             Some(e) => bail!("{e}"),
