@@ -778,14 +778,24 @@ impl Edge {
     }
 
     fn run_inner(&mut self) -> Result<(), DtcError> {
-        self.on_connected()?;
+        // Subscriptions and reconciliation after each logon; a send that fails there is a
+        // lost connection like any other.
+        let mut fresh = true;
         loop {
             if self.stop.load(Ordering::Acquire) || self.abandoned() {
                 return Ok(());
             }
             if self.conn.is_none() {
                 self.reconnect()?;
+                fresh = self.conn.is_some();
                 continue;
+            }
+            if fresh {
+                fresh = false;
+                if let Err(e) = self.on_connected() {
+                    self.lost(&e.to_string());
+                    continue;
+                }
             }
             match self.step() {
                 Ok(busy) => {
@@ -877,7 +887,7 @@ impl Edge {
                     self.info = info;
                     self.stats.connected.store(true, Ordering::Relaxed);
                     bump(&self.stats.logons);
-                    return self.on_connected();
+                    return Ok(());
                 }
                 Err(e @ (DtcError::LogonRejected { no_reconnect: true, .. } | DtcError::Config(_))) => {
                     return Err(e)
