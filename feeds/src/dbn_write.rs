@@ -37,7 +37,7 @@ pub fn write_mbp10_dbn(
     records: impl Iterator<Item = Mbp10Msg>,
 ) -> Result<u64, SourceError> {
     let span = Span { dataset, symbol, instrument_id, start_ns, end_ns };
-    write_dbn(path.as_ref(), Schema::Mbp10, rtype::MBP_10, &span, records)
+    write_dbn(path.as_ref(), Schema::Mbp10, "an MBP-10", rtype::MBP_10, &span, records)
 }
 
 /// Writes MBO `records` to a new DBN file at `path` (schema `mbo`; otherwise as
@@ -55,7 +55,7 @@ pub fn write_mbo_dbn(
     records: impl Iterator<Item = MboMsg>,
 ) -> Result<u64, SourceError> {
     let span = Span { dataset, symbol, instrument_id, start_ns, end_ns };
-    write_dbn(path.as_ref(), Schema::Mbo, rtype::MBO, &span, records)
+    write_dbn(path.as_ref(), Schema::Mbo, "an MBO", rtype::MBO, &span, records)
 }
 
 /// What the metadata of a written file says.
@@ -70,6 +70,7 @@ struct Span<'a> {
 fn write_dbn<R: HasRType + dbn::encode::DbnEncodable>(
     path: &Path,
     schema: Schema,
+    label: &str,
     want_rtype: u8,
     span: &Span<'_>,
     records: impl Iterator<Item = R>,
@@ -111,7 +112,7 @@ fn write_dbn<R: HasRType + dbn::encode::DbnEncodable>(
             return Err(err(
                 &format!("record {n}"),
                 format!(
-                    "not a {schema} record: rtype {raw:#04x}, {size} bytes (expected {want_rtype:#04x}, {want_len} bytes)"
+                    "not {label} record: rtype {raw:#04x}, {size} bytes (expected {want_rtype:#04x}, {want_len} bytes)"
                 ),
             ));
         }
