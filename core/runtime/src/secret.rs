@@ -39,6 +39,19 @@ impl Secret {
         })
     }
 
+    /// The secret in `var` exactly as set (not trimmed: a password may hold spaces); `None`
+    /// when unset, empty or not valid Unicode.
+    pub fn from_env_exact(var: &str) -> Option<Self> {
+        std::env::var(var).ok().filter(|v| !v.is_empty()).map(Self)
+    }
+
+    /// A redacted form for operator output: the first two characters and the length
+    /// (`DU…(9)`), enough to tell a paper account from a live one without revealing it.
+    pub fn redacted(&self) -> String {
+        let head: String = self.0.chars().take(2).collect();
+        format!("{head}…({})", self.0.chars().count())
+    }
+
     /// The value, for the one call that needs it. Never format it.
     pub fn expose(&self) -> &str {
         &self.0

@@ -71,7 +71,7 @@ impl fmt::Display for CheckReport {
 
 /// Runs the checks against the Gateway of `cfg` (account from `MIA_IBKR_ACCOUNT`, today's date).
 pub fn check(cfg: &IbkrConfig) -> CheckReport {
-    check_with(cfg, Secret::account_from_env(), calendar::eastern_date(now_ns()))
+    check_with(cfg, crate::ibkr::config::account_from_env(), calendar::eastern_date(now_ns()))
 }
 
 /// [`check`] with an explicit account and date.

@@ -4,51 +4,16 @@
 
 use mia_model::contract::Root;
 use serde::Deserialize;
-use std::fmt;
 use std::time::Duration;
 
 /// The environment variable holding the IB account id (`DU…` paper, `U…` live).
 pub const ACCOUNT_ENV: &str = "MIA_IBKR_ACCOUNT";
 
-/// A value that must never appear in logs, journals or files: `Debug` and `Display` print
-/// `***`. Read it with [`Secret::expose`] only where it goes on the wire.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub use mia_runtime::secret::Secret;
 
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(v: impl Into<String>) -> Self {
-        Self(v.into())
-    }
-
-    /// Reads [`ACCOUNT_ENV`]; `None` when unset or empty.
-    pub fn account_from_env() -> Option<Secret> {
-        std::env::var(ACCOUNT_ENV).ok().filter(|v| !v.trim().is_empty()).map(|v| Secret(v.trim().to_string()))
-    }
-
-    /// The value, for the wire only.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// A redacted form for operator output: the first two characters and the length
-    /// (`DU…(9)`), enough to tell paper from live without revealing the id.
-    pub fn redacted(&self) -> String {
-        let head: String = self.0.chars().take(2).collect();
-        format!("{head}…({})", self.0.chars().count())
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
+/// The account in [`ACCOUNT_ENV`] (trimmed); `None` when unset or empty.
+pub fn account_from_env() -> Option<Secret> {
+    Secret::from_env(ACCOUNT_ENV).ok().flatten()
 }
 
 /// SPX option-chain settings.

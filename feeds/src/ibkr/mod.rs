@@ -110,7 +110,7 @@ pub const MIN_SERVER_VERSION: i32 = 213;
 /// environment and the clock).
 #[derive(Clone, Debug, Default)]
 pub struct ConnectOptions {
-    /// The account orders go to; `None` = [`Secret::account_from_env`], and when that is unset
+    /// The account orders go to; `None` = [`account_from_env`](crate::ibkr::config::account_from_env), and when that is unset
     /// too, the Gateway's only managed account (several managed accounts then is an error).
     pub account: Option<Secret>,
     /// The date the roll rule is applied to; `None` = today in New York.
@@ -162,7 +162,7 @@ impl IbkrEdge {
         cfg.validate().map_err(IbkrError::Config)?;
         let client = Arc::new(open_client(cfg)?);
         let accounts: Vec<String> = client.handshake_managed_accounts().to_vec();
-        let account = pick_account(opts.account.or_else(Secret::account_from_env), &accounts)?;
+        let account = pick_account(opts.account.or_else(crate::ibkr::config::account_from_env), &accounts)?;
         let today = opts.today.unwrap_or_else(|| calendar::eastern_date(status::now_ns()));
         let contract = contract::resolve(&client, cfg.root, today)?;
         // Seeds ibapi's allocator value once; the edge allocates its own ids from it.

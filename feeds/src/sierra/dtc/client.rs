@@ -266,7 +266,7 @@ pub struct Credentials {
 impl Credentials {
     /// From the environment.
     pub fn from_env() -> Self {
-        Self { account: Secret::from_env(ACCOUNT_ENV), password: Secret::from_env(PASSWORD_ENV) }
+        Self { account: Secret::from_env_exact(ACCOUNT_ENV), password: Secret::from_env_exact(PASSWORD_ENV) }
     }
 
     fn account(&self) -> String {

@@ -64,38 +64,7 @@ impl TradeMode {
     }
 }
 
-/// A value that must never be printed or written: `Debug` and `Display` show `***`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a value.
-    pub fn new(v: impl Into<String>) -> Self {
-        Self(v.into())
-    }
-
-    /// The variable `name` of the environment, when set and not empty.
-    pub fn from_env(name: &str) -> Option<Self> {
-        std::env::var(name).ok().filter(|v| !v.is_empty()).map(Self)
-    }
-
-    /// The value, for the one place that sends it (the wire).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl std::fmt::Display for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
-    }
-}
+pub use mia_runtime::secret::Secret;
 
 /// `[dtc]`: how to reach and use a DTC server (Sierra Chart's, normally on this machine).
 /// The trade account and the password are not here: they come from [`ACCOUNT_ENV`] and
