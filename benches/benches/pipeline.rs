@@ -27,7 +27,7 @@ use mia_model::book::Book;
 use mia_model::event::Event;
 use mia_model::msg::{Envelope, Msg};
 use mia_runtime::pipeline::tap::Taps;
-use mia_runtime::pipeline::{self, Inputs, Mode, PipelineConfig};
+use mia_runtime::pipeline::{self, Inputs, PipelineConfig, Schedule};
 use mia_runtime::stage::{Outbox, Stage};
 use mia_tools::app::config::Config;
 
@@ -236,7 +236,7 @@ fn pipeline_event_inline(c: &mut Criterion) {
 fn pipeline_session_inline(c: &mut Criterion) {
     let cfg = Config::default();
     let mut pcfg = cfg.pipeline.clone();
-    pcfg.mode = Mode::Inline;
+    pcfg.mode = Schedule::Inline;
     let events: Arc<[Event]> = synthetic_events(SESSION_EVENTS).into();
     assert_eq!(events.len(), SESSION_EVENTS);
     let mut g = c.benchmark_group("pipeline_session_inline");

@@ -35,7 +35,6 @@
 //! or target price, or the mark when a signal, a command or the clock decided the exit) and
 //! the slippage against them.
 
-use crate::fees::nano_to_usd;
 use crate::oms::{Amend, Applied, Cmd, Cmds, OmsCounters, OrderManager, OrderSpec, Role};
 use crate::position::{ExitReason, Position, TradeRing};
 #[cfg(doc)]
@@ -45,6 +44,7 @@ use crate::sim::{session_end_after, FillBuf};
 use crate::venue::Venue;
 use mia_model::contract::ContractSpec;
 use mia_model::event::EventKind;
+use mia_model::money::NanoUsd;
 use mia_model::msg::{
     ControlKind, Direction, Envelope, Fill, Msg, OrderAction, OrderIntent, OrderSide, OrderType, Signal,
     TimeInForce,
@@ -233,9 +233,9 @@ impl<V: Venue> ExecStage<V> {
     }
 
     /// Net P&L (realized − fees + unrealized at the mark), nano-USD.
-    pub fn net_pnl(&self) -> i64 {
-        let unreal = if self.mark != 0 { self.pos.unrealized(self.mark) } else { 0 };
-        self.pos.net_realized().saturating_add(unreal)
+    pub fn net_pnl(&self) -> NanoUsd {
+        let unreal = if self.mark != 0 { self.pos.unrealized(self.mark) } else { NanoUsd::ZERO };
+        self.pos.net_realized() + unreal
     }
 
     /// True while no new risk may be taken: the kill switch is on or the daily loss halted
@@ -748,8 +748,8 @@ impl<V: Venue> Stage for ExecStage<V> {
             "risk.first_stop_ts",
             self.risk.transitions().find(|t| t.to != RiskState::Active).map_or(0, |t| t.ts),
         );
-        r.value("net_pnl_usd", nano_to_usd(self.net_pnl()));
-        r.value("fees_usd", nano_to_usd(self.pos.fees()));
+        r.value("net_pnl_usd", self.net_pnl().to_usd());
+        r.value("fees_usd", self.pos.fees().to_usd());
         r.note("venue", self.venue.describe());
         for e in self.oms.errors() {
             r.warnings.push(format!("order manager refused at ts {}: {:?}", e.ts, e.error));
@@ -857,8 +857,8 @@ mod tests {
         assert_eq!(st.position().qty(), 0);
         assert_eq!(st.trades().len(), 1);
         // bought at ask, sold at bid: −1 tick − fees (IBKR ES first tier, 2.27 USD a side)
-        let fees = 2 * 2_270_000_000i64;
-        assert_eq!(st.net_pnl(), -12_500_000_000 - fees);
+        let fees = 2 * NanoUsd::from_nano(2_270_000_000);
+        assert_eq!(st.net_pnl(), NanoUsd::from_nano(-12_500_000_000) - fees);
         assert_eq!(st.counters.intents, 2);
     }
 
@@ -991,13 +991,22 @@ mod tests {
         assert_eq!(st.bracket(), None);
         let t = *st.trades().iter().next().expect("one round trip");
         assert_eq!(t.exit_reason, ExitReason::Target);
-        assert_eq!((t.entry_px, t.exit_px, t.pnl), (px(4000.25), px(4002.00), 87_500_000_000));
+        assert_eq!(
+            (t.entry_px, t.exit_px, t.pnl),
+            (px(4000.25), px(4002.00), NanoUsd::from_nano(87_500_000_000))
+        );
         // Excursions: the 3999.50 print is 0.75 below the entry (3 ticks, $37.50); the target
         // fill itself is the best mark, 1.75 above (7 ticks, $87.50).
         assert_eq!((t.mae_px, t.mfe_px), (px(0.75), px(1.75)));
-        assert_eq!((t.mae_usd, t.mfe_usd), (37_500_000_000, 87_500_000_000));
+        assert_eq!(
+            (t.mae_usd, t.mfe_usd),
+            (NanoUsd::from_nano(37_500_000_000), NanoUsd::from_nano(87_500_000_000))
+        );
         // Slippage: bought 1 tick above the decision price, sold at the target: $12.50.
-        assert_eq!((t.entry_ref_px, t.exit_ref_px, t.slippage_usd), (px(4000.0), px(4002.0), 12_500_000_000));
+        assert_eq!(
+            (t.entry_ref_px, t.exit_ref_px, t.slippage_usd),
+            (px(4000.0), px(4002.0), NanoUsd::from_nano(12_500_000_000))
+        );
         assert_eq!(st.oms().counters().illegal, 0);
     }
 
@@ -1045,10 +1054,10 @@ mod tests {
             (t.exit_reason, t.qty, t.entry_px, t.exit_px),
             (ExitReason::Stop, 2, px(4000.75), px(4002.25))
         );
-        assert_eq!(t.pnl, -150_000_000_000);
+        assert_eq!(t.pnl, NanoUsd::from_nano(-150_000_000_000));
         // Per contract: entry 0.15 better than the decision (−0.15), exit 0.25 worse than the
         // stop (+0.25): 0.10 × 2 × $50 = $10.
-        assert_eq!((t.slippage_px(), t.slippage_usd), (px(0.10), 10_000_000_000));
+        assert_eq!((t.slippage_px(), t.slippage_usd), (px(0.10), NanoUsd::from_nano(10_000_000_000)));
     }
 
     #[test]
@@ -1215,7 +1224,7 @@ mod tests {
             seq: 2,
             ts: 20,
             price: 4000 * P,
-            fee: 0,
+            fee: NanoUsd::ZERO,
             qty: 1,
             leaves,
             side: OrderSide::Buy,
@@ -1289,7 +1298,7 @@ mod tests {
             seq: 50,
             ts: 50_000,
             price: px(px_),
-            fee: 0,
+            fee: NanoUsd::ZERO,
             qty,
             leaves,
             side,

@@ -1,12 +1,12 @@
 //! Commissions and fees.
 //!
-//! Money in MIA's accounting is `i64` in 1e-9 USD ("nano-USD"), like [`mia_model::msg::Fill::fee`]:
+//! Money in MIA's accounting is [`NanoUsd`] (1e-9 USD), like [`mia_model::msg::Fill::fee`]:
 //! exact integer sums, no float drift over a session, ±9.2 billion USD of range.
 //!
 //! The **schedule** ([`FeeConfig`] `[fees]` → [`FeeSchedule`] + [`FeeMeter`]): IBKR's tiered
 //! broker commission by monthly volume, plus the exchange, clearing and NFA regulatory fees per
 //! contract, for ES and MES. The simulated venue ([`crate::sim::SimVenue`]) prices every fill
-//! with it; [`fee_nano`] is the flat per-contract helper.
+//! with it.
 //!
 //! Published figures (read 2026-12-01 from the pages below, which carry no date of their own;
 //! they change, so every figure is a configurable default and a live account should set them
@@ -31,27 +31,7 @@
 //! [IBKR futures commissions]: https://www.interactivebrokers.com/en/pricing/commissions-futures.php
 //! [IBKR CME fees]: https://www.interactivebrokers.com/en/accounts/fees/CME.php
 
-/// Nano-USD in one USD.
-pub const NANO_PER_USD: i64 = 1_000_000_000;
-
-/// Converts a USD amount to nano-USD, rounding to the nearest unit (saturating; NaN → 0).
-#[inline]
-pub fn usd_to_nano(usd: f64) -> i64 {
-    // `as` saturates for out-of-range floats and maps NaN to 0.
-    (usd * NANO_PER_USD as f64).round() as i64
-}
-
-/// Converts nano-USD to USD (for reports).
-#[inline]
-pub fn nano_to_usd(nano: i64) -> f64 {
-    nano as f64 / NANO_PER_USD as f64
-}
-
-/// Fee for `qty` contracts at `per_contract_usd` each, in nano-USD.
-#[inline]
-pub fn fee_nano(per_contract_usd: f64, qty: u32) -> i64 {
-    usd_to_nano(per_contract_usd).saturating_mul(i64::from(qty))
-}
+use mia_model::money::NanoUsd;
 
 /// Most commission tiers a schedule may have.
 pub const FEE_TIERS_CAP: usize = 8;
@@ -176,20 +156,20 @@ impl FeeConfig {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FeeBreakdown {
     /// Broker commission.
-    pub commission: i64,
+    pub commission: NanoUsd,
     /// Exchange fee.
-    pub exchange: i64,
+    pub exchange: NanoUsd,
     /// Clearing fee.
-    pub clearing: i64,
+    pub clearing: NanoUsd,
     /// NFA regulatory fee.
-    pub nfa: i64,
+    pub nfa: NanoUsd,
 }
 
 impl FeeBreakdown {
     /// Sum of the four parts (what goes into [`mia_model::msg::Fill::fee`]).
     #[inline]
-    pub fn total(&self) -> i64 {
-        self.commission.saturating_add(self.exchange).saturating_add(self.clearing).saturating_add(self.nfa)
+    pub fn total(&self) -> NanoUsd {
+        self.commission + self.exchange + self.clearing + self.nfa
     }
 }
 
@@ -199,32 +179,32 @@ impl FeeBreakdown {
 pub struct FeeSchedule {
     /// Inclusive upper bound of each tier; the last tier's is `u64::MAX`.
     bounds: [u64; FEE_TIERS_CAP],
-    commission: [i64; FEE_TIERS_CAP],
+    commission: [NanoUsd; FEE_TIERS_CAP],
     tiers: usize,
-    exchange: i64,
-    clearing: i64,
-    nfa: i64,
+    exchange: NanoUsd,
+    clearing: NanoUsd,
+    nfa: NanoUsd,
 }
 
 impl FeeSchedule {
     /// The schedule of a validated product table (bounds beyond the cap are ignored).
     pub fn new(p: &ProductFees) -> Self {
         let mut bounds = [u64::MAX; FEE_TIERS_CAP];
-        let mut commission = [0i64; FEE_TIERS_CAP];
+        let mut commission = [NanoUsd::ZERO; FEE_TIERS_CAP];
         let tiers = p.commission_usd.len().clamp(1, FEE_TIERS_CAP);
         for (i, b) in p.tier_max_contracts.iter().take(tiers - 1).enumerate() {
             bounds[i] = *b;
         }
         for (i, c) in p.commission_usd.iter().take(tiers).enumerate() {
-            commission[i] = usd_to_nano(*c);
+            commission[i] = NanoUsd::from_usd(*c);
         }
         Self {
             bounds,
             commission,
             tiers,
-            exchange: usd_to_nano(p.exchange_usd),
-            clearing: usd_to_nano(p.clearing_usd),
-            nfa: usd_to_nano(p.nfa_usd),
+            exchange: NanoUsd::from_usd(p.exchange_usd),
+            clearing: NanoUsd::from_usd(p.clearing_usd),
+            nfa: NanoUsd::from_usd(p.nfa_usd),
         }
     }
 
@@ -233,13 +213,7 @@ impl FeeSchedule {
     /// per contract per side`.
     pub fn describe(&self) -> String {
         // Cents when exact, else every digit.
-        let usd = |n: i64| {
-            if n % (NANO_PER_USD / 100) == 0 {
-                format!("{:.2}", nano_to_usd(n))
-            } else {
-                format!("{}", nano_to_usd(n))
-            }
-        };
+        let usd = |n: NanoUsd| n.to_string();
         let rates: Vec<String> = self.commission[..self.tiers].iter().map(|&c| usd(c)).collect();
         let mut bounds: Vec<String> = self.bounds[..self.tiers - 1].iter().map(|b| format!("≤{b}")).collect();
         let tiers = if self.tiers > 1 {
@@ -259,7 +233,7 @@ impl FeeSchedule {
     }
 
     /// Broker commission of the `k`-th contract of the month (1-based), nano-USD.
-    pub fn commission_of(&self, k: u64) -> i64 {
+    pub fn commission_of(&self, k: u64) -> NanoUsd {
         let i = self.bounds[..self.tiers].iter().position(|&b| k <= b).unwrap_or(self.tiers - 1);
         self.commission[i]
     }
@@ -271,7 +245,7 @@ impl FeeSchedule {
         let q = u64::from(qty);
         let first = month_volume.saturating_add(1);
         let last = month_volume.saturating_add(q);
-        let mut commission = 0i64;
+        let mut commission = NanoUsd::ZERO;
         let mut lower = 0u64; // contracts below this tier
         for i in 0..self.tiers {
             let upper = self.bounds[i];
@@ -279,7 +253,7 @@ impl FeeSchedule {
             let hi = last.min(upper);
             if q > 0 && lo <= hi {
                 let n = i64::try_from(hi - lo + 1).unwrap_or(i64::MAX);
-                commission = commission.saturating_add(self.commission[i].saturating_mul(n));
+                commission += self.commission[i].times(n);
             }
             if upper >= last {
                 break;
@@ -289,9 +263,9 @@ impl FeeSchedule {
         let n = i64::from(qty);
         FeeBreakdown {
             commission,
-            exchange: self.exchange.saturating_mul(n),
-            clearing: self.clearing.saturating_mul(n),
-            nfa: self.nfa.saturating_mul(n),
+            exchange: self.exchange.times(n),
+            clearing: self.clearing.times(n),
+            nfa: self.nfa.times(n),
         }
     }
 }
@@ -332,17 +306,7 @@ impl FeeMeter {
 mod tests {
     use super::*;
 
-    #[test]
-    fn fees_are_exact_in_nano_usd() {
-        assert_eq!(fee_nano(2.25, 1), 2_250_000_000);
-        assert_eq!(fee_nano(2.25, 4), 9_000_000_000);
-        assert_eq!(fee_nano(0.62, 3), 1_860_000_000);
-        assert_eq!(fee_nano(2.25, 0), 0);
-        assert_eq!(usd_to_nano(f64::NAN), 0);
-        assert_eq!(nano_to_usd(-1_500_000_000), -1.5);
-    }
-
-    const NANO: i64 = NANO_PER_USD;
+    const NANO: i64 = NanoUsd::PER_USD;
 
     #[test]
     fn es_first_contract_costs_the_published_all_in_figure() {
@@ -351,16 +315,16 @@ mod tests {
         assert_eq!(
             f,
             FeeBreakdown {
-                commission: 850_000_000,
-                exchange: 1_380_000_000,
-                clearing: 20_000_000,
-                nfa: 20_000_000
+                commission: NanoUsd::from_nano(850_000_000),
+                exchange: NanoUsd::from_nano(1_380_000_000),
+                clearing: NanoUsd::from_nano(20_000_000),
+                nfa: NanoUsd::from_nano(20_000_000)
             }
         );
-        assert_eq!(f.total(), 2_270_000_000);
+        assert_eq!(f.total().nano(), 2_270_000_000);
         let mes = FeeSchedule::new(&ProductFees::ibkr_mes());
-        assert_eq!(mes.fee(0, 1).total(), 640_000_000);
-        assert_eq!(mes.fee(0, 10).total(), 6_400_000_000);
+        assert_eq!(mes.fee(0, 1).total().nano(), 640_000_000);
+        assert_eq!(mes.fee(0, 10).total().nano(), 6_400_000_000);
         assert_eq!(es.fee(5, 0), FeeBreakdown::default());
     }
 
@@ -382,21 +346,24 @@ mod tests {
     #[test]
     fn commission_tiers_are_marginal_by_monthly_volume() {
         let es = FeeSchedule::new(&ProductFees::ibkr_es());
-        assert_eq!(es.commission_of(1), 850_000_000);
-        assert_eq!(es.commission_of(1_000), 850_000_000);
-        assert_eq!(es.commission_of(1_001), 650_000_000);
-        assert_eq!(es.commission_of(10_001), 450_000_000);
-        assert_eq!(es.commission_of(20_000), 450_000_000);
-        assert_eq!(es.commission_of(20_001), 250_000_000);
-        assert_eq!(es.commission_of(u64::MAX), 250_000_000);
+        assert_eq!(es.commission_of(1).nano(), 850_000_000);
+        assert_eq!(es.commission_of(1_000).nano(), 850_000_000);
+        assert_eq!(es.commission_of(1_001).nano(), 650_000_000);
+        assert_eq!(es.commission_of(10_001).nano(), 450_000_000);
+        assert_eq!(es.commission_of(20_000).nano(), 450_000_000);
+        assert_eq!(es.commission_of(20_001).nano(), 250_000_000);
+        assert_eq!(es.commission_of(u64::MAX).nano(), 250_000_000);
         // IBKR's own example: 1,500 contracts in a month = 1,000 × 0.85 + 500 × 0.65 = 1,175.
-        assert_eq!(es.fee(0, 1_500).commission, 1_175 * NANO);
+        assert_eq!(es.fee(0, 1_500).commission.nano(), 1_175 * NANO);
         // Straddling a bound: contracts 1,000 (0.85) and 1,001, 1,002 (0.65) = 2.15.
-        assert_eq!(es.fee(999, 3).commission, 2_150_000_000);
+        assert_eq!(es.fee(999, 3).commission.nano(), 2_150_000_000);
         // Across every tier at once: 1000·0.85 + 9000·0.65 + 10000·0.45 + 5·0.25.
-        assert_eq!(es.fee(0, 20_005).commission, 850 * NANO + 5_850 * NANO + 4_500 * NANO + 1_250_000_000);
+        assert_eq!(
+            es.fee(0, 20_005).commission.nano(),
+            850 * NANO + 5_850 * NANO + 4_500 * NANO + 1_250_000_000
+        );
         let mes = FeeSchedule::new(&ProductFees::ibkr_mes());
-        assert_eq!(mes.fee(25_000, 4).commission, 400_000_000);
+        assert_eq!(mes.fee(25_000, 4).commission.nano(), 400_000_000);
     }
 
     #[test]
@@ -404,12 +371,12 @@ mod tests {
         let es = FeeSchedule::new(&ProductFees::ibkr_es());
         let mes = FeeSchedule::new(&ProductFees::ibkr_mes());
         let mut m = FeeMeter::new();
-        assert_eq!(m.charge(&es, 202_612, 1_000).commission, 850 * NANO);
+        assert_eq!(m.charge(&es, 202_612, 1_000).commission.nano(), 850 * NANO);
         // The month's 1,001st contract is an MES: second MES tier (0.20).
-        assert_eq!(m.charge(&mes, 202_612, 1).commission, 200_000_000);
+        assert_eq!(m.charge(&mes, 202_612, 1).commission.nano(), 200_000_000);
         assert_eq!(m.volume(), 1_001);
         // A new month starts again in the first tier.
-        assert_eq!(m.charge(&es, 202_701, 1).commission, 850_000_000);
+        assert_eq!(m.charge(&es, 202_701, 1).commission.nano(), 850_000_000);
         assert_eq!(m.volume(), 1);
     }
 
@@ -449,6 +416,6 @@ mod tests {
         let flat =
             ProductFees { tier_max_contracts: vec![], commission_usd: vec![1.0], ..ProductFees::ibkr_es() };
         assert_eq!(FeeConfig { es: flat.clone(), ..FeeConfig::default() }.validate(), Ok(()));
-        assert_eq!(FeeSchedule::new(&flat).fee(123_456, 2).commission, 2 * NANO);
+        assert_eq!(FeeSchedule::new(&flat).fee(123_456, 2).commission.nano(), 2 * NANO);
     }
 }

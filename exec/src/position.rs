@@ -1,6 +1,6 @@
 //! Position and P&L accounting from fills, with round-trip trade records.
 //!
-//! Units: prices are [`Px`] (1e-9 index points); money is `i64` **nano-USD** (1e-9 USD), the
+//! Units: prices are [`Px`] (1e-9 index points); money is [`NanoUsd`] (1e-9 USD), the
 //! unit of [`Fill::fee`], so sums are exact; P&L = price difference × contracts × the contract's
 //! point value (ES: 50 USD per point, so one ES tick of 0.25 = 12.50 USD).
 //!
@@ -18,6 +18,7 @@
 use std::fmt;
 
 use mia_model::contract::ContractSpec;
+use mia_model::money::NanoUsd;
 use mia_model::msg::Fill;
 use mia_model::msg::OrderSide;
 use mia_model::price::{Px, PRICE_SCALE};
@@ -86,9 +87,9 @@ pub struct RoundTrip {
     /// Quantity-weighted average exit price.
     pub exit_px: Px,
     /// Gross realized P&L, nano-USD.
-    pub pnl: i64,
+    pub pnl: NanoUsd,
     /// Commissions and fees of the trip's fills, nano-USD.
-    pub fees: i64,
+    pub fees: NanoUsd,
     /// Maximum adverse excursion: worst price move against the position from the average entry,
     /// per contract (≥ 0, [`Px`] units), seen in fills and [`Position::mark`] calls.
     pub mae_px: Px,
@@ -96,9 +97,9 @@ pub struct RoundTrip {
     pub mfe_px: Px,
     /// Maximum adverse excursion in money: the worst unrealized P&L of the open position
     /// (gross, as a loss ≥ 0), nano-USD.
-    pub mae_usd: i64,
+    pub mae_usd: NanoUsd,
     /// Maximum favourable excursion in money: the best unrealized P&L (≥ 0), nano-USD.
-    pub mfe_usd: i64,
+    pub mfe_usd: NanoUsd,
     /// The contract's tick, for the tick columns (0 in a default record).
     pub tick: Px,
     /// Why the trip ended.
@@ -111,7 +112,7 @@ pub struct RoundTrip {
     /// Slippage against the decision prices over the trip, nano-USD (> 0 = cost):
     /// `d·((entry − entry_ref) + (exit_ref − exit)) × qty × point value`, a leg with an
     /// unknown reference counting 0.
-    pub slippage_usd: i64,
+    pub slippage_usd: NanoUsd,
 }
 
 impl RoundTrip {
@@ -119,8 +120,8 @@ impl RoundTrip {
     pub const CSV_HEADER: &'static str = "entry_ts,exit_ts,side,qty,max_qty,entry_price,exit_price,pnl_usd,fees_usd,net_usd,mae_points,mfe_points,mae_ticks,mfe_ticks,mae_usd,mfe_usd,exit_reason,entry_ref_price,exit_ref_price,slippage_ticks,slippage_usd";
 
     /// P&L net of fees, nano-USD.
-    pub fn net(&self) -> i64 {
-        self.pnl.saturating_sub(self.fees)
+    pub fn net(&self) -> NanoUsd {
+        self.pnl - self.fees
     }
 
     /// Slippage per contract in [`Px`] units (> 0 = cost); see [`RoundTrip::slippage_usd`].
@@ -144,7 +145,7 @@ impl RoundTrip {
         self.entry_ref_px = entry_ref;
         self.exit_ref_px = exit_ref;
         let v = i128::from(self.slippage_px()) * i128::from(self.qty) * i128::from(point_value_usd);
-        self.slippage_usd = clamp64(v);
+        self.slippage_usd = NanoUsd::from_nano(clamp64(v));
         self
     }
 
@@ -161,16 +162,29 @@ impl RoundTrip {
     pub fn write_csv<W: fmt::Write>(&self, w: &mut W) -> fmt::Result {
         let side = if self.side == OrderSide::Sell { "short" } else { "long" };
         write!(w, "{},{},{},{},{},", self.entry_ts, self.exit_ts, side, self.qty, self.max_qty)?;
-        for (i, v) in [self.entry_px, self.exit_px, self.pnl, self.fees, self.net(), self.mae_px, self.mfe_px]
-            .into_iter()
-            .enumerate()
+        for (i, v) in [
+            self.entry_px,
+            self.exit_px,
+            self.pnl.nano(),
+            self.fees.nano(),
+            self.net().nano(),
+            self.mae_px,
+            self.mfe_px,
+        ]
+        .into_iter()
+        .enumerate()
         {
             if i > 0 {
                 w.write_char(',')?;
             }
             write_fixed(w, v)?;
         }
-        for v in [self.ticks_fixed(self.mae_px), self.ticks_fixed(self.mfe_px), self.mae_usd, self.mfe_usd] {
+        for v in [
+            self.ticks_fixed(self.mae_px),
+            self.ticks_fixed(self.mfe_px),
+            self.mae_usd.nano(),
+            self.mfe_usd.nano(),
+        ] {
             w.write_char(',')?;
             write_fixed(w, v)?;
         }
@@ -181,7 +195,7 @@ impl RoundTrip {
         w.write_char(',')?;
         write_fixed(w, self.ticks_fixed(self.slippage_px()))?;
         w.write_char(',')?;
-        write_fixed(w, self.slippage_usd)?;
+        write_fixed(w, self.slippage_usd.nano())?;
         w.write_char('\n')
     }
 }
@@ -211,12 +225,12 @@ struct OpenTrip {
     exit_qty: u32,
     exit_notional: i128,
     max_qty: u32,
-    pnl: i64,
-    fees: i64,
+    pnl: NanoUsd,
+    fees: NanoUsd,
     mae_px: Px,
     mfe_px: Px,
-    mae_usd: i64,
-    mfe_usd: i64,
+    mae_usd: NanoUsd,
+    mfe_usd: NanoUsd,
 }
 
 /// Saturating `i128` → `i64`.
@@ -245,8 +259,8 @@ pub struct Position {
     qty: i64,
     /// Σ entry price × contracts of the open position (≥ 0).
     cost: i128,
-    realized: i64,
-    fees: i64,
+    realized: NanoUsd,
+    fees: NanoUsd,
     trip: OpenTrip,
     trips: u64,
     ignored_fills: u64,
@@ -259,8 +273,8 @@ impl Position {
             contract,
             qty: 0,
             cost: 0,
-            realized: 0,
-            fees: 0,
+            realized: NanoUsd::ZERO,
+            fees: NanoUsd::ZERO,
             trip: OpenTrip::default(),
             trips: 0,
             ignored_fills: 0,
@@ -286,27 +300,29 @@ impl Position {
 
     /// Gross realized P&L since creation, nano-USD.
     #[inline]
-    pub fn realized(&self) -> i64 {
+    pub fn realized(&self) -> NanoUsd {
         self.realized
     }
 
     /// Commissions and fees paid since creation, nano-USD.
     #[inline]
-    pub fn fees(&self) -> i64 {
+    pub fn fees(&self) -> NanoUsd {
         self.fees
     }
 
     /// Realized P&L net of all fees paid, nano-USD.
     #[inline]
-    pub fn net_realized(&self) -> i64 {
-        self.realized.saturating_sub(self.fees)
+    pub fn net_realized(&self) -> NanoUsd {
+        self.realized - self.fees
     }
 
     /// Unrealized P&L of the open position marked at `mark`, nano-USD (0 when flat).
-    pub fn unrealized(&self, mark: Px) -> i64 {
+    pub fn unrealized(&self, mark: Px) -> NanoUsd {
         let open = i128::from(self.qty.unsigned_abs());
         let diff = i128::from(mark) * open - self.cost;
-        clamp64(diff * i128::from(self.qty.signum()) * i128::from(self.contract.point_value_usd))
+        NanoUsd::from_nano(clamp64(
+            diff * i128::from(self.qty.signum()) * i128::from(self.contract.point_value_usd),
+        ))
     }
 
     /// Completed round trips so far.
@@ -347,7 +363,7 @@ impl Position {
             self.ignored_fills += 1;
             return None;
         }
-        self.fees = self.fees.saturating_add(fill.fee);
+        self.fees += fill.fee;
         let q = i64::from(fill.qty);
         let px = i128::from(fill.price);
 
@@ -362,18 +378,19 @@ impl Position {
         let close = q.unsigned_abs().min(open);
         let closed_cost = self.cost * i128::from(close) / i128::from(open);
         let pnl_units = (px * i128::from(close) - closed_cost) * i128::from(self.qty.signum());
-        let pnl = clamp64(pnl_units * i128::from(self.contract.point_value_usd));
+        let pnl = NanoUsd::from_nano(clamp64(pnl_units * i128::from(self.contract.point_value_usd)));
         // Fee share of the closing part (the whole fee unless the fill flips the position).
-        let close_fee = clamp64(i128::from(fill.fee) * i128::from(close) / i128::from(q));
+        let close_fee =
+            NanoUsd::from_nano(clamp64(i128::from(fill.fee.nano()) * i128::from(close) / i128::from(q)));
         self.mark(fill.price);
-        self.realized = self.realized.saturating_add(pnl);
+        self.realized += pnl;
         self.cost -= closed_cost;
         self.qty += dir * close as i64;
         let t = &mut self.trip;
         t.exit_qty = t.exit_qty.saturating_add(close as u32);
         t.exit_notional += px * i128::from(close);
-        t.pnl = t.pnl.saturating_add(pnl);
-        t.fees = t.fees.saturating_add(close_fee);
+        t.pnl += pnl;
+        t.fees += close_fee;
         if self.qty != 0 {
             return None;
         }
@@ -405,7 +422,7 @@ impl Position {
     }
 
     /// Opens or adds `qty` contracts in the fill's direction, with `fee` attributed to the trip.
-    fn open(&mut self, fill: &Fill, qty: u32, fee: i64) {
+    fn open(&mut self, fill: &Fill, qty: u32, fee: NanoUsd) {
         let px = i128::from(fill.price);
         if self.qty == 0 {
             self.trip = OpenTrip { entry_ts: fill.ts, side: fill.side, ..OpenTrip::default() };
@@ -416,7 +433,7 @@ impl Position {
         t.entry_qty = t.entry_qty.saturating_add(qty);
         t.entry_notional += px * i128::from(qty);
         t.max_qty = t.max_qty.max(self.qty.unsigned_abs().min(u64::from(u32::MAX)) as u32);
-        t.fees = t.fees.saturating_add(fee);
+        t.fees += fee;
     }
 }
 
@@ -492,9 +509,9 @@ impl TradeRing {
 mod tests {
     use super::*;
 
-    const USD: i64 = 1_000_000_000;
+    const USD: NanoUsd = NanoUsd::from_whole_usd(1);
     /// 2.25 USD per contract.
-    const FEE: i64 = 2_250_000_000;
+    const FEE: NanoUsd = NanoUsd::from_nano(2_250_000_000);
 
     /// Price in quarter points → fixed point.
     fn px(points: f64) -> Px {
@@ -533,7 +550,7 @@ mod tests {
         assert_eq!(pos.realized(), 125 * USD);
         assert_eq!(pos.fees(), 9 * USD);
         assert_eq!(pos.net_realized(), 116 * USD);
-        assert_eq!(pos.unrealized(px(6000.0)), 0);
+        assert_eq!(pos.unrealized(px(6000.0)), NanoUsd::ZERO);
     }
 
     #[test]
@@ -569,7 +586,7 @@ mod tests {
         // Sell 1 at 100.50: the closed third of the basis is 100.166666666 (truncated), so
         // (100.50 − 100.166666666) × $50 = $16.6666667.
         assert_eq!(pos.on_fill(&fill(3, OrderSide::Sell, 100.50, 1)), None);
-        assert_eq!(pos.realized(), 16_666_666_700);
+        assert_eq!(pos.realized(), NanoUsd::from_nano(16_666_666_700));
         assert_eq!(pos.qty(), 2);
         // Sell the rest at 99.75; the residue comes out here and the trip's P&L is exact:
         // exits 100.50 + 2 × 99.75 = 300.00 − entries 300.50 = −0.50 point → −$25.
@@ -613,7 +630,7 @@ mod tests {
         assert_eq!(pos.on_fill(&fill(1, OrderSide::Buy, 100.0, 0)), None);
         assert!(pos.is_flat());
         assert_eq!(pos.ignored_fills(), 1);
-        assert_eq!(pos.fees(), 0);
+        assert_eq!(pos.fees(), NanoUsd::ZERO);
     }
 
     #[test]
@@ -627,11 +644,11 @@ mod tests {
             entry_px: px(4500.25),
             exit_px: px(4499.75),
             pnl: 25 * USD,
-            fees: 4_500_000_000,
+            fees: NanoUsd::from_nano(4_500_000_000),
             mae_px: 0,
             mfe_px: px(0.75),
-            mae_usd: 0,
-            mfe_usd: 37_500_000_000,
+            mae_usd: NanoUsd::ZERO,
+            mfe_usd: NanoUsd::from_nano(37_500_000_000),
             tick: 250_000_000,
             ..RoundTrip::default()
         };
@@ -639,7 +656,7 @@ mod tests {
         // back at 4499.75 against a target of 4499.75 (none): 1 tick × 1 × $50 = $12.50.
         let rt = rt.with_decisions(ExitReason::Target, px(4500.50), px(4499.75), 50);
         assert_eq!(rt.slippage_px(), px(0.25));
-        assert_eq!(rt.slippage_usd, 12_500_000_000);
+        assert_eq!(rt.slippage_usd, NanoUsd::from_nano(12_500_000_000));
         let mut s = String::new();
         rt.write_csv(&mut s).expect("string write");
         assert_eq!(
@@ -689,14 +706,14 @@ mod tests {
             for (k, &(buy, qty, ticks, fee)) in fills.iter().enumerate() {
                 let side = if buy { OrderSide::Buy } else { OrderSide::Sell };
                 let price = base + ticks * tick;
-                let f = Fill { client_order_id: k as u64 + 1, seq: k as u64, ts: k as u64, price, fee, qty, leaves: 0, side, done: true };
+                let f = Fill { client_order_id: k as u64 + 1, seq: k as u64, ts: k as u64, price, fee: NanoUsd::from_nano(fee), qty, leaves: 0, side, done: true };
                 pos.on_fill(&f);
                 cash -= i128::from(side.sign()) * i128::from(price) * i128::from(qty) * pv;
                 cash -= i128::from(fee);
             }
             let mark = base + mark_ticks * tick;
             let value = i128::from(pos.qty()) * i128::from(mark) * pv;
-            let books = i128::from(pos.realized()) + i128::from(pos.unrealized(mark)) - i128::from(pos.fees());
+            let books = i128::from(pos.realized().nano()) + i128::from(pos.unrealized(mark).nano()) - i128::from(pos.fees().nano());
             let tolerance = pv * fills.len() as i128;
             proptest::prop_assert!(
                 (cash + value - books).abs() <= tolerance,

@@ -1055,7 +1055,7 @@ mod tests {
         for f in out.fills() {
             assert_eq!((f.client_order_id, f.seq, f.ts, f.side), (7, 10, 10, OrderSide::Buy));
             // IBKR ES first tier: 0.85 + 1.38 + 0.02 + 0.02 USD per contract.
-            assert_eq!(f.fee, i64::from(f.qty) * 2_270_000_000);
+            assert_eq!(f.fee, i64::from(f.qty) * mia_model::money::NanoUsd::from_nano(2_270_000_000));
         }
         assert_eq!(sim.working(), 0);
         // Depleted replica: 15 left at 100.50, the first two levels are gone.
@@ -1541,7 +1541,7 @@ mod tests {
         // 15 contracts: 10 at 100.00 (tier 1: 1.1 each), 5 at 100.25 (tier 2: 0.6 each).
         sim.submit(&order(1, 2, OrderSide::Buy, OrderType::Market, 0.0, 15)).expect("accepted");
         sim.on_market(&status(2), &mut out);
-        let fees_of = |out: &FillBuf| out.fills().iter().map(|f| f.fee).collect::<Vec<_>>();
+        let fees_of = |out: &FillBuf| out.fills().iter().map(|f| f.fee.nano()).collect::<Vec<_>>();
         assert_eq!(fees_of(&out), vec![11_000_000_000, 3_000_000_000]);
         // Still January 1970: tier 2.
         sim.submit(&order(2, 3, OrderSide::Sell, OrderType::Market, 0.0, 1)).expect("accepted");

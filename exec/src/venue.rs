@@ -153,7 +153,7 @@ mod tests {
             seq: 9,
             ts: 10,
             price: 5,
-            fee: 1,
+            fee: mia_model::money::NanoUsd::from_nano(1),
             qty: 2,
             leaves: 0,
             side: OrderSide::Sell,

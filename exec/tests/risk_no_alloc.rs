@@ -39,14 +39,22 @@ fn risk_checks_do_not_allocate() {
             let intent = OrderIntent { ts, side, qty: 1, price, order_type, ..OrderIntent::default() };
             if r.approve(intent, pos.qty()).is_ok() {
                 approved += 1;
-                let f = Fill { ts, side, qty: 1, price, fee: 2_250_000_000, done: true, ..Fill::default() };
+                let f = Fill {
+                    ts,
+                    side,
+                    qty: 1,
+                    price,
+                    fee: mia_model::money::NanoUsd::from_nano(2_250_000_000),
+                    done: true,
+                    ..Fill::default()
+                };
                 let trip = pos.on_fill(&f);
                 r.on_fill(&f, pos.qty(), trip.as_ref());
             }
             let _ = r.approve_modify(intent, pos.qty());
         }
         pos.mark(price);
-        r.on_pnl(pos.net_realized().saturating_add(pos.unrealized(price)));
+        r.on_pnl(pos.net_realized() + pos.unrealized(price));
         std::hint::black_box(r.size(0.8, 2));
         if i == 150_000 {
             r.kill(RejectReason::KillSwitch, KillSource::Signal);

@@ -107,7 +107,7 @@ fn a_market_order_is_placed_accepted_and_filled_with_its_commission() {
     r.wait_reports("filled", |g| has(g, 7, ExecKind::Filled));
     let f = r.of(7, ExecKind::Filled)[0];
     assert_eq!(
-        (f.qty, f.leaves, f.price, f.fee, f.side),
+        (f.qty, f.leaves, f.price, f.fee.nano(), f.side),
         (1, 0, 6000 * P + P / 2, 2_250_000_000, OrderSide::Buy)
     );
     assert_eq!(r.of(7, ExecKind::Accepted).len(), 1, "accepted once");
@@ -146,7 +146,7 @@ fn a_native_bracket_goes_out_as_parent_and_children_with_one_oca_group() {
         has(g, 102, ExecKind::Filled) && has(g, 101, ExecKind::Cancelled)
     });
     let f = r.of(100, ExecKind::Filled)[0];
-    assert_eq!((f.qty, f.leaves, f.fee), (2, 0, 4_500_000_000));
+    assert_eq!((f.qty, f.leaves, f.fee.nano()), (2, 0, 4_500_000_000));
     r.finish();
 }
 
@@ -160,8 +160,8 @@ fn a_partial_fill_reports_two_executions_with_their_leaves() {
     r.fake.fill(id, 2.0, 5999.25, 2.0).expect("fill 2");
     r.wait_reports("two fills", |g| g.iter().filter(|x| x.kind == ExecKind::Filled).count() == 2);
     let f = r.of(9, ExecKind::Filled);
-    assert_eq!((f[0].qty, f[0].leaves, f[0].price, f[0].fee), (1, 2, 5999 * P, P));
-    assert_eq!((f[1].qty, f[1].leaves, f[1].price, f[1].fee), (2, 0, 5999 * P + P / 4, 2 * P));
+    assert_eq!((f[0].qty, f[0].leaves, f[0].price, f[0].fee.nano()), (1, 2, 5999 * P, P));
+    assert_eq!((f[1].qty, f[1].leaves, f[1].price, f[1].fee.nano()), (2, 0, 5999 * P + P / 4, 2 * P));
     assert!(f.iter().all(|x| x.side == OrderSide::Sell));
     r.finish();
 }

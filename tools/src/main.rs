@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use mia_runtime::pipeline::Mode;
+use mia_runtime::pipeline::Schedule;
 use mia_tools::app::config::Config;
 use mia_tools::app::input::Input;
 use mia_tools::app::live::{run_live, BrokerKind, DataKind, LiveMode, LiveOptions};
@@ -29,16 +29,16 @@ struct Cli {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
-enum ModeArg {
+enum ScheduleArg {
     Inline,
     Threaded,
 }
 
-impl From<ModeArg> for Mode {
-    fn from(m: ModeArg) -> Self {
+impl From<ScheduleArg> for Schedule {
+    fn from(m: ScheduleArg) -> Self {
         match m {
-            ModeArg::Inline => Mode::Inline,
-            ModeArg::Threaded => Mode::Threaded,
+            ScheduleArg::Inline => Schedule::Inline,
+            ScheduleArg::Threaded => Schedule::Threaded,
         }
     }
 }
@@ -48,7 +48,7 @@ impl From<ModeArg> for Mode {
 struct RunArgs {
     /// Pipeline mode (default: the config's, inline).
     #[arg(long, value_enum)]
-    mode: Option<ModeArg>,
+    mode: Option<ScheduleArg>,
     /// Output directory (default: a new folder under runs/).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -299,7 +299,7 @@ fn session_options(input: Input, run: RunArgs, run_mode: RunMode) -> Result<Sess
     let opts = SessionOptions {
         input,
         config,
-        mode: mode.map(Mode::from),
+        mode: mode.map(Schedule::from),
         out: Some(out),
         progress: true,
         run_mode,

@@ -4,7 +4,7 @@
 //! pipeline modes. Needs the `count-alloc` feature (the counting allocator around mimalloc).
 #![cfg(feature = "count-alloc")]
 
-use mia_runtime::pipeline::Mode;
+use mia_runtime::pipeline::Schedule;
 use mia_tools::alloc::CountingAlloc;
 use mia_tools::app::config::Config;
 use mia_tools::app::input::Input;
@@ -38,11 +38,11 @@ fn hook(n: u64) {
     LAST_AT.store(n, Ordering::Relaxed);
 }
 
-fn check(mode: Mode) {
+fn check(mode: Schedule) {
     check_with(mode, Config::default());
 }
 
-fn check_with(mode: Mode, config: Config) {
+fn check_with(mode: Schedule, config: Config) {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     WARM.store(u64::MAX, Ordering::Relaxed);
     let opts = SessionOptions {
@@ -79,12 +79,12 @@ fn check_with(mode: Mode, config: Config) {
 
 #[test]
 fn inline_pipeline_allocates_nothing_per_event() {
-    check(Mode::Inline);
+    check(Schedule::Inline);
 }
 
 #[test]
 fn threaded_pipeline_allocates_nothing_per_event() {
-    check(Mode::Threaded);
+    check(Schedule::Threaded);
 }
 
 /// The signal engine (`strategy = "elite"`: Battle Navale, levels, zones, MTF, regime, patterns,
@@ -93,5 +93,5 @@ fn threaded_pipeline_allocates_nothing_per_event() {
 fn signal_engine_allocates_nothing_per_event() {
     let mut cfg = Config::default();
     cfg.signal.strategy = mia_signal::strategy::registry::StrategyKind::Elite;
-    check_with(Mode::Inline, cfg);
+    check_with(Schedule::Inline, cfg);
 }

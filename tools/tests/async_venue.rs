@@ -3,7 +3,7 @@
 //! of that run replays (inline and threaded) to the same digest.
 
 use mia_model::msg::{ExecKind, ExecReport, Msg, OrderIntent};
-use mia_runtime::pipeline::Mode;
+use mia_runtime::pipeline::Schedule;
 use mia_tools::app::config::Config;
 use mia_tools::app::input::Input;
 use mia_tools::app::session::{run_session_with, RunMode, SessionExtras, SessionOptions};
@@ -33,7 +33,7 @@ fn spawn_venue(
                     let r = ExecReport {
                         client_order_id: o.client_order_id,
                         price: 4_000_000_000_000,
-                        fee: 2_250_000_000 * i64::from(o.qty),
+                        fee: mia_model::money::NanoUsd::from_nano(2_250_000_000) * i64::from(o.qty),
                         qty: o.qty,
                         leaves: 0,
                         side: o.side,
@@ -52,7 +52,7 @@ fn spawn_venue(
     })
 }
 
-fn opts(input: Input, mode: Mode, out: Option<&Path>) -> SessionOptions {
+fn opts(input: Input, mode: Schedule, out: Option<&Path>) -> SessionOptions {
     SessionOptions {
         input,
         config: Config::default(),
@@ -67,7 +67,7 @@ fn opts(input: Input, mode: Mode, out: Option<&Path>) -> SessionOptions {
     }
 }
 
-fn live(mode: Mode, out: &Path, seed: u64) -> SessionSummary {
+fn live(mode: Schedule, out: &Path, seed: u64) -> SessionSummary {
     let (otx, orx) = rtrb::RingBuffer::new(64);
     let (rtx, rrx) = rtrb::RingBuffer::new(64);
     let venue = spawn_venue(orx, rtx, seed);
@@ -82,7 +82,7 @@ fn live(mode: Mode, out: &Path, seed: u64) -> SessionSummary {
     s
 }
 
-fn replay(journal: &Path, mode: Mode) -> SessionSummary {
+fn replay(journal: &Path, mode: Schedule) -> SessionSummary {
     let extras =
         SessionExtras { venue: Some(VenueChoice::LiveReplay), side: Vec::new(), ..SessionExtras::default() };
     match run_session_with(&opts(Input::Journal(journal.to_path_buf()), mode, None), extras) {
@@ -94,12 +94,12 @@ fn replay(journal: &Path, mode: Mode) -> SessionSummary {
 #[test]
 fn a_live_session_with_asynchronous_reports_replays_to_its_digest() {
     let dir = tempfile::tempdir().expect("tmp");
-    for (i, mode) in [Mode::Inline, Mode::Threaded].into_iter().enumerate() {
+    for (i, mode) in [Schedule::Inline, Schedule::Threaded].into_iter().enumerate() {
         let out = dir.path().join(format!("live{i}"));
         let l = live(mode, &out, 7 + i as u64);
         assert!(l.orders > 0 && l.fills > 0, "{mode:?}: traded ({} orders, {} fills)", l.orders, l.fills);
         assert!(l.inputs > l.events, "{mode:?}: the reports were sequenced as inputs");
-        for rmode in [Mode::Inline, Mode::Threaded] {
+        for rmode in [Schedule::Inline, Schedule::Threaded] {
             let r = replay(&out.join("journal"), rmode);
             assert_eq!(
                 (r.digest.as_str(), r.events, r.inputs, r.fills),

@@ -2,7 +2,7 @@
 //! and through every path back into the pipeline (journal, generated DBN file).
 
 use mia_model::features::{FeatureSnapshot, SnapshotKind, SNAPSHOT_LEN};
-use mia_runtime::pipeline::Mode;
+use mia_runtime::pipeline::Schedule;
 use mia_tools::app::config::Config;
 use mia_tools::app::input::Input;
 use mia_tools::app::session::{generate_dbn, run_session, RunMode, SessionOptions};
@@ -10,11 +10,11 @@ use mia_tools::app::summary::SessionSummary;
 use mia_tools::features_export::read_snapshots;
 use std::path::Path;
 
-fn run(input: Input, mode: Mode, out: Option<&Path>) -> SessionSummary {
+fn run(input: Input, mode: Schedule, out: Option<&Path>) -> SessionSummary {
     run_with(input, mode, out, Config::default())
 }
 
-fn run_with(input: Input, mode: Mode, out: Option<&Path>, config: Config) -> SessionSummary {
+fn run_with(input: Input, mode: Schedule, out: Option<&Path>, config: Config) -> SessionSummary {
     let opts = SessionOptions {
         input,
         config,
@@ -35,22 +35,22 @@ fn run_with(input: Input, mode: Mode, out: Option<&Path>, config: Config) -> Ses
 
 #[test]
 fn synthetic_session_is_deterministic_and_modes_agree() {
-    let a = run(Input::Synthetic { seed: 1, days: 1 }, Mode::Inline, None);
+    let a = run(Input::Synthetic { seed: 1, days: 1 }, Schedule::Inline, None);
     assert!(a.events >= 1_000_000, "default session has {} events", a.events);
     assert!(a.orders > 0 && a.fills > 0, "the strategy must trade: {} orders", a.orders);
-    let b = run(Input::Synthetic { seed: 1, days: 1 }, Mode::Inline, None);
+    let b = run(Input::Synthetic { seed: 1, days: 1 }, Schedule::Inline, None);
     assert_eq!(a.digest, b.digest, "same seed twice");
     assert_eq!(a.net_pnl_usd, b.net_pnl_usd);
-    let t = run(Input::Synthetic { seed: 1, days: 1 }, Mode::Threaded, None);
+    let t = run(Input::Synthetic { seed: 1, days: 1 }, Schedule::Threaded, None);
     assert_eq!(a.digest, t.digest, "threaded = inline");
     assert_eq!((a.events, a.orders, a.fills), (t.events, t.orders, t.fills));
     let mut fused = Config::default();
     fused.pipeline.fuse_same_core = true;
     fused.pipeline.cores = vec![0, 1, 1];
-    let f = run_with(Input::Synthetic { seed: 1, days: 1 }, Mode::Threaded, None, fused);
+    let f = run_with(Input::Synthetic { seed: 1, days: 1 }, Schedule::Threaded, None, fused);
     assert_eq!(a.digest, f.digest, "threaded with the two stages fused on one thread = inline");
     assert_eq!(f.latency.names().count(), 3, "per-stage histograms survive fusion");
-    let other = run(Input::Synthetic { seed: 2, days: 1 }, Mode::Inline, None);
+    let other = run(Input::Synthetic { seed: 2, days: 1 }, Schedule::Inline, None);
     assert_ne!(a.digest, other.digest, "another seed trades differently");
 }
 
@@ -58,7 +58,7 @@ fn synthetic_session_is_deterministic_and_modes_agree() {
 fn generated_dbn_and_journal_replay_give_the_backtest_digest() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("bt");
-    let bt = run(Input::Synthetic { seed: 3, days: 1 }, Mode::Inline, Some(&out));
+    let bt = run(Input::Synthetic { seed: 3, days: 1 }, Schedule::Inline, Some(&out));
     assert!(bt.journal_records >= bt.events + bt.orders + bt.fills, "journal holds events and decisions");
     assert!(out.join("trades.csv").is_file() && out.join("latency").is_dir());
     let walls =
@@ -68,15 +68,15 @@ fn generated_dbn_and_journal_replay_give_the_backtest_digest() {
     // gen → DBN → replay (inline and threaded)
     let dbn = dir.path().join("s3.dbn");
     generate_dbn(3, 1, &dbn).expect("gen");
-    let r = run(Input::Dbn(dbn.clone()), Mode::Inline, None);
+    let r = run(Input::Dbn(dbn.clone()), Schedule::Inline, None);
     assert_eq!((r.events, r.digest.as_str()), (bt.events, bt.digest.as_str()), "DBN replay = backtest");
     assert_eq!(walls(&r), walls(&bt), "the chain written beside the DBN file gives the same levels");
-    let rt = run(Input::Dbn(dbn), Mode::Threaded, None);
+    let rt = run(Input::Dbn(dbn), Schedule::Threaded, None);
     assert_eq!(rt.digest, bt.digest, "DBN threaded replay = backtest");
 
     // journal → replay, with its own features journal
     let rp = dir.path().join("rp");
-    let j = run(Input::Journal(out.join("journal")), Mode::Threaded, Some(&rp));
+    let j = run(Input::Journal(out.join("journal")), Schedule::Threaded, Some(&rp));
     assert_eq!((j.events, j.digest.as_str()), (bt.events, bt.digest.as_str()), "journal replay = backtest");
     assert_eq!(walls(&j), walls(&bt), "the journal keeps the session's chain");
 
@@ -133,8 +133,8 @@ fn real_dbn_files_run_the_same_in_both_modes() {
         "test_data.tbbo.dbn",
     ] {
         let p = Path::new(base).join(f);
-        let i = run_with(Input::Dbn(p.clone()), Mode::Inline, None, eager());
-        let t = run_with(Input::Dbn(p), Mode::Threaded, None, eager());
+        let i = run_with(Input::Dbn(p.clone()), Schedule::Inline, None, eager());
+        let t = run_with(Input::Dbn(p), Schedule::Threaded, None, eager());
         // The MBO sample holds two cancels of orders placed before the file starts: no book
         // change, hence no event; every other sample yields events.
         assert!(i.events > 0 || f.contains("mbo"), "{f}");
@@ -158,11 +158,11 @@ fn signal_engine_runs_the_same_in_both_modes() {
     cfg.signal.strategy = mia_signal::strategy::registry::StrategyKind::Elite;
     let a = run_with(
         Input::Synthetic { seed: 1, days: 1 },
-        Mode::Inline,
+        Schedule::Inline,
         Some(&dir.path().join("a")),
         cfg.clone(),
     );
-    let b = run_with(Input::Synthetic { seed: 1, days: 1 }, Mode::Threaded, None, cfg);
+    let b = run_with(Input::Synthetic { seed: 1, days: 1 }, Schedule::Threaded, None, cfg);
     assert_eq!(a.digest, b.digest, "threaded = inline");
     let stats =
         std::fs::read_to_string(dir.path().join("a").join("engine_stats.csv")).expect("engine_stats.csv");

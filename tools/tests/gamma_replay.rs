@@ -6,7 +6,7 @@
 
 use mia_journal::{JournalReader, JournalRecord};
 use mia_model::features::{FeatureId, FeatureSnapshot};
-use mia_runtime::pipeline::Mode;
+use mia_runtime::pipeline::Schedule;
 use mia_signal::gates::gamma::GammaBoard;
 use mia_tools::app::config::Config;
 use mia_tools::app::gamma::{gamma_levels, GammaPublisher, GAMMA_DIR};
@@ -22,7 +22,7 @@ fn opts(input: Input, run_mode: RunMode, out: &Path, pace: Option<u64>) -> Sessi
     SessionOptions {
         input,
         config: Config::default(),
-        mode: Some(Mode::Inline),
+        mode: Some(Schedule::Inline),
         out: Some(out.to_path_buf()),
         progress: false,
         run_mode,

@@ -14,7 +14,7 @@ use mia_exec::kill::{kill_control, KillSource};
 use mia_exec::risk::RiskConfig;
 use mia_journal::{JournalReader, JournalRecord};
 use mia_model::msg::{ControlKind, Msg};
-use mia_runtime::pipeline::Mode;
+use mia_runtime::pipeline::Schedule;
 use mia_tools::app::config::Config;
 use mia_tools::app::control::request_kill;
 use mia_tools::app::input::Input;
@@ -42,7 +42,13 @@ fn config(control_thread: bool, signals: bool) -> Config {
     cfg
 }
 
-fn opts(input: Input, cfg: Config, mode: Mode, out: Option<&Path>, hook: Option<fn(u64)>) -> SessionOptions {
+fn opts(
+    input: Input,
+    cfg: Config,
+    mode: Schedule,
+    out: Option<&Path>,
+    hook: Option<fn(u64)>,
+) -> SessionOptions {
     SessionOptions {
         input,
         config: cfg,
@@ -103,7 +109,7 @@ fn check_killed(s: &SessionSummary, out: &Path, source: KillSource, cfg: &Config
     assert_eq!(kills.first(), Some(&source), "the kill is journaled with its source: {kills:?}");
     let text = std::fs::read_to_string(out.join("summary.txt")).expect("summary.txt");
     assert!(text.contains(&format!("risk: halted (kill_switch, by {}", source.name())), "{text}");
-    for mode in [Mode::Inline, Mode::Threaded] {
+    for mode in [Schedule::Inline, Schedule::Threaded] {
         let o = SessionOptions {
             run_mode: RunMode::Replay,
             max_events: None,
@@ -141,8 +147,10 @@ fn kill_by_file_flattens_halts_and_replays() {
     let mut cfg = config(true, false);
     cfg.control.kill_file = Some(file.clone());
     *FILE_TARGET.lock().expect("lock") = Some(file);
-    let s =
-        run(&opts(synth(), cfg.clone(), Mode::Inline, Some(&out), Some(file_hook)), SessionExtras::default());
+    let s = run(
+        &opts(synth(), cfg.clone(), Schedule::Inline, Some(&out), Some(file_hook)),
+        SessionExtras::default(),
+    );
     check_killed(&s, &out, KillSource::File, &cfg);
 }
 
@@ -161,7 +169,7 @@ fn kill_by_signal_flattens_halts_and_replays() {
     let out = dir.path().join("run");
     let cfg = config(true, true);
     let s = run(
-        &opts(synth(), cfg.clone(), Mode::Inline, Some(&out), Some(signal_hook_fn)),
+        &opts(synth(), cfg.clone(), Schedule::Inline, Some(&out), Some(signal_hook_fn)),
         SessionExtras::default(),
     );
     check_killed(&s, &out, KillSource::Signal, &cfg);
@@ -190,7 +198,7 @@ fn kill_by_cli_flattens_halts_and_replays() {
     let dir = tempfile::tempdir().expect("tmp");
     let out = dir.path().join("run");
     let cfg = config(true, false);
-    let o = opts(synth(), cfg.clone(), Mode::Inline, Some(&out), Some(cli_hook));
+    let o = opts(synth(), cfg.clone(), Schedule::Inline, Some(&out), Some(cli_hook));
     let session = std::thread::spawn(move || run(&o, SessionExtras::default()));
     while !CLI_REACHED.load(Ordering::Acquire) {
         assert!(!session.is_finished(), "the session ended before the kill");
@@ -213,7 +221,7 @@ fn a_scheduled_kill_is_deterministic_and_replays() {
     // Learn an event time mid-run from an unkilled run's journal.
     let base_out = dir.path().join("base");
     let base =
-        run(&opts(synth(), cfg.clone(), Mode::Inline, Some(&base_out), None), SessionExtras::default());
+        run(&opts(synth(), cfg.clone(), Schedule::Inline, Some(&base_out), None), SessionExtras::default());
     let (records, _) = JournalReader::read_all(base_out.join("journal")).expect("journal");
     let ts = records
         .iter()
@@ -225,7 +233,7 @@ fn a_scheduled_kill_is_deterministic_and_replays() {
         ..SessionExtras::default()
     };
     let mut digests = Vec::new();
-    for (i, mode) in [Mode::Inline, Mode::Threaded].into_iter().enumerate() {
+    for (i, mode) in [Schedule::Inline, Schedule::Threaded].into_iter().enumerate() {
         let out = dir.path().join(format!("k{i}"));
         let s = run(&opts(synth(), cfg.clone(), mode, Some(&out), None), scheduled());
         check_killed(&s, &out, KillSource::File, &cfg);

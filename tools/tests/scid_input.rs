@@ -4,7 +4,7 @@
 use mia_feeds::sierra::scid::{unix_ns_to_sc_datetime, ScidHeader, ScidRecord, ScidSource};
 use mia_model::event::{EventKind, Side};
 use mia_model::price::{to_f64, UNDEF_PX};
-use mia_runtime::pipeline::Mode;
+use mia_runtime::pipeline::Schedule;
 use mia_runtime::source::EventSource;
 use mia_tools::app::config::Config;
 use mia_tools::app::input::Input;
@@ -47,7 +47,7 @@ fn synthesize(path: &Path) -> u64 {
     n
 }
 
-fn run(input: Input, mode: Mode) -> SessionSummary {
+fn run(input: Input, mode: Schedule) -> SessionSummary {
     let opts = SessionOptions {
         input,
         config: Config::default(),
@@ -82,10 +82,10 @@ fn a_scid_file_runs_a_session_in_both_modes_and_from_the_cli() {
 
     let input = Input::from_path(&path).expect("exists");
     assert_eq!(input, Input::Scid(path.clone()));
-    let inline = run(input.clone(), Mode::Inline);
+    let inline = run(input.clone(), Schedule::Inline);
     assert_eq!(inline.events, events, "every decoded event reaches the pipeline");
     assert!(inline.source.contains("ESZ5_FUT_CME.scid"), "{}", inline.source);
-    let threaded = run(input, Mode::Threaded);
+    let threaded = run(input, Schedule::Threaded);
     assert_eq!((threaded.digest.as_str(), threaded.events), (inline.digest.as_str(), inline.events));
 
     for args in [vec!["replay", "ESZ5_FUT_CME.scid"], vec!["backtest", "--data", "ESZ5_FUT_CME.scid"]] {

@@ -164,7 +164,7 @@ fn round_trip_every_kind_and_meta() {
             seq: 2,
             ts: 4,
             price: 5_000_250_000_000,
-            fee: 1_100_000_000,
+            fee: mia_model::money::NanoUsd::from_nano(1_100_000_000),
             qty: 1,
             side: OrderSide::Buy,
             done: true,

@@ -18,6 +18,7 @@ pub mod feature_stats;
 pub mod features;
 pub mod fixed_vec;
 pub mod id_map;
+pub mod money;
 pub mod msg;
 pub mod order;
 pub mod price;

@@ -6,7 +6,7 @@
 use mia_model::event::{flags, Event, Side};
 use mia_model::msg::{Envelope, Msg, Signal};
 use mia_runtime::pipeline::tap::{Tap, TapPolicy, Taps};
-use mia_runtime::pipeline::{run, Inputs, Mode, PipelineConfig, Sink};
+use mia_runtime::pipeline::{run, Inputs, PipelineConfig, Schedule, Sink};
 use mia_runtime::source::{EventSource, SourceError};
 use mia_runtime::stage::{Outbox, Stage};
 
@@ -115,11 +115,11 @@ impl Sink for Collect {
     }
 }
 
-fn cfg(mode: Mode) -> PipelineConfig {
+fn cfg(mode: Schedule) -> PipelineConfig {
     PipelineConfig { mode, ring_capacity: 64, cores: Vec::new(), ..PipelineConfig::default() }
 }
 
-fn go(mode: Mode, fuse: bool, n: u64, taps: Taps) -> (Vec<(u64, f32)>, mia_runtime::pipeline::RunReport) {
+fn go(mode: Schedule, fuse: bool, n: u64, taps: Taps) -> (Vec<(u64, f32)>, mia_runtime::pipeline::RunReport) {
     let src = Box::new(VecSource { events: events(n), pos: 0 });
     let mut sink = Collect::default();
     let mut c = cfg(mode);
@@ -135,9 +135,9 @@ fn go(mode: Mode, fuse: bool, n: u64, taps: Taps) -> (Vec<(u64, f32)>, mia_runti
 #[test]
 fn inline_threaded_and_fused_give_the_same_outputs() {
     let n = 20_000;
-    let (a, ra) = go(Mode::Inline, false, n, Taps::default());
-    let (b, rb) = go(Mode::Threaded, false, n, Taps::default());
-    let (c, rc) = go(Mode::Threaded, true, n, Taps::default());
+    let (a, ra) = go(Schedule::Inline, false, n, Taps::default());
+    let (b, rb) = go(Schedule::Threaded, false, n, Taps::default());
+    let (c, rc) = go(Schedule::Threaded, true, n, Taps::default());
     // prices 4000..4006: even points are 4000, 4002, 4004, 4006 → 4 of every 7 events
     let expected = (0..n).filter(|i| ((4000 + i % 7) % 2) == 0).count();
     assert_eq!(a.len(), expected);
@@ -157,7 +157,7 @@ fn drop_tap_loses_and_counts_but_never_stalls() {
     let (tx, rx) = rtrb::RingBuffer::<Envelope>::new(4);
     let taps = Taps { input: Some(Tap::new(tx, TapPolicy::Drop)), output: None };
     let n = 1_000;
-    let (out, r) = go(Mode::Inline, false, n, taps);
+    let (out, r) = go(Schedule::Inline, false, n, taps);
     assert_eq!(r.events, n);
     assert_eq!(r.tap_dropped, n - 4);
     assert_eq!(rx.slots(), 4);
@@ -178,7 +178,7 @@ fn block_tap_loses_nothing() {
             }
         }
     });
-    let (out, r) = go(Mode::Threaded, false, 5_000, taps);
+    let (out, r) = go(Schedule::Threaded, false, 5_000, taps);
     let got = reader.join().unwrap_or(0);
     assert_eq!(r.tap_dropped, 0);
     assert_eq!(got, out.len() as u64, "every output reached the tap");
@@ -189,7 +189,8 @@ fn a_panicking_stage_is_a_thread_error_not_a_short_clean_run() {
     let src = Box::new(VecSource { events: events(1_000), pos: 0 });
     let stages: Vec<Box<dyn Stage>> = vec![Box::new(Emit), Box::new(Bomb { at: 100, n: 0 })];
     let mut sink = Collect::default();
-    let r = run(Inputs::source(src), stages, &mut sink, Taps::default(), &cfg(Mode::Threaded), &mut |_| {});
+    let r =
+        run(Inputs::source(src), stages, &mut sink, Taps::default(), &cfg(Schedule::Threaded), &mut |_| {});
     let err = r.thread_error.unwrap_or_default();
     assert!(err.contains("bomb") || err.contains("panick"), "names the failure: {err:?}");
 }

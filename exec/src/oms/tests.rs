@@ -9,7 +9,7 @@ fn fill(id: u64, side: OrderSide, qty: u32, leaves: u32) -> Fill {
         seq: 1,
         ts: 10,
         price: 4000 * P,
-        fee: 0,
+        fee: mia_model::money::NanoUsd::ZERO,
         qty,
         leaves,
         side,

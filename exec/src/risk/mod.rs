@@ -30,8 +30,8 @@ pub use clock::ChicagoClock;
 pub use config::{RiskConfig, SessionWindow, SessionWindows, KELLY_CAP, RATE_SLOTS, SESSION_WINDOW_CAP};
 pub use kelly::{KellyEstimate, KellyWindow};
 
-use crate::fees::{usd_to_nano, NANO_PER_USD};
 use crate::position::RoundTrip;
+use mia_model::money::NanoUsd;
 use mia_model::msg::{Fill, OrderIntent, OrderType};
 use mia_model::price::Px;
 
@@ -260,10 +260,10 @@ enum Kind {
 /// Limits converted once to the units of the hot path (nano-USD, ns).
 #[derive(Clone, Copy, Debug)]
 struct Limits {
-    daily_loss: i64,
-    drawdown: i64,
-    equity0: i64,
-    margin: i64,
+    daily_loss: NanoUsd,
+    drawdown: NanoUsd,
+    equity0: NanoUsd,
+    margin: NanoUsd,
     feed_age: u64,
     gamma_age: u64,
     band: Px,
@@ -288,10 +288,10 @@ pub struct RiskManager {
     last_price: Px,
     gamma_ts: Option<u64>,
     position: i64,
-    cum_pnl: i64,
-    day_base: i64,
-    day_pnl: i64,
-    day_peak: i64,
+    cum_pnl: NanoUsd,
+    day_base: NanoUsd,
+    day_pnl: NanoUsd,
+    day_peak: NanoUsd,
     trades_today: u32,
     consecutive_losses: u32,
     kelly: KellyWindow,
@@ -314,10 +314,10 @@ impl RiskManager {
     /// range rates and windows are clamped to the caps.
     pub fn new(cfg: &RiskConfig) -> Self {
         let lim = Limits {
-            daily_loss: usd_to_nano(cfg.max_daily_loss_usd).max(0),
-            drawdown: usd_to_nano(cfg.max_drawdown_usd).max(0),
-            equity0: usd_to_nano(cfg.account_equity_usd),
-            margin: usd_to_nano(cfg.initial_margin_usd).max(0),
+            daily_loss: NanoUsd::from_usd(cfg.max_daily_loss_usd).max(NanoUsd::ZERO),
+            drawdown: NanoUsd::from_usd(cfg.max_drawdown_usd).max(NanoUsd::ZERO),
+            equity0: NanoUsd::from_usd(cfg.account_equity_usd),
+            margin: NanoUsd::from_usd(cfg.initial_margin_usd).max(NanoUsd::ZERO),
             feed_age: cfg.feed_max_age_ms.saturating_mul(1_000_000),
             gamma_age: cfg.gamma_max_age_s.saturating_mul(NS_PER_SEC),
             band: i64::from(cfg.price_band_ticks).saturating_mul(TICK),
@@ -337,10 +337,10 @@ impl RiskManager {
             last_price: 0,
             gamma_ts: None,
             position: 0,
-            cum_pnl: 0,
-            day_base: 0,
-            day_pnl: 0,
-            day_peak: 0,
+            cum_pnl: NanoUsd::ZERO,
+            day_base: NanoUsd::ZERO,
+            day_pnl: NanoUsd::ZERO,
+            day_peak: NanoUsd::ZERO,
             trades_today: 0,
             consecutive_losses: 0,
             kelly: KellyWindow::new(cfg.kelly_window as usize),
@@ -392,20 +392,20 @@ impl RiskManager {
 
     /// Session P&L (net, nano-USD) as of the last [`RiskManager::on_pnl`].
     #[inline]
-    pub fn day_pnl(&self) -> i64 {
+    pub fn day_pnl(&self) -> NanoUsd {
         self.day_pnl
     }
 
     /// Peak of the session P&L today (≥ 0, nano-USD).
     #[inline]
-    pub fn day_peak(&self) -> i64 {
+    pub fn day_peak(&self) -> NanoUsd {
         self.day_peak
     }
 
     /// Account equity: configured start + the run's net P&L (nano-USD).
     #[inline]
-    pub fn equity(&self) -> i64 {
-        self.lim.equity0.saturating_add(self.cum_pnl)
+    pub fn equity(&self) -> NanoUsd {
+        self.lim.equity0 + self.cum_pnl
     }
 
     /// Round trips opened this session.
@@ -490,8 +490,8 @@ impl RiskManager {
         }
         self.session = session_date;
         self.day_base = self.cum_pnl;
-        self.day_pnl = 0;
-        self.day_peak = 0;
+        self.day_pnl = NanoUsd::ZERO;
+        self.day_peak = NanoUsd::ZERO;
         self.trades_today = 0;
         self.consecutive_losses = 0;
         self.day_stop = None;
@@ -503,16 +503,16 @@ impl RiskManager {
     /// at the day roll; it stops the day at `max_daily_loss_usd` or at `max_drawdown_usd` below
     /// the day's peak. Integer compares only.
     #[inline]
-    pub fn on_pnl(&mut self, cum_net_pnl_nano_usd: i64) {
-        self.cum_pnl = cum_net_pnl_nano_usd;
-        self.day_pnl = cum_net_pnl_nano_usd.saturating_sub(self.day_base);
+    pub fn on_pnl(&mut self, cum_net_pnl: NanoUsd) {
+        self.cum_pnl = cum_net_pnl;
+        self.day_pnl = cum_net_pnl - self.day_base;
         if self.day_pnl > self.day_peak {
             self.day_peak = self.day_pnl;
         }
         if self.day_stop.is_none() {
             if self.day_pnl <= -self.lim.daily_loss {
                 self.day_stop = Some(RejectReason::DailyLoss);
-            } else if self.lim.drawdown > 0 && self.day_peak - self.day_pnl >= self.lim.drawdown {
+            } else if self.lim.drawdown > NanoUsd::ZERO && self.day_peak - self.day_pnl >= self.lim.drawdown {
                 self.day_stop = Some(RejectReason::Drawdown);
             }
             if self.day_stop.is_some() {
@@ -531,8 +531,8 @@ impl RiskManager {
         self.position = position_after;
         if let Some(trip) = closed {
             let net = trip.net();
-            self.kelly.push(net);
-            if net < 0 {
+            self.kelly.push(net.nano());
+            if net.is_negative() {
                 self.consecutive_losses = self.consecutive_losses.saturating_add(1);
             } else {
                 self.consecutive_losses = 0;
@@ -712,9 +712,9 @@ impl RiskManager {
         if opens && self.cfg.max_trades_per_day > 0 && self.trades_today >= self.cfg.max_trades_per_day {
             return Err(RejectReason::TradesPerDay);
         }
-        if self.lim.margin > 0 {
-            let need = i128::from(after.unsigned_abs()) * i128::from(self.lim.margin);
-            if need > i128::from(self.equity()) {
+        if self.lim.margin > NanoUsd::ZERO {
+            let need = i128::from(after.unsigned_abs()) * i128::from(self.lim.margin.nano());
+            if need > i128::from(self.equity().nano()) {
                 return Err(RejectReason::Margin);
             }
         }
@@ -745,7 +745,7 @@ impl RiskManager {
             return floor;
         }
         let conf = if confidence.is_finite() { f64::from(confidence).clamp(0.0, 1.0) } else { 0.0 };
-        let equity_usd = self.equity() as f64 / NANO_PER_USD as f64;
+        let equity_usd = self.equity().to_usd();
         let raw =
             est.f_star * self.cfg.kelly_fraction * equity_usd / self.cfg.kelly_risk_per_contract_usd * conf;
         let q = if raw.is_finite() && raw > 0.0 { raw.floor().min(f64::from(u32::MAX)) as u32 } else { 0 };

@@ -9,7 +9,7 @@ use mia_model::time::calendar::Date;
 use proptest::prelude::*;
 
 const P: i64 = 1_000_000_000;
-const FEE: i64 = 2_250_000_000;
+const FEE: NanoUsd = NanoUsd::from_nano(2_250_000_000);
 const MAX_STEP_TICKS: i64 = 8;
 
 #[derive(Clone, Debug)]
@@ -60,10 +60,10 @@ proptest! {
         let mut ts = Date::new(2025, 4, 15).and_then(|d| d.at_offset_ns(9, 0, -5)).expect("valid");
         let mut price = 5000 * P;
         let mut date = 20_250_415u32;
-        let limit = usd_to_nano(c.max_daily_loss_usd);
+        let limit = NanoUsd::from_usd(c.max_daily_loss_usd);
         // one order's worth: the largest position over the largest price step, plus the fees
         // of the largest order
-        let one_order = c.max_position * MAX_STEP_TICKS * 12_500_000_000 + i64::from(c.max_order_qty) * FEE;
+        let one_order = NanoUsd::from_nano(c.max_position * MAX_STEP_TICKS * 12_500_000_000) + i64::from(c.max_order_qty) * FEE;
         r.on_market(ts, price);
         for op in ops {
             ts += 100_000_000;
@@ -111,7 +111,7 @@ proptest! {
                     r.roll_day(date);
                 }
             }
-            let net = pos.net_realized().saturating_add(pos.unrealized(price));
+            let net = pos.net_realized() + pos.unrealized(price);
             let stop_before = r.day_stop();
             r.on_pnl(net);
             prop_assert!(pos.qty().abs() <= c.max_position, "position {} over the limit", pos.qty());

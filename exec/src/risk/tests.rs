@@ -6,7 +6,7 @@ use mia_model::time::calendar::Date;
 
 const S: u64 = 1_000_000_000;
 const P: i64 = 1_000_000_000;
-const USD: i64 = 1_000_000_000;
+const USD: NanoUsd = NanoUsd::from_whole_usd(1);
 
 /// 2025-04-15 (Tuesday) `hh:mm` CDT, in UTC ns.
 fn ct(hh: u32, mm: u32) -> u64 {
@@ -303,16 +303,19 @@ fn day_roll_resets_the_daily_counters() {
     r.on_market(ct(16, 0), 5000 * P);
     assert_eq!((r.session_date(), r.day_rolls), (20_250_416, 1));
     assert_eq!((r.state(), r.reason()), (RiskState::Active, None));
-    assert_eq!((r.trades_today(), r.consecutive_losses(), r.day_pnl(), r.day_peak()), (0, 0, 0, 0));
+    assert_eq!(
+        (r.trades_today(), r.consecutive_losses(), r.day_pnl(), r.day_peak()),
+        (0, 0, NanoUsd::ZERO, NanoUsd::ZERO)
+    );
     // the new day's P&L is measured from the roll: the run is still at −150
     r.on_pnl(-150 * USD);
-    assert_eq!((r.day_pnl(), r.state()), (0, RiskState::Active));
+    assert_eq!((r.day_pnl(), r.state()), (NanoUsd::ZERO, RiskState::Active));
     r.on_pnl(-249 * USD);
     assert_eq!(r.state(), RiskState::Active);
     r.on_pnl(-250 * USD);
     assert_eq!(r.state(), RiskState::Halted);
     // equity counts the whole run
-    assert_eq!(r.equity(), usd_to_nano(r.config().account_equity_usd) - 250 * USD);
+    assert_eq!(r.equity(), NanoUsd::from_usd(r.config().account_equity_usd) - 250 * USD);
     // the same date again changes nothing
     r.roll_day(20_250_416);
     assert_eq!(r.day_rolls, 1);

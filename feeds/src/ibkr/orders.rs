@@ -314,7 +314,7 @@ impl OrderEdge {
         let r = ExecReport {
             client_order_id: o.intent.client_order_id,
             price,
-            fee,
+            fee: mia_model::money::NanoUsd::from_nano(fee),
             qty,
             leaves,
             side: o.intent.side,

@@ -14,7 +14,7 @@ use mia_model::msg::{Control, Envelope};
 use mia_options::levels::GammaLevels;
 use mia_runtime::digest::DecisionDigest;
 use mia_runtime::pipeline::tap::{Tap, Taps};
-use mia_runtime::pipeline::{self, Inputs, Mode, PipelineConfig, RunReport, Sink};
+use mia_runtime::pipeline::{self, Inputs, PipelineConfig, RunReport, Schedule, Sink};
 use mia_runtime::sequencer::SideInput;
 use mia_runtime::source::TakeSource;
 use mia_runtime::stage::{Stage, StageReport};
@@ -70,7 +70,7 @@ pub struct SessionOptions {
     /// The configuration (the mode inside it may be overridden by `mode`).
     pub config: Config,
     /// Overrides `config.pipeline.mode`.
-    pub mode: Option<Mode>,
+    pub mode: Option<Schedule>,
     /// Output directory for the journal and reports; `None` writes nothing.
     pub out: Option<PathBuf>,
     /// Show a progress bar (only when stderr is a terminal).
@@ -285,7 +285,7 @@ pub struct Executed {
     source_desc: String,
     chain: Option<String>,
     gamma: Option<GammaLevels>,
-    mode: Mode,
+    mode: Schedule,
     run: String,
 }
 

@@ -140,7 +140,7 @@ mod tests {
         }
         assert_eq!(intents.len(), 1);
         assert_eq!((intents[0].qty, intents[0].instrument_id), (2, 9), "order_qty and instrument id");
-        assert_eq!(fills.iter().map(|f| f.fee).sum::<i64>(), 2_000_000_000, "1 USD × 2 contracts");
+        assert_eq!(fills.iter().map(|f| f.fee.nano()).sum::<i64>(), 2_000_000_000, "1 USD × 2 contracts");
         let mut r = StageReport::default();
         s[1].report(&mut r);
         assert_eq!(r.counter("exec.intents"), 1);

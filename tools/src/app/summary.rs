@@ -8,7 +8,7 @@ use mia_model::features::FEATURE_IDS;
 use mia_options::levels::GammaLevels;
 use mia_perf::LatencyReport;
 use mia_runtime::digest::DecisionDigest;
-use mia_runtime::pipeline::{Mode, RunReport};
+use mia_runtime::pipeline::{RunReport, Schedule};
 use mia_runtime::stage::StageReport;
 use mia_signal::sanity::SanityCounters;
 use std::path::{Path, PathBuf};
@@ -19,7 +19,7 @@ pub struct SessionSummary {
     /// Input description.
     pub source: String,
     /// Pipeline mode used.
-    pub mode: Mode,
+    pub mode: Schedule,
     /// Market events processed.
     pub events: u64,
     /// Inputs sequenced (market events + exec reports + control).
@@ -96,7 +96,7 @@ impl SessionSummary {
         source: String,
         chain: Option<String>,
         gamma: Option<GammaLevels>,
-        mode: Mode,
+        mode: Schedule,
         journal_records: u64,
         out: Option<PathBuf>,
     ) -> Result<Self> {
@@ -192,8 +192,8 @@ pub fn write_artifacts(out: &Path, s: &SessionSummary, r: &StageReport) -> Resul
 /// The human-readable summary; its last lines are the machine-readable `key: value` block.
 pub fn render_summary(s: &SessionSummary) -> String {
     let mode = match s.mode {
-        Mode::Inline => "inline",
-        Mode::Threaded => "threaded",
+        Schedule::Inline => "inline",
+        Schedule::Threaded => "threaded",
     };
     let mut t = String::new();
     t.push_str(&format!("source: {}\nmode: {mode}\n", s.source));

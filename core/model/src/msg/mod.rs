@@ -10,6 +10,7 @@
 pub mod wire;
 
 use crate::event::Event;
+use crate::money::NanoUsd;
 pub use crate::order::{Direction, OrderAction, OrderSide, OrderType, TimeInForce};
 use crate::price::{Px, UNDEF_PX};
 
@@ -123,7 +124,7 @@ pub struct Fill {
     /// Execution price.
     pub price: Px,
     /// Commission and fees for this fill, in 1e-9 USD.
-    pub fee: i64,
+    pub fee: NanoUsd,
     /// Filled quantity.
     pub qty: u32,
     /// Quantity of the order still working after this fill (a repeated report of the same
@@ -182,7 +183,7 @@ pub struct ExecReport {
     /// Fill price (`Filled` only).
     pub price: Px,
     /// Fees of this fill, 1e-9 USD (`Filled` only).
-    pub fee: i64,
+    pub fee: NanoUsd,
     /// Filled quantity (`Filled`), or the quantity concerned.
     pub qty: u32,
     /// Quantity still working after this report.

@@ -20,6 +20,7 @@ use super::{
 };
 use super::{Signal, SignalSource};
 use crate::event::{Event, EventKind, Side};
+use crate::money::NanoUsd;
 
 /// Kind byte of a market event.
 pub const KIND_EVENT: u8 = 1;
@@ -266,7 +267,7 @@ pub fn encode(msg: &Msg, out: &mut [u8]) -> usize {
             p.u64(f.client_order_id);
             p.u64(f.ts);
             p.i64(f.price);
-            p.i64(f.fee);
+            p.i64(f.fee.nano());
             p.u32(f.qty);
             p.u32(f.leaves);
             p.u8(f.side as u8);
@@ -277,7 +278,7 @@ pub fn encode(msg: &Msg, out: &mut [u8]) -> usize {
             p.u64(r.client_order_id);
             p.u64(r.ts);
             p.i64(r.price);
-            p.i64(r.fee);
+            p.i64(r.fee.nano());
             p.u32(r.qty);
             p.u32(r.leaves);
             p.u8(r.side as u8);
@@ -402,7 +403,17 @@ pub fn decode(kind: u8, payload: &[u8]) -> Result<Msg, WireError> {
             let leaves = g.u32();
             let side = g.enum_u8("fill.side", OrderSide::from_u8)?;
             let done = g.enum_u8("fill.done", bool_from_u8)?;
-            Msg::Fill(Fill { client_order_id, seq, ts, price, fee, qty, leaves, side, done })
+            Msg::Fill(Fill {
+                client_order_id,
+                seq,
+                ts,
+                price,
+                fee: NanoUsd::from_nano(fee),
+                qty,
+                leaves,
+                side,
+                done,
+            })
         }
         KIND_EXEC => {
             let seq = g.u64();
@@ -415,7 +426,18 @@ pub fn decode(kind: u8, payload: &[u8]) -> Result<Msg, WireError> {
             let side = g.enum_u8("exec.side", OrderSide::from_u8)?;
             let kind = g.enum_u8("exec.kind", ExecKind::from_u8)?;
             let reason = g.u16();
-            Msg::Exec(ExecReport { client_order_id, seq, ts, price, fee, qty, leaves, side, kind, reason })
+            Msg::Exec(ExecReport {
+                client_order_id,
+                seq,
+                ts,
+                price,
+                fee: NanoUsd::from_nano(fee),
+                qty,
+                leaves,
+                side,
+                kind,
+                reason,
+            })
         }
         _ => {
             let seq = g.u64();
@@ -492,7 +514,7 @@ mod tests {
                 seq: 8,
                 ts: 10,
                 price: 5_000_250_000_000,
-                fee: 2_150_000_000,
+                fee: NanoUsd::from_nano(2_150_000_000),
                 qty: 1,
                 leaves: 3,
                 side: OrderSide::Sell,
@@ -503,7 +525,7 @@ mod tests {
                 seq: 11,
                 ts: 12,
                 price: 4_000_000_000_000,
-                fee: 1,
+                fee: NanoUsd::from_nano(1),
                 qty: 3,
                 leaves: 1,
                 side: OrderSide::Sell,

@@ -33,10 +33,11 @@ use std::time::{Duration, Instant};
 use tap::TapPolicy;
 use tap::{Backoff, Tap, Taps};
 
-/// Execution mode.
+/// How the stages are scheduled on threads (not the run mode: backtest, paper and live are
+/// `RunMode`s of the assembly, each of which may run with either schedule).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Mode {
+pub enum Schedule {
     /// All stages on the calling thread.
     Inline,
     /// One pinned thread per stage plus a feed thread.
@@ -48,7 +49,7 @@ pub enum Mode {
 #[serde(deny_unknown_fields, default)]
 pub struct PipelineConfig {
     /// Inline or threaded.
-    pub mode: Mode,
+    pub mode: Schedule,
     /// Capacity of each inter-stage ring (envelopes).
     pub ring_capacity: usize,
     /// Core ids to pin to: `[feed, stage 0, stage 1, …]`; empty = no pinning.
@@ -71,7 +72,7 @@ pub struct PipelineConfig {
 impl Default for PipelineConfig {
     fn default() -> Self {
         Self {
-            mode: Mode::Inline,
+            mode: Schedule::Inline,
             ring_capacity: 4096,
             cores: vec![0, 1, 1],
             stage_sample_every: 16,
@@ -147,8 +148,8 @@ pub fn run(
     Clock::init();
     let seq = Sequencer::new(inputs.source, inputs.side, taps.input.take(), cfg.pace_events_per_sec);
     match cfg.mode {
-        Mode::Inline => run_inline(seq, stages, sink, taps, cfg, on_progress),
-        Mode::Threaded => run_threaded(seq, stages, sink, taps, cfg, on_progress),
+        Schedule::Inline => run_inline(seq, stages, sink, taps, cfg, on_progress),
+        Schedule::Threaded => run_threaded(seq, stages, sink, taps, cfg, on_progress),
     }
 }
 
