@@ -46,8 +46,8 @@ use mia_model::contract::ContractSpec;
 use mia_model::event::EventKind;
 use mia_model::money::NanoUsd;
 use mia_model::msg::{
-    ControlKind, Direction, Envelope, Fill, Msg, OrderAction, OrderIntent, OrderSide, OrderType, Signal,
-    TimeInForce,
+    ControlKind, Direction, Envelope, ExecKind, ExecReport, Fill, Msg, OrderAction, OrderIntent, OrderSide,
+    OrderType, Signal, TimeInForce,
 };
 use mia_model::price::{Px, UNDEF_PX};
 use mia_runtime::stage::{Outbox, Stage, StageReport};
@@ -87,6 +87,8 @@ pub struct ExecCounters {
     pub cancels: u64,
     /// Reports ignored as repeats, or refused by the order manager (see its counters).
     pub ignored_reports: u64,
+    /// Broker positions adopted at start-up (and flattened).
+    pub adopted: u64,
 }
 
 /// What is traded and how much per signal.
@@ -604,6 +606,35 @@ impl<V: Venue> ExecStage<V> {
         self.clear_working();
     }
 
+    /// A position found at the broker at start-up (see [`ExecKind::Adopted`]): booked at its
+    /// average price with no fee (the fees were paid by the run that opened it), then
+    /// flattened through risk like a `Flatten` command. MIA never carries a position it did
+    /// not open in this run: its stop and target died with the process that set them.
+    fn adopt(&mut self, r: &ExecReport, t0: u64, out: &mut Outbox) {
+        if r.client_order_id != 0 || r.qty == 0 || r.price <= 0 || r.price == UNDEF_PX {
+            self.counters.ignored_reports += 1;
+            return;
+        }
+        self.counters.adopted += 1;
+        let f = Fill {
+            client_order_id: 0,
+            seq: r.seq,
+            ts: r.ts,
+            price: r.price,
+            fee: NanoUsd::ZERO,
+            qty: r.qty,
+            leaves: 0,
+            side: r.side,
+            done: true,
+        };
+        let trip = self.pos.on_fill(&f);
+        self.risk.on_fill(&f, self.pos.qty(), trip.as_ref());
+        self.entry_ref = r.price;
+        self.pending = None;
+        self.exit_all(ExitReason::Flatten, r.seq, r.ts, t0, out);
+        self.reconcile(r.seq, r.ts, t0, out);
+    }
+
     /// Forgets the target-position order once it has ended.
     fn clear_working(&mut self) {
         if let Some(id) = self.working {
@@ -683,6 +714,7 @@ impl<V: Venue> Stage for ExecStage<V> {
                     self.reconcile(ev.seq, ev.ts_recv, env.t0, out);
                 }
             }
+            Msg::Exec(r) if r.kind == ExecKind::Adopted => self.adopt(&r, env.t0, out),
             Msg::Exec(r) => {
                 self.venue.on_report(&r, &mut self.fills);
                 if self.book_fills(env.t0, out).is_some() {
@@ -731,6 +763,7 @@ impl<V: Venue> Stage for ExecStage<V> {
         r.count("exec.cancels", c.cancels);
         r.count("exec.ignored_signals", c.ignored_signals);
         r.count("exec.ignored_reports", c.ignored_reports);
+        r.count("exec.adopted", c.adopted);
         let o: &OmsCounters = self.oms.counters();
         r.count("oms.illegal_transitions", o.illegal);
         r.count("oms.unknown_ids", o.unknown);
@@ -1306,6 +1339,39 @@ mod tests {
             reason: 0,
         };
         Envelope { t0: 0, msg: Msg::Exec(r) }
+    }
+
+    #[test]
+    fn an_adopted_broker_position_is_booked_and_flattened_through_risk() {
+        use mia_model::msg::ExecKind;
+        let mut st = live_stage(1);
+        let mut out = Outbox::new();
+        lvl(&mut st, &mut out, 1_000, 4000.00, 4000.25);
+        out.clear();
+        // The broker holds 2 long at 3999.50 from a crashed earlier run.
+        st.on_envelope(&report(0, ExecKind::Adopted, OrderSide::Buy, 2, 0, 3999.50), &mut out);
+        assert_eq!(st.position().qty(), 2, "booked");
+        assert_eq!(st.position().avg_entry_px(), Some(px(3999.50)));
+        let sent = intents(&out);
+        assert_eq!(sent.len(), 1, "one flattening order");
+        assert_eq!((sent[0].side, sent[0].qty, sent[0].order_type), (OrderSide::Sell, 2, OrderType::Market));
+        let id = sent[0].client_order_id;
+        out.clear();
+        st.on_envelope(&report(id, ExecKind::Accepted, OrderSide::Sell, 2, 2, 0.0), &mut out);
+        st.on_envelope(&report(id, ExecKind::Filled, OrderSide::Sell, 2, 0, 4000.00), &mut out);
+        assert!(st.position().is_flat());
+        assert!(intents(&out).is_empty(), "nothing more once flat");
+        let trip = st.trades().iter().next().copied().expect("the adopted trip");
+        assert_eq!((trip.exit_reason, trip.qty), (ExitReason::Flatten, 2));
+        // +0.50 point × 2 × 50 USD, no fee on the adopted leg.
+        assert_eq!(trip.pnl, NanoUsd::from_whole_usd(50));
+        // A report that is not about a position (an order id, no quantity) changes nothing.
+        st.on_envelope(&report(5, ExecKind::Adopted, OrderSide::Buy, 1, 0, 4000.0), &mut out);
+        st.on_envelope(&report(0, ExecKind::Adopted, OrderSide::Buy, 0, 0, 4000.0), &mut out);
+        assert!(st.position().is_flat());
+        let mut r = StageReport::default();
+        st.report(&mut r);
+        assert_eq!(r.counter("exec.adopted"), 1);
     }
 
     #[test]

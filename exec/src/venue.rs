@@ -135,6 +135,8 @@ impl Venue for LiveVenue {
                 qty: r.leaves.max(r.qty),
                 kind: r.kind,
             }),
+            // Not about an order: the exec stage books it before the venue sees reports.
+            ExecKind::Adopted => {}
         }
     }
 }

@@ -294,7 +294,19 @@ fn session_options(input: Input, run: RunArgs, run_mode: RunMode) -> Result<Sess
                 .map_err(|e| anyhow::anyhow!("--profile: {e}"))?,
         ),
     };
-    let config = load_config(config.as_ref())?;
+    // A journal replays with the config and profile it was recorded with (same decisions,
+    // same digest) unless --config / --profile say otherwise.
+    let recorded = if config.is_none() { input.recorded() } else { None };
+    let config = match &recorded {
+        Some(meta) if !meta.config_toml.is_empty() => {
+            eprintln!("mia: config: the one recorded in the journal (--config to replace it)");
+            Config::from_toml(&meta.config_toml, "the journal's recorded config")?
+        }
+        _ => load_config(config.as_ref())?,
+    };
+    let profile = profile.or_else(|| {
+        recorded.as_ref().and_then(|m| RunMode::from_label(&m.mode)).map(RunMode::default_profile)
+    });
     let out = out.unwrap_or_else(|| default_out_dir(run_mode.label()));
     let opts = SessionOptions {
         input,
@@ -326,8 +338,22 @@ fn perf(path: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
+/// Logs (`tracing`) to stderr: level from `MIA_LOG` (error, warn, info, debug, trace), by
+/// default `info` for the live commands (connections, reconciliation, adoption) and `warn`
+/// otherwise. Secrets never reach a log: they are `Secret`s, printed as `***`.
+fn init_logging(cmd: &Command) {
+    let live = matches!(cmd, Command::Paper { .. } | Command::Live { .. } | Command::Collect { .. });
+    let level = std::env::var("MIA_LOG")
+        .ok()
+        .and_then(|v| v.trim().parse::<tracing::Level>().ok())
+        .unwrap_or(if live { tracing::Level::INFO } else { tracing::Level::WARN });
+    // A second subscriber (tests calling main twice) is not an error worth stopping for.
+    let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_max_level(level).try_init();
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(&cli.command);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -98,16 +98,33 @@ fn read_mark(p: &Path) -> io::Result<i32> {
     }
 }
 
+/// Writes the mark atomically and durably: a temporary file beside it (named after the full
+/// file name, so two client ids never share one), fsync, rename, fsync of the directory. The
+/// state directory is created on the first write.
 fn write_mark(p: &Path, next: i32) -> io::Result<()> {
-    let tmp = p.with_extension("tmp");
+    let mut tmp_name = p.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(".tmp");
+    let tmp = p.with_file_name(tmp_name);
     let wrap = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", tmp.display()));
+    let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(d) = dir {
+        std::fs::create_dir_all(d).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", d.display())))?;
+    }
     {
         let mut f = std::fs::File::create(&tmp).map_err(wrap)?;
         writeln!(f, "# MIA IBKR order-id high-water mark: ids below this were (maybe) used").map_err(wrap)?;
         writeln!(f, "next_order_id {next}").map_err(wrap)?;
         f.sync_all().map_err(wrap)?;
     }
-    std::fs::rename(&tmp, p).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))
+    std::fs::rename(&tmp, p).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))?;
+    if let Some(d) = dir {
+        // The rename is durable once the directory entry is (a crash right after it could
+        // otherwise bring the old mark back).
+        std::fs::File::open(d)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", d.display())))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -134,6 +151,19 @@ mod tests {
         assert_eq!(c.allocate().expect("id"), 1000);
         b.skip_past(5000);
         assert_eq!(b.peek(), 5001);
+    }
+
+    #[test]
+    fn the_first_allocation_creates_the_state_directory() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let state = dir.path().join("state").join("ibkr");
+        let mut ids = OrderIds::open(Some(&state), 3, 1000).expect("no file yet is fine");
+        assert_eq!(ids.allocate().expect("the directory is created"), 1000);
+        let files: Vec<_> =
+            std::fs::read_dir(&state).expect("dir").flatten().map(|e| e.file_name()).collect();
+        assert_eq!(files, vec![std::ffi::OsString::from(file_name(3))], "no temporary file left behind");
+        let again = OrderIds::open(Some(&state), 3, 1).expect("reads the mark");
+        assert!(again.peek() > 1000, "the mark survives: {}", again.peek());
     }
 
     #[test]

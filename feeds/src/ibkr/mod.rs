@@ -35,7 +35,7 @@ pub use check::{check, CheckReport, CheckRow, Verdict};
 pub use config::{ChainConfig, IbkrConfig, Secret, ACCOUNT_ENV};
 pub use contract::{ContractError, ResolvedContract};
 pub use orders::OrderEdgeSummary;
-pub use reconcile::BrokerPosition;
+pub use reconcile::{BrokerPosition, StartupState};
 pub use status::{FeedStatus, LinkState};
 
 use ibapi::client::blocking::Client;
@@ -101,6 +101,9 @@ pub enum IbkrError {
     /// A thread could not be started.
     #[error("ibkr: cannot start the {0} thread: {1}")]
     Spawn(&'static str, std::io::Error),
+    /// The start-up reconciliation (open orders, positions, cancels) failed.
+    #[error("ibkr start-up reconciliation: {0}")]
+    Startup(String),
 }
 
 /// The server version ibapi 5.5 requires (protobuf for every message).
@@ -220,6 +223,27 @@ impl IbkrEdge {
             return None;
         }
         Some(p.iter().filter(|b| b.con_id == self.contract.con_id).map(|b| b.qty).sum())
+    }
+
+    /// What the broker holds for this client before MIA trades: its open orders and the
+    /// position in the traded contract (see [`reconcile::StartupState`]). Call it before
+    /// [`spawn_orders`](Self::spawn_orders).
+    ///
+    /// # Errors
+    /// A request failed or timed out ([`IbkrError::Startup`]).
+    pub fn startup_state(&self) -> Result<reconcile::StartupState, IbkrError> {
+        let mult = self.cfg.root.spec().point_value_usd as f64;
+        reconcile::startup_state(&self.client, self.cfg.request_timeout(), self.contract.con_id, mult)
+            .map_err(IbkrError::Startup)
+    }
+
+    /// Cancels the open orders `ids` found by [`startup_state`](Self::startup_state) and waits
+    /// until IB no longer lists them.
+    ///
+    /// # Errors
+    /// A cancel failed or an order is still open after the request timeout.
+    pub fn cancel_startup_orders(&self, ids: &[i32]) -> Result<(), IbkrError> {
+        reconcile::cancel_and_wait(&self.client, ids, self.cfg.request_timeout()).map_err(IbkrError::Startup)
     }
 
     /// Starts the market-data thread (`mia-ibkr-md`): events into `feed`, `FeedItem::End` on

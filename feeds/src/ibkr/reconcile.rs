@@ -12,10 +12,18 @@
 //! - `NextValidId` is asked again and the id allocator only moves up.
 //! - The positions are published ([`BrokerPosition`], `IbkrEdge::broker_positions`) for the
 //!   caller to compare with MIA's; the account id is not kept.
+//!
+//! **Start-up** ([`startup_state`], `IbkrEdge::startup_state`) is different: the edge's table
+//! is empty, so every open order of this client id and any position in the traded contract
+//! belong to an earlier process (one that crashed or was killed) or to a person. The session
+//! refuses to start, or cancels those orders and hands the position to the exec stage as an
+//! `ExecKind::Adopted` report, which flattens it through risk (`[live] on_restart`,
+//! docs/live.md). Either way nothing of the earlier process is re-sent.
 
 use super::errors::reason;
 use super::orders::OrderEdge;
 use ibapi::accounts::PositionUpdate;
+use ibapi::client::blocking::Client;
 use ibapi::orders::{ExecutionFilter, Executions, OrderStatusKind, Orders};
 use ibapi::subscriptions::SubscriptionItem;
 use mia_model::msg::ExecKind;
@@ -62,6 +70,104 @@ macro_rules! drain {
             }
         }
     }};
+}
+
+/// What the broker holds for this client before MIA trades.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StartupState {
+    /// Net position in the traded contract (signed contracts).
+    pub position: i64,
+    /// Average price of that position in index points (IB's average cost ÷ multiplier; 0 when
+    /// flat or unknown).
+    pub avg_price: f64,
+    /// Ids of this client's open orders (placed by an earlier process or by hand with this
+    /// client id).
+    pub open_orders: Vec<i32>,
+}
+
+impl StartupState {
+    /// True when the broker holds nothing of this client: no position, no open order.
+    pub fn is_clean(&self) -> bool {
+        self.position == 0 && self.open_orders.is_empty()
+    }
+}
+
+/// Asks IB for this client's open orders and the positions, and keeps what concerns the
+/// contract `con_id` (`multiplier` = its point value).
+///
+/// # Errors
+/// A request failed or timed out.
+pub(crate) fn startup_state(
+    client: &Client,
+    timeout: Duration,
+    con_id: i32,
+    multiplier: f64,
+) -> Result<StartupState, String> {
+    let mut open: Vec<i32> = Vec::new();
+    let sub = client.open_orders().map_err(|e| format!("open orders: {e}"))?;
+    drain!(sub, timeout, "open orders", |o| {
+        let id = match o {
+            Orders::OrderData(d) => d.order_id,
+            Orders::OrderStatus(s) => s.order_id,
+        };
+        if !open.contains(&id) {
+            open.push(id);
+        }
+        true
+    })?;
+    drop(sub);
+    open.sort_unstable();
+    let (mut qty, mut cost) = (0.0f64, 0.0f64);
+    let sub = client.positions().map_err(|e| format!("positions: {e}"))?;
+    drain!(sub, timeout, "positions", |p| match p {
+        PositionUpdate::Position(p) => {
+            if p.contract.contract_id == con_id && p.position.is_finite() && p.average_cost.is_finite() {
+                qty += p.position;
+                cost += p.position * p.average_cost;
+            }
+            true
+        }
+        PositionUpdate::PositionEnd => false,
+    })?;
+    let position = qty.round() as i64;
+    let avg_price = if position != 0 && multiplier > 0.0 { (cost / qty) / multiplier } else { 0.0 };
+    Ok(StartupState { position, avg_price, open_orders: open })
+}
+
+/// Cancels `ids` and waits until IB lists none of them as open (or `timeout` passes).
+///
+/// # Errors
+/// A cancel could not be sent, or an order is still open at the deadline.
+pub(crate) fn cancel_and_wait(client: &Client, ids: &[i32], timeout: Duration) -> Result<(), String> {
+    for &id in ids {
+        // The answer (order status Cancelled) is checked below through the open-orders list.
+        let _answer = client.cancel_order(id, "").map_err(|e| format!("cancel order {id}: {e}"))?;
+    }
+    let deadline = Instant::now() + timeout;
+    loop {
+        let mut still: Vec<i32> = Vec::new();
+        let sub = client.open_orders().map_err(|e| format!("open orders: {e}"))?;
+        drain!(sub, timeout, "open orders", |o| {
+            let id = match o {
+                Orders::OrderData(d) => d.order_id,
+                Orders::OrderStatus(s) => s.order_id,
+            };
+            if ids.contains(&id) && !still.contains(&id) {
+                still.push(id);
+            }
+            true
+        })?;
+        if still.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "orders {still:?} are still open {} ms after their cancel",
+                timeout.as_millis()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// Re-reads the positions into the shared table.

@@ -57,6 +57,21 @@ impl Input {
         }
     }
 
+    /// The session metadata a journal input recorded (its run mode, config and source);
+    /// `None` for other inputs or a journal without one.
+    pub fn recorded(&self) -> Option<mia_journal::SessionMeta> {
+        match self {
+            Input::Journal(p) => JournalSource::open(p).ok()?.meta().cloned(),
+            _ => None,
+        }
+    }
+
+    /// The run mode a journal input recorded (`None` for other inputs or an unknown label).
+    pub fn recorded_mode(&self) -> Option<crate::app::session::RunMode> {
+        let meta = self.recorded()?;
+        crate::app::session::RunMode::from_label(&meta.mode)
+    }
+
     /// Opens the input as an event source.
     ///
     /// # Errors

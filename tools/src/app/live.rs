@@ -21,7 +21,8 @@ use crate::app::session::{run_session_with, RunMode, SessionExtras, SessionOptio
 use crate::app::stages::VenueChoice;
 use crate::app::summary::SessionSummary;
 use anyhow::{anyhow, bail, Context, Result};
-use mia_model::msg::{Control, ControlKind, Msg};
+use mia_feeds::ibkr::IbkrEdge;
+use mia_model::msg::{Control, ControlKind, ExecReport, Msg};
 use mia_options::gex::{compute_levels, GexConfig};
 use mia_runtime::source::{EventSource, RealTimeSource};
 use mia_signal::gates::gamma::GammaBoard;
@@ -109,6 +110,18 @@ pub enum OnStop {
     Leave,
 }
 
+/// What `mia live` does when the broker already holds orders or a position of this client at
+/// start-up (an earlier process crashed or was killed, or someone traded by hand).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnRestart {
+    /// Cancel those orders, book the position (an `Adopted` report through the sequencer, so
+    /// the journal replays it) and flatten it through risk, then trade.
+    Flatten,
+    /// Refuse to start and say what the broker holds (the operator decides).
+    Refuse,
+}
+
 /// Paper, live and collect settings (`[live]`).
 #[derive(Clone, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -121,6 +134,8 @@ pub struct LiveConfig {
     pub venue: BrokerKind,
     /// What the first Ctrl-C does.
     pub on_stop: OnStop,
+    /// What `mia live` does with orders and a position found at the broker at start-up.
+    pub on_restart: OnRestart,
     /// Wall time between the first Ctrl-C and the end of the feed (lets a flatten fill), ms
     /// (0–60,000).
     pub stop_grace_ms: u64,
@@ -140,6 +155,7 @@ impl Default for LiveConfig {
             data: DataKind::Ibkr,
             venue: BrokerKind::Ibkr,
             on_stop: OnStop::Flatten,
+            on_restart: OnRestart::Flatten,
             stop_grace_ms: 3_000,
             speed: 1.0,
             feed_ring: 1 << 16,
@@ -277,6 +293,10 @@ pub fn run_live(opts: LiveOptions) -> Result<SessionSummary> {
                 .map_err(|e| anyhow!("ibkr chain: {e}"))?;
             edges.chain = Some(chain);
             extras.board = Some(board);
+            extras.chain_from_feed = Some(format!(
+                "SPX chain from IBKR every {} s (each publication journaled in gamma/; no gamma before the first)",
+                every.as_secs()
+            ));
             Box::new(src)
         }
         DataKind::Dtc => {
@@ -286,6 +306,7 @@ pub fn run_live(opts: LiveOptions) -> Result<SessionSummary> {
                 cfg.live.feed_ring,
             );
             edges.dtc_feed = Some(feed);
+            extras.chain_from_feed = Some("none: DTC carries no SPX chain (gamma gate inactive)".into());
             Box::new(src)
         }
     };
@@ -296,7 +317,11 @@ pub fn run_live(opts: LiveOptions) -> Result<SessionSummary> {
         (LiveMode::Live, Some(BrokerKind::Ibkr) | None) => {
             let edge = edges.ibkr(&cfg)?;
             let (otx, orx) = rtrb::RingBuffer::new(1024);
-            let (rtx, rrx) = rtrb::RingBuffer::new(4096);
+            let (mut rtx, rrx) = rtrb::RingBuffer::new(4096);
+            if let Some(adopted) = ibkr_startup(&edge, cfg.live.on_restart)? {
+                rtx.push(Msg::Exec(adopted))
+                    .map_err(|_| anyhow!("ibkr: the report ring is full at start-up"))?;
+            }
             edges.orders = Some(edge.spawn_orders(orx, rtx).map_err(|e| anyhow!("ibkr orders: {e}"))?);
             extras.side.push(rrx);
             VenueChoice::Live(otx)
@@ -355,6 +380,51 @@ pub fn run_live(opts: LiveOptions) -> Result<SessionSummary> {
     let summary = result?;
     closed?;
     Ok(summary)
+}
+
+/// The start-up reconciliation of `mia live` on IBKR: what the broker holds of this client
+/// before MIA trades. Clean → `None`. Otherwise `on_restart` decides: refuse (an error saying
+/// what is there), or cancel the open orders, re-read the position (a child may have filled
+/// meanwhile) and return the `Adopted` report that makes the exec stage book and flatten it.
+fn ibkr_startup(edge: &IbkrEdge, on_restart: OnRestart) -> Result<Option<ExecReport>> {
+    let found = edge.startup_state().map_err(|e| anyhow!("{e}"))?;
+    if found.is_clean() {
+        return Ok(None);
+    }
+    let what = format!(
+        "{} open order(s) {:?} and a position of {} {} at {:.2}",
+        found.open_orders.len(),
+        found.open_orders,
+        found.position,
+        edge.contract().local_symbol,
+        found.avg_price
+    );
+    if on_restart == OnRestart::Refuse {
+        bail!(
+            "ibkr: the broker holds {what} for this client id, from an earlier run or a manual trade; \
+             [live] on_restart = \"refuse\": close them in TWS, or set on_restart = \"flatten\""
+        );
+    }
+    eprintln!("mia: ibkr: the broker holds {what}: cancelling the orders, flattening the position");
+    tracing::warn!(orders = found.open_orders.len(), position = found.position, "ibkr: start-up adoption");
+    edge.cancel_startup_orders(&found.open_orders).map_err(|e| anyhow!("{e}"))?;
+    let now = edge.startup_state().map_err(|e| anyhow!("{e}"))?;
+    if !now.open_orders.is_empty() {
+        bail!("ibkr: orders {:?} are still open after their cancel; not trading", now.open_orders);
+    }
+    let Some(side) = mia_model::msg::OrderSide::of_signed(now.position) else { return Ok(None) };
+    let price = mia_model::price::from_f64(now.avg_price).filter(|p| *p > 0).ok_or_else(|| {
+        anyhow!("ibkr: the broker reports position {} with no usable average cost", now.position)
+    })?;
+    Ok(Some(ExecReport {
+        client_order_id: 0,
+        price,
+        qty: u32::try_from(now.position.unsigned_abs())
+            .map_err(|_| anyhow!("ibkr: absurd broker position {}", now.position))?,
+        side,
+        kind: mia_model::msg::ExecKind::Adopted,
+        ..ExecReport::default()
+    }))
 }
 
 /// The broker edges a live session opened, and their threads.

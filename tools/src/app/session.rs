@@ -51,6 +51,13 @@ impl RunMode {
         }
     }
 
+    /// The mode of a [`label`](Self::label) (a journal's recorded mode).
+    pub fn from_label(s: &str) -> Option<RunMode> {
+        [RunMode::Backtest, RunMode::Replay, RunMode::Paper, RunMode::Live, RunMode::Collect]
+            .into_iter()
+            .find(|m| m.label() == s)
+    }
+
     /// The signal-engine profile a run of this mode uses unless `--profile` says otherwise
     /// (SIGNALS §12: backtest for history, paper for paper and collect, production for live).
     pub fn default_profile(self) -> ProfileName {
@@ -104,6 +111,10 @@ pub struct SessionExtras {
     /// The board a live session's gamma publisher writes (`GammaPublisher`); a journal replay
     /// loads its run's publications instead.
     pub board: Option<Arc<mia_signal::gates::gamma::GammaBoard>>,
+    /// The session's gamma comes from its feed's own publications (an IBKR SPX chain), or not
+    /// at all: the input names no chain (the live commands' input is only a placeholder for
+    /// the synthetic source). The text is what the summary's `chain:` line says.
+    pub chain_from_feed: Option<String>,
     /// Controls injected at event times `(ts_ns, control)`: each enters right after the first
     /// market event with `ts_recv ≥ ts_ns` ([`ScheduledSource`]), so the run stays a function
     /// of its input (deterministic kill-switch tests; a journal records them like any input).
@@ -178,7 +189,8 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
 
     // Options context: the cold side computes the levels before the first input; the session
     // opens with them (every run sees them from input 0).
-    let chain = opts.input.chain()?;
+    let feed_chain = extras.chain_from_feed.take();
+    let chain = if feed_chain.is_some() { None } else { opts.input.chain()? };
     let gamma = match &chain {
         Some((name, text)) => Some(
             spawn_gamma_thread(name.clone(), text.clone(), None)?
@@ -246,7 +258,11 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
         side.push(rx);
         control = Some(t);
     }
-    let venue = extras.venue.unwrap_or(VenueChoice::Sim);
+    // A live session's journal replays against its recorded broker reports, not the simulator.
+    let venue = extras.venue.unwrap_or_else(|| match opts.input.recorded_mode() {
+        Some(RunMode::Live) => VenueChoice::LiveReplay,
+        _ => VenueChoice::Sim,
+    });
     // A journal replay puts the run's gamma publications back on a board, so each
     // `GammaPublished` in the journal adopts the levels the live session adopted.
     let board = match (&opts.input, extras.board.take()) {
@@ -266,7 +282,7 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
         taps,
         pcfg,
         source_desc,
-        chain: chain.map(|c| c.0),
+        chain: chain.map(|c| c.0).or(feed_chain),
         gamma,
         journal,
         features_journal,

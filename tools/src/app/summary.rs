@@ -145,6 +145,7 @@ impl SessionSummary {
                 modifies: r.counter("exec.modifies"),
                 cancels: r.counter("exec.cancels"),
                 ignored_reports: r.counter("exec.ignored_reports"),
+                adopted: r.counter("exec.adopted"),
             },
             tap_dropped: report.tap_dropped,
             journal_records,
@@ -246,6 +247,12 @@ pub fn render_summary(s: &SessionSummary) -> String {
         t.push_str(&format!(", first stop at {}", fmt_chicago(*first_stop)));
     }
     t.push_str(&format!(", position {}\n", s.position));
+    if s.exec.adopted > 0 {
+        t.push_str(&format!(
+            "adopted: {} broker position(s) found at start-up, booked and flattened (docs/live.md)\n",
+            s.exec.adopted
+        ));
+    }
     if let Some(f) = &s.features {
         t.push_str(&render_feature_stats(f, Some((s.bars, s.snapshot_drops))));
     }

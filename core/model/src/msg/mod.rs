@@ -151,6 +151,10 @@ pub enum ExecKind {
     Cancelled = 4,
     /// The order expired unfilled (e.g. a market order that found no liquidity).
     Expired = 5,
+    /// Not about an order (`client_order_id` 0): at start-up the broker holds a position this
+    /// run did not open (a crashed earlier process, a manual trade): `qty` contracts on `side`
+    /// at the average price `price`. The exec stage books it and flattens it.
+    Adopted = 6,
 }
 
 impl ExecKind {
@@ -163,6 +167,7 @@ impl ExecKind {
             3 => Some(Self::Filled),
             4 => Some(Self::Cancelled),
             5 => Some(Self::Expired),
+            6 => Some(Self::Adopted),
             _ => None,
         }
     }

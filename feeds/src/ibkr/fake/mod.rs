@@ -72,6 +72,9 @@ pub struct FakeConfig {
     pub handshake_reply: Option<Vec<u8>>,
     /// SPX spot for the index quote and the synthetic option quotes.
     pub spx_spot: f64,
+    /// Keep the positions from the fills, like a real account (`avg_cost` = average price ×
+    /// multiplier, IB's convention for futures); off = only [`FakeTws::set_positions`].
+    pub track_positions: bool,
 }
 
 impl Default for FakeConfig {
@@ -86,6 +89,7 @@ impl Default for FakeConfig {
             futures: es_quarterlies(),
             handshake_reply: None,
             spx_spot: 6000.0,
+            track_positions: false,
         }
     }
 }
@@ -449,6 +453,11 @@ impl FakeTws {
         self.inner.send(bytes);
     }
 
+    /// The positions the fake reports now.
+    pub fn positions(&self) -> Vec<FakePosition> {
+        self.inner.lock().positions.clone()
+    }
+
     /// Positions reported on request.
     pub fn set_positions(&self, positions: Vec<FakePosition>) {
         self.inner.lock().positions = positions;
@@ -536,6 +545,11 @@ fn record_fill(
     };
     let filled = o.status == "Filled";
     let group = o.placed.oca_group.clone();
+    let (con_id, local_symbol, signed) =
+        (o.placed.con_id, o.placed.local_symbol.clone(), if side == "BOT" { qty } else { -qty });
+    if st.cfg.track_positions {
+        book_position(&mut st.positions, con_id, &local_symbol, signed, price);
+    }
     st.execs.push(ex.clone());
     // A filled OCA member cancels the other members of its group.
     let mut cancelled = Vec::new();
@@ -548,6 +562,41 @@ fn record_fill(
         }
     }
     Some((ex, cancelled))
+}
+
+/// Books a fill of `signed` contracts at `price` into `positions` (average cost kept like IB:
+/// price × multiplier; a reduction keeps the average, a flip starts a new one at `price`).
+fn book_position(
+    positions: &mut Vec<FakePosition>,
+    con_id: i32,
+    local_symbol: &str,
+    signed: f64,
+    price: f64,
+) {
+    let mult = if local_symbol.starts_with("MES") { 5.0 } else { 50.0 };
+    let i = match positions.iter().position(|p| p.con_id == con_id) {
+        Some(i) => i,
+        None => {
+            positions.push(FakePosition {
+                con_id,
+                local_symbol: local_symbol.into(),
+                qty: 0.0,
+                avg_cost: 0.0,
+            });
+            positions.len() - 1
+        }
+    };
+    let p = &mut positions[i];
+    let after = p.qty + signed;
+    if p.qty == 0.0 || p.qty.signum() == signed.signum() {
+        p.avg_cost = (p.avg_cost * p.qty.abs() + price * mult * signed.abs()) / after.abs();
+    } else if after != 0.0 && after.signum() != p.qty.signum() {
+        p.avg_cost = price * mult;
+    }
+    p.qty = after;
+    if p.qty == 0.0 {
+        p.avg_cost = 0.0;
+    }
 }
 
 fn contract_of(o: &PlacedOrder) -> proto::Contract {
