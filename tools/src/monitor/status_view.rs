@@ -158,17 +158,46 @@ pub fn run(dir: &Path, once: bool) -> Result<()> {
     }
     write!(out, "\x1b[2J")?;
     loop {
-        let frame = render_frame(dir, &StatusFile::load(dir), wall_ns());
-        let mut buf = String::from("\x1b[H");
-        for line in frame {
-            buf.push_str(&line);
-            buf.push_str("\x1b[K\r\n");
-        }
-        buf.push_str("\x1b[J");
-        out.write_all(buf.as_bytes())?;
-        out.flush()?;
+        draw(&mut out, dir)?;
         std::thread::sleep(Duration::from_secs(1));
     }
+}
+
+/// One in-place frame: cursor home, each line then clear-to-end-of-line, clear below.
+fn draw(out: &mut impl Write, dir: &Path) -> Result<()> {
+    let frame = render_frame(dir, &StatusFile::load(dir), wall_ns());
+    let mut buf = String::from("\x1b[H");
+    for line in frame {
+        buf.push_str(&line);
+        buf.push_str("\x1b[K\r\n");
+    }
+    buf.push_str("\x1b[J");
+    out.write_all(buf.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// The live view of a session running in this process (`mia paper --tui`): the same frames
+/// as `mia status`, every `every`, until `done` is set; then one last frame (the session's
+/// final sample), and the cursor is left below it for what the command prints next.
+///
+/// # Errors
+/// The terminal cannot be written.
+pub fn run_until(dir: &Path, done: &std::sync::atomic::AtomicBool, every: Duration) -> Result<()> {
+    use std::sync::atomic::Ordering;
+    let mut out = std::io::stdout().lock();
+    write!(out, "\x1b[2J")?;
+    while !done.load(Ordering::Acquire) {
+        draw(&mut out, dir)?;
+        let mut slept = Duration::ZERO;
+        while slept < every && !done.load(Ordering::Acquire) {
+            std::thread::sleep(Duration::from_millis(20));
+            slept += Duration::from_millis(20);
+        }
+    }
+    draw(&mut out, dir)?;
+    writeln!(out)?;
+    Ok(())
 }
 
 #[cfg(test)]

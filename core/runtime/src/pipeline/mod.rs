@@ -118,12 +118,14 @@ pub struct Inputs {
     pub source: Box<dyn EventSource>,
     /// Rings from other threads (venue reports, control).
     pub side: Vec<SideInput>,
+    /// Live metrics the sequencer publishes into (`None`: nothing published).
+    pub metrics: Option<std::sync::Arc<crate::metrics::LiveMetrics>>,
 }
 
 impl Inputs {
     /// A source with no side inputs.
     pub fn source(source: Box<dyn EventSource>) -> Self {
-        Self { source, side: Vec::new() }
+        Self { source, side: Vec::new(), metrics: None }
     }
 }
 
@@ -145,7 +147,10 @@ pub fn run(
     on_progress: &mut dyn FnMut(u64),
 ) -> RunReport {
     Clock::init();
-    let seq = Sequencer::new(inputs.source, inputs.side, taps.input.take(), cfg.pace_events_per_sec);
+    let mut seq = Sequencer::new(inputs.source, inputs.side, taps.input.take(), cfg.pace_events_per_sec);
+    if let Some(m) = inputs.metrics {
+        seq.attach_metrics(m);
+    }
     match cfg.mode {
         Mode::Inline => run_inline(seq, stages, sink, taps, cfg, on_progress),
         Mode::Threaded => run_threaded(seq, stages, sink, taps, cfg, on_progress),
