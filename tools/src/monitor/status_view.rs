@@ -86,12 +86,23 @@ pub fn render_frame(dir: &Path, status: &Result<StatusFile>, now_ns: u64) -> Vec
         h.drops_last_min,
         h.journal_lag
     ));
+    // ES terms: the index level plus the basis (futures mark − the snapshot's index spot)
+    let es = |level: i64| {
+        if level == UNDEF_PX || sn.gamma_spot == UNDEF_PX || sn.gamma_spot == 0 || sn.mark == 0 {
+            "-".to_string()
+        } else {
+            px(level + (sn.mark - sn.gamma_spot))
+        }
+    };
     l.push(format!(
-        "gamma: zero {}  call wall {}  put wall {}  age {}",
+        "gamma: zero {}  call wall {}  put wall {}  age {}  | ES: zero {}  call {}  put {}",
         px(sn.gamma_zero),
         px(sn.gamma_call_wall),
         px(sn.gamma_put_wall),
-        opt(h.gamma_age_s, " s")
+        opt(h.gamma_age_s, " s"),
+        es(sn.gamma_zero),
+        es(sn.gamma_call_wall),
+        es(sn.gamma_put_wall)
     ));
     let lat: Vec<String> = LATENCY_STAGES
         .iter()
@@ -217,6 +228,8 @@ mod tests {
         m.exec.set_pnl(312_500_000_000, -62_500_000_000, 250_000_000_000);
         m.exec.set_risk_state(risk_code::REDUCING);
         m.cold.set_gamma(now - 60_000_000_000, 5_012_250_000_000, 5_100_000_000_000, 4_950_000_000_000);
+        m.cold.set_gamma_spot(5_000_000_000_000);
+        m.exec.set_mark(5_020_000_000_000);
         m.cold.set_latency(3, 100, 1_000_000, 4_200, 9_800, 15_000);
         m.signal.on_signal(now, -1, 1, 2, 3, 0.82);
         let snap = m.snapshot();
@@ -255,6 +268,7 @@ mod tests {
             "age 1.5 s",
             "data latency 500.0 ms",
             "gamma: zero 5012.25  call wall 5100.00  put wall 4950.00  age 58.0 s",
+            "ES: zero 5032.25  call 5120.00  put 4970.00",
             "end_to_end p50 4.2 p99 9.8 p99.9 15.0",
             "SHORT tier 1 headfake conf 0.82",
             "alerts active: WARNING drawdown",

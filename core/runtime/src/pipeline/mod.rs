@@ -148,11 +148,12 @@ pub fn run(
 ) -> RunReport {
     Clock::init();
     let mut seq = Sequencer::new(inputs.source, inputs.side, taps.input.take(), cfg.pace_events_per_sec);
-    if let Some(m) = inputs.metrics {
-        seq.attach_metrics(m);
+    let metrics = inputs.metrics;
+    if let Some(m) = &metrics {
+        seq.attach_metrics(std::sync::Arc::clone(m));
     }
     match cfg.mode {
-        Mode::Inline => run_inline(seq, stages, sink, taps, cfg, on_progress),
+        Mode::Inline => run_inline(seq, stages, sink, taps, cfg, on_progress, metrics.as_deref()),
         Mode::Threaded => run_threaded(seq, stages, sink, taps, cfg, on_progress),
     }
 }
@@ -301,6 +302,26 @@ fn unlink(links: Vec<Link>) -> (Vec<Box<dyn Stage>>, Vec<LatencyHist>, u64) {
     (stages, hists, overflow)
 }
 
+/// The latency percentiles so far into `m`'s latency slots (signal, exec, end to end): every
+/// 65,536 inputs of an inline run (a walk over each histogram's buckets, no allocation).
+#[cold]
+fn publish_latency(m: &crate::metrics::LiveMetrics, links: &[Link], e2e: &LatencyHist) {
+    for h in links.iter().map(|l| &l.hist).chain(std::iter::once(e2e)) {
+        let slot = match h.name {
+            "signal" => 0,
+            "exec" => 1,
+            "end_to_end" => 3,
+            _ => continue,
+        };
+        let n = h.hist.len();
+        if n > 0 {
+            let q = |p: f64| h.hist.value_at_quantile(p);
+            let sum = (h.hist.mean() * n as f64) as u64;
+            m.cold.set_latency(slot, n, sum, q(0.5), q(0.99), q(0.999));
+        }
+    }
+}
+
 fn run_inline(
     mut feed: Sequencer,
     stages: Vec<Box<dyn Stage>>,
@@ -308,6 +329,7 @@ fn run_inline(
     mut taps: Taps,
     cfg: &PipelineConfig,
     on_progress: &mut dyn FnMut(u64),
+    metrics: Option<&crate::metrics::LiveMetrics>,
 ) -> RunReport {
     let mut links = make_links(stages, cfg.stage_sample_every);
     let mut e2e = LatencyHist::new("end_to_end");
@@ -319,6 +341,9 @@ fn run_inline(
             drive(&mut links, &mut tail, &env);
             if feed.inputs().is_multiple_of(PROGRESS_EVERY) {
                 on_progress(feed.events());
+                if let Some(m) = metrics {
+                    publish_latency(m, &links, tail.e2e);
+                }
             }
         }
         finish_links(&mut links, &mut tail);
