@@ -270,7 +270,7 @@ fn paper_tui_draws_the_live_view_in_tmux() {
     let session = format!("mia-tui-test-{}", std::process::id());
     // fast enough that signals and trades come within seconds; the view refreshes in place
     let cmd = format!(
-        "cd {} && {} paper --source synthetic --seed 2 --speed 300 --config {} --out {} --tui",
+        "cd {} && {} paper --source synthetic --seed 2 --speed 900 --config {} --out {} --tui",
         tmp.path().display(),
         env!("CARGO_BIN_EXE_mia"),
         cfg.display(),
