@@ -677,8 +677,18 @@ pub fn start_monitor(cfg: &Config, out: Option<&Path>) -> Result<Option<(Arc<Liv
         std::fs::create_dir_all(o).with_context(|| format!("{}: cannot create", o.display()))?;
     }
     let metrics = Arc::new(LiveMetrics::new());
-    let mon = Monitor::spawn(&cfg.monitor, Arc::clone(&metrics), out.map(Path::to_path_buf))
-        .context("cannot start the monitor")?;
+    let dir = out.map(Path::to_path_buf);
+    let mon = match Monitor::spawn(&cfg.monitor, Arc::clone(&metrics), dir.clone()) {
+        Ok(m) => m,
+        // A taken metrics port (another session on this host) must not stop trading: the run
+        // goes on without /metrics, and says so.
+        Err(e) if !cfg.monitor.metrics_addr.is_empty() => {
+            eprintln!("mia: monitor: {e:#}; /metrics is off for this run (status.json and Discord run)");
+            let off = crate::monitor::MonitorConfig { metrics_addr: String::new(), ..cfg.monitor.clone() };
+            Monitor::spawn(&off, Arc::clone(&metrics), dir).context("cannot start the monitor")?
+        }
+        Err(e) => return Err(e.context("cannot start the monitor")),
+    };
     Ok(Some((metrics, mon)))
 }
 
