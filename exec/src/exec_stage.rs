@@ -50,7 +50,10 @@ use mia_model::msg::{
     OrderType, Signal, TimeInForce,
 };
 use mia_model::price::{Px, UNDEF_PX};
+use mia_runtime::metrics::{risk_code, LiveMetrics};
+use mia_runtime::pipeline::tap::Tap;
 use mia_runtime::stage::{Outbox, Stage, StageReport};
+use std::sync::Arc;
 
 /// Order-manager commands deferred to the end of one batch of fills.
 const DEFERRED_CAP: usize = 16;
@@ -89,6 +92,44 @@ pub struct ExecCounters {
     pub ignored_reports: u64,
     /// Broker positions adopted at start-up (and flattened).
     pub adopted: u64,
+}
+
+/// A position event the stage sends to its trade tap ([`ExecStage::attach_trade_tap`]): the
+/// fill that opened a position (entry) or closed a round trip (exit), with the risk manager's
+/// state after it and the signal that opened the trade. A cold consumer joins it with the
+/// feature snapshot in force and journals the trade snapshot (`docs/report.md`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TradeMark {
+    /// False at the entry, true at the exit.
+    pub exit: bool,
+    /// Round trip number, from 1.
+    pub trade_no: u64,
+    /// Input sequence number of the fill.
+    pub seq: u64,
+    /// Event time of the fill (ns).
+    pub ts: u64,
+    /// Fill price.
+    pub price: Px,
+    /// Signed position after the fill.
+    pub position: i64,
+    /// Net P&L of the round trip (exit), nano-USD; 0 at entry.
+    pub net_pnl: i64,
+    /// [`ExitReason`] code of the exit; 0 at entry.
+    pub exit_reason: u8,
+    /// Risk state code (`mia_runtime::metrics::risk_code`).
+    pub risk_state: u8,
+    /// [`RejectReason`] code of a risk stop in force (0 none).
+    pub risk_reason: u8,
+    /// The kill switch is in force.
+    pub killed: bool,
+    /// Losing round trips in a row.
+    pub consecutive_losses: u32,
+    /// Round trips today.
+    pub trades_today: u32,
+    /// The risk manager's daily P&L, nano-USD.
+    pub day_pnl: i64,
+    /// The signal that opened the trade (the latest one the stage acted on).
+    pub signal: Option<Signal>,
 }
 
 /// What is traded and how much per signal.
@@ -141,6 +182,16 @@ pub struct ExecStage<V: Venue> {
     mark: Px,
     /// Counters.
     pub counters: ExecCounters,
+    metrics: Option<Arc<LiveMetrics>>,
+    trade_tap: Option<Tap<TradeMark>>,
+    /// The latest signal acted on (a target position set, or a bracket entered).
+    acted_signal: Option<Signal>,
+    /// The signal of the open trade (carried to its exit mark).
+    trade_signal: Option<Signal>,
+    /// Broker reports that rejected an order.
+    broker_rejects: u64,
+    forward_signals: bool,
+    last_fill_px: Px,
 }
 
 /// Rounds `px` to the tick: down for a long's prices, up for a short's (SIGNALS §0).
@@ -181,6 +232,104 @@ impl<V: Venue> ExecStage<V> {
             retry_after: 0,
             mark: 0,
             counters: ExecCounters::default(),
+            metrics: None,
+            trade_tap: None,
+            acted_signal: None,
+            trade_signal: None,
+            broker_rejects: 0,
+            forward_signals: false,
+            last_fill_px: 0,
+        }
+    }
+
+    /// Passes every signal on to the output (ahead of the orders it causes), so the output
+    /// tap journals the signals (record kind 2); the decision digest ignores them.
+    pub fn forward_signals(&mut self, on: bool) {
+        self.forward_signals = on;
+    }
+
+    /// Publishes the stage's live state into `metrics.exec` (`docs/monitoring.md`): after an
+    /// input that produced outputs (or any non-market input) every cell; after a trade print
+    /// only the mark, P&L and risk state. Without it the stage pays one branch per input.
+    pub fn attach_metrics(&mut self, metrics: Arc<LiveMetrics>) {
+        self.metrics = Some(metrics);
+    }
+
+    /// Sends a [`TradeMark`] into `tap` at every entry and exit fill (a cold consumer journals
+    /// trade snapshots).
+    pub fn attach_trade_tap(&mut self, tap: Tap<TradeMark>) {
+        self.trade_tap = Some(tap);
+    }
+
+    fn risk_code(&self) -> i64 {
+        match self.risk.state() {
+            RiskState::Active => risk_code::ACTIVE,
+            RiskState::Reducing => risk_code::REDUCING,
+            RiskState::Halted => risk_code::HALTED,
+        }
+    }
+
+    fn unrealized(&self) -> NanoUsd {
+        if self.mark != 0 {
+            self.pos.unrealized(self.mark)
+        } else {
+            NanoUsd::ZERO
+        }
+    }
+
+    /// After a trade print: the mark, P&L and risk state.
+    #[inline]
+    fn publish_mark(&self, m: &LiveMetrics) {
+        let e = &m.exec;
+        e.set_mark(self.mark);
+        e.set_pnl(self.pos.net_realized().nano(), self.unrealized().nano(), self.risk.day_pnl().nano());
+        e.set_risk_state(self.risk_code());
+    }
+
+    /// Every cell.
+    #[cold]
+    fn publish_all(&self, m: &LiveMetrics) {
+        let (e, c) = (&m.exec, &self.counters);
+        e.set_intents(c.intents);
+        e.set_fills(c.fills);
+        e.set_risk_rejects(c.risk_rejects);
+        e.set_venue_rejects(c.venue_rejects);
+        e.set_order_rejects(self.broker_rejects);
+        e.set_working_orders(self.oms.working() as u64);
+        e.set_position(self.pos.qty());
+        e.set_consecutive_losses(u64::from(self.risk.consecutive_losses()));
+        e.set_risk_reason(self.risk.reason().map_or(0, |r| r as u64));
+        e.set_kills(c.kills);
+        e.set_prices(self.pos.avg_entry_px().unwrap_or(0), self.last_fill_px);
+        self.publish_mark(m);
+    }
+
+    /// Sends the trade mark of fill `f` (entry or exit).
+    #[cold]
+    fn send_mark(&mut self, exit: bool, f: &Fill, net_pnl: i64, reason: u8) {
+        let signal = if exit { self.trade_signal } else { self.acted_signal };
+        if !exit {
+            self.trade_signal = signal;
+        }
+        let mark = TradeMark {
+            exit,
+            trade_no: if exit { self.pos.trips() } else { self.pos.trips() + 1 },
+            seq: f.seq,
+            ts: f.ts,
+            price: f.price,
+            position: self.pos.qty(),
+            net_pnl,
+            exit_reason: reason,
+            risk_state: self.risk_code() as u8,
+            risk_reason: self.risk.reason().map_or(0, |r| r as u8),
+            killed: self.killed,
+            consecutive_losses: self.risk.consecutive_losses(),
+            trades_today: self.risk.trades_today(),
+            day_pnl: self.risk.day_pnl().nano(),
+            signal,
+        };
+        if let Some(t) = self.trade_tap.as_mut() {
+            t.send(mark);
         }
     }
 
@@ -410,6 +559,7 @@ impl<V: Venue> ExecStage<V> {
             OrderSpec::market(side, qty)
         };
         let entry = entry.with_tag(ExitReason::Signal as u8, decision);
+        self.acted_signal = Some(*sig);
         let stop = round_for(sig.stop, tick, side);
         let target = round_for(sig.target, tick, side);
         if self.venue.native_brackets() {
@@ -584,6 +734,7 @@ impl<V: Venue> ExecStage<V> {
     /// Books one accepted fill into the position and the round trips.
     fn book_one(&mut self, f: &Fill) {
         self.counters.fills += 1;
+        self.last_fill_px = f.price;
         let o = self.oms.get(f.client_order_id).copied().unwrap_or_default();
         let was_flat = self.pos.is_flat();
         let trip = self.pos.on_fill(f);
@@ -597,11 +748,20 @@ impl<V: Venue> ExecStage<V> {
             let exit_ref = o.ref_px;
             let pv = self.trading.contract.point_value_usd;
             self.trades.push(trip.with_decisions(reason, self.entry_ref, exit_ref, pv));
+            if self.trade_tap.is_some() {
+                self.send_mark(true, f, trip.net().nano(), reason as u8);
+            }
             if !self.pos.is_flat() {
                 self.entry_ref = o.ref_px;
+                if self.trade_tap.is_some() {
+                    self.send_mark(false, f, 0, 0);
+                }
             }
         } else if was_flat && !self.pos.is_flat() {
             self.entry_ref = o.ref_px;
+            if self.trade_tap.is_some() {
+                self.send_mark(false, f, 0, 0);
+            }
         }
         self.clear_working();
     }
@@ -655,6 +815,7 @@ impl<V: Venue> ExecStage<V> {
             }
             self.exit_reason = ExitReason::Signal;
             self.target = sig.direction.sign() * i64::from(self.trading.order_qty);
+            self.acted_signal = Some(*sig);
             self.retry_after = 0;
             self.reconcile(seq, ts, t0, out);
             return;
@@ -689,6 +850,29 @@ impl<V: Venue> Stage for ExecStage<V> {
 
     #[inline]
     fn on_envelope(&mut self, env: &Envelope, out: &mut Outbox) {
+        let before = out.len();
+        self.handle(env, out);
+        if let Some(m) = &self.metrics {
+            match env.msg {
+                Msg::Market(ev) if out.len() == before => {
+                    if ev.kind == EventKind::Trade && ev.size > 0 {
+                        self.publish_mark(m);
+                    }
+                }
+                _ => self.publish_all(m),
+            }
+        }
+    }
+
+    fn report(&self, r: &mut StageReport) {
+        self.write_report(r);
+    }
+}
+
+impl<V: Venue> ExecStage<V> {
+    /// One input (see the [module docs](self)).
+    #[inline]
+    fn handle(&mut self, env: &Envelope, out: &mut Outbox) {
         match env.msg {
             Msg::Market(ev) => {
                 if self.trading.instrument_id == 0 && ev.instrument_id != 0 {
@@ -716,13 +900,22 @@ impl<V: Venue> Stage for ExecStage<V> {
             }
             Msg::Exec(r) if r.kind == ExecKind::Adopted => self.adopt(&r, env.t0, out),
             Msg::Exec(r) => {
+                if r.kind == mia_model::msg::ExecKind::Rejected {
+                    self.broker_rejects += 1;
+                }
                 self.venue.on_report(&r, &mut self.fills);
                 if self.book_fills(env.t0, out).is_some() {
                     self.after_orders(r.seq, r.ts, env.t0, out);
                 }
                 self.reconcile(r.seq, r.ts, env.t0, out);
             }
-            Msg::Signal(sig) => self.on_signal(&sig, env.t0, out),
+            Msg::Signal(sig) => {
+                if self.forward_signals {
+                    // before the orders it causes, so the output tap journals it first
+                    out.push(*env);
+                }
+                self.on_signal(&sig, env.t0, out)
+            }
             Msg::Control(c) => match c.kind {
                 ControlKind::Kill => {
                     self.counters.kills += 1;
@@ -749,7 +942,7 @@ impl<V: Venue> Stage for ExecStage<V> {
         }
     }
 
-    fn report(&self, r: &mut StageReport) {
+    fn write_report(&self, r: &mut StageReport) {
         let c = &self.counters;
         r.count("exec.intents", c.intents);
         r.count("exec.fills", c.fills);
@@ -859,6 +1052,56 @@ mod tests {
         st.on_envelope(&signal(Direction::Long, 2, 1_000), &mut out);
         let Some(Envelope { msg: Msg::Intent(i), .. }) = out.get(0) else { panic!("no intent") };
         assert_eq!(i.instrument_id, 4916);
+    }
+
+    /// A monitored stage: signals are forwarded, the live cells follow the position and the
+    /// counters, and the trade tap gets an entry and an exit mark carrying the opening signal.
+    #[test]
+    fn metrics_trade_marks_and_forwarded_signals() {
+        let mut st = stage(&risk());
+        let m = Arc::new(LiveMetrics::new());
+        st.attach_metrics(Arc::clone(&m));
+        st.forward_signals(true);
+        let (tx, mut rx) = rtrb::RingBuffer::new(8);
+        st.attach_trade_tap(Tap::new(tx, mia_runtime::pipeline::tap::TapPolicy::Block));
+        let mut out = Outbox::new();
+        book(&mut st, &mut out, 1_000);
+        let long = Envelope {
+            t0: 0,
+            msg: Msg::Signal(Signal {
+                seq: 2,
+                ts: 1_000,
+                direction: Direction::Long,
+                tier: 3,
+                ..Default::default()
+            }),
+        };
+        st.on_envelope(&long, &mut out);
+        assert!(matches!(out.get(0).map(|e| e.msg), Some(Msg::Signal(s)) if s.tier == 3), "forwarded first");
+        assert!(matches!(out.get(1).map(|e| e.msg), Some(Msg::Intent(_))));
+        assert_eq!(m.snapshot().intents, 1);
+        out.clear();
+        book(&mut st, &mut out, 1_000 + 250_000);
+        let s = m.snapshot();
+        assert_eq!((s.position, s.fills, s.working_orders), (1, 1, 0));
+        st.on_envelope(&signal(Direction::Flat, 9, 2_000_000), &mut out);
+        book(&mut st, &mut out, 3_000_000);
+        st.on_envelope(
+            &mkt(Event::trade(3_000_001, 3_000_001, Side::Bid, 4000 * P, 1, flags::LAST)),
+            &mut out,
+        );
+        let s = m.snapshot();
+        assert_eq!((s.position, s.fills, s.mark), (0, 2, 4000 * P));
+        assert_eq!(s.realized_pnl_nano, st.position().net_realized().nano());
+        let entry = rx.pop().expect("entry mark");
+        let exit = rx.pop().expect("exit mark");
+        assert!(rx.pop().is_err(), "two marks");
+        assert_eq!((entry.exit, entry.trade_no, entry.position), (false, 1, 1));
+        assert_eq!(entry.signal.map(|s| s.tier), Some(3), "the opening signal");
+        assert_eq!((exit.exit, exit.trade_no, exit.position), (true, 1, 0));
+        assert_eq!(exit.signal.map(|s| s.tier), Some(3), "the exit carries the opening signal");
+        assert_eq!(exit.net_pnl, st.trades().iter().next().map_or(0, |t| t.net().nano()));
+        assert_eq!(exit.exit_reason, ExitReason::Signal as u8);
     }
 
     #[test]

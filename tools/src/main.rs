@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use mia_runtime::pipeline::Schedule;
 use mia_tools::app::config::Config;
 use mia_tools::app::input::Input;
-use mia_tools::app::live::{run_live, BrokerKind, DataKind, LiveMode, LiveOptions};
+use mia_tools::app::live::{run_live_view, BrokerKind, DataKind, LiveMode, LiveOptions};
 use mia_tools::app::session::{default_out_dir, run_session, GenSchema, RunMode, SessionOptions};
 use mia_tools::app::summary::render_summary;
 use std::path::PathBuf;
@@ -82,6 +82,10 @@ struct LiveArgs {
     /// Synthetic source: trading days.
     #[arg(long, default_value_t = 1)]
     days: u32,
+    /// Show the live terminal view (the `mia status` frame) while the session runs; notices go
+    /// to RUN_DIR/session.log.
+    #[arg(long)]
+    tui: bool,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -99,6 +103,9 @@ enum Command {
         /// Trading days of the synthetic session (1–60; weekends and holidays skipped).
         #[arg(long, default_value_t = 1)]
         days: u32,
+        /// Run the monitor as a live session does (`[monitor]`: /metrics, Discord, status.json).
+        #[arg(long)]
+        monitor: bool,
         #[command(flatten)]
         run: RunArgs,
     },
@@ -204,11 +211,17 @@ fn load_config(path: Option<&PathBuf>) -> Result<Config> {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Backtest { data, seed, days, run } => {
+        Command::Backtest { data, seed, days, monitor, run } => {
             let input = match data {
                 Some(p) => Input::from_path(&p)?,
                 None => Input::Synthetic { seed, days },
             };
+            if monitor {
+                let opts = session_options(input, run, RunMode::Backtest)?;
+                let summary = mia_tools::app::live::run_monitored(&opts)?;
+                print!("{}", render_summary(&summary));
+                return Ok(());
+            }
             session(input, run, RunMode::Backtest)
         }
         Command::Replay { path, run } => session(Input::from_path(&path)?, run, RunMode::Replay),
@@ -262,7 +275,7 @@ fn kill(run_dir: Option<PathBuf>) -> Result<()> {
 
 fn live_session(mode: LiveMode, args: LiveArgs, venue: Option<String>, live_flag: bool) -> Result<()> {
     mia_tools::app::secrets::load_dotenv()?;
-    let LiveArgs { source, speed, seed, days, run } = args;
+    let LiveArgs { source, speed, seed, days, tui, run } = args;
     let data =
         source.as_deref().map(DataKind::parse).transpose().map_err(|e| anyhow::anyhow!("--source: {e}"))?;
     let venue =
@@ -273,7 +286,7 @@ fn live_session(mode: LiveMode, args: LiveArgs, venue: Option<String>, live_flag
         LiveMode::Collect => RunMode::Collect,
     };
     let session = session_options(Input::Synthetic { seed, days }, run, run_mode)?;
-    let summary = run_live(LiveOptions { mode, session, data, venue, speed, live_flag })?;
+    let summary = run_live_view(LiveOptions { mode, session, data, venue, speed, live_flag }, tui)?;
     print!("{}", render_summary(&summary));
     Ok(())
 }

@@ -16,6 +16,8 @@
 //! | 4    | `Fill`        | 46            |
 //! | 5    | `ExecReport`  | 50            |
 //! | 6    | `Control`     | 25            |
+//! | 7    | `FeatureSnapshot` | 304       |
+//! | 8    | `TradeSnapshot` | 429 (format 5) |
 //! | 16   | `SessionMeta` | rkyv archive  |
 //! | 17   | `Note`        | rkyv archive  |
 //! | 18   | `SessionEnd`  | rkyv archive  |
@@ -55,6 +57,8 @@ pub enum RecordKind {
     Control = wire::KIND_CONTROL,
     /// A feature snapshot (fixed size, `mia_model::features::FeatureSnapshot::encode`).
     Features = 7,
+    /// A trade snapshot (fixed size, [`TradeSnapshot::encode`](crate::TradeSnapshot::encode); format 5).
+    Trade = 8,
     /// A [`SessionMeta`] (rkyv).
     Meta = 16,
     /// A free-text [`Note`] (rkyv).
@@ -77,6 +81,7 @@ impl RecordKind {
             wire::KIND_EXEC => Some(Self::Exec),
             wire::KIND_CONTROL => Some(Self::Control),
             7 => Some(Self::Features),
+            8 => Some(Self::Trade),
             16 => Some(Self::Meta),
             17 => Some(Self::Note),
             18 => Some(Self::SessionEnd),
@@ -90,6 +95,7 @@ impl RecordKind {
     pub fn fixed_len(self) -> Option<usize> {
         match self {
             Self::Features => Some(SNAPSHOT_LEN),
+            Self::Trade => Some(crate::trade::TRADE_SNAPSHOT_LEN),
             _ => wire::len_of_kind(self as u8),
         }
     }
@@ -142,7 +148,7 @@ pub fn encode_msg(msg: &Msg, out: &mut [u8]) -> usize {
 /// # Errors
 /// [`CodecError`] for a variable kind, a wrong length or an impossible field value.
 pub fn decode_msg(kind: RecordKind, payload: &[u8]) -> Result<Msg, CodecError> {
-    if kind.fixed_len().is_none() || kind == RecordKind::Features {
+    if kind.fixed_len().is_none() || matches!(kind, RecordKind::Features | RecordKind::Trade) {
         return Err(CodecError::UnknownKind(kind as u8));
     }
     Ok(wire::decode(kind as u8, payload)?)
@@ -169,7 +175,7 @@ pub fn encode_variable(rec: &JournalRecord) -> Result<(RecordKind, AlignedVec), 
         JournalRecord::Gamma(g) => {
             (RecordKind::Gamma, rkyv::to_bytes::<E>(g).map_err(|e| archive_err(RecordKind::Gamma, e))?)
         }
-        JournalRecord::Msg(_) | JournalRecord::Features(_) => {
+        JournalRecord::Msg(_) | JournalRecord::Features(_) | JournalRecord::Trade(_) => {
             return Err(CodecError::Archive {
                 kind: RecordKind::Event,
                 reason: "fixed-size records are not archived".into(),
@@ -195,6 +201,11 @@ pub fn decode_record(
                 got: payload.len(),
             },
         ));
+    }
+    if kind == RecordKind::Trade {
+        return crate::trade::TradeSnapshot::decode(payload).map(JournalRecord::Trade).ok_or(
+            CodecError::Archive { kind, reason: format!("invalid trade snapshot ({} bytes)", payload.len()) },
+        );
     }
     if kind.fixed_len().is_some() {
         return decode_msg(kind, payload).map(JournalRecord::Msg);

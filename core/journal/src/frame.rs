@@ -9,8 +9,12 @@ pub const MAGIC: [u8; 8] = *b"MIAJRNL\0";
 
 /// Current on-disk format version (2: fixed messages in the `mia_model::msg::wire` encoding;
 /// 3: order intents with trigger, link, TIF and action, fills with leaves, signals with the
-/// entry type, feature snapshots).
-pub const FORMAT_VERSION: u32 = 4;
+/// entry type, feature snapshots; 4: exec reports with the venue's reason code; 5: trade
+/// snapshots, record kind 8).
+pub const FORMAT_VERSION: u32 = 5;
+/// Oldest format version this build reads (4: the same records without kind 8, trade
+/// snapshots; a version-4 journal reads unchanged).
+pub const MIN_READ_VERSION: u32 = 4;
 
 /// Size of the segment header; the first record starts at this offset.
 pub const SEGMENT_HEADER_LEN: usize = 32;
@@ -100,7 +104,7 @@ impl core::fmt::Display for HeaderProblem {
             Self::BadMagic => write!(f, "bad magic: not a MIA journal segment"),
             Self::BadCrc => write!(f, "segment header checksum mismatch"),
             Self::UnsupportedVersion(v) => {
-                write!(f, "unsupported journal format version {v} (this build reads {FORMAT_VERSION})")
+                write!(f, "unsupported journal format version {v} (this build reads {MIN_READ_VERSION} to {FORMAT_VERSION})")
             }
         }
     }
@@ -150,7 +154,7 @@ impl SegmentHeader {
             return Err(HeaderProblem::BadCrc);
         }
         let version = read_u32(h, 8);
-        if version != FORMAT_VERSION {
+        if !(MIN_READ_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(HeaderProblem::UnsupportedVersion(version));
         }
         Ok(Self { version, index: read_u32(h, 12), segment_size: read_u64(h, 16) })
@@ -328,6 +332,12 @@ mod tests {
         assert_eq!(SegmentHeader::decode(&b), Err(HeaderProblem::BadMagic));
         let mut v2 = SegmentHeader { version: 1, ..h }.encode();
         assert_eq!(SegmentHeader::decode(&v2), Err(HeaderProblem::UnsupportedVersion(1)));
+        // a version-4 journal (before trade snapshots) still reads; a future one is named
+        let v4 = SegmentHeader { version: 4, ..h };
+        assert_eq!(SegmentHeader::decode(&v4.encode()), Ok(v4));
+        let v6 = SegmentHeader { version: FORMAT_VERSION + 1, ..h }.encode();
+        assert_eq!(SegmentHeader::decode(&v6), Err(HeaderProblem::UnsupportedVersion(FORMAT_VERSION + 1)));
+        assert!(HeaderProblem::UnsupportedVersion(6).to_string().contains("reads 4 to 5"));
         v2[0] = 0;
         assert_eq!(SegmentHeader::decode(&v2), Err(HeaderProblem::BadMagic));
     }

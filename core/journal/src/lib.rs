@@ -17,12 +17,14 @@ pub mod codec;
 pub mod frame;
 mod reader;
 mod thread;
+pub mod trade;
 mod writer;
 
 use std::path::{Path, PathBuf};
 
 pub use reader::JournalReader;
 pub use thread::{spawn_journal_writer, JournalThreadConfig, Journaled};
+pub use trade::{Moment, TradeSnapshot};
 pub use writer::JournalWriter;
 
 use mia_model::msg::Msg;
@@ -165,6 +167,8 @@ pub enum JournalRecord {
     Features(mia_model::features::FeatureSnapshot),
     /// A gamma publication (the gamma journal of a live run).
     Gamma(GammaPublication),
+    /// A trade snapshot at an entry or an exit (the features journal of a run; format 5).
+    Trade(TradeSnapshot),
 }
 
 /// Counters of a writer (or of the journal thread).
@@ -184,6 +188,8 @@ pub struct JournalStats {
     pub side_inputs: u64,
     /// Feature snapshots appended.
     pub snapshots: u64,
+    /// Trade snapshots appended.
+    pub trade_snapshots: u64,
     /// Variable records (meta, notes, session ends) appended.
     pub variable: u64,
     /// Bytes appended (record footprints, padding included).
@@ -334,7 +340,7 @@ impl JournalError {
 }
 
 /// Wall-clock now, ns since the UNIX epoch (0 if the clock is before the epoch).
-pub(crate) fn unix_now_ns() -> u64 {
+pub fn unix_now_ns() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)

@@ -24,6 +24,10 @@ pub struct JournalThreadConfig {
     pub flush_interval: Duration,
     /// Append a [`SessionEnd`] with the counters before finishing.
     pub write_session_end: bool,
+    /// Publishes the records drained from the first tap (the input tap of a session
+    /// journal) into `cold.set_journal_records` after each pass that drained something, so
+    /// the monitor sees the journal lag (inputs sequenced − inputs journaled).
+    pub metrics: Option<Arc<mia_runtime::metrics::LiveMetrics>>,
 }
 
 impl Default for JournalThreadConfig {
@@ -34,6 +38,7 @@ impl Default for JournalThreadConfig {
             idle_sleep: Duration::from_micros(200),
             flush_interval: Duration::from_millis(100),
             write_session_end: true,
+            metrics: None,
         }
     }
 }
@@ -117,6 +122,9 @@ fn run<T: Journaled>(
             drained += n;
         }
         if drained > 0 {
+            if let (Some(m), Some(n)) = (&cfg.metrics, per_tap.first()) {
+                m.cold.set_journal_records(*n);
+            }
             idle = 0;
             unflushed = true;
             if last_flush.elapsed() >= cfg.flush_interval {

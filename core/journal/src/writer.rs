@@ -204,6 +204,7 @@ impl JournalWriter {
             | RecordKind::Note
             | RecordKind::SessionEnd
             | RecordKind::Features
+            | RecordKind::Trade
             | RecordKind::Gamma => {}
         }
         Ok(())
@@ -226,6 +227,23 @@ impl JournalWriter {
         self.stats.bytes += (seg.off - off) as u64;
         self.stats.records += 1;
         self.stats.snapshots += 1;
+        Ok(())
+    }
+
+    /// Appends a trade snapshot (record kind 8; no allocation).
+    pub fn append_trade(&mut self, t: &crate::TradeSnapshot) -> Result<(), JournalError> {
+        use crate::trade::TRADE_SNAPSHOT_LEN;
+        let seg = self.reserve(1 + TRADE_SNAPSHOT_LEN)?;
+        let off = seg.off;
+        let body = &mut seg.map[off + RECORD_HEADER_LEN..off + RECORD_HEADER_LEN + 1 + TRADE_SNAPSHOT_LEN];
+        body[0] = RecordKind::Trade as u8;
+        let mut buf = [0u8; TRADE_SNAPSHOT_LEN];
+        t.encode(&mut buf);
+        body[1..].copy_from_slice(&buf);
+        seg.off = frame::commit_frame(&mut seg.map, off, 1 + TRADE_SNAPSHOT_LEN);
+        self.stats.bytes += (seg.off - off) as u64;
+        self.stats.records += 1;
+        self.stats.trade_snapshots += 1;
         Ok(())
     }
 
@@ -255,6 +273,7 @@ impl JournalWriter {
         match rec {
             JournalRecord::Msg(m) => self.append_msg(m),
             JournalRecord::Features(f) => self.append_snapshot(f),
+            JournalRecord::Trade(t) => self.append_trade(t),
             other => self.append_variable(other),
         }
     }

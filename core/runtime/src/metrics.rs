@@ -11,8 +11,8 @@
 //! |---|---|---|
 //! | [`FeedCells`] | sequencer / feed thread | inputs, market events, last event time, last wall receive time, feed connected, reconnects, ring and tap drops |
 //! | [`SignalCells`] | signal stage | signals, last signal (time, direction, tier, strategy, pattern, confidence) |
-//! | [`ExecCells`] | exec stage | intents, fills, risk / venue / broker rejects, working orders, position, realized / unrealized / daily P&L, risk state, consecutive losses |
-//! | [`ColdCells`] | cold threads (gamma publisher, journal, latency reader) | gamma snapshot (computed-at, levels), journal records, per-stage latency |
+//! | [`ExecCells`] | exec stage | intents, fills, risk / venue / broker rejects, working orders, position, realized / unrealized / daily P&L, risk state and reason, consecutive losses, kills, mark |
+//! | [`ColdCells`] | cold threads (gamma publisher, journal, latency reader) | gamma snapshot (computed-at, levels, spot), journal records, per-stage latency |
 //!
 //! Each cell has one writer; readers see each cell's latest value (cells are independent, a
 //! [`HealthSnapshot`] is not an atomic cut across cells, which monitoring does not need).
@@ -78,6 +78,11 @@ pub struct ExecCells {
     daily_pnl_nano: AtomicI64,
     risk_state: AtomicI64,
     consecutive_losses: AtomicU64,
+    risk_reason: AtomicU64,
+    kills: AtomicU64,
+    mark: AtomicI64,
+    entry_px: AtomicI64,
+    last_fill_px: AtomicI64,
 }
 
 /// Cells written by cold threads: the gamma publisher, the journal writer, the latency reader.
@@ -88,6 +93,7 @@ pub struct ColdCells {
     gamma_zero: AtomicI64,
     gamma_call_wall: AtomicI64,
     gamma_put_wall: AtomicI64,
+    gamma_spot: AtomicI64,
     journal_records: AtomicU64,
     latency_count: [AtomicU64; LATENCY_SLOTS],
     latency_sum_ns: [AtomicU64; LATENCY_SLOTS],
@@ -103,6 +109,7 @@ impl Default for ColdCells {
             gamma_zero: AtomicI64::new(UNDEF_PX),
             gamma_call_wall: AtomicI64::new(UNDEF_PX),
             gamma_put_wall: AtomicI64::new(UNDEF_PX),
+            gamma_spot: AtomicI64::new(UNDEF_PX),
             journal_records: AtomicU64::new(0),
             latency_count: Default::default(),
             latency_sum_ns: Default::default(),
@@ -264,6 +271,28 @@ impl ExecCells {
     pub fn set_consecutive_losses(&self, n: u64) {
         self.consecutive_losses.store(n, Relaxed);
     }
+    /// Why the risk manager is not Active: the exec crate's `RejectReason` code (0 = none).
+    #[inline]
+    pub fn set_risk_reason(&self, code: u64) {
+        self.risk_reason.store(code, Relaxed);
+    }
+    /// Kill-switch commands received so far.
+    #[inline]
+    pub fn set_kills(&self, n: u64) {
+        self.kills.store(n, Relaxed);
+    }
+    /// Last trade price (the P&L mark), [`Px`] units.
+    #[inline]
+    pub fn set_mark(&self, px: Px) {
+        self.mark.store(px, Relaxed);
+    }
+    /// Average entry price of the open position (0 when flat) and the price of the latest
+    /// fill (0 before the first), [`Px`] units.
+    #[inline]
+    pub fn set_prices(&self, entry_px: Px, last_fill_px: Px) {
+        self.entry_px.store(entry_px, Relaxed);
+        self.last_fill_px.store(last_fill_px, Relaxed);
+    }
 }
 
 impl ColdCells {
@@ -275,6 +304,12 @@ impl ColdCells {
         self.gamma_zero.store(zero_gamma, Relaxed);
         self.gamma_call_wall.store(call_wall, Relaxed);
         self.gamma_put_wall.store(put_wall, Relaxed);
+    }
+    /// Index spot the gamma snapshot was computed with ([`UNDEF_PX`]: unknown); with the
+    /// exec stage's mark it maps the index levels to futures prices (basis = mark − spot).
+    #[inline]
+    pub fn set_gamma_spot(&self, spot: Px) {
+        self.gamma_spot.store(spot, Relaxed);
     }
     /// Journal records written so far.
     #[inline]
@@ -327,6 +362,10 @@ pub struct LastSignal {
     pub confidence: f32,
 }
 
+fn undef_px() -> Px {
+    UNDEF_PX
+}
+
 /// A plain copy of every cell at one moment (cold; `Copy`, serialisable).
 #[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HealthSnapshot {
@@ -374,6 +413,21 @@ pub struct HealthSnapshot {
     pub risk_state: i64,
     /// Losing round trips in a row.
     pub consecutive_losses: u64,
+    /// Why the risk manager is not Active (the exec crate's `RejectReason` code, 0 = none).
+    #[serde(default)]
+    pub risk_reason: u64,
+    /// Kill-switch commands received.
+    #[serde(default)]
+    pub kills: u64,
+    /// Last trade price, [`Px`] units (0: none yet).
+    #[serde(default)]
+    pub mark: Px,
+    /// Average entry price of the open position, [`Px`] units (0: flat).
+    #[serde(default)]
+    pub entry_px: Px,
+    /// Price of the latest fill, [`Px`] units (0: none yet).
+    #[serde(default)]
+    pub last_fill_px: Px,
     /// When the adopted gamma snapshot was computed, UTC ns (0: none).
     pub gamma_computed_at_ns: u64,
     /// Zero-gamma level ([`UNDEF_PX`]: none).
@@ -382,6 +436,9 @@ pub struct HealthSnapshot {
     pub gamma_call_wall: Px,
     /// Put wall ([`UNDEF_PX`]: none).
     pub gamma_put_wall: Px,
+    /// Index spot of the gamma snapshot ([`UNDEF_PX`]: unknown).
+    #[serde(default = "undef_px")]
+    pub gamma_spot: Px,
     /// Journal records written.
     pub journal_records: u64,
     /// Per-stage latency, slots as [`LATENCY_STAGES`].
@@ -435,10 +492,16 @@ impl LiveMetrics {
             daily_pnl_nano: e.daily_pnl_nano.load(Relaxed),
             risk_state: e.risk_state.load(Relaxed),
             consecutive_losses: e.consecutive_losses.load(Relaxed),
+            risk_reason: e.risk_reason.load(Relaxed),
+            kills: e.kills.load(Relaxed),
+            mark: e.mark.load(Relaxed),
+            entry_px: e.entry_px.load(Relaxed),
+            last_fill_px: e.last_fill_px.load(Relaxed),
             gamma_computed_at_ns: c.gamma_computed_at_ns.load(Relaxed),
             gamma_zero: c.gamma_zero.load(Relaxed),
             gamma_call_wall: c.gamma_call_wall.load(Relaxed),
             gamma_put_wall: c.gamma_put_wall.load(Relaxed),
+            gamma_spot: c.gamma_spot.load(Relaxed),
             journal_records: c.journal_records.load(Relaxed),
             latency,
         }
@@ -476,6 +539,7 @@ mod tests {
         assert!(!s.feed_connected);
         assert_eq!(s.risk_state, risk_code::ACTIVE);
         assert_eq!((s.gamma_zero, s.gamma_call_wall, s.gamma_put_wall), (UNDEF_PX, UNDEF_PX, UNDEF_PX));
+        assert_eq!(s.gamma_spot, UNDEF_PX);
         assert_eq!(s.last_signal, LastSignal::default());
     }
 
@@ -502,7 +566,12 @@ mod tests {
         m.exec.set_pnl(-5, 7, -3);
         m.exec.set_risk_state(risk_code::HALTED);
         m.exec.set_consecutive_losses(4);
+        m.exec.set_risk_reason(6);
+        m.exec.set_kills(2);
+        m.exec.set_mark(5_010);
+        m.exec.set_prices(5_005, 5_007);
         m.cold.set_gamma(900, 5_000, 5_100, 4_900);
+        m.cold.set_gamma_spot(4_980);
         m.cold.set_journal_records(10);
         m.cold.set_latency(1, 100, 5_000, 40, 90, 120);
         m.cold.set_latency(LATENCY_SLOTS, 1, 1, 1, 1, 1); // ignored
@@ -524,6 +593,8 @@ mod tests {
         assert_eq!((s.working_orders, s.position), (3, -2));
         assert_eq!((s.realized_pnl_nano, s.unrealized_pnl_nano, s.daily_pnl_nano), (-5, 7, -3));
         assert_eq!((s.risk_state, s.consecutive_losses), (risk_code::HALTED, 4));
+        assert_eq!((s.risk_reason, s.kills, s.mark, s.gamma_spot), (6, 2, 5_010, 4_980));
+        assert_eq!((s.entry_px, s.last_fill_px), (5_005, 5_007));
         assert_eq!(
             (s.gamma_computed_at_ns, s.gamma_zero, s.gamma_call_wall, s.gamma_put_wall),
             (900, 5_000, 5_100, 4_900)

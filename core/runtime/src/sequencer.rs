@@ -11,9 +11,11 @@
 //! sequenced; later ones are not (the run is over).
 
 use crate::clock::Clock;
+use crate::metrics::LiveMetrics;
 use crate::pipeline::tap::Tap;
 use crate::source::{EventSource, SourceError};
 use mia_model::msg::{Envelope, Msg};
+use std::sync::Arc;
 
 /// Feed pacing: market event `k` is due at `start + k · interval` clock ticks.
 pub(crate) struct Pacer {
@@ -44,6 +46,42 @@ impl Pacer {
 /// options thread's publications).
 pub type SideInput = rtrb::Consumer<Msg>;
 
+/// The sequencer's live-metrics writer: per input one counter store; per market event its
+/// event time and the wall time it was sequenced (derived from the `t0` clock reading the
+/// sequencer takes anyway, anchored to the wall clock once at attachment: no clock syscall
+/// per event); the input tap's drops when they change.
+struct FeedProbe {
+    m: Arc<LiveMetrics>,
+    anchor_ticks: u64,
+    anchor_wall_ns: u64,
+    tap_drops: u64,
+}
+
+impl FeedProbe {
+    fn new(m: Arc<LiveMetrics>) -> Self {
+        Clock::init();
+        let anchor_ticks = Clock::now();
+        let anchor_wall_ns = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        Self { m, anchor_ticks, anchor_wall_ns, tap_drops: 0 }
+    }
+
+    #[inline]
+    fn publish(&mut self, env: &Envelope, tap_drops: u64) {
+        let f = &self.m.feed;
+        f.bump_inputs();
+        if let Msg::Market(e) = &env.msg {
+            let wall = self.anchor_wall_ns + Clock::ticks_to_ns(env.t0.saturating_sub(self.anchor_ticks));
+            f.on_market(e.ts_event, wall);
+        }
+        if tap_drops != self.tap_drops {
+            self.tap_drops = tap_drops;
+            f.set_tap_drops(tap_drops);
+        }
+    }
+}
+
 /// Merges the source and the side inputs into one sequenced stream of envelopes.
 pub struct Sequencer {
     source: Box<dyn EventSource>,
@@ -54,6 +92,7 @@ pub struct Sequencer {
     events: u64,
     last_ts: u64,
     source_done: bool,
+    probe: Option<FeedProbe>,
     /// The source may yield recorded side inputs (a journal): read `next_input`.
     recorded: bool,
     /// The source error that ended the stream, if any (everything before it was sequenced).
@@ -79,8 +118,15 @@ impl Sequencer {
             events: 0,
             last_ts: 0,
             source_done: false,
+            probe: None,
             error: None,
         }
+    }
+
+    /// Publishes inputs, market events (event time, wall time sequenced) and input-tap drops
+    /// into `metrics.feed` (`docs/monitoring.md`); without it the sequencer pays one branch.
+    pub fn attach_metrics(&mut self, metrics: Arc<LiveMetrics>) {
+        self.probe = Some(FeedProbe::new(metrics));
     }
 
     /// Inputs sequenced so far.
@@ -105,6 +151,9 @@ impl Sequencer {
         let env = Envelope { t0, msg };
         if let Some(t) = self.tap.as_mut() {
             t.send(env);
+        }
+        if let Some(p) = self.probe.as_mut() {
+            p.publish(&env, self.tap.as_ref().map_or(0, |t| t.dropped));
         }
         env
     }
@@ -191,5 +240,29 @@ mod tests {
         assert!(matches!(s.next_input().map(|e| e.msg), Some(Msg::Control(c)) if c.seq == 4 && c.ts == 12));
         assert!(s.next_input().is_none());
         assert_eq!((s.inputs(), s.events()), (5, 3));
+    }
+
+    #[test]
+    fn attached_metrics_count_inputs_and_market_events() {
+        let ev: &'static [Event] = Box::leak(events(3).into_boxed_slice());
+        let (mut tx, rx) = rtrb::RingBuffer::<Msg>::new(8);
+        let mut s = Sequencer::new(Box::new(SliceSource::new(ev)), vec![rx], None, 0);
+        let m = Arc::new(LiveMetrics::new());
+        s.attach_metrics(Arc::clone(&m));
+        let wall = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64)
+        };
+        let before = wall();
+        tx.push(Msg::Control(Control { kind: ControlKind::Kill, ..Control::default() })).unwrap();
+        while s.next_input().is_some() {}
+        let after = wall();
+        let snap = m.snapshot();
+        assert_eq!((snap.inputs, snap.market_events, snap.last_event_ts_ns), (4, 3, 12));
+        // the wall time of the last market event lies between the readings around the loop
+        // (1 ms slack for the clock anchoring)
+        let w = snap.last_recv_wall_ns;
+        assert!(w + 1_000_000 >= before && w <= after + 1_000_000, "{before} <= {w} <= {after}");
     }
 }

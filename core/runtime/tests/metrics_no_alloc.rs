@@ -32,7 +32,12 @@ fn setters_do_not_allocate() {
             e.set_pnl(i as i64, -(i as i64), 0);
             e.set_risk_state(risk_code::REDUCING);
             e.set_consecutive_losses(i);
+            e.set_risk_reason(i);
+            e.set_kills(i);
+            e.set_mark(i as i64);
+            e.set_prices(i as i64, 1);
             m.cold.set_gamma(i, 1, 2, 3);
+            m.cold.set_gamma_spot(4);
             m.cold.set_journal_records(i);
             m.cold.set_latency((i % 4) as usize, i, i, i, i, i);
         }

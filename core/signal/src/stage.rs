@@ -26,6 +26,7 @@ use mia_model::features::{FeatureSnapshot, FeatureVector, SnapshotKind};
 use mia_model::msg::{Control, ControlKind, Envelope, Msg, Signal};
 use mia_model::price::on_tick;
 use mia_options::levels::GammaLevels;
+use mia_runtime::metrics::LiveMetrics;
 use mia_runtime::pipeline::tap::Tap;
 use mia_runtime::stage::{Outbox, Stage, StageReport};
 use std::sync::Arc;
@@ -99,6 +100,7 @@ pub struct SignalStage {
     /// Signals emitted.
     pub signals: u64,
     snapshot_tap: Option<Tap<FeatureSnapshot>>,
+    metrics: Option<Arc<LiveMetrics>>,
 }
 
 impl SignalStage {
@@ -123,6 +125,31 @@ impl SignalStage {
             sanity: SanityCounters::default(),
             signals: 0,
             snapshot_tap: None,
+            metrics: None,
+        }
+    }
+
+    /// Publishes each emitted signal (`metrics.signal.on_signal`) and each adopted gamma
+    /// snapshot (`metrics.cold.set_gamma`, the stage being the one writer of those cells) into
+    /// `metrics` (`docs/monitoring.md`).
+    pub fn attach_metrics(&mut self, metrics: Arc<LiveMetrics>) {
+        if let Some((l, _)) = self.gate.current() {
+            publish_gamma(&metrics, &l);
+        }
+        self.metrics = Some(metrics);
+    }
+
+    #[inline]
+    fn publish_signal(&self, sig: &Signal) {
+        if let Some(m) = &self.metrics {
+            m.signal.on_signal(
+                sig.ts,
+                sig.direction.sign() as i8,
+                sig.tier,
+                sig.source.strategy,
+                sig.source.pattern,
+                sig.confidence,
+            );
         }
     }
 
@@ -257,6 +284,7 @@ impl SignalStage {
             let e = &self.engine;
             if let Some(sig) = self.strategy.on_bar_close(&cx, &e.market, &e.features, e.vector(), tf) {
                 self.signals += 1;
+                self.publish_signal(&sig);
                 self.engine.snapshot(SnapshotKind::Signal, ev.seq);
                 out.push(Envelope { t0, msg: Msg::Signal(sig) });
             }
@@ -268,6 +296,9 @@ impl SignalStage {
             Some(levels) => {
                 self.gate.adopt(levels);
                 self.engine.adopt_gamma(&levels);
+                if let Some(m) = &self.metrics {
+                    publish_gamma(m, &levels);
+                }
                 Some(levels.computed_at_ns)
             }
             None => {
@@ -284,6 +315,12 @@ impl SignalStage {
         let c = Control { kind: ControlKind::GammaAdopted, arg: at, seq, ts };
         out.push(Envelope { t0, msg: Msg::Control(c) });
     }
+}
+
+#[cold]
+fn publish_gamma(m: &LiveMetrics, l: &GammaLevels) {
+    m.cold.set_gamma(l.computed_at_ns, l.zero_gamma, l.call_wall, l.put_wall);
+    m.cold.set_gamma_spot(l.spot);
 }
 
 impl Stage for SignalStage {
@@ -338,6 +375,7 @@ impl Stage for SignalStage {
         if ev.is_last() {
             if let Some(sig) = self.decide(&ev) {
                 self.signals += 1;
+                self.publish_signal(&sig);
                 out.push(Envelope { t0: env.t0, msg: Msg::Signal(sig) });
             }
         }
@@ -405,6 +443,8 @@ mod tests {
             ..ThresholdConfig::default()
         };
         let mut st = SignalStage::new(&cfg, TICK);
+        let metrics = Arc::new(LiveMetrics::new());
+        st.attach_metrics(Arc::clone(&metrics));
         let mut out = Outbox::new();
         for e in book_events(10 * S, 90, 10) {
             st.on_envelope(&env(e), &mut out);
@@ -421,6 +461,8 @@ mod tests {
             other => panic!("expected a signal, got {other:?}"),
         }
         assert_eq!(st.engine().market.cum_delta, 12);
+        let live = metrics.snapshot();
+        assert_eq!((live.signals, live.last_signal.ts_ns, live.last_signal.direction), (1, 10 * S + 1, 1));
         assert!((st.engine().features.obi.value() - 0.8).abs() < 1e-9);
         assert_eq!(st.vector().get(FeatureId::Delta), Some(12.0));
     }

@@ -13,6 +13,11 @@
 //!   fill; a second SIGINT ends it at once. The journal is closed either way.
 //! - `--source synthetic` runs the built-in session in event time at `--speed`× wall time
 //!   ([`RealTimeSource`]) with no broker, so the paper path works on any machine.
+//! - **Monitoring** ([`start_monitor`], `docs/monitoring.md`): with `[monitor] enabled` every
+//!   session publishes into `LiveMetrics` and runs the monitor (health, rules, Discord,
+//!   `/metrics`, `RUN_DIR/status.json`); the feed's connection state is copied from the broker
+//!   edge. `--tui` ([`run_live_view`]) draws the `mia status` view in place while the run lasts;
+//!   the session's notices then go to `RUN_DIR/session.log` so nothing interleaves with it.
 
 use crate::app::config::Config;
 use crate::app::gamma::{GammaPublisher, GAMMA_DIR};
@@ -20,15 +25,20 @@ use crate::app::input::Input;
 use crate::app::session::{run_session_with, RunMode, SessionExtras, SessionOptions};
 use crate::app::stages::VenueChoice;
 use crate::app::summary::SessionSummary;
+use crate::monitor::discord;
+use crate::monitor::thread::MonitorReport;
+use crate::monitor::Monitor;
 use anyhow::{anyhow, bail, Context, Result};
 use mia_feeds::ibkr::IbkrEdge;
 use mia_model::msg::{Control, ControlKind, ExecReport, Msg};
 use mia_options::gex::{compute_levels, GexConfig};
+use mia_runtime::metrics::LiveMetrics;
 use mia_runtime::source::{EventSource, RealTimeSource};
 use mia_signal::gates::gamma::GammaBoard;
-use std::path::PathBuf;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -244,15 +254,96 @@ pub struct LiveOptions {
     pub live_flag: bool,
 }
 
+/// Where a session's notices (Ctrl-C, dropped gamma publications) go: stderr, or, while the
+/// terminal view owns the terminal, `RUN_DIR/session.log`.
+#[derive(Clone, Default)]
+struct Notices(Option<Arc<Mutex<std::fs::File>>>);
+
+impl Notices {
+    fn to_file(path: &Path) -> Result<Self> {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("{}: cannot open", path.display()))?;
+        Ok(Self(Some(Arc::new(Mutex::new(f)))))
+    }
+
+    fn say(&self, msg: &str) {
+        match &self.0 {
+            Some(f) => {
+                if let Ok(mut f) = f.lock() {
+                    let _ = writeln!(f, "{msg}");
+                }
+            }
+            None => eprintln!("{msg}"),
+        }
+    }
+}
+
+/// Name of the notices file of a session run with `--tui`.
+pub const SESSION_LOG: &str = "session.log";
+
 /// Runs a paper, live or collect session until its feed ends or Ctrl-C.
 ///
 /// # Errors
 /// The live guard refused, the data source or broker cannot be reached, or the session failed.
 pub fn run_live(opts: LiveOptions) -> Result<SessionSummary> {
+    run_live_view(opts, false)
+}
+
+/// [`run_live`], with the live terminal view (`--tui`) when `tui` is true: the `mia status`
+/// frame redrawn in place on stdout while the session runs (it needs `[monitor] enabled` and
+/// `status_file`, and an output directory).
+///
+/// # Errors
+/// As [`run_live`]; `--tui` without a monitor, a status file or an output directory.
+pub fn run_live_view(opts: LiveOptions, tui: bool) -> Result<SessionSummary> {
     let cfg = opts.session.config.clone();
     if opts.mode == LiveMode::Live {
         live_guard(&cfg.live, opts.live_flag)?;
     }
+    if tui && !(cfg.monitor.enabled && cfg.monitor.status_file && opts.session.out.is_some()) {
+        bail!(
+            "--tui shows RUN_DIR/status.json: it needs `[monitor] enabled = true`, `status_file = true` and an output directory"
+        );
+    }
+    let notices = match (&opts.session.out, tui) {
+        (Some(out), true) => {
+            std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
+            Notices::to_file(&out.join(SESSION_LOG))?
+        }
+        _ => Notices::default(),
+    };
+    let monitored = start_monitor(&cfg, opts.session.out.as_deref())?;
+    let metrics = monitored.as_ref().map(|(m, _)| Arc::clone(m));
+    let view = match (&opts.session.out, tui) {
+        (Some(out), true) => Some(TerminalView::start(out.clone())?),
+        _ => None,
+    };
+    let mut opts = opts;
+    if tui {
+        opts.session.progress = false;
+    }
+    let result = run_live_inner(opts, metrics, &notices);
+    if let Some(v) = view {
+        v.stop();
+    }
+    if let Some((_, mon)) = monitored {
+        let report = finish_monitor(mon, &result, None);
+        if report.status_errors > 0 {
+            notices.say(&format!("mia: monitor: {} status.json writes failed", report.status_errors));
+        }
+    }
+    result
+}
+
+fn run_live_inner(
+    opts: LiveOptions,
+    metrics: Option<Arc<LiveMetrics>>,
+    notices: &Notices,
+) -> Result<SessionSummary> {
+    let cfg = opts.session.config.clone();
     let data = opts.data.unwrap_or(cfg.live.data);
     let speed = opts.speed.unwrap_or(cfg.live.speed);
     if !(speed.is_finite() && speed > 0.0 && speed <= 1e6) {
@@ -262,15 +353,20 @@ pub fn run_live(opts: LiveOptions) -> Result<SessionSummary> {
     let (ctl_tx, ctl_rx) = rtrb::RingBuffer::<Msg>::new(16);
     let mut extras = SessionExtras::default();
     extras.side.push(ctl_rx);
+    extras.metrics = metrics.clone();
+    let mut link: Option<FeedLink> = None;
     let broker = (opts.mode == LiveMode::Live).then(|| opts.venue.unwrap_or(cfg.live.venue));
     let mut edges = Edges::default();
     let source: Box<dyn EventSource> = match data {
         DataKind::Synthetic => {
             let inner = opts.session.input.open()?;
+            // no connection to lose: connected while the session runs
+            link = Some(FeedLink::Always);
             Box::new(RealTimeSource::new(inner, speed, Arc::clone(&stop)))
         }
         DataKind::Ibkr => {
             let edge = edges.ibkr(&cfg)?;
+            link = Some(FeedLink::Ibkr(edge.status()));
             let name = format!("ibkr {}", edge.contract().local_symbol);
             let (feed, src) = mia_runtime::source::RingSource::pair(name, cfg.live.feed_ring);
             edges.threads.push(edge.spawn_market_data(feed).map_err(|e| anyhow!("ibkr market data: {e}"))?);
@@ -281,13 +377,14 @@ pub fn run_live(opts: LiveOptions) -> Result<SessionSummary> {
             extras.side.push(grx);
             let gdir = opts.session.out.as_ref().map(|o| o.join(GAMMA_DIR));
             let mut publisher = GammaPublisher::new(Arc::clone(&board), gtx, gdir.as_deref())?;
+            let say = notices.clone();
             let every = Duration::from_secs(u64::from(cfg.ibkr.chain.refresh_secs.max(1)));
             let chain = edge
                 .spawn_chain(every, move |chain| {
                     let report = compute_levels(&chain, None, &GexConfig::default());
                     let levels = report.to_gamma_levels(chain.valuation_ts_ns);
                     if let Err(e) = publisher.publish(&levels) {
-                        eprintln!("mia: gamma publication dropped: {e:#}");
+                        say.say(&format!("mia: gamma publication dropped: {e:#}"));
                     }
                 })
                 .map_err(|e| anyhow!("ibkr chain: {e}"))?;
@@ -339,9 +436,13 @@ pub fn run_live(opts: LiveOptions) -> Result<SessionSummary> {
         let dcfg = edges.dtc_config(&cfg);
         let edge = mia_feeds::sierra::dtc::DtcEdge::connect(&dcfg)
             .map_err(|e| anyhow!("dtc {}:{}: {e}", dcfg.host, dcfg.port))?;
+        let carries_data = edges.dtc_feed.is_some();
         let handle = edge
             .spawn(edges.dtc_feed.take(), edges.dtc_orders.take())
             .map_err(|e| anyhow!("dtc {}:{}: {e}", dcfg.host, dcfg.port))?;
+        if carries_data {
+            link = Some(FeedLink::Dtc(handle.link()));
+        }
         edges.dtc = Some(handle);
     }
     extras.live = true;
@@ -349,11 +450,18 @@ pub fn run_live(opts: LiveOptions) -> Result<SessionSummary> {
     // session ends for another reason.
     let ibkr = edges.ibkr.clone();
     let dtc_stop = edges.dtc.as_ref().map(mia_feeds::sierra::dtc::DtcHandle::stop_flag);
-    let watcher = (ibkr.is_some() || dtc_stop.is_some()).then(|| {
+    let feed_state = metrics.zip(link);
+    let watcher = (ibkr.is_some() || dtc_stop.is_some() || feed_state.is_some()).then(|| {
         let stop = Arc::clone(&stop);
         std::thread::spawn(move || {
             while !stop.load(Ordering::Acquire) {
+                if let Some((m, l)) = &feed_state {
+                    l.publish(m);
+                }
                 std::thread::sleep(Duration::from_millis(20));
+            }
+            if let Some((m, _)) = &feed_state {
+                m.feed.set_feed_connected(false);
             }
             if let Some(e) = ibkr {
                 e.shutdown();
@@ -363,10 +471,11 @@ pub fn run_live(opts: LiveOptions) -> Result<SessionSummary> {
             }
         })
     });
-    let interrupt = StopOnInterrupt::install(
+    let interrupt = StopOnInterrupt::install_with(
         Arc::clone(&stop),
         (opts.mode != LiveMode::Collect && cfg.live.on_stop == OnStop::Flatten).then_some(ctl_tx),
         Duration::from_millis(cfg.live.stop_grace_ms),
+        notices.clone(),
     )?;
     let mut session = opts.session;
     session.run_mode = opts.mode.run_mode();
@@ -514,6 +623,15 @@ impl StopOnInterrupt {
         flatten: Option<rtrb::Producer<Msg>>,
         grace: Duration,
     ) -> Result<Self> {
+        Self::install_with(stop, flatten, grace, Notices::default())
+    }
+
+    fn install_with(
+        stop: Arc<AtomicBool>,
+        flatten: Option<rtrb::Producer<Msg>>,
+        grace: Duration,
+        notices: Notices,
+    ) -> Result<Self> {
         let hit = Arc::new(AtomicBool::new(false));
         let id = signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&hit))
             .context("cannot install the Ctrl-C handler")?;
@@ -521,7 +639,7 @@ impl StopOnInterrupt {
         let done2 = Arc::clone(&done);
         let handle = std::thread::Builder::new()
             .name("mia-interrupt".into())
-            .spawn(move || watch_interrupts(&hit, &stop, flatten, grace, &done2))
+            .spawn(move || watch_interrupts(&hit, &stop, flatten, grace, &done2, &notices))
             .context("cannot start the Ctrl-C watcher thread")?;
         Ok(Self { done, handle: Some(handle), id: Some(id) })
     }
@@ -554,12 +672,13 @@ fn watch_interrupts(
     mut flatten: Option<rtrb::Producer<Msg>>,
     grace: Duration,
     done: &AtomicBool,
+    notices: &Notices,
 ) {
     let mut deadline: Option<Instant> = None;
     while !done.load(Ordering::Acquire) && !stop.load(Ordering::Acquire) {
         if hit.swap(false, Ordering::AcqRel) {
             if deadline.is_some() {
-                eprintln!("mia: second Ctrl-C: stopping now");
+                notices.say("mia: second Ctrl-C: stopping now");
                 stop.store(true, Ordering::Release);
                 break;
             }
@@ -567,17 +686,18 @@ fn watch_interrupts(
                 Some(tx) => {
                     let c = Control { kind: ControlKind::Flatten, ..Control::default() };
                     if tx.push(Msg::Control(c)).is_err() {
-                        eprintln!("mia: Ctrl-C: the control ring is full; stopping without a flatten");
+                        notices.say("mia: Ctrl-C: the control ring is full; stopping without a flatten");
                     } else {
-                        eprintln!(
+                        notices.say(&format!(
                             "mia: Ctrl-C: flattening, stopping in {} ms (Ctrl-C again to stop now)",
                             grace.as_millis()
-                        );
+                        ));
                     }
                 }
-                None => {
-                    eprintln!("mia: Ctrl-C: stopping in {} ms, positions left as they are", grace.as_millis())
-                }
+                None => notices.say(&format!(
+                    "mia: Ctrl-C: stopping in {} ms, positions left as they are",
+                    grace.as_millis()
+                )),
             }
             deadline = Some(Instant::now() + grace);
         }
@@ -586,6 +706,134 @@ fn watch_interrupts(
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Where the feed's connection state is read (the monitor's `feed_connected` and reconnects).
+enum FeedLink {
+    /// No connection (the synthetic source): connected while the session runs.
+    Always,
+    /// The IBKR edge's link state.
+    Ibkr(Arc<mia_feeds::ibkr::FeedStatus>),
+    /// The DTC edge's logon state.
+    Dtc(mia_feeds::sierra::dtc::DtcLink),
+}
+
+impl FeedLink {
+    fn publish(&self, m: &LiveMetrics) {
+        let (up, reconnects) = match self {
+            FeedLink::Always => (true, 0),
+            FeedLink::Ibkr(s) => (s.state().is_up(), s.restores.load(Ordering::Relaxed)),
+            FeedLink::Dtc(l) => (l.is_connected(), l.disconnects()),
+        };
+        m.feed.set_feed_connected(up);
+        m.feed.set_feed_reconnects(reconnects);
+    }
+}
+
+/// Starts the monitor of a session when `[monitor] enabled` (webhooks from the environment or
+/// `.env`): the metrics cells to hand to the session ([`SessionExtras::metrics`]) and the
+/// running monitor writing `out/status.json`.
+///
+/// # Errors
+/// `.env` is unreadable, a webhook variable is not Unicode, or `[monitor] metrics_addr`
+/// cannot be bound.
+pub fn start_monitor(cfg: &Config, out: Option<&Path>) -> Result<Option<(Arc<LiveMetrics>, Monitor)>> {
+    if !cfg.monitor.enabled {
+        return Ok(None);
+    }
+    crate::app::secrets::load_dotenv()?;
+    if let Some(o) = out {
+        std::fs::create_dir_all(o).with_context(|| format!("{}: cannot create", o.display()))?;
+    }
+    let metrics = Arc::new(LiveMetrics::new());
+    let dir = out.map(Path::to_path_buf);
+    let mon = match Monitor::spawn(&cfg.monitor, Arc::clone(&metrics), dir.clone()) {
+        Ok(m) => m,
+        // A taken metrics port (another session on this host) must not stop trading: the run
+        // goes on without /metrics, and says so.
+        Err(e) if !cfg.monitor.metrics_addr.is_empty() => {
+            eprintln!("mia: monitor: {e:#}; /metrics is off for this run (status.json and Discord run)");
+            let off = crate::monitor::MonitorConfig { metrics_addr: String::new(), ..cfg.monitor.clone() };
+            Monitor::spawn(&off, Arc::clone(&metrics), dir).context("cannot start the monitor")?
+        }
+        Err(e) => return Err(e.context("cannot start the monitor")),
+    };
+    Ok(Some((metrics, mon)))
+}
+
+/// Ends a monitored session: Discord gets the session's daily summary (trades, win rate, net
+/// P&L and the trade-by-trade drawdown of `trades.csv`) or its error, then the monitor takes
+/// its last sample and stops. `out` overrides the summary's output directory.
+pub fn finish_monitor(mon: Monitor, result: &Result<SessionSummary>, out: Option<&Path>) -> MonitorReport {
+    match result {
+        Ok(s) => {
+            let dir = out.map(Path::to_path_buf).or_else(|| s.out.clone());
+            let trades = dir
+                .and_then(|d| crate::report::trades::read_trades(&d.join("trades.csv")).ok())
+                .map(|f| f.trades);
+            let (mut wins, mut cum, mut peak, mut dd) = (0u64, 0.0f64, 0.0f64, 0.0f64);
+            let mut last_exit = 0u64;
+            for t in trades.iter().flatten() {
+                wins += u64::from(t.net_usd > 0.0);
+                cum += t.net_usd;
+                peak = peak.max(cum);
+                dd = dd.max(peak - cum);
+                last_exit = last_exit.max(t.exit_ts);
+            }
+            let date = if last_exit > 0 {
+                crate::report::run::session_yyyymmdd(last_exit).to_string()
+            } else {
+                "no trades".into()
+            };
+            mon.notify(discord::daily_summary(&date, s.trades, wins, s.net_pnl_usd, dd));
+        }
+        Err(e) => {
+            mon.notify(discord::error(&format!("session failed: {e:#}")));
+        }
+    }
+    mon.stop()
+}
+
+/// `mia backtest --monitor`: a backtest (or replay) with the monitor running, as a live
+/// session has it (`[monitor]`; `/metrics`, Discord, `status.json` while it runs).
+///
+/// # Errors
+/// As [`start_monitor`] and [`run_session_with`].
+pub fn run_monitored(opts: &SessionOptions) -> Result<SessionSummary> {
+    let Some((metrics, mon)) = start_monitor(&opts.config, opts.out.as_deref())? else {
+        bail!("--monitor: the monitor is off in the config (`[monitor] enabled = false`)");
+    };
+    metrics.feed.set_feed_connected(true);
+    let extras = SessionExtras { metrics: Some(Arc::clone(&metrics)), ..SessionExtras::default() };
+    let result = run_session_with(opts, extras);
+    metrics.feed.set_feed_connected(false);
+    finish_monitor(mon, &result, None);
+    result
+}
+
+/// The `--tui` view: a thread redrawing the `mia status` frame of `RUN_DIR/status.json`.
+struct TerminalView {
+    done: Arc<AtomicBool>,
+    handle: JoinHandle<()>,
+}
+
+impl TerminalView {
+    fn start(dir: PathBuf) -> Result<Self> {
+        let done = Arc::new(AtomicBool::new(false));
+        let d = Arc::clone(&done);
+        let handle = std::thread::Builder::new()
+            .name("mia-tui".into())
+            .spawn(move || {
+                let _ = crate::monitor::status_view::run_until(&dir, &d, Duration::from_millis(500));
+            })
+            .context("cannot start the terminal view thread")?;
+        Ok(Self { done, handle })
+    }
+
+    fn stop(self) {
+        self.done.store(true, Ordering::Release);
+        let _ = self.handle.join();
     }
 }
 

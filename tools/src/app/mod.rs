@@ -21,3 +21,4 @@ pub mod secrets;
 pub mod session;
 pub mod stages;
 pub mod summary;
+pub mod trade_snapshots;

@@ -13,6 +13,7 @@ use mia_journal::{spawn_journal_writer, JournalConfig, JournalThreadConfig, Jour
 use mia_model::msg::{Control, Envelope};
 use mia_options::levels::GammaLevels;
 use mia_runtime::digest::DecisionDigest;
+use mia_runtime::metrics::{LiveMetrics, LATENCY_SLOTS};
 use mia_runtime::pipeline::tap::{Tap, Taps};
 use mia_runtime::pipeline::{self, Inputs, PipelineConfig, RunReport, Schedule, Sink};
 use mia_runtime::sequencer::SideInput;
@@ -119,6 +120,9 @@ pub struct SessionExtras {
     /// market event with `ts_recv ≥ ts_ns` ([`ScheduledSource`]), so the run stays a function
     /// of its input (deterministic kill-switch tests; a journal records them like any input).
     pub scheduled: Vec<(u64, Control)>,
+    /// Live metrics the sequencer, the stages and the journal publish into (a monitored
+    /// session, `docs/monitoring.md`); `None`: nothing is published.
+    pub metrics: Option<Arc<LiveMetrics>>,
 }
 
 struct DecisionSink {
@@ -146,6 +150,7 @@ pub struct Prepared {
     control: Option<ControlThread>,
     stop: Arc<AtomicBool>,
     run: String,
+    metrics: Option<Arc<LiveMetrics>>,
 }
 
 type JournalThread = JoinHandle<std::result::Result<mia_journal::JournalStats, mia_journal::JournalError>>;
@@ -154,6 +159,8 @@ type JournalThread = JoinHandle<std::result::Result<mia_journal::JournalStats, m
 pub const FEATURES_DIR: &str = "features";
 /// Capacity of the snapshot tap (snapshots come once a minute and per signal).
 const SNAPSHOT_TAP_CAPACITY: usize = 4096;
+/// Capacity of the trade-mark tap (two marks per round trip).
+const TRADE_TAP_CAPACITY: usize = 1024;
 
 fn pipeline_config(opts: &SessionOptions) -> PipelineConfig {
     let mut pcfg = opts.config.pipeline.clone();
@@ -204,6 +211,7 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
     let mut journal = None;
     let mut features_journal = None;
     let mut snapshot_tap = None;
+    let mut trade_tap = None;
     if let Some(out) = &opts.out {
         std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
         if cfg.journal.enabled {
@@ -225,23 +233,22 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
             let (out_tx, out_rx) = rtrb::RingBuffer::new(cfg.journal.tap_capacity);
             taps.input = Some(Tap::new(in_tx, cfg.journal.tap_policy));
             taps.output = Some(Tap::new(out_tx, cfg.journal.tap_policy));
-            let h = spawn_journal_writer(
-                writer,
-                vec![in_rx, out_rx],
-                stop.clone(),
-                JournalThreadConfig::default(),
-            )
-            .context("cannot start the journal thread")?;
+            let jcfg =
+                JournalThreadConfig { metrics: extras.metrics.clone(), ..JournalThreadConfig::default() };
+            let h = spawn_journal_writer(writer, vec![in_rx, out_rx], stop.clone(), jcfg)
+                .context("cannot start the journal thread")?;
             journal = Some(h);
-            // The features journal: a snapshot at every 1-minute close and every signal.
+            // The features journal: a snapshot at every 1-minute close and every signal, and a
+            // trade snapshot at every entry and exit (`app::trade_snapshots`).
             let fdir = out.join(FEATURES_DIR);
             let fwriter =
                 JournalWriter::create(&fdir, JournalConfig::with_segment_size(cfg.journal.segment_bytes))?;
             let (f_tx, f_rx) = rtrb::RingBuffer::new(SNAPSHOT_TAP_CAPACITY);
             snapshot_tap = Some(Tap::new(f_tx, cfg.journal.tap_policy));
-            let fcfg = JournalThreadConfig { name: "mia-features".into(), ..JournalThreadConfig::default() };
+            let (m_tx, m_rx) = rtrb::RingBuffer::new(TRADE_TAP_CAPACITY);
+            trade_tap = Some(Tap::new(m_tx, cfg.journal.tap_policy));
             features_journal = Some(
-                spawn_journal_writer(fwriter, vec![f_rx], stop.clone(), fcfg)
+                crate::app::trade_snapshots::spawn_features_journal(fwriter, f_rx, m_rx, stop.clone())
                     .context("cannot start the features journal thread")?,
             );
         }
@@ -272,12 +279,22 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
     };
     let profile = opts.profile.unwrap_or(opts.run_mode.default_profile());
     let run = format!("{} (profile {})", opts.run_mode.label(), profile.as_str());
+    let metrics = extras.metrics.take();
     let stages = build_stages(
         cfg,
-        StageParts { gamma_open: gamma, board, venue, instrument_id: 0, snapshot_tap, profile },
+        StageParts {
+            gamma_open: gamma,
+            board,
+            venue,
+            instrument_id: 0,
+            snapshot_tap,
+            profile,
+            metrics: metrics.clone(),
+            trade_tap,
+        },
     );
     Ok(Prepared {
-        inputs: Inputs { source, side },
+        inputs: Inputs { source, side, metrics: metrics.clone() },
         stages,
         taps,
         pcfg,
@@ -289,6 +306,7 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
         control,
         stop,
         run,
+        metrics,
     })
 }
 
@@ -323,6 +341,7 @@ pub fn execute(p: Prepared, progress: bool, hook: Option<fn(u64)>) -> Result<Exe
         control,
         stop,
         run,
+        metrics,
     } = p;
     let bar = progress_bar(progress);
     let mut on_progress = |n: u64| {
@@ -349,6 +368,9 @@ pub fn execute(p: Prepared, progress: bool, hook: Option<fn(u64)>) -> Result<Exe
     if let Some(h) = features_journal {
         h.join().map_err(|_| anyhow!("mia-journal: the features journal thread panicked"))??;
     }
+    if let Some(m) = &metrics {
+        publish_latency(m, &report);
+    }
     Ok(Executed {
         report,
         digest: sink.digest,
@@ -359,6 +381,26 @@ pub fn execute(p: Prepared, progress: bool, hook: Option<fn(u64)>) -> Result<Exe
         mode: pcfg.mode,
         run,
     })
+}
+
+/// The run's latency histograms (known at its end: the stages record them on their own
+/// threads) into the metrics' latency slots, and the tap drops of both taps.
+fn publish_latency(m: &LiveMetrics, report: &RunReport) {
+    let hists = report.stage_latency.iter().chain(std::iter::once(&report.end_to_end));
+    for h in hists {
+        let slot = match h.name {
+            "signal" => 0,
+            "exec" => 1,
+            "end_to_end" => 3,
+            _ => continue,
+        };
+        if slot < LATENCY_SLOTS && !h.hist.is_empty() {
+            let q = |p: f64| h.hist.value_at_quantile(p);
+            let sum = (h.hist.mean() * h.hist.len() as f64) as u64;
+            m.cold.set_latency(slot, h.hist.len(), sum, q(0.5), q(0.99), q(0.999));
+        }
+    }
+    m.feed.set_tap_drops(report.tap_dropped);
 }
 
 /// Turns a run into its summary (errors first: nothing incomplete passes as a result) and

@@ -2,12 +2,13 @@
 //! The `mia` binary, the tests and the benches all call [`build_stages`].
 
 use crate::app::config::Config;
-use mia_exec::exec_stage::{ExecStage, Trading};
+use mia_exec::exec_stage::{ExecStage, TradeMark, Trading};
 use mia_exec::sim::SimVenue;
-use mia_exec::venue::LiveVenue;
+use mia_exec::venue::{LiveVenue, Venue};
 use mia_model::features::FeatureSnapshot;
 use mia_model::msg::OrderIntent;
 use mia_options::levels::GammaLevels;
+use mia_runtime::metrics::LiveMetrics;
 use mia_runtime::pipeline::tap::Tap;
 use mia_runtime::stage::Stage;
 use mia_signal::engine::profiles::ProfileName;
@@ -41,6 +42,10 @@ pub struct StageParts {
     pub snapshot_tap: Option<Tap<FeatureSnapshot>>,
     /// The signal-engine profile in force.
     pub profile: ProfileName,
+    /// Live metrics the stages publish into (a monitored session; `docs/monitoring.md`).
+    pub metrics: Option<Arc<LiveMetrics>>,
+    /// Where the exec stage sends its entry and exit marks (the trade snapshots).
+    pub trade_tap: Option<Tap<TradeMark>>,
 }
 
 impl Default for StageParts {
@@ -52,6 +57,8 @@ impl Default for StageParts {
             instrument_id: 0,
             snapshot_tap: None,
             profile: ProfileName::Backtest,
+            metrics: None,
+            trade_tap: None,
         }
     }
 }
@@ -69,17 +76,41 @@ pub fn build_stages(cfg: &Config, parts: StageParts) -> Vec<Box<dyn Stage>> {
     if let Some(t) = parts.snapshot_tap {
         signal.attach_snapshot_tap(t);
     }
+    if let Some(m) = &parts.metrics {
+        signal.attach_metrics(Arc::clone(m));
+    }
     let trading = Trading { contract, order_qty: cfg.trading.order_qty, instrument_id: parts.instrument_id };
+    let (metrics, tap) = (parts.metrics, parts.trade_tap);
     let exec: Box<dyn Stage> = match parts.venue {
         VenueChoice::Off => return vec![Box::new(signal)],
         VenueChoice::Sim => {
             let venue = SimVenue::new(cfg.sim.clone(), contract).with_fees(&cfg.fees);
-            Box::new(ExecStage::new(&cfg.risk, venue, trading))
+            exec_stage(ExecStage::new(&cfg.risk, venue, trading), metrics, tap)
         }
-        VenueChoice::Live(tx) => Box::new(ExecStage::new(&cfg.risk, LiveVenue::new(tx), trading)),
-        VenueChoice::LiveReplay => Box::new(ExecStage::new(&cfg.risk, LiveVenue::replay(), trading)),
+        VenueChoice::Live(tx) => {
+            exec_stage(ExecStage::new(&cfg.risk, LiveVenue::new(tx), trading), metrics, tap)
+        }
+        VenueChoice::LiveReplay => {
+            exec_stage(ExecStage::new(&cfg.risk, LiveVenue::replay(), trading), metrics, tap)
+        }
     };
     vec![Box::new(signal), exec]
+}
+
+fn exec_stage<V: Venue + 'static>(
+    mut st: ExecStage<V>,
+    metrics: Option<Arc<LiveMetrics>>,
+    tap: Option<Tap<TradeMark>>,
+) -> Box<dyn Stage> {
+    // the signals reach the output tap: the journal records them (kind 2)
+    st.forward_signals(true);
+    if let Some(m) = metrics {
+        st.attach_metrics(m);
+    }
+    if let Some(t) = tap {
+        st.attach_trade_tap(t);
+    }
+    Box::new(st)
 }
 
 #[cfg(test)]

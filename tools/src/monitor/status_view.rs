@@ -86,12 +86,23 @@ pub fn render_frame(dir: &Path, status: &Result<StatusFile>, now_ns: u64) -> Vec
         h.drops_last_min,
         h.journal_lag
     ));
+    // ES terms: the index level plus the basis (futures mark − the snapshot's index spot)
+    let es = |level: i64| {
+        if level == UNDEF_PX || sn.gamma_spot == UNDEF_PX || sn.gamma_spot == 0 || sn.mark == 0 {
+            "-".to_string()
+        } else {
+            px(level + (sn.mark - sn.gamma_spot))
+        }
+    };
     l.push(format!(
-        "gamma: zero {}  call wall {}  put wall {}  age {}",
+        "gamma: zero {}  call wall {}  put wall {}  age {}  | ES: zero {}  call {}  put {}",
         px(sn.gamma_zero),
         px(sn.gamma_call_wall),
         px(sn.gamma_put_wall),
-        opt(h.gamma_age_s, " s")
+        opt(h.gamma_age_s, " s"),
+        es(sn.gamma_zero),
+        es(sn.gamma_call_wall),
+        es(sn.gamma_put_wall)
     ));
     let lat: Vec<String> = LATENCY_STAGES
         .iter()
@@ -158,17 +169,46 @@ pub fn run(dir: &Path, once: bool) -> Result<()> {
     }
     write!(out, "\x1b[2J")?;
     loop {
-        let frame = render_frame(dir, &StatusFile::load(dir), wall_ns());
-        let mut buf = String::from("\x1b[H");
-        for line in frame {
-            buf.push_str(&line);
-            buf.push_str("\x1b[K\r\n");
-        }
-        buf.push_str("\x1b[J");
-        out.write_all(buf.as_bytes())?;
-        out.flush()?;
+        draw(&mut out, dir)?;
         std::thread::sleep(Duration::from_secs(1));
     }
+}
+
+/// One in-place frame: cursor home, each line then clear-to-end-of-line, clear below.
+fn draw(out: &mut impl Write, dir: &Path) -> Result<()> {
+    let frame = render_frame(dir, &StatusFile::load(dir), wall_ns());
+    let mut buf = String::from("\x1b[H");
+    for line in frame {
+        buf.push_str(&line);
+        buf.push_str("\x1b[K\r\n");
+    }
+    buf.push_str("\x1b[J");
+    out.write_all(buf.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// The live view of a session running in this process (`mia paper --tui`): the same frames
+/// as `mia status`, every `every`, until `done` is set; then one last frame (the session's
+/// final sample), and the cursor is left below it for what the command prints next.
+///
+/// # Errors
+/// The terminal cannot be written.
+pub fn run_until(dir: &Path, done: &std::sync::atomic::AtomicBool, every: Duration) -> Result<()> {
+    use std::sync::atomic::Ordering;
+    let mut out = std::io::stdout().lock();
+    write!(out, "\x1b[2J")?;
+    while !done.load(Ordering::Acquire) {
+        draw(&mut out, dir)?;
+        let mut slept = Duration::ZERO;
+        while slept < every && !done.load(Ordering::Acquire) {
+            std::thread::sleep(Duration::from_millis(20));
+            slept += Duration::from_millis(20);
+        }
+    }
+    draw(&mut out, dir)?;
+    writeln!(out)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -188,6 +228,8 @@ mod tests {
         m.exec.set_pnl(312_500_000_000, -62_500_000_000, 250_000_000_000);
         m.exec.set_risk_state(risk_code::REDUCING);
         m.cold.set_gamma(now - 60_000_000_000, 5_012_250_000_000, 5_100_000_000_000, 4_950_000_000_000);
+        m.cold.set_gamma_spot(5_000_000_000_000);
+        m.exec.set_mark(5_020_000_000_000);
         m.cold.set_latency(3, 100, 1_000_000, 4_200, 9_800, 15_000);
         m.signal.on_signal(now, -1, 1, 2, 3, 0.82);
         let snap = m.snapshot();
@@ -226,6 +268,7 @@ mod tests {
             "age 1.5 s",
             "data latency 500.0 ms",
             "gamma: zero 5012.25  call wall 5100.00  put wall 4950.00  age 58.0 s",
+            "ES: zero 5032.25  call 5120.00  put 4970.00",
             "end_to_end p50 4.2 p99 9.8 p99.9 15.0",
             "SHORT tier 1 headfake conf 0.82",
             "alerts active: WARNING drawdown",

@@ -9,7 +9,7 @@ use crate::monitor::prometheus::{render, MetricsServer, MonitorFigures};
 use crate::monitor::rules::{Alert, AlertKind, Level, MonitorConfig, RuleEngine};
 use anyhow::{Context, Result};
 use crossbeam_channel::{bounded, RecvTimeoutError, Sender};
-use mia_runtime::metrics::{HealthSnapshot, LastSignal, LiveMetrics};
+use mia_runtime::metrics::{risk_code, HealthSnapshot, LastSignal, LiveMetrics};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -363,14 +363,27 @@ impl Worker {
                 ls.confidence,
             ));
         }
+        let px = |v: i64| if v != 0 && v != mia_model::price::UNDEF_PX { v as f64 / 1e9 } else { f64::NAN };
         if s.position != p.position {
             let realized = (s.realized_pnl_nano - p.realized_pnl_nano) as f64 / 1e9;
             if p.position != 0 && (s.position == 0 || s.position.signum() != p.position.signum()) {
-                self.notifier.notify(discord::trade_closed("ES", p.position, f64::NAN, f64::NAN, realized));
+                let (entry, exit) = (px(p.entry_px), px(s.last_fill_px));
+                self.notifier.notify(discord::trade_closed("ES", p.position, entry, exit, realized));
             }
             if s.position != 0 && (p.position == 0 || s.position.signum() != p.position.signum()) {
-                self.notifier.notify(discord::trade_opened("ES", s.position, f64::NAN, f64::NAN, f64::NAN));
+                let (stop, target) = (f64::NAN, f64::NAN);
+                self.notifier.notify(discord::trade_opened("ES", s.position, px(s.entry_px), stop, target));
             }
+        }
+        if s.kills > p.kills {
+            self.notifier.notify(discord::kill_switch("kill-switch input"));
+        }
+        if s.risk_state == risk_code::HALTED && p.risk_state != risk_code::HALTED {
+            let reason = u8::try_from(s.risk_reason)
+                .ok()
+                .and_then(mia_exec::risk::RejectReason::from_u8)
+                .map_or("unknown", |r| r.name());
+            self.notifier.notify(discord::risk_halt(reason, s.daily_pnl_nano as f64 / 1e9));
         }
     }
 }
@@ -394,7 +407,6 @@ mod tests {
     use super::*;
     use crate::monitor::discord::Channel;
     use crate::monitor::rules::{Metric, Op, RuleConfig};
-    use mia_runtime::metrics::risk_code;
     use mia_runtime::secret::Secret;
 
     fn cfg() -> MonitorConfig {

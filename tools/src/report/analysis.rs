@@ -95,35 +95,18 @@ impl Enriched<'_> {
 
     /// Strategy name of the opening signal.
     pub fn strategy(&self) -> String {
-        match self.signal.map(|s| s.source.strategy) {
-            None => "unknown".into(),
-            Some(1) => "threshold".into(),
-            Some(2) => "elite".into(),
-            Some(n) => format!("strategy_{n}"),
-        }
+        strategy_name(self.signal)
     }
 
     /// Pattern name of the opening signal.
     pub fn pattern(&self) -> String {
-        match self.signal.map(|s| s.source.pattern) {
-            None => "unknown".into(),
-            Some(p) => {
-                PATTERNS.get(usize::from(p)).map_or_else(|| format!("pattern_{p}"), |s| (*s).to_string())
-            }
-        }
+        pattern_name(self.signal)
     }
 
     /// Tier name of the opening signal: the signal engine's tier (`elite`), `none` for a
     /// strategy that sets no tier.
     pub fn tier(&self) -> String {
-        match self.signal {
-            None => "unknown".into(),
-            Some(s) if s.source.strategy == 2 => mia_signal::engine::types::TIERS
-                .get(usize::from(s.tier))
-                .map_or_else(|| format!("tier_{}", s.tier), |t| t.name().to_ascii_lowercase()),
-            Some(s) if s.tier == 0 => "none".into(),
-            Some(s) => format!("tier_{}", s.tier),
-        }
+        tier_name(self.signal)
     }
 
     /// The opening signal's target, when it set one.
@@ -295,6 +278,37 @@ pub fn daily_pnl(run: &RunData, trades: &[Enriched<'_>]) -> Vec<(u32, f64)> {
         .iter()
         .map(|&d| (d, trades.iter().filter(|t| t.session == d).map(|t| t.trade.net_usd).sum()))
         .collect()
+}
+
+/// Strategy name of a signal (`unknown` without one).
+pub fn strategy_name(sig: Option<mia_model::msg::Signal>) -> String {
+    match sig.map(|s| s.source.strategy) {
+        None => "unknown".into(),
+        Some(1) => "threshold".into(),
+        Some(2) => "elite".into(),
+        Some(n) => format!("strategy_{n}"),
+    }
+}
+
+/// Pattern name of a signal (`unknown` without one).
+pub fn pattern_name(sig: Option<mia_model::msg::Signal>) -> String {
+    match sig.map(|s| s.source.pattern) {
+        None => "unknown".into(),
+        Some(p) => PATTERNS.get(usize::from(p)).map_or_else(|| format!("pattern_{p}"), |s| (*s).to_string()),
+    }
+}
+
+/// Tier name of a signal: the signal engine's tier (`elite`), `none` for a strategy that sets
+/// no tier, `unknown` without a signal.
+pub fn tier_name(sig: Option<mia_model::msg::Signal>) -> String {
+    match sig {
+        None => "unknown".into(),
+        Some(s) if s.source.strategy == 2 => mia_signal::engine::types::TIERS
+            .get(usize::from(s.tier))
+            .map_or_else(|| format!("tier_{}", s.tier), |t| t.name().to_ascii_lowercase()),
+        Some(s) if s.tier == 0 => "none".into(),
+        Some(s) => format!("tier_{}", s.tier),
+    }
 }
 
 #[cfg(test)]

@@ -145,14 +145,39 @@ pub const SNAPSHOT_CONTEXT: [&str; 18] = [
     "net_usd",
 ];
 
+/// The columns after the snapshot's own: where the row comes from (`journal`: the session's
+/// trade snapshot, record kind 8; `rebuilt`: joined here from the feature snapshots, for a run
+/// made before trade snapshots were journaled) and the risk manager's state at the fill
+/// (journal rows only).
+pub const SNAPSHOT_TAIL: [&str; 7] = [
+    "source",
+    "fill_price",
+    "position_after",
+    "risk_state",
+    "risk_reason",
+    "risk_consecutive_losses",
+    "risk_day_pnl_usd",
+];
+
 /// The header of `trade_snapshots.csv`.
 pub fn snapshots_header() -> String {
-    format!("{},{}", SNAPSHOT_CONTEXT.join(","), snapshot_header())
+    format!("{},{},{}", SNAPSHOT_CONTEXT.join(","), snapshot_header(), SNAPSHOT_TAIL.join(","))
 }
 
-/// `trade_snapshots.csv` of several runs: two rows per trade (`moment` = `entry`, `exit`),
-/// each with the latest snapshot at or before that instant (empty snapshot cells when there is
-/// none).
+fn risk_state_name(code: u8) -> &'static str {
+    match code {
+        0 => "active",
+        1 => "reducing",
+        2 => "halted",
+        _ => "unknown",
+    }
+}
+
+/// `trade_snapshots.csv` of several runs: two rows per trade (`moment` = `entry`, `exit`).
+/// A run that journaled its trade snapshots gives them as they were taken (the signal that
+/// opened the trade, the feature snapshot in force at the fill, the risk state); an older run
+/// gets the latest feature snapshot at or before that instant (empty snapshot cells when there
+/// is none).
 pub fn trade_snapshots_csv(runs: &[(&RunData, Vec<Enriched<'_>>)]) -> String {
     let header = snapshots_header();
     let snap_cols = snapshot_header().split(',').count();
@@ -162,18 +187,26 @@ pub fn trade_snapshots_csv(runs: &[(&RunData, Vec<Enriched<'_>>)]) -> String {
         for e in trades {
             let t = e.trade;
             let levels = r.gamma.es_levels(e.session).unwrap_or([None; 3]);
-            for (moment, ts, snap) in [("entry", t.entry_ts, e.entry_snap), ("exit", t.exit_ts, e.exit_snap)]
-            {
-                let sig = e.signal;
+            let moments = [
+                (mia_journal::Moment::Entry, t.entry_ts, e.entry_snap),
+                (mia_journal::Moment::Exit, t.exit_ts, e.exit_snap),
+            ];
+            for (m, ts, rebuilt) in moments {
+                let moment = m.as_str();
+                let journaled = r.trade_snapshot(m, ts);
+                let (sig, snap) = match journaled {
+                    Some(j) => (j.signal().copied().or(e.signal), j.features().copied()),
+                    None => (e.signal, rebuilt),
+                };
                 let ctx: [String; 18] = [
                     cell(&r.label),
                     e.no.to_string(),
                     moment.into(),
                     ts.to_string(),
                     if t.long { "long".into() } else { "short".into() },
-                    e.strategy(),
-                    e.pattern(),
-                    e.tier(),
+                    super::analysis::strategy_name(sig),
+                    super::analysis::pattern_name(sig),
+                    super::analysis::tier_name(sig),
                     opt(sig.map(|s| f64::from(s.confidence))),
                     e.risk.day_trade_no.to_string(),
                     format!("{:.2}", e.risk.day_net_before),
@@ -190,6 +223,21 @@ pub fn trade_snapshots_csv(runs: &[(&RunData, Vec<Enriched<'_>>)]) -> String {
                 match snap {
                     Some(s) => out.push_str(&snapshot_row(&s)),
                     None => out.push_str(&",".repeat(snap_cols - 1)),
+                }
+                match journaled {
+                    Some(j) => {
+                        let _ = write!(
+                            out,
+                            ",journal,{},{},{},{},{},{:.2}",
+                            mia_model::price::to_f64(j.price),
+                            j.position,
+                            risk_state_name(j.risk_state),
+                            mia_exec::risk::RejectReason::from_u8(j.risk_reason).map_or("none", |r| r.name()),
+                            j.consecutive_losses,
+                            j.day_pnl_nano as f64 / 1e9
+                        );
+                    }
+                    None => out.push_str(",rebuilt,,,,,,"),
                 }
                 out.push('\n');
             }

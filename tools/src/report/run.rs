@@ -89,6 +89,9 @@ pub struct RunData {
     pub prints: Vec<(u64, f64)>,
     /// Feature snapshots, in order (empty when the run has no features journal).
     pub snapshots: Vec<FeatureSnapshot>,
+    /// Trade snapshots journaled by the session (record kind 8; empty for a run made before
+    /// they were journaled: the export then rebuilds them from the feature snapshots).
+    pub trade_snapshots: Vec<mia_journal::TradeSnapshot>,
     /// Gamma levels.
     pub gamma: GammaRecord,
     /// The latency histograms (`latency/`), when present.
@@ -115,6 +118,7 @@ impl Default for RunData {
             minutes: Vec::new(),
             prints: Vec::new(),
             snapshots: Vec::new(),
+            trade_snapshots: Vec::new(),
             gamma: GammaRecord::default(),
             latency: None,
             contract: ContractSpec::ES,
@@ -173,6 +177,13 @@ pub fn load_run(dir: &Path, window_ns: u64) -> Result<RunData> {
     match crate::features_export::read_snapshots(dir) {
         Ok(s) => run.snapshots = s,
         Err(e) => run.notes.push(format!("features journal: {e:#}")),
+    }
+    run.trade_snapshots = read_trade_snapshots(&dir.join(crate::app::session::FEATURES_DIR));
+    if !run.trade_snapshots.is_empty() {
+        run.notes.push(format!(
+            "trade snapshots: {} journaled (entry and exit of each trade, from the features journal)",
+            run.trade_snapshots.len()
+        ));
     }
     run.gamma = GammaRecord {
         spx: read_summary_gamma(&dir.join("summary.txt")),
@@ -280,7 +291,11 @@ fn scan_journal(run: &mut RunData, windows: Windows) {
                     run.prints.push((ts, px));
                 }
             }
-            JournalRecord::Msg(Msg::Signal(s)) => run.signals.push(s),
+            JournalRecord::Msg(Msg::Signal(s)) => {
+                // the session journaled its signals: no replay needed
+                run.signals.push(s);
+                replay = None;
+            }
             JournalRecord::Msg(Msg::Intent(i)) if i.action == OrderAction::New => {
                 run.intents.insert(i.client_order_id, i);
             }
@@ -337,7 +352,36 @@ fn scan_journal(run: &mut RunData, windows: Windows) {
             ));
         }
     }
+    if !run.signals_replayed && !run.signals.is_empty() {
+        run.notes
+            .push(format!("signals: journaled ({} signals, as the session emitted them)", run.signals.len()));
+    }
     run.signals.sort_by_key(|s| s.seq);
+}
+
+/// The trade snapshots of a features journal (none when it has none or cannot be read; the
+/// feature snapshots' reader reports a damaged journal).
+fn read_trade_snapshots(dir: &Path) -> Vec<mia_journal::TradeSnapshot> {
+    let Ok(reader) = JournalReader::open(dir) else { return Vec::new() };
+    reader
+        .map_while(|r| r.ok())
+        .filter_map(|r| match r {
+            JournalRecord::Trade(t) => Some(t),
+            _ => None,
+        })
+        .collect()
+}
+
+impl RunData {
+    /// The journaled trade snapshot at `moment` of the trade whose entry (exit) fill was at
+    /// `ts`.
+    pub fn trade_snapshot(
+        &self,
+        moment: mia_journal::Moment,
+        ts: u64,
+    ) -> Option<&mia_journal::TradeSnapshot> {
+        self.trade_snapshots.iter().find(|t| t.moment == moment && t.ts == ts)
+    }
 }
 
 /// A signal stage built as the run built it: the journal's configuration, profile backtest,

@@ -119,12 +119,14 @@ pub struct Inputs {
     pub source: Box<dyn EventSource>,
     /// Rings from other threads (venue reports, control).
     pub side: Vec<SideInput>,
+    /// Live metrics the sequencer publishes into (`None`: nothing published).
+    pub metrics: Option<std::sync::Arc<crate::metrics::LiveMetrics>>,
 }
 
 impl Inputs {
     /// A source with no side inputs.
     pub fn source(source: Box<dyn EventSource>) -> Self {
-        Self { source, side: Vec::new() }
+        Self { source, side: Vec::new(), metrics: None }
     }
 }
 
@@ -132,6 +134,8 @@ impl Inputs {
 pub type Progress = AtomicU64;
 
 const PROGRESS_EVERY: u64 = 1 << 16;
+/// Inputs between two latency publications of a monitored inline run.
+const LATENCY_EVERY: u64 = 1 << 14;
 
 /// Runs `source` through `stages` into `sink` in `cfg.mode`.
 ///
@@ -146,9 +150,13 @@ pub fn run(
     on_progress: &mut dyn FnMut(u64),
 ) -> RunReport {
     Clock::init();
-    let seq = Sequencer::new(inputs.source, inputs.side, taps.input.take(), cfg.pace_events_per_sec);
+    let mut seq = Sequencer::new(inputs.source, inputs.side, taps.input.take(), cfg.pace_events_per_sec);
+    let metrics = inputs.metrics;
+    if let Some(m) = &metrics {
+        seq.attach_metrics(std::sync::Arc::clone(m));
+    }
     match cfg.mode {
-        Schedule::Inline => run_inline(seq, stages, sink, taps, cfg, on_progress),
+        Schedule::Inline => run_inline(seq, stages, sink, taps, cfg, on_progress, metrics.as_deref()),
         Schedule::Threaded => run_threaded(seq, stages, sink, taps, cfg, on_progress),
     }
 }
@@ -297,6 +305,26 @@ fn unlink(links: Vec<Link>) -> (Vec<Box<dyn Stage>>, Vec<LatencyHist>, u64) {
     (stages, hists, overflow)
 }
 
+/// The latency percentiles so far into `m`'s latency slots (signal, exec, end to end): every
+/// 16,384 inputs of an inline run (a walk over each histogram's buckets, no allocation).
+#[cold]
+fn publish_latency(m: &crate::metrics::LiveMetrics, links: &[Link], e2e: &LatencyHist) {
+    for h in links.iter().map(|l| &l.hist).chain(std::iter::once(e2e)) {
+        let slot = match h.name {
+            "signal" => 0,
+            "exec" => 1,
+            "end_to_end" => 3,
+            _ => continue,
+        };
+        let n = h.hist.len();
+        if n > 0 {
+            let q = |p: f64| h.hist.value_at_quantile(p);
+            let sum = (h.hist.mean() * n as f64) as u64;
+            m.cold.set_latency(slot, n, sum, q(0.5), q(0.99), q(0.999));
+        }
+    }
+}
+
 fn run_inline(
     mut feed: Sequencer,
     stages: Vec<Box<dyn Stage>>,
@@ -304,6 +332,7 @@ fn run_inline(
     mut taps: Taps,
     cfg: &PipelineConfig,
     on_progress: &mut dyn FnMut(u64),
+    metrics: Option<&crate::metrics::LiveMetrics>,
 ) -> RunReport {
     let mut links = make_links(stages, cfg.stage_sample_every);
     let mut e2e = LatencyHist::new("end_to_end");
@@ -315,6 +344,11 @@ fn run_inline(
             drive(&mut links, &mut tail, &env);
             if feed.inputs().is_multiple_of(PROGRESS_EVERY) {
                 on_progress(feed.events());
+            }
+            if let Some(m) = metrics {
+                if feed.inputs().is_multiple_of(LATENCY_EVERY) {
+                    publish_latency(m, &links, tail.e2e);
+                }
             }
         }
         finish_links(&mut links, &mut tail);

@@ -593,6 +593,22 @@ impl DtcEdge {
     }
 }
 
+/// Read-only connection state of a running DTC edge ([`DtcHandle::link`]).
+#[derive(Clone)]
+pub struct DtcLink(Arc<SharedStats>);
+
+impl DtcLink {
+    /// True while logged on.
+    pub fn is_connected(&self) -> bool {
+        self.0.connected.load(Ordering::Relaxed)
+    }
+
+    /// Connections lost so far.
+    pub fn disconnects(&self) -> u64 {
+        self.0.disconnects.load(Ordering::Relaxed)
+    }
+}
+
 /// The running edge thread.
 pub struct DtcHandle {
     stop: Arc<AtomicBool>,
@@ -619,6 +635,12 @@ impl DtcHandle {
     /// True while logged on.
     pub fn is_connected(&self) -> bool {
         self.stats.connected.load(Ordering::Relaxed)
+    }
+
+    /// A read-only view of the connection state that outlives borrows of the handle (for a
+    /// monitor thread).
+    pub fn link(&self) -> DtcLink {
+        DtcLink(Arc::clone(&self.stats))
     }
 
     /// The server's last reported position in the symbol (contracts, + long), if any.

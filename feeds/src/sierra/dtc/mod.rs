@@ -18,7 +18,7 @@ pub mod market;
 pub mod messages;
 pub mod reason;
 
-pub use client::{check, CheckReport, DtcEdge, DtcError, DtcHandle, DtcStats};
+pub use client::{check, CheckReport, DtcEdge, DtcError, DtcHandle, DtcLink, DtcStats};
 pub use config::{DtcConfig, Encoding, Secret};
 pub use messages::Message;
 
