@@ -711,7 +711,7 @@ impl<V: Venue> Stage for ExecStage<V> {
                 }
                 // The signal stage adopted a snapshot computed at `arg`: it ages from there.
                 ControlKind::GammaAdopted => self.risk.on_gamma_age(c.ts, c.ts.saturating_sub(c.arg)),
-                ControlKind::GammaPublished | ControlKind::Timer => {}
+                ControlKind::GammaPublished | ControlKind::ModelPublished | ControlKind::Timer => {}
             },
             Msg::Intent(_) | Msg::Fill(_) => {}
         }

@@ -108,6 +108,9 @@ pub struct SessionExtras {
     /// market event with `ts_recv ≥ ts_ns` ([`ScheduledSource`]), so the run stays a function
     /// of its input (deterministic kill-switch tests; a journal records them like any input).
     pub scheduled: Vec<(u64, Control)>,
+    /// The board a session's model publisher writes (`crate::ml::ModelPublisher`); a journal
+    /// replay loads its run's models instead.
+    pub model_board: Option<Arc<mia_signal::gates::ml::ModelBoard>>,
 }
 
 struct DecisionSink {
@@ -254,11 +257,19 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
         (Input::Journal(dir), None) => crate::app::gamma::load_publications(dir)?.map(|(b, _)| b),
         _ => None,
     };
+    let journal_in = match &opts.input {
+        Input::Journal(dir) => Some(dir.as_path()),
+        _ => None,
+    };
+    let mut models = crate::ml::session_models(&cfg.ml, journal_in, opts.out.as_deref())?;
+    if let Some(b) = extras.model_board.take() {
+        models.board = Some(b);
+    }
     let profile = opts.profile.unwrap_or(opts.run_mode.default_profile());
     let run = format!("{} (profile {})", opts.run_mode.label(), profile.as_str());
     let stages = build_stages(
         cfg,
-        StageParts { gamma_open: gamma, board, venue, instrument_id: 0, snapshot_tap, profile },
+        StageParts { gamma_open: gamma, board, venue, instrument_id: 0, snapshot_tap, profile, models },
     );
     Ok(Prepared {
         inputs: Inputs { source, side },

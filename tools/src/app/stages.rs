@@ -41,6 +41,8 @@ pub struct StageParts {
     pub snapshot_tap: Option<Tap<FeatureSnapshot>>,
     /// The signal-engine profile in force.
     pub profile: ProfileName,
+    /// The ML entry filter's opening model and publication board (none: filter off).
+    pub models: crate::ml::SessionModels,
 }
 
 impl Default for StageParts {
@@ -52,6 +54,7 @@ impl Default for StageParts {
             instrument_id: 0,
             snapshot_tap: None,
             profile: ProfileName::Backtest,
+            models: crate::ml::SessionModels::default(),
         }
     }
 }
@@ -68,6 +71,12 @@ pub fn build_stages(cfg: &Config, parts: StageParts) -> Vec<Box<dyn Stage>> {
     }
     if let Some(t) = parts.snapshot_tap {
         signal.attach_snapshot_tap(t);
+    }
+    if let Some(m) = parts.models.opening {
+        signal.set_model(m);
+    }
+    if let Some(b) = parts.models.board {
+        signal.attach_model_board(b);
     }
     let trading = Trading { contract, order_qty: cfg.trading.order_qty, instrument_id: parts.instrument_id };
     let exec: Box<dyn Stage> = match parts.venue {
