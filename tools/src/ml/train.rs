@@ -6,8 +6,8 @@
 //! A model below a floor is not written (the command fails and lists the reasons); the report
 //! is written either way (`<out>.report.txt`).
 
-use super::{column, number, read_csv, MlConfig, ML_FEATURES, ML_N};
-use anyhow::{anyhow, bail, Result};
+use super::{column, number, MlConfig, ML_FEATURES, ML_N};
+use anyhow::{anyhow, bail, Context, Result};
 use mia_ml::{
     brier, calibration, check_floors, log_loss, precision_recall, purged_kfold, train_forest, train_gbm,
     train_logistic, validate, BoostedSource, FlatEnsemble, Floors, ForestConfig, GbmConfig, MemberWeights,
@@ -47,7 +47,14 @@ impl Dataset {
     /// The file is unreadable, a column is missing, a cell is not a number, or a feature is
     /// not finite (file, line and column named).
     pub fn load(path: &Path) -> Result<Self> {
-        let (h, rows) = read_csv(path)?;
+        use std::io::BufRead;
+        let f = std::fs::File::open(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        let mut lines = std::io::BufReader::new(f).lines();
+        let head = match lines.next() {
+            Some(l) => l.with_context(|| format!("{}: cannot read", path.display()))?,
+            None => bail!("{}: empty file (no header)", path.display()),
+        };
+        let h: Vec<String> = head.split(',').map(|s| s.trim().to_string()).collect();
         let fc: Vec<usize> = ML_FEATURES.iter().map(|n| column(&h, n, path)).collect::<Result<_>>()?;
         let (cy, cts, cend, cret) = (
             column(&h, "y", path)?,
@@ -55,12 +62,20 @@ impl Dataset {
             column(&h, "t_end_ns", path)?,
             column(&h, "tb_return_usd", path)?,
         );
-        let mut rec = Vec::with_capacity(rows.len());
-        for (i, r) in rows.iter().enumerate() {
+        let mut rec = Vec::new();
+        for (i, l) in lines.enumerate() {
             let line = i + 2;
+            let l = l.with_context(|| format!("{}: line {line}: cannot read", path.display()))?;
+            if l.trim().is_empty() {
+                continue;
+            }
+            let r: Vec<&str> = l.split(',').map(str::trim).collect();
+            if r.len() != h.len() {
+                bail!("{}: line {line}: {} cells, the header has {}", path.display(), r.len(), h.len());
+            }
             let mut x = [0.0; ML_N];
             for (j, &c) in fc.iter().enumerate() {
-                x[j] = number(&r[c], path, line, ML_FEATURES[j])?;
+                x[j] = number(r[c], path, line, ML_FEATURES[j])?;
                 if !x[j].is_finite() {
                     bail!("{}: line {line}: column {}: not a finite number", path.display(), ML_FEATURES[j]);
                 }
@@ -70,13 +85,13 @@ impl Dataset {
                     anyhow!("{}: line {line}: column {name}: {:?} is not an integer", path.display(), r[c])
                 })
             };
-            let y = match r[cy].as_str() {
+            let y = match r[cy] {
                 "1" => true,
                 "0" => false,
                 v => bail!("{}: line {line}: column y: {v:?} is not 0 or 1", path.display()),
             };
             let (t0, t1) = (int(cts, "ts_ns")?, int(cend, "t_end_ns")?);
-            let ret = number(&r[cret], path, line, "tb_return_usd")?;
+            let ret = number(r[cret], path, line, "tb_return_usd")?;
             rec.push((t0, t1, x, y, ret));
         }
         rec.sort_by_key(|r| r.0);
