@@ -100,7 +100,11 @@ pub fn run(model: &Path, csv: &Path, out: Option<&Path>) -> Result<()> {
     }
     match out {
         Some(o) => std::fs::write(o, text).with_context(|| format!("{}: cannot write", o.display()))?,
-        None => std::io::stdout().lock().write_all(text.as_bytes()).context("stdout")?,
+        None => match std::io::stdout().lock().write_all(text.as_bytes()) {
+            // A reader that stops early (`| head`) is not an error.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            r => r.context("stdout")?,
+        },
     }
     Ok(())
 }
