@@ -300,6 +300,7 @@ impl<V: Venue> ExecStage<V> {
         e.set_consecutive_losses(u64::from(self.risk.consecutive_losses()));
         e.set_risk_reason(self.risk.reason().map_or(0, |r| r as u64));
         e.set_kills(c.kills);
+        e.set_trips(self.pos.trips());
         e.set_prices(self.pos.avg_entry_px().unwrap_or(0), self.last_fill_px);
         self.publish_mark(m);
     }
@@ -936,7 +937,7 @@ impl<V: Venue> ExecStage<V> {
                 }
                 // The signal stage adopted a snapshot computed at `arg`: it ages from there.
                 ControlKind::GammaAdopted => self.risk.on_gamma_age(c.ts, c.ts.saturating_sub(c.arg)),
-                ControlKind::GammaPublished | ControlKind::Timer => {}
+                ControlKind::GammaPublished | ControlKind::ModelPublished | ControlKind::Timer => {}
             },
             Msg::Intent(_) | Msg::Fill(_) => {}
         }

@@ -8,5 +8,6 @@ pub mod app;
 pub mod backup;
 pub mod features_export;
 pub mod gex;
+pub mod ml;
 pub mod monitor;
 pub mod report;

@@ -106,6 +106,9 @@ enum Command {
         /// Run the monitor as a live session does (`[monitor]`: /metrics, Discord, status.json).
         #[arg(long)]
         monitor: bool,
+        /// ML entry filter: an ensemble written by `mia train` (overrides `[ml] model`).
+        #[arg(long)]
+        model: Option<PathBuf>,
         #[command(flatten)]
         run: RunArgs,
     },
@@ -195,11 +198,130 @@ enum Command {
         #[arg(long)]
         once: bool,
     },
+    /// ML dataset: one row per entry signal of each run (traded or not): the journaled feature
+    /// snapshot, the signal, the trade's result, a triple-barrier label.
+    Dataset {
+        /// Run directories written by backtest/replay.
+        #[arg(required = true)]
+        runs: Vec<PathBuf>,
+        /// Output CSV.
+        #[arg(long)]
+        out: PathBuf,
+        /// Configuration file for the `[ml]` label keys (default: built-in defaults).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Train the ML entry filter (LR + random forest + boosted trees): dataset, purged k-fold
+    /// validation, floors, export of the flat ensemble; prints and writes the report.
+    Train {
+        /// Run directories (their dataset is built first).
+        runs: Vec<PathBuf>,
+        /// A dataset CSV from `mia dataset` instead of run directories.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        /// Output model file (the report goes to OUT.report.txt).
+        #[arg(long)]
+        out: PathBuf,
+        /// Configuration file for `[ml]` (default: built-in defaults).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// One probability per CSV row for a MIA ensemble or an xgboost JSON model (columns by name).
+    Predict {
+        /// Model file: `mia train` output or xgboost `save_model("m.json")`.
+        #[arg(long)]
+        model: PathBuf,
+        /// Input CSV with a header naming the model's features.
+        #[arg(long)]
+        csv: PathBuf,
+        /// Write the probabilities here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Guarded walk-forward tuning of strategy parameters over synthetic sessions; shardable
+    /// (`--plan`, `--shard I/N`, `--merge DIR...`).
+    Optimize(OptimizeArgs),
     /// Kill switch: writes RUN_DIR/KILL; the session running there flattens and halts.
     Kill {
         /// The running session's run directory (default: the newest directory under runs/).
         run_dir: Option<PathBuf>,
     },
+}
+
+/// `mia optimize` options.
+#[derive(Args, Debug)]
+struct OptimizeArgs {
+    /// Base configuration (default: built-in defaults).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Parameters to tune (declared: obi_entry, delta_entry, stop_points, target_points).
+    #[arg(long, default_value = "obi_entry,delta_entry,stop_points,target_points")]
+    params: String,
+    /// Seed of session 0 (session k uses seed + k).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Sessions.
+    #[arg(long, default_value_t = 6)]
+    sessions: usize,
+    /// Trading days per session.
+    #[arg(long, default_value_t = 1)]
+    days: u32,
+    /// Training sessions per fold.
+    #[arg(long, default_value_t = 2)]
+    train: usize,
+    /// Test sessions per fold.
+    #[arg(long, default_value_t = 1)]
+    test: usize,
+    /// Market events per backtest (default: whole sessions).
+    #[arg(long)]
+    max_events: Option<u64>,
+    /// Report directory (trials.csv, summary.txt), or the shard's result directory.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Write the job list here (without --shard/--merge), or read it (with them).
+    #[arg(long)]
+    plan: Option<PathBuf>,
+    /// Run one slice I/N of the plan's jobs.
+    #[arg(long)]
+    shard: Option<String>,
+    /// Combine the shard results in these directories.
+    #[arg(long, num_args = 1..)]
+    merge: Vec<PathBuf>,
+}
+
+fn optimize(a: OptimizeArgs) -> Result<()> {
+    use mia_tools::ml::optimize as opt;
+    let need_out =
+        || a.out.clone().ok_or_else(|| anyhow::anyhow!("mia optimize: --out DIR is required here"));
+    if !a.merge.is_empty() || a.shard.is_some() {
+        let plan_path = a
+            .plan
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("mia optimize: --shard/--merge need --plan FILE"))?;
+        let plan = opt::read_plan(plan_path)?;
+        let out = need_out()?;
+        if let Some(s) = &a.shard {
+            let n = opt::run_shard(&plan, opt::parse_shard(s)?, &out)?;
+            println!("shard {s}: {n} jobs written to {}", out.display());
+        } else {
+            let r = opt::merge(&plan, &a.merge, &out)?;
+            print!("{}", r.summary);
+            println!("report: {}", out.display());
+        }
+        return Ok(());
+    }
+    let cfg = load_config(a.config.as_ref())?;
+    let spec = opt::spec_from(&cfg, &a.params, a.seed, a.sessions, a.days, a.train, a.test, a.max_events)?;
+    if let Some(p) = &a.plan {
+        let n = opt::write_plan(&spec, p)?;
+        println!("wrote {n} jobs to {}", p.display());
+        return Ok(());
+    }
+    let out = need_out()?;
+    let r = opt::run_single(&spec, &out)?;
+    print!("{}", r.summary);
+    println!("report: {}", out.display());
+    Ok(())
 }
 
 fn load_config(path: Option<&PathBuf>) -> Result<Config> {
@@ -211,19 +333,31 @@ fn load_config(path: Option<&PathBuf>) -> Result<Config> {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Backtest { data, seed, days, monitor, run } => {
+        Command::Backtest { data, seed, days, monitor, model, run } => {
             let input = match data {
                 Some(p) => Input::from_path(&p)?,
                 None => Input::Synthetic { seed, days },
             };
-            if monitor {
-                let opts = session_options(input, run, RunMode::Backtest)?;
-                let summary = mia_tools::app::live::run_monitored(&opts)?;
-                print!("{}", render_summary(&summary));
-                return Ok(());
+            let mut opts = session_options(input, run, RunMode::Backtest)?;
+            if let Some(m) = model {
+                opts.config.ml.model = m.display().to_string();
             }
-            session(input, run, RunMode::Backtest)
+            let summary =
+                if monitor { mia_tools::app::live::run_monitored(&opts)? } else { run_session(&opts)? };
+            print!("{}", render_summary(&summary));
+            Ok(())
         }
+        Command::Dataset { runs, out, config } => {
+            mia_tools::ml::dataset::run(&runs, &load_config(config.as_ref())?.ml, &out)
+        }
+        Command::Train { runs, csv, out, config } => {
+            if runs.is_empty() && csv.is_none() {
+                anyhow::bail!("mia train: give run directories or --csv DATASET.csv");
+            }
+            mia_tools::ml::train::run(&runs, csv.as_deref(), &load_config(config.as_ref())?.ml, &out)
+        }
+        Command::Predict { model, csv, out } => mia_tools::ml::predict::run(&model, &csv, out.as_deref()),
+        Command::Optimize(a) => optimize(a),
         Command::Replay { path, run } => session(Input::from_path(&path)?, run, RunMode::Replay),
         Command::Gen { seed, days, out, schema } => {
             mia_tools::app::session::generate(seed, days, GenSchema::parse(&schema)?, &out)

@@ -80,6 +80,7 @@ pub struct ExecCells {
     consecutive_losses: AtomicU64,
     risk_reason: AtomicU64,
     kills: AtomicU64,
+    trips: AtomicU64,
     mark: AtomicI64,
     entry_px: AtomicI64,
     last_fill_px: AtomicI64,
@@ -281,6 +282,12 @@ impl ExecCells {
     pub fn set_kills(&self, n: u64) {
         self.kills.store(n, Relaxed);
     }
+
+    /// Round trips completed so far (a trade closed; a flip closes one and opens the next).
+    #[inline]
+    pub fn set_trips(&self, n: u64) {
+        self.trips.store(n, Relaxed);
+    }
     /// Last trade price (the P&L mark), [`Px`] units.
     #[inline]
     pub fn set_mark(&self, px: Px) {
@@ -419,6 +426,9 @@ pub struct HealthSnapshot {
     /// Kill-switch commands received.
     #[serde(default)]
     pub kills: u64,
+    /// Round trips completed (trades opened = `trips` + 1 while a position is open).
+    #[serde(default)]
+    pub trips: u64,
     /// Last trade price, [`Px`] units (0: none yet).
     #[serde(default)]
     pub mark: Px,
@@ -494,6 +504,7 @@ impl LiveMetrics {
             consecutive_losses: e.consecutive_losses.load(Relaxed),
             risk_reason: e.risk_reason.load(Relaxed),
             kills: e.kills.load(Relaxed),
+            trips: e.trips.load(Relaxed),
             mark: e.mark.load(Relaxed),
             entry_px: e.entry_px.load(Relaxed),
             last_fill_px: e.last_fill_px.load(Relaxed),

@@ -14,6 +14,7 @@
 use crate::features::engine::FeatureEngine;
 use crate::features::registry::FeaturesConfig;
 use crate::gates::gamma::{GammaBoard, GammaGate, GammaGateConfig};
+use crate::gates::ml::{EntryModel, MlGate, ModelBoard};
 use crate::gates::Allow;
 use crate::market::bars::BarsConfig;
 use crate::market::MarketConfig;
@@ -101,6 +102,7 @@ pub struct SignalStage {
     pub signals: u64,
     snapshot_tap: Option<Tap<FeatureSnapshot>>,
     metrics: Option<Arc<LiveMetrics>>,
+    ml: MlGate,
 }
 
 impl SignalStage {
@@ -126,6 +128,7 @@ impl SignalStage {
             signals: 0,
             snapshot_tap: None,
             metrics: None,
+            ml: MlGate::new(),
         }
     }
 
@@ -151,6 +154,21 @@ impl SignalStage {
                 sig.confidence,
             );
         }
+    }
+
+    /// Filters entry signals with `model` from the first input on (see [`crate::gates::ml`]).
+    pub fn set_model(&mut self, model: Arc<dyn EntryModel>) {
+        self.ml.set_model(model);
+    }
+
+    /// Reads announced model publications (`ModelPublished`) from `board`.
+    pub fn attach_model_board(&mut self, board: Arc<ModelBoard>) {
+        self.ml.attach_board(board);
+    }
+
+    /// The ML entry filter.
+    pub fn ml_gate(&self) -> &MlGate {
+        &self.ml
     }
 
     /// Starts the session with `levels` (the snapshot known before the first input).
@@ -264,11 +282,9 @@ impl SignalStage {
         let ref_price = self.engine.market.reference_price()?;
         let allow = if self.gate_enabled { self.gate.allow(ref_price, ev.ts_recv) } else { Allow::ALL };
         let cx = DecisionContext { seq: ev.seq, ts: ev.ts_recv, ref_price, allow };
-        let sig = self.strategy.decide(&cx, self.engine.vector());
-        if sig.is_some() {
-            self.engine.snapshot(SnapshotKind::Signal, ev.seq);
-        }
-        sig
+        let sig = self.strategy.decide(&cx, self.engine.vector())?;
+        self.engine.snapshot(SnapshotKind::Signal, ev.seq);
+        self.ml.filter(sig, self.engine.vector())
     }
 
     /// Bars closed before `ev` is applied: the strategy's bar-close decisions.
@@ -283,10 +299,12 @@ impl SignalStage {
             }
             let e = &self.engine;
             if let Some(sig) = self.strategy.on_bar_close(&cx, &e.market, &e.features, e.vector(), tf) {
-                self.signals += 1;
-                self.publish_signal(&sig);
                 self.engine.snapshot(SnapshotKind::Signal, ev.seq);
-                out.push(Envelope { t0, msg: Msg::Signal(sig) });
+                if let Some(sig) = self.ml.filter(sig, self.engine.vector()) {
+                    self.signals += 1;
+                    self.publish_signal(&sig);
+                    out.push(Envelope { t0, msg: Msg::Signal(sig) });
+                }
             }
         }
     }
@@ -342,6 +360,9 @@ impl Stage for SignalStage {
             Msg::Control(c) => {
                 let adopted =
                     if c.kind == ControlKind::GammaPublished { self.on_gamma_published(c.arg) } else { None };
+                if c.kind == ControlKind::ModelPublished {
+                    self.ml.on_published(c.arg);
+                }
                 out.push(*env);
                 if let Some(at) = adopted {
                     Self::push_adopted(at, c.seq, c.ts, env.t0, out);
@@ -405,6 +426,11 @@ impl Stage for SignalStage {
         r.count("features.options_nonfinite", self.engine.features.options.nonfinite_count());
         r.count("features.volatility_nonfinite", self.engine.features.volatility.nonfinite_count());
         r.features = Some(self.engine.stats);
+        let ml = &self.ml.counters;
+        r.count("ml.approved", ml.approved);
+        r.count("ml.rejected", ml.rejected);
+        r.count("ml.swaps", ml.swaps);
+        r.note("ml", self.ml.describe());
         self.strategy.report(r);
     }
 }

@@ -99,6 +99,8 @@ pub struct Config {
     /// (signal; SIGNALS §12). The run mode picks one (backtest and replay: `backtest`), and
     /// `--profile` overrides it.
     pub profile: Profiles,
+    /// The ML entry filter, `mia dataset` labels and `mia train` (tools; `docs/ml.md`).
+    pub ml: crate::ml::MlConfig,
 }
 
 /// A configuration error naming the file and the reason (with line, column and key).
@@ -178,6 +180,7 @@ impl Config {
         check(self.control.validate());
         check(self.live.validate());
         check(self.monitor.validate());
+        check(self.ml.validate());
         check(if self.pipeline.ring_capacity < 2 {
             Err("pipeline.ring_capacity: must be ≥ 2".into())
         } else {

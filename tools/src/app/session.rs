@@ -123,6 +123,9 @@ pub struct SessionExtras {
     /// Live metrics the sequencer, the stages and the journal publish into (a monitored
     /// session, `docs/monitoring.md`); `None`: nothing is published.
     pub metrics: Option<Arc<LiveMetrics>>,
+    /// The board a session's model publisher writes (`crate::ml::ModelPublisher`); a journal
+    /// replay loads its run's models instead.
+    pub model_board: Option<Arc<mia_signal::gates::ml::ModelBoard>>,
 }
 
 struct DecisionSink {
@@ -277,6 +280,14 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
         (Input::Journal(dir), None) => crate::app::gamma::load_publications(dir)?.map(|(b, _)| b),
         _ => None,
     };
+    let journal_in = match &opts.input {
+        Input::Journal(dir) => Some(dir.as_path()),
+        _ => None,
+    };
+    let mut models = crate::ml::session_models(&cfg.ml, journal_in, opts.out.as_deref())?;
+    if let Some(b) = extras.model_board.take() {
+        models.board = Some(b);
+    }
     let profile = opts.profile.unwrap_or(opts.run_mode.default_profile());
     let run = format!("{} (profile {})", opts.run_mode.label(), profile.as_str());
     let metrics = extras.metrics.take();
@@ -291,6 +302,7 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
             profile,
             metrics: metrics.clone(),
             trade_tap,
+            models,
         },
     );
     Ok(Prepared {

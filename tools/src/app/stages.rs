@@ -46,6 +46,8 @@ pub struct StageParts {
     pub metrics: Option<Arc<LiveMetrics>>,
     /// Where the exec stage sends its entry and exit marks (the trade snapshots).
     pub trade_tap: Option<Tap<TradeMark>>,
+    /// The ML entry filter's opening model and publication board (none: filter off).
+    pub models: crate::ml::SessionModels,
 }
 
 impl Default for StageParts {
@@ -59,6 +61,7 @@ impl Default for StageParts {
             profile: ProfileName::Backtest,
             metrics: None,
             trade_tap: None,
+            models: crate::ml::SessionModels::default(),
         }
     }
 }
@@ -78,6 +81,12 @@ pub fn build_stages(cfg: &Config, parts: StageParts) -> Vec<Box<dyn Stage>> {
     }
     if let Some(m) = &parts.metrics {
         signal.attach_metrics(Arc::clone(m));
+    }
+    if let Some(m) = parts.models.opening {
+        signal.set_model(m);
+    }
+    if let Some(b) = parts.models.board {
+        signal.attach_model_board(b);
     }
     let trading = Trading { contract, order_qty: cfg.trading.order_qty, instrument_id: parts.instrument_id };
     let (metrics, tap) = (parts.metrics, parts.trade_tap);

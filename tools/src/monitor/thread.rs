@@ -364,16 +364,19 @@ impl Worker {
             ));
         }
         let px = |v: i64| if v != 0 && v != mia_model::price::UNDEF_PX { v as f64 / 1e9 } else { f64::NAN };
-        if s.position != p.position {
+        // Trades are counted, not inferred from two position samples: a whole trade between
+        // two samples (a fast replay, a busy machine) is still reported.
+        let opened = |x: &HealthSnapshot| x.trips + u64::from(x.position != 0);
+        let closed = s.trips.saturating_sub(p.trips);
+        if closed > 0 {
             let realized = (s.realized_pnl_nano - p.realized_pnl_nano) as f64 / 1e9;
-            if p.position != 0 && (s.position == 0 || s.position.signum() != p.position.signum()) {
-                let (entry, exit) = (px(p.entry_px), px(s.last_fill_px));
-                self.notifier.notify(discord::trade_closed("ES", p.position, entry, exit, realized));
-            }
-            if s.position != 0 && (p.position == 0 || s.position.signum() != p.position.signum()) {
-                let (stop, target) = (f64::NAN, f64::NAN);
-                self.notifier.notify(discord::trade_opened("ES", s.position, px(s.entry_px), stop, target));
-            }
+            let (entry, exit) = (px(p.entry_px), px(s.last_fill_px));
+            let side = if p.position != 0 { p.position } else { s.position };
+            self.notifier.notify(discord::trade_closed("ES", side, entry, exit, realized));
+        }
+        if opened(s) > opened(&p) && s.position != 0 {
+            let (stop, target) = (f64::NAN, f64::NAN);
+            self.notifier.notify(discord::trade_opened("ES", s.position, px(s.entry_px), stop, target));
         }
         if s.kills > p.kills {
             self.notifier.notify(discord::kill_switch("kill-switch input"));

@@ -221,6 +221,9 @@ pub enum ControlKind {
     /// computed at `arg` (ns; the opening one before input 0, or publication `n` at its
     /// `GammaPublished`), so the exec stage's risk manager can age it (`gamma_max_age_s`).
     GammaAdopted = 6,
+    /// Model publication number `arg` (an ML filter hot-swap) becomes visible to the signal
+    /// stage.
+    ModelPublished = 7,
 }
 
 impl ControlKind {
@@ -234,6 +237,7 @@ impl ControlKind {
             4 => Some(Self::GammaPublished),
             5 => Some(Self::Timer),
             6 => Some(Self::GammaAdopted),
+            7 => Some(Self::ModelPublished),
             _ => None,
         }
     }

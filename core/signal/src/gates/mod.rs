@@ -1,6 +1,7 @@
 //! Entry gates: context that may veto an entry (never an exit).
 
 pub mod gamma;
+pub mod ml;
 
 /// Which entries the context (e.g. the gamma gate) allows; exits are always allowed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
