@@ -8,7 +8,8 @@
 //!   regime, the 6 patterns, `C(d)`, selector, gates, confidence), timed alone inside full
 //!   passes over the events; criterion's throughput is per closing event.
 //!
-//! Inputs: the synthetic ES session from the RTH open (see `mia_benches`).
+//! Inputs: the synthetic ES session from the RTH open (see `mia_benches`); the first decision
+//! close of each pass comes from fresh stages (cold), as in a new session.
 //! Run: `cargo bench -p mia-benches --bench engine -- --warm-up-time 1 --measurement-time 3`.
 
 use std::hint::black_box;
@@ -22,8 +23,10 @@ use mia_runtime::stage::{Outbox, Stage};
 use mia_signal::strategy::registry::StrategyKind;
 use mia_tools::app::config::Config;
 
-/// Events pre-generated (≈ the first 1 h 45 min of RTH).
+/// Events pre-generated for the per-event bench (≈ the first 20 min of RTH, the busiest).
 const EVENTS: usize = 200_000;
+/// Events of one bar-close pass (≈ the first 2 h of RTH: a few dozen decision closes).
+const CLOSE_EVENTS: usize = 1_000_000;
 /// The decision timeframe, ns.
 const BAR_NS: u64 = 300_000_000_000;
 
@@ -96,7 +99,7 @@ fn engine_event_inline(c: &mut Criterion) {
 
 fn engine_bar_close(c: &mut Criterion) {
     let cfg = elite();
-    let events = synthetic_events(EVENTS);
+    let events = synthetic_events(CLOSE_EVENTS);
     // The first event of each new 5-minute bucket closes the decision bar (when one is open).
     let closes: Vec<bool> = events
         .iter()
@@ -104,7 +107,7 @@ fn engine_bar_close(c: &mut Criterion) {
         .map(|(i, e)| i > 0 && e.ts_recv / BAR_NS > events[i - 1].ts_recv / BAR_NS)
         .collect();
     let n_closes = closes.iter().filter(|&&x| x).count() as u64;
-    eprintln!("engine_bar_close: {n_closes} decision closes in {EVENTS} events per pass");
+    eprintln!("engine_bar_close: {n_closes} decision closes in {CLOSE_EVENTS} events per pass");
     let mut g = c.benchmark_group("engine_bar_close");
     g.sample_size(10);
     g.throughput(Throughput::Elements(n_closes.max(1)));
