@@ -135,6 +135,19 @@ enum Command {
         #[arg(long, default_value = "mbp-10")]
         schema: String,
     },
+    /// Recall and precision of the signal engine's pattern detectors on planted, labelled
+    /// episodes of the synthetic market (one trading day per seed; docs/strategy.md).
+    Episodes {
+        /// Seeds, `A-B` or one number.
+        #[arg(long, default_value = "1-20")]
+        seeds: String,
+        /// Configuration file (default: built-in defaults = config/default.toml).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Output directory (default: a new folder under runs/); one `seed-N` folder per seed.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Latency percentiles and plot of a run directory (or its latency/ folder).
     Perf {
         /// A run directory written by backtest/replay, or its latency/ folder.
@@ -362,6 +375,24 @@ fn run(cli: Cli) -> Result<()> {
         Command::Gen { seed, days, out, schema } => {
             mia_tools::app::session::generate(seed, days, GenSchema::parse(&schema)?, &out)
         }
+        Command::Episodes { seeds, config, out } => {
+            let seeds = parse_seeds(&seeds)?;
+            let config = load_config(config.as_ref())?;
+            let out = out.unwrap_or_else(|| default_out_dir("episodes"));
+            let scores = mia_tools::app::episodes::run(seeds.clone(), &config, &out)?;
+            let table = mia_tools::app::episodes::render(&scores);
+            let path = out.join("episodes_score.md");
+            std::fs::write(&path, &table).with_context(|| format!("{}: cannot write", path.display()))?;
+            println!(
+                "seeds {}-{}, {} trading days, runs in {}\n",
+                seeds.start(),
+                seeds.end(),
+                scores.days,
+                out.display()
+            );
+            print!("{table}");
+            Ok(())
+        }
         Command::Perf { path } => perf(&path),
         Command::Features { run_dir, csv } => mia_tools::features_export::run(&run_dir, csv.as_deref()),
         Command::Gex(args) => mia_tools::gex::run(&args),
@@ -388,6 +419,22 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `A-B` or `N` → an inclusive seed range.
+fn parse_seeds(s: &str) -> Result<std::ops::RangeInclusive<u64>> {
+    let bad = || anyhow::anyhow!("--seeds {s:?}: expected A-B or N (A <= B)");
+    let (a, b) = match s.split_once('-') {
+        Some((a, b)) => (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?),
+        None => {
+            let n = s.trim().parse().map_err(|_| bad())?;
+            (n, n)
+        }
+    };
+    if a > b {
+        return Err(bad());
+    }
+    Ok(a..=b)
 }
 
 fn kill(run_dir: Option<PathBuf>) -> Result<()> {

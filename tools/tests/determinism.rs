@@ -162,8 +162,24 @@ fn signal_engine_runs_the_same_in_both_modes() {
         Some(&dir.path().join("a")),
         cfg.clone(),
     );
-    let b = run_with(Input::Synthetic { seed: 1, days: 1 }, Schedule::Threaded, None, cfg);
+    let b =
+        run_with(Input::Synthetic { seed: 1, days: 1 }, Schedule::Threaded, Some(&dir.path().join("b")), cfg);
     assert_eq!(a.digest, b.digest, "threaded = inline");
+    // The engine trades nothing on this day (docs/strategy.md), so the digest alone would not
+    // see a difference: its decisions' outputs (pattern detections, rejections by reason)
+    // must be identical too.
+    for f in ["detections.csv", "engine_stats.csv"] {
+        let read = |d: &str| std::fs::read_to_string(dir.path().join(d).join(f)).expect(f);
+        assert_eq!(read("a"), read("b"), "{f}: threaded = inline");
+    }
+    assert!(
+        std::fs::read_to_string(dir.path().join("a").join("detections.csv"))
+            .expect("detections")
+            .lines()
+            .count()
+            > 50,
+        "the engine detects patterns on a synthetic day"
+    );
     let stats =
         std::fs::read_to_string(dir.path().join("a").join("engine_stats.csv")).expect("engine_stats.csv");
     let decisions: u64 = stats

@@ -33,6 +33,7 @@
 
 mod book;
 mod dist;
+pub mod episodes;
 mod model;
 mod rng;
 #[cfg(test)]
@@ -48,6 +49,7 @@ use mia_model::price::Px;
 
 use book::{Book, SideIx, ASK, BID, DEPTH};
 use dist::QuantileTable;
+pub use episodes::{labels_csv, EpisodeLabel, EpisodePattern, EpisodesConfig};
 use mia_model::time::calendar::{is_trading_day, next_trading_day, Date};
 use mia_model::time::NS_PER_SEC;
 use model::{Latent, Regime, Seasonality, DAY_MINUTES, RTH_OFFSET, SESSION_MINUTES};
@@ -163,6 +165,8 @@ pub struct SynthConfig {
     pub vol_scale: f64,
     /// ES − SPX basis used by [`SynthSession::spx_spot_estimate`], 1e-9 units (default 20.00).
     pub spx_basis: Px,
+    /// Planted, labelled pattern episodes ([`episodes`]; off by default).
+    pub episodes: EpisodesConfig,
 }
 
 impl Default for SynthConfig {
@@ -177,6 +181,7 @@ impl Default for SynthConfig {
             start_price: 5_000 * mia_model::price::PRICE_SCALE,
             vol_scale: 1.0,
             spx_basis: 20 * mia_model::price::PRICE_SCALE,
+            episodes: EpisodesConfig::default(),
         }
     }
 }
@@ -418,6 +423,12 @@ pub struct SynthSession {
     pending: Option<PendingTrade>,
     burst: Option<Burst>,
     ep: Episodes,
+    /// The planted episodes' script of each day (empty when they are off) and their labels.
+    scripts: Vec<episodes::DayScript>,
+    /// See [`SynthSession::scripts`].
+    labels: Vec<EpisodeLabel>,
+    /// The script's directive for the current second (None outside an episode).
+    directive: Option<episodes::Directive>,
     done: bool,
 }
 
@@ -457,6 +468,26 @@ impl SynthSession {
         let season_sum: f64 = tables.season.rate.iter().sum();
         let base_rate = cfg.target_records as f64 / (RECORDS_PER_EVENT * season_sum * 60.0);
         let latent = Latent::new(0.5, cfg.vol_scale);
+        let (mut scripts, mut labels) = (Vec::new(), Vec::new());
+        if cfg.episodes.enabled {
+            let open = start_tick * ES_TICK;
+            let spot = mia_model::price::to_f64(open - cfg.spx_basis);
+            // The gamma snapshot is taken at the stream start (fresh for 24 h): first day only.
+            let walls = episodes::walls(
+                cfg.seed,
+                spot,
+                days[0].start_ns,
+                mia_model::price::to_f64(cfg.spx_basis) + 0.125,
+                open,
+                ES_TICK,
+            );
+            let mut plan = Rng::new(cfg.seed ^ 0x6570_6973_6f64_6573);
+            for (i, d) in days.iter().enumerate() {
+                let sc = episodes::DayScript::new(&mut plan, d.rth_open_ns, walls.filter(|_| i == 0));
+                sc.labels(&mut labels);
+                scripts.push(sc);
+            }
+        }
         let mut s = Self {
             cfg: cfg.clone(),
             symbol: mia_model::contract::front_symbol("ES", day.date),
@@ -481,6 +512,9 @@ impl SynthSession {
             pending: None,
             burst: None,
             ep: Episodes::default(),
+            scripts,
+            labels,
+            directive: None,
             done: false,
         };
         s.start_day();
@@ -559,6 +593,12 @@ impl SynthSession {
         self.opening_price() - self.cfg.spx_basis
     }
 
+    /// The planted episodes' labels, in time order per day (empty unless
+    /// [`SynthConfig::episodes`] is enabled); known as soon as the session is built.
+    pub fn episode_labels(&self) -> &[EpisodeLabel] {
+        &self.labels
+    }
+
     /// The configuration the session was built from.
     pub fn config(&self) -> &SynthConfig {
         &self.cfg
@@ -577,18 +617,40 @@ impl SynthSession {
             let now = self.next_step_ns;
             let minute = self.profile_minute(now);
             let ahead = self.profile_minute(now + model::LOOKAHEAD as u64 * NS_PER_SEC);
-            if (RTH_OFFSET..RTH_OFFSET + SESSION_MINUTES).contains(&minute) && episodes_on() {
+            let was_scripted = self.directive.is_some();
+            self.directive = match self.scripts.get_mut(self.day_ix) {
+                Some(sc) => {
+                    sc.directive(now + model::LOOKAHEAD as u64 * NS_PER_SEC, self.latent.fair_ahead())
+                }
+                None => None,
+            };
+            if self.directive.is_some() {
+                // A planted episode owns the market: no natural episode starts meanwhile.
+                self.ep.absorb = None;
+                self.ep.div_dir = 0;
+                self.ep.inst_dir = 0;
+            } else if (RTH_OFFSET..RTH_OFFSET + SESSION_MINUTES).contains(&minute) && episodes_on() {
+                if was_scripted {
+                    self.latent.force_regime(Regime::Range, 0.0, 600);
+                }
                 self.plan_rth_second(now, minute - RTH_OFFSET);
             }
             let season = &self.tables.season;
             let (vol, drift) = (season.vol[ahead] * self.day_vol, season.drift[ahead] * self.day_vol);
-            self.latent.step(&mut self.rng, vol, drift);
+            match self.directive {
+                Some(d) => self.latent.step_scripted(&mut self.rng, d.target, d.kappa, d.noise),
+                None => self.latent.step(&mut self.rng, vol, drift),
+            }
             if let Some(a) = self.ep.absorb {
                 self.hold_at_level(a);
             }
             self.next_step_ns += STEP_NS;
-            let rate =
-                self.base_rate * self.tables.season.rate[minute] * self.latent.activity() * self.day_rate;
+            let planted = self.directive.map_or(1.0, |d| d.rate);
+            let rate = self.base_rate
+                * self.tables.season.rate[minute]
+                * self.latent.activity()
+                * self.day_rate
+                * planted;
             self.mean_dt_ns = NS_PER_SEC as f64 / rate;
         }
     }
@@ -907,6 +969,12 @@ impl SynthSession {
                 } else {
                     1 - div_aggr
                 }
+            } else if let Some(share) = self.directive.and_then(|d| d.buy_share) {
+                if self.rng.chance(share) {
+                    BID
+                } else {
+                    ASK
+                }
             } else if self.rng.chance(0.5 + 0.42 * xi) {
                 BID
             } else {
@@ -925,6 +993,9 @@ impl SynthSession {
                     // The drift is carried by quote moves, not by with-trend aggression.
                     reach.min(DIVERGE_WITH_MAX)
                 };
+            }
+            if self.directive.is_some_and(|d| d.no_sweep) {
+                reach = reach.min(self.book.get(passive, 0).0 - 1);
             }
             let qty = self.tables.trade_size.sample(r << 11).min(reach);
             if qty > 0 {

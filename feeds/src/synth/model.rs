@@ -219,6 +219,17 @@ impl Latent {
             .clamp(0.1 * BASE_VARIANCE, 12.0 * BASE_VARIANCE);
     }
 
+    /// Advances one second along a planted episode's script: the new frontier closes the
+    /// share `kappa` of its gap to `target` (ticks, the fair value including impact) plus a
+    /// noise of standard deviation `noise`; the regime is held and the GARCH variance kept.
+    pub(crate) fn step_scripted(&mut self, rng: &mut Rng, target: f64, kappa: f64, noise: f64) {
+        let tgt = target - self.impact;
+        self.frontier += kappa * (tgt - self.frontier) + noise * normal(rng);
+        self.head = (self.head + 1) % RING;
+        self.path[(self.head + LOOKAHEAD) % RING] = self.frontier;
+        self.anchor = self.frontier;
+    }
+
     /// Activity multiplier from the current volatility: busier markets when volatile.
     #[inline]
     pub(crate) fn activity(&self) -> f64 {

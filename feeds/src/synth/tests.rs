@@ -909,3 +909,36 @@ fn speed() {
     }
     println!("best {best:.1} ns/record");
 }
+
+#[test]
+fn planted_episodes_are_off_by_default_and_labelled_when_on() {
+    use super::episodes::{labels_csv, EpisodePattern, EpisodesConfig};
+    let base = SynthConfig { target_records: 20_000, ..SynthConfig::default() };
+    let plain: Vec<Mbp10Msg> = SynthSession::new(&base).collect();
+    let off = SynthSession::new(&SynthConfig { episodes: EpisodesConfig { enabled: false }, ..base.clone() });
+    assert!(off.episode_labels().is_empty());
+    assert_eq!(off.collect::<Vec<_>>(), plain, "episodes off must leave the session unchanged");
+    let cfg = SynthConfig { episodes: EpisodesConfig { enabled: true }, days: 2, ..base };
+    let on = SynthSession::new(&cfg);
+    let labels = on.episode_labels().to_vec();
+    let days = on.days().to_vec();
+    // Day 1: all five patterns (the chain of the default session has positive net GEX);
+    // day 2: no gamma episodes (the snapshot is a day old).
+    for p in EpisodePattern::ALL {
+        assert!(labels.iter().any(|l| l.pattern == p && l.end_ns < days[0].end_ns), "{p:?} on day 1");
+    }
+    assert!(labels.iter().all(|l| l.pattern != EpisodePattern::GammaPin || l.end_ns < days[0].end_ns));
+    assert!(labels.iter().all(|l| l.start_ns < l.end_ns && (l.dir == 1 || l.dir == -1)));
+    assert_eq!(labels_csv(&labels).lines().count(), labels.len() + 1);
+    let recs: Vec<Mbp10Msg> = on.collect();
+    assert_ne!(recs, plain);
+    // The base-break episode: the market is quiet during the base and breaks in the label's
+    // direction (mid change over the break window).
+    let l = labels.iter().find(|l| l.pattern == EpisodePattern::BaseBreak).copied().expect("base break");
+    let mid_at = |t: u64| {
+        let r = recs.iter().find(|r| r.hd.ts_event >= t).expect("record after t");
+        (r.levels[0].bid_px + r.levels[0].ask_px) / 2
+    };
+    let moved = mid_at(l.end_ns) - mid_at(l.start_ns + 5 * 60_000_000_000);
+    assert!(moved * i64::from(l.dir) > 10 * 250_000_000, "break moved {moved}");
+}

@@ -5,6 +5,7 @@
 //! - [`config`]: the aggregate `Config` (each section owned and validated by its crate);
 //! - [`input`]: inputs, how to open them, and the chain beside them;
 //! - [`gamma`]: the options cold thread;
+//! - [`episodes`]: `mia episodes`, the detectors against planted, labelled episodes;
 //! - [`control`]: the kill switch's cold side (control thread, scheduled controls, `mia kill`);
 //! - [`stages`]: `build_stages`, the one place the decision path is built;
 //! - [`session`]: `prepare` → `execute` → `collect`;
@@ -14,6 +15,7 @@
 pub mod check;
 pub mod config;
 pub mod control;
+pub mod episodes;
 pub mod gamma;
 pub mod input;
 pub mod live;

@@ -49,6 +49,32 @@ impl Default for EliteConfig {
     }
 }
 
+/// Most pattern detections kept for `detections.csv` (later ones are counted, not kept).
+pub const DETECTION_CAP: usize = 32_768;
+
+/// One detected elite pattern at a decision (score above `[signal.patterns] detect`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Detection {
+    /// Event time of the decision (the close that triggered it), UTC ns.
+    pub ts: u64,
+    /// SIGNALS §4 pattern id (1–6).
+    pub id: u8,
+    /// +1 long, −1 short, 0 none.
+    pub dir: i8,
+    /// The pattern's score.
+    pub score: f32,
+}
+
+/// The detections as CSV: `ts_ns,pattern_id,dir,score`.
+pub fn detections_csv(d: &[Detection]) -> String {
+    use std::fmt::Write;
+    let mut s = String::from("ts_ns,pattern_id,dir,score\n");
+    for x in d {
+        let _ = writeln!(s, "{},{},{},{:.4}", x.ts, x.id, x.dir, x.score);
+    }
+    s
+}
+
 /// The signal engine.
 pub struct EliteStrategy {
     tf: Timeframe,
@@ -65,6 +91,9 @@ pub struct EliteStrategy {
     /// Decisions made (decision-timeframe closes).
     pub decisions: u64,
     vetoed: u64,
+    detections: Box<[Detection]>,
+    n_detections: usize,
+    detections_lost: u64,
 }
 
 /// The generator's sections, from the `[signal.*]` engine sections.
@@ -139,6 +168,18 @@ impl EliteStrategy {
             if h.score > detect {
                 hits[nh] = h;
                 nh += 1;
+                if self.n_detections < self.detections.len() {
+                    let dir = match h.dir {
+                        Direction::Long => 1,
+                        Direction::Short => -1,
+                        Direction::Flat => 0,
+                    };
+                    self.detections[self.n_detections] =
+                        Detection { ts: cx.ts, id: h.id as u8, dir, score: h.score as f32 };
+                    self.n_detections += 1;
+                } else {
+                    self.detections_lost += 1;
+                }
             }
         }
         let vol_class = f.volatility.class();
@@ -299,6 +340,9 @@ impl Strategy for EliteStrategy {
             zone_views: Box::new([ZoneView::default(); ZONE_CAP]),
             decisions: 0,
             vetoed: 0,
+            detections: vec![Detection::default(); DETECTION_CAP].into_boxed_slice(),
+            n_detections: 0,
+            detections_lost: 0,
         }
     }
 
@@ -370,5 +414,8 @@ impl Strategy for EliteStrategy {
         r.count("engine.decisions", self.decisions);
         r.count("engine.generated", st.generated());
         r.files.push(("engine_stats.csv", st.to_csv()));
+        r.count("engine.detections", self.n_detections as u64);
+        r.count("engine.detections_lost", self.detections_lost);
+        r.files.push(("detections.csv", detections_csv(&self.detections[..self.n_detections])));
     }
 }

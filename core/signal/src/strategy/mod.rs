@@ -7,6 +7,7 @@
 //! [`registry::AnyStrategy`], which dispatches with a `match` (no `Box<dyn>` on the hot path).
 
 pub mod elite;
+pub mod random;
 pub mod registry;
 pub mod threshold;
 

@@ -24,6 +24,7 @@ crate::strategy_set! {
     }
     threshold: Threshold(crate::strategy::threshold::ThresholdStrategy),
     elite: Elite(crate::strategy::elite::EliteStrategy),
+    random: Random(crate::strategy::random::RandomStrategy),
 }
 
 /// Checks that hold across `[signal]` sections: the decision timeframe equals the Battle
