@@ -86,6 +86,9 @@ struct LiveArgs {
     /// to RUN_DIR/session.log.
     #[arg(long)]
     tui: bool,
+    /// Follow this Sierra Chart `.scid` file while it grows (implies `--source scid`).
+    #[arg(long)]
+    follow: Option<PathBuf>,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -456,9 +459,18 @@ fn kill(run_dir: Option<PathBuf>) -> Result<()> {
 
 fn live_session(mode: LiveMode, args: LiveArgs, venue: Option<String>, live_flag: bool) -> Result<()> {
     mia_tools::app::secrets::load_dotenv()?;
-    let LiveArgs { source, speed, seed, days, tui, run } = args;
-    let data =
+    let LiveArgs { source, speed, seed, days, tui, follow, run } = args;
+    let mut data =
         source.as_deref().map(DataKind::parse).transpose().map_err(|e| anyhow::anyhow!("--source: {e}"))?;
+    if follow.is_some() {
+        if data.is_some_and(|d| d != DataKind::Scid) {
+            anyhow::bail!(
+                "--follow reads a .scid file: it cannot be combined with --source {}",
+                source.unwrap_or_default()
+            );
+        }
+        data = Some(DataKind::Scid);
+    }
     let venue =
         venue.as_deref().map(BrokerKind::parse).transpose().map_err(|e| anyhow::anyhow!("--venue: {e}"))?;
     let run_mode = match mode {
@@ -466,7 +478,11 @@ fn live_session(mode: LiveMode, args: LiveArgs, venue: Option<String>, live_flag
         LiveMode::Live => RunMode::Live,
         LiveMode::Collect => RunMode::Collect,
     };
-    let session = session_options(Input::Synthetic { seed, days }, run, run_mode)?;
+    let input = match follow {
+        Some(p) => Input::Scid(p),
+        None => Input::Synthetic { seed, days },
+    };
+    let session = session_options(input, run, run_mode)?;
     let summary = run_live_view(LiveOptions { mode, session, data, venue, speed, live_flag }, tui)?;
     print!("{}", render_summary(&summary));
     Ok(())

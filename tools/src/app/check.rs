@@ -148,7 +148,7 @@ fn brokers_in_use(cfg: &Config) -> Vec<&'static str> {
     match cfg.live.data {
         DataKind::Ibkr => v.push("ibkr"),
         DataKind::Dtc => v.push("dtc"),
-        DataKind::Synthetic => {}
+        DataKind::Synthetic | DataKind::Scid => {}
     }
     let venue = match cfg.live.venue {
         BrokerKind::Ibkr => "ibkr",

@@ -52,6 +52,8 @@ pub enum DataKind {
     Ibkr,
     /// Sierra Chart's DTC server (`[dtc]`).
     Dtc,
+    /// A Sierra Chart `.scid` file followed while Sierra Chart appends to it (`--follow FILE`).
+    Scid,
 }
 
 impl DataKind {
@@ -61,19 +63,21 @@ impl DataKind {
             DataKind::Synthetic => "synthetic",
             DataKind::Ibkr => "ibkr",
             DataKind::Dtc => "dtc",
+            DataKind::Scid => "scid",
         }
     }
 
     /// Parses a command-line value.
     ///
     /// # Errors
-    /// Not one of `synthetic`, `ibkr`, `dtc`.
+    /// Not one of `synthetic`, `ibkr`, `dtc`, `scid`.
     pub fn parse(s: &str) -> Result<Self, String> {
         match s {
             "synthetic" => Ok(DataKind::Synthetic),
             "ibkr" => Ok(DataKind::Ibkr),
             "dtc" => Ok(DataKind::Dtc),
-            _ => Err(format!("{s:?} is not a data source (synthetic, ibkr, dtc)")),
+            "scid" => Ok(DataKind::Scid),
+            _ => Err(format!("{s:?} is not a data source (synthetic, ibkr, dtc, scid)")),
         }
     }
 }
@@ -395,6 +399,19 @@ fn run_live_inner(
                 every.as_secs()
             ));
             Box::new(src)
+        }
+        DataKind::Scid => {
+            // Tails the file named by the session's input until Ctrl-C (the stop flag); the
+            // chain beside the file, if any, is the session's.
+            let Input::Scid(path) = &opts.session.input else {
+                bail!("--source scid follows a .scid file: give it with --follow FILE.scid");
+            };
+            let follow = mia_feeds::sierra::scid_follow::ScidFollowSource::open(
+                path,
+                mia_feeds::sierra::scid_follow::FollowOptions::default(),
+                Arc::clone(&stop),
+            )?;
+            Box::new(follow)
         }
         DataKind::Dtc => {
             let dcfg = edges.dtc_config(&cfg);
