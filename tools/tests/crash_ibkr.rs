@@ -21,6 +21,9 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod common;
+use common::grep_dir;
+
 const ACCOUNT: &str = "DU7654321";
 const WAIT: Duration = Duration::from_secs(60);
 /// 2026-12-01 15:00 UTC (09:00 in Chicago, inside the default risk session window).
@@ -119,22 +122,6 @@ fn filled_reports(msgs: &[Msg]) -> Vec<mia_model::msg::ExecReport> {
             _ => None,
         })
         .collect()
-}
-
-fn grep_dir(dir: &Path, needle: &[u8]) -> Vec<String> {
-    let mut hits = Vec::new();
-    let Ok(rd) = std::fs::read_dir(dir) else { return hits };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            hits.extend(grep_dir(&p, needle));
-        } else if let Ok(b) = std::fs::read(&p) {
-            if b.windows(needle.len()).any(|w| w == needle) {
-                hits.push(p.display().to_string());
-            }
-        }
-    }
-    hits
 }
 
 /// The market while a session is subscribed: phase 1 is one-sided (a deep bid, buyers lifting

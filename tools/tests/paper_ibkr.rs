@@ -11,6 +11,9 @@ use mia_tools::app::session::{run_session, RunMode, SessionOptions};
 use std::path::Path;
 use std::time::Duration;
 
+mod common;
+use common::grep_dir;
+
 const ACCOUNT: &str = "DU1234567";
 const EVENTS: u64 = 600;
 
@@ -27,22 +30,6 @@ fn opts(input: Input, cfg: Config, run_mode: RunMode, out: &Path) -> SessionOpti
         profile: None,
         on_progress: None,
     }
-}
-
-fn grep_dir(dir: &Path, needle: &[u8]) -> Vec<String> {
-    let mut hits = Vec::new();
-    let Ok(rd) = std::fs::read_dir(dir) else { return hits };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            hits.extend(grep_dir(&p, needle));
-        } else if let Ok(b) = std::fs::read(&p) {
-            if b.windows(needle.len()).any(|w| w == needle) {
-                hits.push(p.display().to_string());
-            }
-        }
-    }
-    hits
 }
 
 #[test]

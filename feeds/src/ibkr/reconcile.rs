@@ -92,6 +92,25 @@ impl StartupState {
     }
 }
 
+/// The ids of this client's open orders at IB (sorted, each once).
+///
+/// # Errors
+/// The request failed or its answer did not end within `timeout`.
+fn open_order_ids(client: &Client, timeout: Duration) -> Result<Vec<i32>, String> {
+    let mut ids: Vec<i32> = Vec::new();
+    let sub = client.open_orders().map_err(|e| format!("open orders: {e}"))?;
+    drain!(sub, timeout, "open orders", |o| {
+        ids.push(match o {
+            Orders::OrderData(d) => d.order_id,
+            Orders::OrderStatus(s) => s.order_id,
+        });
+        true
+    })?;
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
 /// Asks IB for this client's open orders and the positions, and keeps what concerns the
 /// contract `con_id` (`multiplier` = its point value).
 ///
@@ -103,20 +122,7 @@ pub(crate) fn startup_state(
     con_id: i32,
     multiplier: f64,
 ) -> Result<StartupState, String> {
-    let mut open: Vec<i32> = Vec::new();
-    let sub = client.open_orders().map_err(|e| format!("open orders: {e}"))?;
-    drain!(sub, timeout, "open orders", |o| {
-        let id = match o {
-            Orders::OrderData(d) => d.order_id,
-            Orders::OrderStatus(s) => s.order_id,
-        };
-        if !open.contains(&id) {
-            open.push(id);
-        }
-        true
-    })?;
-    drop(sub);
-    open.sort_unstable();
+    let open = open_order_ids(client, timeout)?;
     let (mut qty, mut cost) = (0.0f64, 0.0f64);
     let sub = client.positions().map_err(|e| format!("positions: {e}"))?;
     drain!(sub, timeout, "positions", |p| match p {
@@ -145,18 +151,8 @@ pub(crate) fn cancel_and_wait(client: &Client, ids: &[i32], timeout: Duration) -
     }
     let deadline = Instant::now() + timeout;
     loop {
-        let mut still: Vec<i32> = Vec::new();
-        let sub = client.open_orders().map_err(|e| format!("open orders: {e}"))?;
-        drain!(sub, timeout, "open orders", |o| {
-            let id = match o {
-                Orders::OrderData(d) => d.order_id,
-                Orders::OrderStatus(s) => s.order_id,
-            };
-            if ids.contains(&id) && !still.contains(&id) {
-                still.push(id);
-            }
-            true
-        })?;
+        let mut still = open_order_ids(client, timeout)?;
+        still.retain(|id| ids.contains(id));
         if still.is_empty() {
             return Ok(());
         }
@@ -205,19 +201,7 @@ pub(crate) fn reconcile(edge: &mut OrderEdge) -> Result<(), String> {
         Err(e) => return Err(format!("next valid id: {e}")),
     }
     // Open orders of this client.
-    let mut open: HashSet<i32> = HashSet::new();
-    let sub = edge.client.open_orders().map_err(|e| format!("open orders: {e}"))?;
-    drain!(sub, timeout, "open orders", |o| {
-        match o {
-            Orders::OrderData(d) => {
-                open.insert(d.order_id);
-            }
-            Orders::OrderStatus(s) => {
-                open.insert(s.order_id);
-            }
-        }
-        true
-    })?;
+    let open: HashSet<i32> = open_order_ids(&edge.client, timeout)?.into_iter().collect();
     // Completed orders (by perm id: completed orders carry no API order id).
     let mut completed: HashMap<i64, OrderStatusKind> = HashMap::new();
     let sub = edge.client.completed_orders(false).map_err(|e| format!("completed orders: {e}"))?;
