@@ -92,6 +92,10 @@ const EPISODE_SIDE_P: f64 = 0.8;
 /// Per RTH second: probability of starting an accumulation/distribution episode while the
 /// drift regime trends, and while it ranges.
 const P_INST_TREND: f64 = 1.0 / 1800.0;
+/// Probability that a day is a trend day (its RTH trends, in waves, for 3h20–5h20 from
+/// 15–60 minutes after the open; about a third of ES sessions are trend days by the usual
+/// market-profile day-type counts).
+const P_TREND_DAY: f64 = 0.35;
 /// See [`P_INST_TREND`].
 const P_INST_RANGE: f64 = 1.0 / 5000.0;
 /// Per RTH second: probability of starting an absorption episode.
@@ -367,6 +371,24 @@ struct Episodes {
     forced_trend: bool,
     /// See [`Episodes::trend_secs`].
     forced_range: bool,
+    /// A trend day: the trend starts at this RTH minute (drawn at the start of the day).
+    trend_day: Option<TrendDay>,
+}
+
+/// A trend day's plan (SIGNALS-independent market realism: about a third of ES sessions
+/// trend for most of the RTH).
+#[derive(Clone, Copy, Debug)]
+struct TrendDay {
+    /// RTH minute the trend starts.
+    start_m: usize,
+    /// How long it is held, seconds.
+    hold: u32,
+    /// Up (else down).
+    up: bool,
+    /// Trend speed, ticks/s before the day's volatility.
+    speed: f64,
+    /// Already started.
+    started: bool,
 }
 
 /// One book operation to report as a record (the book is already updated).
@@ -391,6 +413,8 @@ pub struct SynthSession {
     cfg: SynthConfig,
     symbol: String,
     days: Vec<SynthDay>,
+    /// Each day's trend-day plan (`None`: an ordinary day).
+    trend_days: Vec<Option<TrendDay>>,
     /// Index of the current day in `days`.
     day_ix: usize,
     /// Current day (copy of `days[day_ix]`).
@@ -488,7 +512,24 @@ impl SynthSession {
                 scripts.push(sc);
             }
         }
+        // Day types from their own stream (the intraday draws do not shift them); planted
+        // episodes own the RTH, so a scripted run has no trend days.
+        let mut types = Rng::new(cfg.seed ^ 0x7472_656e_6464_6179);
+        let trend_days = days
+            .iter()
+            .map(|_| {
+                let td = TrendDay {
+                    start_m: 15 + types.below(46) as usize,
+                    hold: 12_000 + types.below(7_200),
+                    up: types.chance(0.5),
+                    speed: 0.006 + 0.008 * types.next_f64(),
+                    started: false,
+                };
+                (types.chance(P_TREND_DAY) && !cfg.episodes.enabled).then_some(td)
+            })
+            .collect();
         let mut s = Self {
+            trend_days,
             cfg: cfg.clone(),
             symbol: mia_model::contract::front_symbol("ES", day.date),
             days,
@@ -526,6 +567,7 @@ impl SynthSession {
         let start = self.day.start_ns;
         self.next_step_ns = start;
         self.ep = Episodes::default();
+        self.ep.trend_day = self.trend_days.get(self.day_ix).copied().flatten();
         self.mean_dt_ns = NS_PER_SEC as f64
             / (self.base_rate * self.tables.season.rate[0] * self.latent.activity() * self.day_rate);
         self.next_ts = start + (self.tables.expo.sample(self.rng.next_u64()) * self.mean_dt_ns) as u64;
@@ -661,6 +703,16 @@ impl SynthSession {
         let regime = self.latent.regime;
         let trending = regime != Regime::Range;
         self.ep.trend_secs += u32::from(trending);
+        if let Some(td) = self.ep.trend_day.as_mut() {
+            if !td.started && m >= td.start_m {
+                td.started = true;
+                let r = if td.up { Regime::TrendUp } else { Regime::TrendDown };
+                self.latent.force_regime(r, td.speed, td.hold);
+                // The day's trend replaces the forced morning trend and the lunch range.
+                self.ep.forced_trend = true;
+                self.ep.forced_range = true;
+            }
+        }
         if m >= 60 && !trending && !self.ep.forced_trend && self.ep.trend_secs < 1500 {
             let up = self.rng.chance(0.5);
             let speed = 0.02 + 0.015 * self.rng.next_f64();

@@ -33,6 +33,19 @@ const RING: usize = 32;
 const REGIME_SWITCH_P: f64 = 1.0 / 1500.0;
 /// Mean-reversion speed towards the anchor in a ranging regime (per second).
 const RANGE_KAPPA: f64 = 1.0 / 600.0;
+/// Trend waves: a trend moves in impulse legs of `WAVE_IMPULSE_S` + U(0, same) seconds at
+/// `WAVE_IMPULSE` × its speed, and pullback legs of `WAVE_PULLBACK_S` + U(0, same) seconds at
+/// `WAVE_PULLBACK` × its speed (≈ 40 % of the impulse retraced; the mean speed stays ≈ the
+/// trend's). Swing highs and lows with HH/HL (LH/LL) structure on 5-minute bars come from
+/// these legs, as in a real trending market, where a constant drift under noise would make
+/// few swing points.
+const WAVE_IMPULSE_S: u32 = 900;
+/// See [`WAVE_IMPULSE_S`].
+const WAVE_PULLBACK_S: u32 = 600;
+/// See [`WAVE_IMPULSE_S`].
+const WAVE_IMPULSE: f64 = 2.0;
+/// See [`WAVE_IMPULSE_S`].
+const WAVE_PULLBACK: f64 = -1.1;
 /// Probability per second of a news-like jump.
 const JUMP_P: f64 = 1.0 / 3000.0;
 /// Standard deviation of a jump, ticks.
@@ -121,6 +134,10 @@ pub(crate) struct Latent {
     vol_scale: f64,
     /// Steps left during which no random regime switch happens (after a forced regime).
     hold: u32,
+    /// Seconds left in the current trend wave leg (0 outside trends).
+    wave_left: u32,
+    /// The current leg is an impulse (else a pullback).
+    impulse: bool,
 }
 
 impl Latent {
@@ -137,6 +154,8 @@ impl Latent {
             anchor: fair,
             vol_scale,
             hold: 0,
+            wave_left: 0,
+            impulse: false,
         }
     }
 
@@ -207,7 +226,8 @@ impl Latent {
             eps += JUMP_SD * normal(rng);
         }
         let regime_vol = if self.regime == Regime::Range { 0.9 } else { 1.15 };
-        let mut r = self.vol_scale * vol_mult * regime_vol * eps + self.drift * drift_mult;
+        let wave = self.wave(rng);
+        let mut r = self.vol_scale * vol_mult * regime_vol * eps + self.drift * drift_mult * wave;
         if self.regime == Regime::Range {
             r += RANGE_KAPPA * (self.anchor - self.frontier);
         }
@@ -217,6 +237,27 @@ impl Latent {
         let omega = BASE_VARIANCE * (1.0 - GARCH_ALPHA - GARCH_BETA);
         self.h = (omega + GARCH_ALPHA * eps * eps + GARCH_BETA * self.h)
             .clamp(0.1 * BASE_VARIANCE, 12.0 * BASE_VARIANCE);
+    }
+
+    /// The drift multiplier of the current trend wave leg (1 in a range), advancing the leg.
+    fn wave(&mut self, rng: &mut Rng) -> f64 {
+        if self.regime == Regime::Range {
+            // The next trend starts with an impulse.
+            self.wave_left = 0;
+            self.impulse = false;
+            return 1.0;
+        }
+        if self.wave_left == 0 {
+            self.impulse = !self.impulse;
+            let base = if self.impulse { WAVE_IMPULSE_S } else { WAVE_PULLBACK_S };
+            self.wave_left = base + rng.below(base);
+        }
+        self.wave_left -= 1;
+        if self.impulse {
+            WAVE_IMPULSE
+        } else {
+            WAVE_PULLBACK
+        }
     }
 
     /// Advances one second along a planted episode's script: the new frontier closes the
@@ -254,6 +295,52 @@ mod tests {
         let all: f64 = s.rate.iter().sum();
         assert!((all - rth) / all > 0.05 && (all - rth) / all < 0.11, "{}", (all - rth) / all);
         assert!(s.rate[..OVERNIGHT_MINUTES].iter().all(|&r| r < 0.1));
+    }
+
+    /// Without noise, a forced trend climbs in impulse legs of 15–30 min and falls back in
+    /// pullbacks of 10–20 min that retrace about 40 % of the impulse; the mean speed stays
+    /// close to the trend's.
+    #[test]
+    fn trends_move_in_impulse_and_pullback_waves() {
+        let mut rng = Rng::new(5);
+        let mut lat = Latent::new(0.0, 1.0);
+        let speed = 0.01;
+        let secs = 6 * 3600;
+        lat.force_regime(Regime::TrendUp, speed, secs);
+        let mut legs: Vec<(bool, u32, f64)> = Vec::new();
+        let mut prev = lat.frontier;
+        for _ in 0..secs {
+            lat.step(&mut rng, 0.0, 1.0);
+            let up = lat.frontier > prev;
+            match legs.last_mut() {
+                Some(l) if l.0 == up => {
+                    l.1 += 1;
+                    l.2 += lat.frontier - prev;
+                }
+                _ => legs.push((up, 1, lat.frontier - prev)),
+            }
+            prev = lat.frontier;
+        }
+        // Whole legs only (the first and the last may be cut).
+        let whole = &legs[1..legs.len() - 1];
+        assert!(whole.len() >= 8, "{} legs", whole.len());
+        for l in whole {
+            let (lo, hi) = if l.0 {
+                (WAVE_IMPULSE_S, 2 * WAVE_IMPULSE_S)
+            } else {
+                (WAVE_PULLBACK_S, 2 * WAVE_PULLBACK_S)
+            };
+            assert!((lo..hi).contains(&l.1), "leg {l:?}");
+        }
+        let gain: f64 = whole.iter().filter(|l| l.0).map(|l| l.2).sum();
+        let loss: f64 = -whole.iter().filter(|l| !l.0).map(|l| l.2).sum::<f64>();
+        let retrace = loss / gain;
+        assert!((0.2..0.6).contains(&retrace), "retracement {retrace}");
+        let mean_speed = lat.frontier / f64::from(secs);
+        assert!(mean_speed > 0.5 * speed && mean_speed < 1.5 * speed, "mean speed {mean_speed}");
+        // A range has no waves.
+        lat.force_regime(Regime::Range, 0.0, 10);
+        assert_eq!(lat.wave(&mut rng), 1.0);
     }
 
     #[test]

@@ -749,7 +749,10 @@ fn returns_check(s: &DayStats) -> f64 {
     assert!(k > 3.0 && k < 40.0, "kurtosis {k}");
     let abs: Vec<f64> = r.iter().map(|v| v.abs()).collect();
     let ac = corr(&abs[1..], &abs[..abs.len() - 1]);
-    assert!(ac > 0.05, "|r| lag-1 autocorrelation {ac}");
+    // Per session the estimate's sampling s.d. is ≈ 1/√1350 ≈ 0.027 (a day of 1-minute returns),
+    // so one session may sit near 0.04 (seed 42 with trend waves: 0.042); the mean over the
+    // sessions (the caller) must still exceed 0.1.
+    assert!(ac > 0.03, "|r| lag-1 autocorrelation {ac}");
     // Session range of a plausible ES day: 10–150 points.
     let hi = s.minute_mid.iter().cloned().fold(f64::MIN, f64::max);
     let lo = s.minute_mid.iter().cloned().fold(f64::MAX, f64::min);
@@ -941,4 +944,24 @@ fn planted_episodes_are_off_by_default_and_labelled_when_on() {
     };
     let moved = mid_at(l.end_ns) - mid_at(l.start_ns + 5 * 60_000_000_000);
     assert!(moved * i64::from(l.dir) > 10 * 250_000_000, "break moved {moved}");
+}
+
+/// About a third of the days are trend days (`P_TREND_DAY`), from the days' own stream; a
+/// planted-episode run has none; the plan does not depend on anything but the seed.
+#[test]
+fn trend_days_are_drawn_per_day_from_their_own_stream() {
+    let cfg = SynthConfig { days: 60, target_records: 2_000, ..SynthConfig::default() };
+    let s = SynthSession::new(&cfg);
+    let n = s.trend_days.iter().filter(|t| t.is_some()).count();
+    assert!((12..=30).contains(&n), "{n} trend days of 60");
+    for td in s.trend_days.iter().flatten() {
+        assert!((15..=60).contains(&td.start_m) && (12_000..19_200).contains(&td.hold), "{td:?}");
+    }
+    let again = SynthSession::new(&SynthConfig { target_records: 50_000, ..cfg.clone() });
+    let starts =
+        |s: &SynthSession| s.trend_days.iter().map(|t| t.map(|t| (t.start_m, t.up))).collect::<Vec<_>>();
+    assert_eq!(starts(&s), starts(&again), "the plan depends on the seed only");
+    let mut planted = cfg.clone();
+    planted.episodes.enabled = true;
+    assert!(SynthSession::new(&planted).trend_days.iter().all(|t| t.is_none()));
 }

@@ -12,8 +12,8 @@ use super::profiles::Profile;
 use super::size::{size_hint, SizeConfig, SizeFactors};
 use super::stats::EngineStats;
 use super::strategies::{
-    range_setup, range_side, trend_setup, ExitRecord, RangeConfig, Selector, SelectorConfig, SpecialExits,
-    TrendConfig,
+    range_setup, range_side, trend_setup, ExitRecord, RangeConfig, Selector, SelectorConfig, SetupReject,
+    SpecialExits, TrendConfig,
 };
 use super::types::{
     at_least, dsign, EntryType, MlInput, RejectReason, Setup, SignalKind, Source, StrategyId, Tier,
@@ -144,6 +144,8 @@ pub struct Decision {
     pub entry: Result<SignalMsg, RejectReason>,
     /// The setup, when one was built.
     pub setup: Option<Setup>,
+    /// Why the strategy built no setup, when that was the outcome.
+    pub setup_reject: Option<SetupReject>,
     /// The confidence computation, when reached.
     pub confidence: Option<Confidence>,
     /// The size factors, when reached.
@@ -261,8 +263,14 @@ impl SignalGenerator {
             }
         });
 
-        let mut out =
-            Decision { exit, entry: Err(RejectReason::NoSetup), setup: None, confidence: None, size: None };
+        let mut out = Decision {
+            exit,
+            entry: Err(RejectReason::NoSetup),
+            setup: None,
+            setup_reject: None,
+            confidence: None,
+            size: None,
+        };
         let r = self.run(inp, &mut out);
         if let Err(reason) = r {
             self.stats.record_reject(reason);
@@ -277,14 +285,20 @@ impl SignalGenerator {
         let sel = self.selector.on_decision(&inp.regime)?;
         let d = match sel.strategy {
             StrategyId::Trend => inp.regime.regime.direction().ok_or(RejectReason::RegimeWait)?,
-            StrategyId::Range => range_side(&self.cfg.range, inp, tick).map_err(|_| RejectReason::NoSetup)?,
+            StrategyId::Range => range_side(&self.cfg.range, inp, tick).map_err(|e| {
+                out.setup_reject = Some(e);
+                RejectReason::NoSetup
+            })?,
         };
         self.selector.admit(d, &inp.regime, inp.phase_mult)?;
         let setup = match sel.strategy {
             StrategyId::Trend => trend_setup(&self.cfg.trend, inp, d, tick),
             StrategyId::Range => range_setup(&self.cfg.range, inp, d, tick),
         }
-        .map_err(|_| RejectReason::NoSetup)?;
+        .map_err(|e| {
+            out.setup_reject = Some(e);
+            RejectReason::NoSetup
+        })?;
         self.stats.record_setup(setup.strategy, setup.tier);
         out.setup = Some(setup);
 

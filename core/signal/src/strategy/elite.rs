@@ -75,6 +75,96 @@ pub fn detections_csv(d: &[Detection]) -> String {
     s
 }
 
+/// Most decisions kept for `decisions.csv` (≈ 120 synthetic days; later ones are counted).
+pub const DECISION_CAP: usize = 32_768;
+
+/// One decision point, as `decisions.csv` records it: what the regime detector saw, the
+/// composite confluence both ways, the scores the gates read, and the outcome. This is the
+/// trace a user reads to learn why the engine did or did not trade at a bar.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct DecisionRow {
+    /// Event time of the decision (the close that triggered it), UTC ns.
+    pub ts: u64,
+    /// `Regime` code (`engine::regime::Regime`), 255 before the detector has `min_bars`.
+    pub regime: u8,
+    /// The regime's confidence.
+    pub regime_conf: f32,
+    /// Trend strength (§9).
+    pub strength: f32,
+    /// `HH + HL` and `LH + LL` swing-pair counts.
+    pub bull: u8,
+    /// See `bull`.
+    pub bear: u8,
+    /// VWAP (or close) slope, ticks per bar.
+    pub vwap_slope: f32,
+    /// A range was detected.
+    pub range: bool,
+    /// `C(long)`, `C(short)`.
+    pub c: [f32; 2],
+    /// Battle Navale score `S` (NaN when invalid).
+    pub s: f32,
+    /// MTF `M` (NaN when absent).
+    pub m: f32,
+    /// F16 session-phase multiplier.
+    pub phase_mult: f32,
+    /// 0 = an entry, 1 = a special exit, 2 + `RejectReason` code otherwise.
+    pub outcome: u8,
+    /// Direction of the signal emitted (+1, −1, 0).
+    pub dir: i8,
+    /// With outcome NoSetup: 1 + the strategy's `SetupReject` code (0 = none).
+    pub setup_reject: u8,
+}
+
+/// The decision trace as CSV (header names the columns).
+pub fn decisions_csv(d: &[DecisionRow]) -> String {
+    use crate::engine::regime::REGIMES;
+    use crate::engine::types::REJECT_REASONS;
+    use std::fmt::Write;
+    let mut s = String::from(
+        "ts_ns,regime,regime_conf,trend_strength,bull,bear,vwap_slope,range,c_long,c_short,s,m,phase_mult,outcome,dir,setup_reject\n",
+    );
+    for x in d {
+        let regime = REGIMES.get(usize::from(x.regime)).map_or("warmup", |r| r.key());
+        let outcome = match x.outcome {
+            0 => "entry",
+            1 => "exit",
+            k => REJECT_REASONS.get(usize::from(k - 2)).map_or("?", |r| r.name()),
+        };
+        let setup = match x.setup_reject {
+            0 => "",
+            1 => "not_enough_bars",
+            2 => "no_tier",
+            3 => "risk_too_large",
+            4 => "risk_reward",
+            5 => "low_confluence",
+            6 => "no_range",
+            7 => "range_invalid",
+            _ => "no_bounce",
+        };
+        let _ = writeln!(
+            s,
+            "{},{},{:.3},{:.3},{},{},{:.3},{},{:.4},{:.4},{:.4},{:.4},{:.2},{},{},{}",
+            x.ts,
+            regime,
+            x.regime_conf,
+            x.strength,
+            x.bull,
+            x.bear,
+            x.vwap_slope,
+            u8::from(x.range),
+            x.c[0],
+            x.c[1],
+            x.s,
+            x.m,
+            x.phase_mult,
+            outcome,
+            x.dir,
+            setup
+        );
+    }
+    s
+}
+
 /// The signal engine.
 pub struct EliteStrategy {
     tf: Timeframe,
@@ -94,6 +184,9 @@ pub struct EliteStrategy {
     detections: Box<[Detection]>,
     n_detections: usize,
     detections_lost: u64,
+    trace: Box<[DecisionRow]>,
+    n_trace: usize,
+    trace_lost: u64,
 }
 
 /// The generator's sections, from the `[signal.*]` engine sections.
@@ -122,6 +215,55 @@ impl EliteStrategy {
         let [flip, call, put] = f.options.es_levels(m.now)?;
         let at = f.options.levels().map_or(0, |l| l.computed_at_ns);
         Some(GammaEs { call_wall: call, put_wall: put, flip, computed_at_ns: at })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record_decision(
+        &mut self,
+        ts: u64,
+        r: Option<&crate::engine::regime::RegimeOutput>,
+        c: [f64; 2],
+        s: Option<f64>,
+        m: Option<f64>,
+        phase_mult: f64,
+        d: &crate::engine::generator::Decision,
+    ) {
+        if self.n_trace >= self.trace.len() {
+            self.trace_lost += 1;
+            return;
+        }
+        let (outcome, dir) = match (d.exit, d.entry) {
+            (Some(x), _) => (1, x.dir),
+            (None, Ok(e)) => (0, e.dir),
+            (None, Err(reason)) => (2 + reason as u8, Direction::Flat),
+        };
+        let mut row = DecisionRow {
+            ts,
+            regime: 255,
+            c: [c[0] as f32, c[1] as f32],
+            s: s.map_or(f32::NAN, |v| v as f32),
+            m: m.map_or(f32::NAN, |v| v as f32),
+            phase_mult: phase_mult as f32,
+            outcome,
+            setup_reject: d.setup_reject.map_or(0, |r| r as u8 + 1),
+            dir: match dir {
+                Direction::Long => 1,
+                Direction::Short => -1,
+                Direction::Flat => 0,
+            },
+            ..DecisionRow::default()
+        };
+        if let Some(r) = r {
+            row.regime = r.regime as u8;
+            row.regime_conf = r.confidence as f32;
+            row.strength = r.trend.strength as f32;
+            row.bull = r.trend.bull().min(255) as u8;
+            row.bear = r.trend.bear().min(255) as u8;
+            row.vwap_slope = r.trend.vwap_slope as f32;
+            row.range = r.range.detected;
+        }
+        self.trace[self.n_trace] = row;
+        self.n_trace += 1;
     }
 
     fn decide_now(
@@ -280,6 +422,7 @@ impl EliteStrategy {
                 != 0,
         };
         let d = self.generator.decide(&inputs);
+        self.record_decision(cx.ts, regime_out.as_ref(), confluence, s, mtf, inputs.phase_mult, &d);
         let msg = match (d.exit, d.entry) {
             (Some(x), _) => x,
             (None, Ok(e)) => e,
@@ -343,6 +486,9 @@ impl Strategy for EliteStrategy {
             detections: vec![Detection::default(); DETECTION_CAP].into_boxed_slice(),
             n_detections: 0,
             detections_lost: 0,
+            trace: vec![DecisionRow::default(); DECISION_CAP].into_boxed_slice(),
+            n_trace: 0,
+            trace_lost: 0,
         }
     }
 
@@ -417,5 +563,7 @@ impl Strategy for EliteStrategy {
         r.count("engine.detections", self.n_detections as u64);
         r.count("engine.detections_lost", self.detections_lost);
         r.files.push(("detections.csv", detections_csv(&self.detections[..self.n_detections])));
+        r.count("engine.decisions_untraced", self.trace_lost);
+        r.files.push(("decisions.csv", decisions_csv(&self.trace[..self.n_trace])));
     }
 }
