@@ -3,7 +3,7 @@
 //! strategies share (`engine { … }`).
 
 crate::strategy_set! {
-    default = Threshold;
+    default = Elite;
     engine {
         smart_money: crate::features::smart_money::SmartMoneyConfig,
         gamma_cycle: crate::gamma_cycle::GammaCycleConfig,
