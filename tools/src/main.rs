@@ -270,9 +270,15 @@ struct OptimizeArgs {
     /// Base configuration (default: built-in defaults).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Parameters to tune (declared: obi_entry, delta_entry, stop_points, target_points).
+    /// Parameters to tune, comma-separated: any numeric config key by dotted path
+    /// (signal.threshold.stop_points, signal.confidence.weights[2]), optionally bounded
+    /// (path=lo..hi); short names obi_entry, delta_entry, stop_points, target_points.
     #[arg(long, default_value = "obi_entry,delta_entry,stop_points,target_points")]
     params: String,
+    /// Recorded sessions instead of synthetic ones: run directories, journals, DBN or .scid
+    /// files (session k = the k-th path; --sessions, --seed and --days are then unused).
+    #[arg(long, num_args = 1..)]
+    data: Vec<PathBuf>,
     /// Seed of session 0 (session k uses seed + k).
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -327,7 +333,8 @@ fn optimize(a: OptimizeArgs) -> Result<()> {
         return Ok(());
     }
     let cfg = load_config(a.config.as_ref())?;
-    let spec = opt::spec_from(&cfg, &a.params, a.seed, a.sessions, a.days, a.train, a.test, a.max_events)?;
+    let spec =
+        opt::spec_from(&cfg, &a.params, a.seed, a.sessions, a.days, a.train, a.test, a.max_events, &a.data)?;
     if let Some(p) = &a.plan {
         let n = opt::write_plan(&spec, p)?;
         println!("wrote {n} jobs to {}", p.display());
