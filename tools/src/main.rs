@@ -89,6 +89,10 @@ struct LiveArgs {
     /// Follow this Sierra Chart `.scid` file while it grows (implies `--source scid`).
     #[arg(long)]
     follow: Option<PathBuf>,
+    /// ML entry filter from this ensemble file, hot-swapped whenever the file changes
+    /// (sets `[ml] model` and `[ml] watch = true`; docs/ml.md).
+    #[arg(long)]
+    watch_model: Option<PathBuf>,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -466,7 +470,7 @@ fn kill(run_dir: Option<PathBuf>) -> Result<()> {
 
 fn live_session(mode: LiveMode, args: LiveArgs, venue: Option<String>, live_flag: bool) -> Result<()> {
     mia_tools::app::secrets::load_dotenv()?;
-    let LiveArgs { source, speed, seed, days, tui, follow, run } = args;
+    let LiveArgs { source, speed, seed, days, tui, follow, watch_model, run } = args;
     let mut data =
         source.as_deref().map(DataKind::parse).transpose().map_err(|e| anyhow::anyhow!("--source: {e}"))?;
     if follow.is_some() {
@@ -489,7 +493,11 @@ fn live_session(mode: LiveMode, args: LiveArgs, venue: Option<String>, live_flag
         Some(p) => Input::Scid(p),
         None => Input::Synthetic { seed, days },
     };
-    let session = session_options(input, run, run_mode)?;
+    let mut session = session_options(input, run, run_mode)?;
+    if let Some(m) = watch_model {
+        session.config.ml.model = m.display().to_string();
+        session.config.ml.watch = true;
+    }
     let summary = run_live_view(LiveOptions { mode, session, data, venue, speed, live_flag }, tui)?;
     print!("{}", render_summary(&summary));
     Ok(())
