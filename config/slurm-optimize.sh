@@ -2,6 +2,7 @@
 # `mia optimize` as a Slurm job array: one task per shard (docs/ml.md, "Optimizer on a cluster").
 #
 #   mia optimize --plan /shared/opt/plan.json [--sessions 250 --days 1 ...]   # once, anywhere
+#   (recorded sessions: --data /shared/runs/* — the plan keeps the paths, every node must see them)
 #   sbatch --array=0-$((SHARDS-1)) --export=ALL,SHARDS=$SHARDS,OPT_DIR=/shared/opt config/slurm-optimize.sh
 #   # when the array is done (or: sbatch --dependency=afterok:<array job id> with MERGE=1):
 #   mia optimize --plan /shared/opt/plan.json --merge /shared/opt/shards/* --out /shared/opt/report

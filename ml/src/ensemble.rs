@@ -4,7 +4,9 @@
 //!
 //! `p(x) = Σ_m w_m · p_m(x)` over the members present, with the configured weights
 //! renormalised over them (seed defaults: 0.5 random forest, 0.3 boosted, 0.2 logistic).
-//! A signal is approved iff `p(x) >= threshold` (default 0.70); a NaN never approves.
+//! With a calibration ([`crate::calibrate::Platt`], fitted out of fold by `mia train`) the
+//! ensemble's probability is `sigmoid(a · logit(p(x)) + b)`. A signal is approved iff the
+//! (calibrated) probability is `>= threshold` (default 0.70); a NaN never approves.
 //!
 //! Missing members are not an error as long as one member is present: the weights are
 //! renormalised and [`FlatEnsemble::missing`] names the absent ones, which the caller must
@@ -17,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::calibrate::Platt;
 use crate::flat::{FlatLogistic, ModelFileError, ModelFileReason, ModelFormatError};
 use crate::tree::{TreeModel, TreeModelError, TreeModelSpec};
 
@@ -128,6 +131,9 @@ pub struct EnsembleFile {
     /// Boosted member.
     #[serde(default)]
     pub boosted: Option<BoostedSpec>,
+    /// Platt scaling applied to the weighted mean (absent: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Platt>,
 }
 
 /// Why an ensemble is invalid: the field (JSON path) and the problem.
@@ -183,6 +189,7 @@ pub struct FlatEnsemble<const N: usize> {
     threshold: f64,
     features: Vec<String>,
     missing: Vec<Member>,
+    calibration: Option<Platt>,
 }
 
 impl<const N: usize> FlatEnsemble<N> {
@@ -245,13 +252,37 @@ impl<const N: usize> FlatEnsemble<N> {
             threshold,
             features,
             missing,
+            calibration: None,
         })
     }
 
-    /// The ensemble probability for `x`: the weighted mean of the members present. Allocates
-    /// nothing. Non-finite features give NaN (or a meaningless value): feed finite features.
+    /// This ensemble with Platt scaling `c` applied to its weighted mean.
+    pub fn with_calibration(mut self, c: Option<Platt>) -> Self {
+        self.calibration = c;
+        self
+    }
+
+    /// The calibration in use, if any.
+    pub fn calibration(&self) -> Option<Platt> {
+        self.calibration
+    }
+
+    /// The ensemble probability for `x`: the weighted mean of the members present, through
+    /// the calibration when there is one. Allocates nothing. Non-finite features give NaN
+    /// (or a meaningless value): feed finite features.
     #[inline]
     pub fn predict(&self, x: &[f64; N]) -> f64 {
+        let p = self.predict_raw(x);
+        match &self.calibration {
+            Some(c) => c.apply(p),
+            None => p,
+        }
+    }
+
+    /// The weighted mean of the members present, before any calibration (what a calibration
+    /// is fitted on). Allocates nothing.
+    #[inline]
+    pub fn predict_raw(&self, x: &[f64; N]) -> f64 {
         let mut p = 0.0;
         if let Some(rf) = &self.rf {
             p += self.w.rf * rf.predict(x);
@@ -321,6 +352,7 @@ impl<const N: usize> FlatEnsemble<N> {
             }),
             rf: self.rf.as_ref().map(|t| t.spec().clone()),
             boosted: self.boosted.as_ref().map(|(s, t)| BoostedSpec { source: *s, model: t.spec().clone() }),
+            calibration: self.calibration,
         }
     }
 
@@ -358,15 +390,27 @@ impl<const N: usize> FlatEnsemble<N> {
                 TreeModel::new(b.model.clone(), N).map_err(|e| tree_err("boosted.model", e))?,
             )),
         };
+        let calibration = match file.calibration {
+            None => None,
+            Some(c) => Some(Platt::new(c.a, c.b).map_err(|e| eerr("calibration", e))?),
+        };
         let names: [&str; N] = std::array::from_fn(|i| file.features[i].as_str());
-        Self::new(names, Members { lr, rf, boosted }, file.weights, file.threshold)
+        Ok(Self::new(names, Members { lr, rf, boosted }, file.weights, file.threshold)?
+            .with_calibration(calibration))
     }
 
     /// Reads and validates an ensemble file; errors name the file and the field.
     pub fn load(path: &Path) -> Result<Self, ModelFileError> {
         let bytes = std::fs::read(path).map_err(|e| file_error(path, ModelFileReason::Io(e)))?;
+        Self::from_bytes(&bytes, path)
+    }
+
+    /// Parses and validates the bytes of an ensemble file read from `path` (named in errors):
+    /// a caller that must keep exactly the bytes it validated (a hot swap journaling them)
+    /// reads the file once and calls this.
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self, ModelFileError> {
         let file: EnsembleFile =
-            serde_json::from_slice(&bytes).map_err(|e| file_error(path, ModelFileReason::Json(e)))?;
+            serde_json::from_slice(bytes).map_err(|e| file_error(path, ModelFileReason::Json(e)))?;
         Self::from_file(&file).map_err(|e| field_error(path, e))
     }
 
@@ -485,6 +529,30 @@ mod tests {
     }
 
     #[test]
+    fn calibration_maps_the_weighted_mean_and_survives_the_file() {
+        let e = FlatEnsemble::new(["a", "b"], members(), MemberWeights::default(), 0.7).unwrap();
+        let c = Platt::new(2.0, -0.5).unwrap();
+        let cal = e.clone().with_calibration(Some(c));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cal.json");
+        cal.save(&path).unwrap();
+        let back = FlatEnsemble::<2>::load(&path).unwrap();
+        assert_eq!(back.calibration(), Some(c));
+        for x in [[1.0, -1.0], [-0.5, 0.5], [2.0, 2.0]] {
+            let raw = e.predict(&x);
+            assert_eq!(cal.predict_raw(&x), raw);
+            let want = crate::flat::sigmoid(2.0 * crate::calibrate::logit(raw) - 0.5);
+            assert_eq!(cal.predict(&x), want);
+            assert_eq!(back.predict(&x), want);
+            assert_eq!(cal.approve(&x), want >= 0.7);
+        }
+        // An uncalibrated file has no `calibration` key (older readers still load it).
+        e.save(&path).unwrap();
+        assert!(!std::fs::read_to_string(&path).unwrap().contains("calibration"));
+        assert_eq!(FlatEnsemble::<2>::load(&path).unwrap().calibration(), None);
+    }
+
+    #[test]
     fn missing_members_are_reported_and_weights_renormalised() {
         let mut m = members();
         m.rf = None;
@@ -550,6 +618,8 @@ mod tests {
         );
         bad(&|v| v["boosted"]["model"]["output"]["logistic"]["base_margin"] = "x".into(), "malformed");
         bad(&|v| v["boosted"]["source"] = "lightgbm".into(), "malformed");
+        bad(&|v| v["calibration"] = serde_json::json!({ "a": -1.0, "b": 0.0 }), "`calibration`: slope -1");
+        bad(&|v| v["calibration"] = serde_json::json!({ "a": 1.0 }), "missing field `b`");
         // Text replacement: a number that overflows to infinity is refused by the parser.
         let p = dir.path().join("inf.json");
         std::fs::write(&p, good.to_string().replace("0.7", "1e999")).unwrap();

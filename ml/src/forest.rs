@@ -7,9 +7,20 @@
 //! the *true* child iff `x <= split_value`; the flat format's rule is `x < value`, so the
 //! exported threshold is `split_value.next_up()` (the next `f64`), which is the same test for
 //! every non-NaN `x`. A NaN goes to the false child in smartcore (`NaN <= t` is false), so
-//! `default_left` is false. Each leaf outputs 1.0 if its class is the positive one (label 1),
-//! else 0.0; the forest's probability is the mean vote ([`TreeOutput::Mean`]), and its class
-//! is positive iff the vote is > ½ — smartcore's majority rule, where a tie goes to class 0.
+//! `default_left` is false.
+//!
+//! Leaf values. smartcore's leaves hold only a class, so a vote forest's probability is the
+//! share of trees voting 1 — a depth-limited forest pushes that toward the majority class
+//! (badly calibrated). The exported model ([`TrainedForest::to_spec`]) therefore carries, in
+//! each leaf, the **fraction of positive training rows that reach that leaf** (every training
+//! row routed through the tree's exported splits, which route exactly as smartcore's), and the
+//! forest's probability is the mean of those fractions ([`TreeOutput::Mean`]) — the usual
+//! "mean of leaf class frequencies" of a probability forest. (smartcore does not record the
+//! bootstrap multiplicities — `keep_samples` keeps only in/out flags — so the fractions are
+//! over all training rows, in-bag and out-of-bag.) [`TrainedForest::to_vote_spec`] is the
+//! vote form (leaf 1.0 for the positive class, else 0.0; class positive iff the mean vote
+//! exceeds ½ — smartcore's majority rule, a tie goes to class 0), which the parity test
+//! compares to smartcore's own `predict`.
 
 use smartcore::ensemble::random_forest_classifier::{
     RandomForestClassifier, RandomForestClassifierParameters,
@@ -55,6 +66,9 @@ impl Default for ForestConfig {
 #[derive(Debug)]
 pub struct TrainedForest<const N: usize> {
     model: Rf,
+    /// Per tree, per node: the positive fraction of the training rows reaching the leaf
+    /// (unused at splits).
+    fractions: Vec<Vec<f64>>,
 }
 
 fn matrix<const N: usize>(x: &[[f64; N]]) -> Result<DenseMatrix<f64>, TrainError> {
@@ -90,9 +104,37 @@ pub fn train_forest<const N: usize>(
         ..Default::default()
     };
     let model = Rf::fit(&matrix(x)?, &labels, params).map_err(|e| TrainError::Smartcore(e.to_string()))?;
-    let trained = TrainedForest { model };
-    trained.to_flat()?; // an unexportable forest is an error now, not at export
+    let mut trained = TrainedForest { model, fractions: Vec::new() };
+    let votes = trained.to_vote_spec()?; // an unexportable forest is an error now, not at export
+    trained.fractions = leaf_fractions(&votes, x, y)?;
+    trained.to_flat()?;
     Ok(trained)
+}
+
+/// The positive fraction of the rows `x` (labels `y`) reaching each leaf of each tree of
+/// `spec`. A leaf no row reaches (impossible for a forest fitted on `x`: its bootstrap rows
+/// come from `x` and the export routes exactly like smartcore) gets the overall positive
+/// rate.
+fn leaf_fractions<const N: usize>(
+    spec: &TreeModelSpec,
+    x: &[[f64; N]],
+    y: &[bool],
+) -> Result<Vec<Vec<f64>>, TrainError> {
+    let base = y.iter().filter(|&&l| l).count() as f64 / y.len().max(1) as f64;
+    spec.trees
+        .iter()
+        .enumerate()
+        .map(|(t, tree)| {
+            let mut pos = vec![0u64; tree.len()];
+            let mut all = vec![0u64; tree.len()];
+            for (row, &label) in x.iter().zip(y) {
+                let leaf = tree.leaf_of(row).ok_or_else(|| bad(format_args!("trees[{t}] is malformed")))?;
+                all[leaf] += 1;
+                pos[leaf] += u64::from(label);
+            }
+            Ok(pos.iter().zip(&all).map(|(&p, &a)| if a == 0 { base } else { p as f64 / a as f64 }).collect())
+        })
+        .collect()
 }
 
 fn bad(what: impl std::fmt::Display) -> TrainError {
@@ -125,8 +167,26 @@ impl<const N: usize> TrainedForest<N> {
         Ok(y.into_iter().map(|c| c == 1).collect())
     }
 
-    /// The forest in the flat tree format (leaf = 1.0 for a positive vote, output = mean).
+    /// The exported forest: smartcore's splits, each leaf holding the positive fraction of
+    /// the training rows reaching it, output = mean over trees (the forest's probability).
     pub fn to_spec(&self) -> Result<TreeModelSpec, TrainError> {
+        let mut spec = self.to_vote_spec()?;
+        if self.fractions.len() != spec.trees.len() {
+            return Err(bad("leaf fractions were not estimated"));
+        }
+        for (tree, f) in spec.trees.iter_mut().zip(&self.fractions) {
+            for (i, v) in tree.value.iter_mut().enumerate() {
+                if tree.left[i] < 0 {
+                    *v = f[i];
+                }
+            }
+        }
+        Ok(spec)
+    }
+
+    /// The vote form of the forest (leaf = 1.0 for a positive vote, output = mean): its
+    /// class (mean > ½) is smartcore's `predict`.
+    pub fn to_vote_spec(&self) -> Result<TreeModelSpec, TrainError> {
         let v = serde_json::to_value(&self.model).map_err(bad)?;
         let classes = get(&v, "classes", "forest")?;
         let classes: Vec<i64> = classes
@@ -181,9 +241,14 @@ impl<const N: usize> TrainedForest<N> {
         Ok(TreeModelSpec { output: TreeOutput::Mean, trees: specs })
     }
 
-    /// The hot-path model (validated flat trees).
+    /// The hot-path model (validated flat trees, leaf fractions: [`Self::to_spec`]).
     pub fn to_flat(&self) -> Result<TreeModel, TrainError> {
         TreeModel::new(self.to_spec()?, N).map_err(|e| TrainError::Export(e.to_string()))
+    }
+
+    /// The vote form as a hot-path model ([`Self::to_vote_spec`]).
+    pub fn to_vote_flat(&self) -> Result<TreeModel, TrainError> {
+        TreeModel::new(self.to_vote_spec()?, N).map_err(|e| TrainError::Export(e.to_string()))
     }
 }
 
@@ -213,7 +278,7 @@ mod tests {
         let (x, y) = data::<6>(1, 3000);
         let cfg = ForestConfig { trees: 40, max_depth: 6, seed: 3, ..Default::default() };
         let trained = train_forest(&x[..2000], &y[..2000], &cfg).unwrap();
-        let flat = trained.to_flat().unwrap();
+        let flat = trained.to_vote_flat().unwrap();
         assert_eq!(flat.trees().len(), 40);
         let test = &x[2000..];
         let reference = trained.predict_labels(test).unwrap();
@@ -251,6 +316,89 @@ mod tests {
             assert_eq!(flat.predict(row) > 0.5, *want, "on-split row {row:?}");
         }
         assert!(reference.iter().any(|&l| l) && reference.iter().any(|&l| !l));
+    }
+
+    /// smartcore's serialized nodes walked with smartcore's own rule (`x <= split_value` →
+    /// true child), independently of the export: the leaf id each row reaches in tree `t`.
+    fn smartcore_leaf(raw: &serde_json::Value, t: usize, row: &[f64]) -> usize {
+        let nodes = raw["trees"][t]["nodes"].as_array().unwrap();
+        let mut i = 0;
+        loop {
+            let n = &nodes[i];
+            match (n["true_child"].as_u64(), n["false_child"].as_u64()) {
+                (Some(l), Some(r)) => {
+                    let f = n["split_feature"].as_u64().unwrap() as usize;
+                    i = if row[f] <= n["split_value"].as_f64().unwrap() { l } else { r } as usize;
+                }
+                _ => return i,
+            }
+        }
+    }
+
+    #[test]
+    fn exported_leaves_are_the_training_class_fractions_of_smartcores_leaves() {
+        let (x, y) = data::<6>(4, 3000);
+        let cfg = ForestConfig { trees: 30, max_depth: 5, seed: 9, ..Default::default() };
+        let (tx, ty) = (&x[..2000], &y[..2000]);
+        let trained = train_forest(tx, ty, &cfg).unwrap();
+        let flat = trained.to_flat().unwrap();
+        let raw = serde_json::to_value(&trained.model).unwrap();
+        // Reference: per tree, per smartcore leaf, the positive share of the training rows.
+        let counts: Vec<std::collections::HashMap<usize, (u32, u32)>> = (0..30)
+            .map(|t| {
+                let mut m = std::collections::HashMap::new();
+                for (row, &l) in tx.iter().zip(ty) {
+                    let e = m.entry(smartcore_leaf(&raw, t, row)).or_insert((0, 0));
+                    e.0 += u32::from(l);
+                    e.1 += 1;
+                }
+                m
+            })
+            .collect();
+        let reference = |row: &[f64; 6]| -> f64 {
+            let s: f64 = (0..30)
+                .map(|t| {
+                    let (p, a) = counts[t][&smartcore_leaf(&raw, t, row)];
+                    f64::from(p) / f64::from(a)
+                })
+                .sum();
+            s / 30.0
+        };
+        // Held-out rows, and rows made of smartcore's split values (where `<=` vs `<` matters).
+        let mut splits: Vec<Vec<f64>> = vec![Vec::new(); 6];
+        for tree in raw["trees"].as_array().unwrap() {
+            for node in tree["nodes"].as_array().unwrap() {
+                if let Some(v) = node["split_value"].as_f64() {
+                    splits[node["split_feature"].as_u64().unwrap() as usize].push(v);
+                }
+            }
+        }
+        let mut rng = SplitMix64::new(23);
+        let on_split: Vec<[f64; 6]> = (0..500)
+            .map(|_| {
+                std::array::from_fn(|f| {
+                    if splits[f].is_empty() {
+                        0.0
+                    } else {
+                        splits[f][rng.below(splits[f].len())]
+                    }
+                })
+            })
+            .collect();
+        let mut fractional = 0;
+        for row in x[2000..].iter().chain(&on_split) {
+            let (p, want) = (flat.predict(row), reference(row));
+            assert!((p - want).abs() <= 1e-12, "row {row:?}: flat {p}, reference {want}");
+            fractional += usize::from(p > 0.0 && p < 1.0 && (p * 30.0).fract().abs() > 1e-9);
+        }
+        assert!(fractional > 100, "leaves are fractions, not votes ({fractional})");
+        // And the point of it: held-out log loss is better than the vote forest's.
+        let votes = trained.to_vote_flat().unwrap();
+        let ll = |m: &TreeModel| -> f64 {
+            let p: Vec<f64> = x[2000..].iter().map(|r| m.predict(r)).collect();
+            crate::validate::log_loss(&p, &y[2000..])
+        };
+        assert!(ll(&flat) < ll(&votes), "fractions {} votes {}", ll(&flat), ll(&votes));
     }
 
     #[test]

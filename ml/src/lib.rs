@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod calibrate;
 pub mod ensemble;
 pub mod flat;
 pub mod forest;
@@ -34,6 +35,7 @@ pub mod validate;
 pub mod walk_forward;
 pub mod xgboost;
 
+pub use calibrate::{fit_platt, CalibrationError, Platt};
 pub use ensemble::{
     BoostedSource, BoostedSpec, EnsembleError, EnsembleFile, FlatEnsemble, LogisticSpec, Member,
     MemberWeights, Members, DEFAULT_THRESHOLD, ENSEMBLE_KIND, ENSEMBLE_VERSION,

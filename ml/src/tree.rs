@@ -66,22 +66,25 @@ impl TreeSpec {
     /// Reference evaluation by walking the arrays (used by tests and cold paths; checks
     /// nothing, returns NaN on a malformed tree).
     pub fn eval(&self, x: &[f64]) -> f64 {
+        self.leaf_of(x).and_then(|i| self.value.get(i).copied()).unwrap_or(f64::NAN)
+    }
+
+    /// The id of the leaf `x` reaches (cold paths: re-estimating leaf values from training
+    /// rows); `None` on a malformed tree.
+    pub fn leaf_of(&self, x: &[f64]) -> Option<usize> {
         let mut i = 0usize;
         for _ in 0..=MAX_DEPTH {
-            let (Some(&l), Some(&r), Some(&v)) = (self.left.get(i), self.right.get(i), self.value.get(i))
-            else {
-                return f64::NAN;
-            };
+            let (&l, &r, &v) = (self.left.get(i)?, self.right.get(i)?, self.value.get(i)?);
             if l < 0 {
-                return v;
+                return Some(i);
             }
             let f = self.feature.get(i).copied().unwrap_or(0) as usize;
             let xv = x.get(f).copied().unwrap_or(f64::NAN);
             let go_left =
                 if xv.is_nan() { self.default_left.get(i).copied().unwrap_or(false) } else { xv < v };
-            i = if go_left { l as usize } else { r as usize };
+            i = usize::try_from(if go_left { l } else { r }).ok()?;
         }
-        f64::NAN
+        None
     }
 }
 

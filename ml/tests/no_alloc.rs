@@ -1,5 +1,5 @@
 //! Proves that `FlatLogistic::predict` and `FlatEnsemble::predict`/`approve` (logistic +
-//! random forest + boosted trees, loaded from a file) do not allocate: 100k predictions under a counting
+//! random forest + boosted trees + Platt calibration, loaded from a file) do not allocate: 100k predictions under a counting
 //! global allocator (wrapping `std::alloc::System`) add zero allocations. The counter is
 //! per-thread, so the test harness's other threads cannot disturb it, and a control
 //! measurement shows the counter does see a deliberate allocation.
@@ -9,7 +9,7 @@ use std::hint::black_box;
 
 use mia_ml::{
     train_forest, train_gbm, train_logistic, BoostedSource, FlatEnsemble, FlatLogistic, FlatModelFile,
-    ForestConfig, GbmConfig, MemberWeights, Members, TrainConfig, DEFAULT_THRESHOLD,
+    ForestConfig, GbmConfig, MemberWeights, Members, Platt, TrainConfig, DEFAULT_THRESHOLD,
 };
 use mia_model::rng::SplitMix64;
 use mia_runtime::alloc_count::CountingAlloc;
@@ -88,12 +88,16 @@ fn ensemble_predict_and_approve_100k_allocate_nothing() {
     let names: [String; 18] = std::array::from_fn(|i| format!("f{i}"));
     let name_refs: [&str; 18] = std::array::from_fn(|i| names[i].as_str());
     let members = Members { lr: Some(lr), rf: Some(rf), boosted: Some((BoostedSource::Gbm, gbm)) };
-    let e = FlatEnsemble::new(name_refs, members, MemberWeights::default(), DEFAULT_THRESHOLD).unwrap();
+    // Calibrated (Platt scaling on the weighted mean), as `mia train` exports it.
+    let e = FlatEnsemble::new(name_refs, members, MemberWeights::default(), DEFAULT_THRESHOLD)
+        .unwrap()
+        .with_calibration(Some(Platt::new(1.7, -0.3).unwrap()));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ensemble.json");
     e.save(&path).unwrap();
     let e = FlatEnsemble::<18>::load_checked(&path, name_refs).unwrap();
     assert!(e.missing().is_empty());
+    assert!(e.calibration().is_some());
 
     let (n, (sum, approved)) = allocations_during(|| {
         let mut sum = 0.0;

@@ -89,6 +89,10 @@ struct LiveArgs {
     /// Follow this Sierra Chart `.scid` file while it grows (implies `--source scid`).
     #[arg(long)]
     follow: Option<PathBuf>,
+    /// ML entry filter from this ensemble file, hot-swapped whenever the file changes
+    /// (sets `[ml] model` and `[ml] watch = true`; docs/ml.md).
+    #[arg(long)]
+    watch_model: Option<PathBuf>,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -270,9 +274,15 @@ struct OptimizeArgs {
     /// Base configuration (default: built-in defaults).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Parameters to tune (declared: obi_entry, delta_entry, stop_points, target_points).
+    /// Parameters to tune, comma-separated: any numeric config key by dotted path
+    /// (signal.threshold.stop_points, signal.confidence.weights[2]), optionally bounded
+    /// (path=lo..hi); short names obi_entry, delta_entry, stop_points, target_points.
     #[arg(long, default_value = "obi_entry,delta_entry,stop_points,target_points")]
     params: String,
+    /// Recorded sessions instead of synthetic ones: run directories, journals, DBN or .scid
+    /// files (session k = the k-th path; --sessions, --seed and --days are then unused).
+    #[arg(long, num_args = 1..)]
+    data: Vec<PathBuf>,
     /// Seed of session 0 (session k uses seed + k).
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -327,7 +337,8 @@ fn optimize(a: OptimizeArgs) -> Result<()> {
         return Ok(());
     }
     let cfg = load_config(a.config.as_ref())?;
-    let spec = opt::spec_from(&cfg, &a.params, a.seed, a.sessions, a.days, a.train, a.test, a.max_events)?;
+    let spec =
+        opt::spec_from(&cfg, &a.params, a.seed, a.sessions, a.days, a.train, a.test, a.max_events, &a.data)?;
     if let Some(p) = &a.plan {
         let n = opt::write_plan(&spec, p)?;
         println!("wrote {n} jobs to {}", p.display());
@@ -459,7 +470,7 @@ fn kill(run_dir: Option<PathBuf>) -> Result<()> {
 
 fn live_session(mode: LiveMode, args: LiveArgs, venue: Option<String>, live_flag: bool) -> Result<()> {
     mia_tools::app::secrets::load_dotenv()?;
-    let LiveArgs { source, speed, seed, days, tui, follow, run } = args;
+    let LiveArgs { source, speed, seed, days, tui, follow, watch_model, run } = args;
     let mut data =
         source.as_deref().map(DataKind::parse).transpose().map_err(|e| anyhow::anyhow!("--source: {e}"))?;
     if follow.is_some() {
@@ -482,7 +493,11 @@ fn live_session(mode: LiveMode, args: LiveArgs, venue: Option<String>, live_flag
         Some(p) => Input::Scid(p),
         None => Input::Synthetic { seed, days },
     };
-    let session = session_options(input, run, run_mode)?;
+    let mut session = session_options(input, run, run_mode)?;
+    if let Some(m) = watch_model {
+        session.config.ml.model = m.display().to_string();
+        session.config.ml.watch = true;
+    }
     let summary = run_live_view(LiveOptions { mode, session, data, venue, speed, live_flag }, tui)?;
     print!("{}", render_summary(&summary));
     Ok(())

@@ -12,6 +12,14 @@ use mia_tools::app::session::{run_session, RunMode, SessionOptions};
 use mia_tools::ml::{train, MlConfig, ML_N};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// The default configuration with the threshold strategy (these tests depend on its trades;
+/// the default strategy may change).
+fn threshold_config() -> Config {
+    let mut c = Config::default();
+    c.signal.strategy = mia_signal::strategy::registry::StrategyKind::Threshold;
+    c
+}
+
 #[global_allocator]
 static ALLOC: CountingAlloc = mia_tools::alloc::counting_mimalloc();
 
@@ -59,7 +67,7 @@ fn filtered_pipeline_allocates_nothing_per_event() {
     let path = dir.path().join("m.json");
     model.save(&path).expect("save");
 
-    let mut config = Config::default();
+    let mut config = threshold_config();
     config.ml.model = path.display().to_string();
     let opts = SessionOptions {
         input: Input::Synthetic { seed: 1, days: 1 },

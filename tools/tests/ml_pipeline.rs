@@ -11,6 +11,14 @@ use mia_tools::app::summary::SessionSummary;
 use mia_tools::ml::{dataset, predict, read_csv, train, MlConfig};
 use std::path::Path;
 
+/// The default configuration with the threshold strategy (these tests depend on its trades;
+/// the default strategy may change).
+fn threshold_config() -> Config {
+    let mut c = Config::default();
+    c.signal.strategy = mia_signal::strategy::registry::StrategyKind::Threshold;
+    c
+}
+
 const EVENTS: u64 = 1_500_000;
 
 fn opts(cfg: Config, out: &Path) -> SessionOptions {
@@ -38,7 +46,7 @@ fn counter(s: &SessionSummary, key: &str) -> u64 {
 fn dataset_train_and_filtered_backtest_agree() {
     let dir = tempfile::tempdir().expect("tmp");
     let run = dir.path().join("base");
-    let base = run_session(&opts(Config::default(), &run)).expect("base run");
+    let base = run_session(&opts(threshold_config(), &run)).expect("base run");
     assert!(base.trades > 0, "the base run traded");
 
     let ml = MlConfig {
@@ -76,6 +84,10 @@ fn dataset_train_and_filtered_backtest_agree() {
     let o = train::train(&data, &ml).expect("train");
     assert!(o.failed.is_empty(), "{}", o.report);
     assert!(o.report.contains("against no filter"), "{}", o.report);
+    // Calibrated by default: the scaling is in the exported model and named in the report.
+    let c = o.calibration.expect("calibrated");
+    assert!(o.report.contains(&format!("platt a {:.4}", c.a)), "{}", o.report);
+    assert_eq!(o.model.as_ref().expect("exported").calibration(), Some(c));
     let model = dir.path().join("model.json");
     o.model.expect("exported").save(&model).expect("save");
 
@@ -89,7 +101,7 @@ fn dataset_train_and_filtered_backtest_agree() {
     let want_approved = p.iter().filter(|&&x| x >= thr).count() as u64;
     assert!(want_approved > 0 && (want_approved as usize) < rows.len(), "the median splits the entries");
 
-    let mut cfg = Config::default();
+    let mut cfg = threshold_config();
     cfg.ml.model = model.display().to_string();
     cfg.ml.threshold = thr;
     let f = run_session(&opts(cfg, &dir.path().join("filtered"))).expect("filtered run");

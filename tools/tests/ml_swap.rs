@@ -16,6 +16,14 @@ use mia_tools::app::summary::SessionSummary;
 use mia_tools::ml::{ModelPublisher, ML_FEATURES, ML_N, MODELS_DIR};
 use std::path::{Path, PathBuf};
 
+/// The default configuration with the threshold strategy (these tests depend on its trades;
+/// the default strategy may change).
+fn threshold_config() -> Config {
+    let mut c = Config::default();
+    c.signal.strategy = mia_signal::strategy::registry::StrategyKind::Threshold;
+    c
+}
+
 const EVENTS: u64 = 400_000;
 
 /// A logistic-only ensemble whose probability is `sigmoid(bias)` whatever the input.
@@ -71,7 +79,7 @@ fn no_model_means_filter_off_and_the_summary_says_so() {
     let dir = tempfile::tempdir().expect("tmp");
     let s = run_session(&opts(
         Input::Synthetic { seed: 2, days: 1 },
-        Config::default(),
+        threshold_config(),
         RunMode::Backtest,
         dir.path(),
     ))
@@ -87,7 +95,7 @@ fn a_swapped_model_changes_decisions_and_the_replay_matches() {
     let approve_all = constant_model(dir.path(), "all.json", 10.0);
     let reject_all = constant_model(dir.path(), "none.json", -10.0);
     let input = Input::Synthetic { seed: 2, days: 1 };
-    let mut cfg = Config::default();
+    let mut cfg = threshold_config();
     cfg.ml.model = approve_all.display().to_string();
 
     // Without a swap: the approve-all model lets every entry through.
@@ -131,7 +139,7 @@ fn a_swapped_model_changes_decisions_and_the_replay_matches() {
     let replay = |out: &str| {
         let mut o = opts(
             Input::Journal(run_out.join("journal")),
-            Config::default(),
+            threshold_config(),
             RunMode::Replay,
             &dir.path().join(out),
         );

@@ -358,6 +358,11 @@ fn run_live_inner(
     let mut extras = SessionExtras::default();
     extras.side.push(ctl_rx);
     extras.metrics = metrics.clone();
+    let say = notices.clone();
+    let model_watch =
+        crate::ml::watch::ModelWatch::attach(&cfg.ml, opts.session.out.as_deref(), &mut extras, move |m| {
+            say.say(m)
+        })?;
     let mut link: Option<FeedLink> = None;
     let broker = (opts.mode == LiveMode::Live).then(|| opts.venue.unwrap_or(cfg.live.venue));
     let mut edges = Edges::default();
@@ -503,8 +508,11 @@ fn run_live_inner(
         let _ = w.join();
     }
     let closed = edges.close();
-    let summary = result?;
+    let mut summary = result?;
     closed?;
+    if let Some(w) = model_watch {
+        summary.notes.push(("ml watch", w.stop_line()));
+    }
     Ok(summary)
 }
 

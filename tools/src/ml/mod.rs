@@ -14,6 +14,7 @@ pub mod dataset;
 pub mod optimize;
 pub mod predict;
 pub mod train;
+pub mod watch;
 
 use anyhow::{anyhow, bail, Context, Result};
 use mia_ml::FlatEnsemble;
@@ -102,6 +103,13 @@ pub struct MlConfig {
     pub trees: usize,
     /// Seed of the forest and of the permutation importance.
     pub seed: u64,
+    /// `mia train`: fit a Platt scaling on the out-of-fold predictions and store it in the
+    /// model (the floors then judge the calibrated, cross-fitted out-of-fold predictions).
+    pub calibrate: bool,
+    /// `mia paper` / `mia live`: watch the `model` file and hot-swap it when it changes.
+    pub watch: bool,
+    /// Poll period of the model-file watch, milliseconds.
+    pub watch_ms: u64,
 }
 
 impl Default for MlConfig {
@@ -122,6 +130,9 @@ impl Default for MlConfig {
             weight_lr: 0.2,
             trees: 100,
             seed: 0,
+            calibrate: true,
+            watch: false,
+            watch_ms: 1000,
         }
     }
 }
@@ -170,6 +181,12 @@ impl MlConfig {
         if !(1..=2000).contains(&self.trees) {
             return bad("trees", format!("{} is outside 1..=2000", self.trees));
         }
+        if !(10..=60_000).contains(&self.watch_ms) {
+            return bad("watch_ms", format!("{} is outside 10..=60000", self.watch_ms));
+        }
+        if self.watch && self.model.is_empty() {
+            return bad("watch", "true but ml.model is empty (no file to watch)".into());
+        }
         Ok(())
     }
 }
@@ -194,7 +211,19 @@ impl EnsembleFilter {
     /// The file is unreadable, malformed or for other features (the error names the file and
     /// the field).
     pub fn load(path: &Path, threshold: f64) -> Result<Self> {
-        let e = FlatEnsemble::<ML_N>::load_checked(path, ML_FEATURES).map_err(|e| anyhow!("{e}"))?;
+        let bytes =
+            std::fs::read(path).with_context(|| format!("model file {}: cannot read", path.display()))?;
+        Self::from_bytes(&bytes, path, threshold)
+    }
+
+    /// [`Self::load`] from the bytes of a file read from `path` (named in errors and in the
+    /// label).
+    ///
+    /// # Errors
+    /// The bytes are malformed or for other features.
+    pub fn from_bytes(bytes: &[u8], path: &Path, threshold: f64) -> Result<Self> {
+        let e = FlatEnsemble::<ML_N>::from_bytes(bytes, path).map_err(|e| anyhow!("{e}"))?;
+        e.check_features(ML_FEATURES).map_err(|err| anyhow!("model file {}: {err}", path.display()))?;
         let name =
             path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into());
         let missing: Vec<String> = e.missing().iter().map(|m| format!("{m:?}").to_lowercase()).collect();
@@ -329,9 +358,17 @@ impl ModelPublisher {
     /// The model is invalid or cannot be journaled (nothing is published then).
     pub fn publish(&mut self, path: &Path) -> Result<Control> {
         let n = self.next;
-        let model = EnsembleFilter::load(path, self.threshold)?;
+        // Read once: the bytes journaled are exactly the bytes validated, even if the file
+        // is replaced again meanwhile.
+        let bytes =
+            std::fs::read(path).with_context(|| format!("model file {}: cannot read", path.display()))?;
+        let model = EnsembleFilter::from_bytes(&bytes, path, self.threshold)?;
         if let Some(d) = &self.run_dir {
-            copy_model(path, &model_path(d, n))?;
+            let to = model_path(d, n);
+            if let Some(p) = to.parent() {
+                std::fs::create_dir_all(p).with_context(|| format!("{}: cannot create", p.display()))?;
+            }
+            std::fs::write(&to, &bytes).with_context(|| format!("{}: cannot write", to.display()))?;
         }
         self.board.publish(n, Arc::new(model)).map_err(|e| anyhow!(e))?;
         self.next += 1;
@@ -423,6 +460,10 @@ mod tests {
         assert!(e.starts_with("ml.threshold"), "{e}");
         let e = MlConfig { folds: 1, ..MlConfig::default() }.validate().unwrap_err();
         assert!(e.starts_with("ml.folds"), "{e}");
+        let e = MlConfig { watch_ms: 0, ..MlConfig::default() }.validate().unwrap_err();
+        assert!(e.starts_with("ml.watch_ms"), "{e}");
+        let e = MlConfig { watch: true, ..MlConfig::default() }.validate().unwrap_err();
+        assert!(e.starts_with("ml.watch:"), "{e}");
         let e = MlConfig { weight_rf: 0.0, weight_boosted: 0.0, weight_lr: 0.0, ..MlConfig::default() }
             .validate()
             .unwrap_err();

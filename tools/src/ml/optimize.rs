@@ -1,12 +1,21 @@
-//! `mia optimize`: guarded walk-forward tuning of declared strategy parameters over synthetic
-//! sessions (`docs/ml.md`, "Optimizer").
+//! `mia optimize`: guarded walk-forward tuning of declared configuration parameters over
+//! synthetic or recorded sessions (`docs/ml.md`, "Optimizer").
 //!
-//! **Sessions.** Session `k` (0-based) is the synthetic market of seed `seed + k` over `days`
-//! trading days. A *job* is one backtest: a parameter point on one session; its result is the
+//! **Sessions.** Synthetic: session `k` (0-based) is the synthetic market of seed `seed + k`
+//! over `days` trading days. Recorded (`--data PATH...`): session `k` is the `k`-th path — a
+//! run directory (its `journal/`), a journal directory, a DBN file or a `.scid` file — whose
+//! market inputs are re-run through the candidate configuration (the recorded configuration is
+//! not used). A *job* is one backtest: a parameter point on one session; its result is the
 //! session's net P&L (USD, after fees) and round trips.
 //!
-//! **Parameters.** Each declared parameter moves on a multiplicative lattice: value =
-//! `start · 1.1^j` (integer parameters rounded), so one lattice step is a 10 % change.
+//! **Parameters.** Any numeric key of the configuration, by its dotted path
+//! (`signal.threshold.obi_entry`, an array element as `signal.confidence.weights[2]`), with
+//! optional bounds (`path=lo..hi`); the short names `obi_entry`, `delta_entry`, `stop_points`,
+//! `target_points` mean `signal.threshold.<name>`. A key holding a TOML integer is an integer
+//! parameter. Each parameter moves on a multiplicative lattice: value = `start · 1.1^j`
+//! (integer parameters rounded), so one lattice step is a 10 % change; a start value of 0
+//! cannot move and is refused. A point outside a parameter's bounds, or that the
+//! configuration's validation rejects, is not a candidate (and not in the plan).
 //!
 //! **Walk-forward with the seed's guardrails.** Fold `f` trains on sessions
 //! `[f·test, f·test + train)` and tests on the `test` sessions after them. From the current
@@ -48,7 +57,8 @@ pub struct Param {
     pub integer: bool,
 }
 
-/// Every parameter `mia optimize` can tune (`[signal.threshold]`).
+/// Short names for `[signal.threshold]` keys (`obi_entry` = `signal.threshold.obi_entry`);
+/// any other numeric key is declared by its dotted path.
 pub const PARAMS: [Param; 4] = [
     Param { name: "obi_entry", integer: false },
     Param { name: "delta_entry", integer: true },
@@ -61,26 +71,67 @@ pub const MAX_STEP: f64 = 0.10;
 /// Least relative out-of-sample improvement to adopt a change.
 pub const MIN_IMPROVEMENT: f64 = 0.02;
 
-fn get(cfg: &Config, name: &str) -> Option<f64> {
-    let t = &cfg.signal.threshold;
-    Some(match name {
-        "obi_entry" => t.obi_entry,
-        "delta_entry" => t.delta_entry as f64,
-        "stop_points" => t.stop_points,
-        "target_points" => t.target_points,
-        _ => return None,
-    })
+/// The dotted configuration path of a declared parameter (short names expanded).
+pub fn param_path(name: &str) -> String {
+    if PARAMS.iter().any(|p| p.name == name) {
+        format!("signal.threshold.{name}")
+    } else {
+        name.to_string()
+    }
 }
 
-fn set(cfg: &mut Config, name: &str, v: f64) {
-    let t = &mut cfg.signal.threshold;
-    match name {
-        "obi_entry" => t.obi_entry = v,
-        "delta_entry" => t.delta_entry = v as i64,
-        "stop_points" => t.stop_points = v,
-        "target_points" => t.target_points = v,
-        _ => {}
+/// One path segment: `key` or `key[i]`.
+fn segment(seg: &str) -> Option<(&str, Option<usize>)> {
+    match seg.split_once('[') {
+        None => Some((seg, None)),
+        Some((k, rest)) => Some((k, Some(rest.strip_suffix(']')?.parse().ok()?))),
     }
+}
+
+fn lookup_mut<'a>(v: &'a mut toml::Value, path: &str) -> Option<&'a mut toml::Value> {
+    let mut cur = v;
+    for seg in path.split('.') {
+        let (k, i) = segment(seg)?;
+        cur = cur.as_table_mut()?.get_mut(k)?;
+        if let Some(i) = i {
+            cur = cur.as_array_mut()?.get_mut(i)?;
+        }
+    }
+    Some(cur)
+}
+
+/// The value of the numeric key `path` in `cfg` and whether it is an integer.
+///
+/// # Errors
+/// The key does not exist or is not a number (named).
+pub fn get_param(cfg: &Config, path: &str) -> Result<(f64, bool)> {
+    let mut v = toml::Value::try_from(cfg).context("cannot represent the configuration")?;
+    match lookup_mut(&mut v, path) {
+        Some(toml::Value::Float(f)) => Ok((*f, false)),
+        Some(toml::Value::Integer(i)) => Ok((*i as f64, true)),
+        Some(other) => bail!("parameter {path}: is a {}, not a number", other.type_str()),
+        None => bail!(
+            "parameter {path}: no such key in the configuration (a dotted path like signal.threshold.obi_entry or signal.confidence.weights[2]; short names: {})",
+            PARAMS.iter().map(|d| d.name).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// `cfg` with the numeric keys `paths` set to `values` (integers rounded); `None` when the
+/// result is not a valid configuration.
+fn set_params(cfg: &Config, paths: &[String], values: &[f64]) -> Option<Config> {
+    let mut v = toml::Value::try_from(cfg).ok()?;
+    for (path, &x) in paths.iter().zip(values) {
+        let slot = lookup_mut(&mut v, path)?;
+        *slot = match slot {
+            toml::Value::Integer(_) => toml::Value::Integer(x.round() as i64),
+            toml::Value::Float(_) => toml::Value::Float(x),
+            _ => return None,
+        };
+    }
+    let text = toml::to_string(&v).ok()?;
+    let c = Config::from_toml(&text, "an optimize candidate").ok()?;
+    c.validate().ok().map(|_| c)
 }
 
 /// What to optimize (written into the plan, so shards need nothing else).
@@ -89,10 +140,19 @@ fn set(cfg: &mut Config, name: &str, v: f64) {
 pub struct Spec {
     /// The base configuration (TOML).
     pub config_toml: String,
-    /// Tuned parameter names (a subset of [`PARAMS`]).
+    /// Tuned parameters: short names ([`PARAMS`]) or dotted configuration paths.
     pub params: Vec<String>,
     /// Their start values (from the base configuration).
     pub start: Vec<f64>,
+    /// Per parameter: integer-valued (absent: every parameter as in [`PARAMS`], else real).
+    #[serde(default)]
+    pub integer: Vec<bool>,
+    /// Per parameter: inclusive bounds `[lo, hi]` (absent or `null`: unbounded).
+    #[serde(default)]
+    pub bounds: Vec<Option<[f64; 2]>>,
+    /// Recorded sessions (paths, session `k` = `data[k]`); empty: synthetic sessions.
+    #[serde(default)]
+    pub data: Vec<String>,
     /// Seed of session 0.
     pub seed: u64,
     /// Sessions.
@@ -129,13 +189,22 @@ impl Spec {
         if self.params.is_empty() || self.params.len() != self.start.len() {
             bail!("optimize: {} parameters, {} start values", self.params.len(), self.start.len());
         }
-        for p in &self.params {
-            if !PARAMS.iter().any(|d| d.name == p) {
-                bail!(
-                    "optimize: unknown parameter {p:?} (declared: {})",
-                    PARAMS.iter().map(|d| d.name).collect::<Vec<_>>().join(", ")
-                );
+        for (i, p) in self.params.iter().enumerate() {
+            let (v, _) = get_param(&cfg, &param_path(p)).map_err(|e| anyhow!("optimize: {e}"))?;
+            if v == 0.0 {
+                bail!("optimize: parameter {p}: its start value is 0, which a ×1.1 lattice cannot move");
             }
+            if let Some(Some([lo, hi])) = self.bounds.get(i) {
+                if !(lo <= hi && (*lo..=*hi).contains(&self.start[i])) {
+                    bail!(
+                        "optimize: parameter {p}: start value {} is outside its bounds {lo}..{hi}",
+                        self.start[i]
+                    );
+                }
+            }
+        }
+        if !self.data.is_empty() && self.data.len() != self.sessions {
+            bail!("optimize: {} recorded sessions but sessions = {}", self.data.len(), self.sessions);
         }
         if self.train == 0 || self.test == 0 || self.sessions < self.train + self.test {
             bail!(
@@ -166,9 +235,14 @@ impl Spec {
             .iter()
             .zip(&self.start)
             .zip(p)
-            .map(|((name, &s), &j)| {
+            .enumerate()
+            .map(|(i, ((name, &s), &j))| {
                 let v = s * 1.1f64.powi(j);
-                if PARAMS.iter().any(|d| d.name == name && d.integer) {
+                let integer = match self.integer.get(i) {
+                    Some(&b) => b,
+                    None => PARAMS.iter().any(|d| d.name == name && d.integer),
+                };
+                if integer {
                     v.round()
                 } else {
                     v
@@ -177,22 +251,45 @@ impl Spec {
             .collect()
     }
 
-    /// The configuration at `p` (`None`: the configuration rejects it).
+    /// The configuration at `p` (`None`: a value is outside its bounds, or the configuration
+    /// rejects it).
     pub fn config_at(&self, base: &Config, p: &Point) -> Option<Config> {
-        let mut c = base.clone();
-        for (name, v) in self.params.iter().zip(self.values(p)) {
-            set(&mut c, name, v);
+        let values = self.values(p);
+        for (i, v) in values.iter().enumerate() {
+            if let Some(Some([lo, hi])) = self.bounds.get(i) {
+                if !(lo..=hi).contains(&v) {
+                    return None;
+                }
+            }
         }
-        c.validate().ok().map(|_| c)
+        let paths: Vec<String> = self.params.iter().map(|n| param_path(n)).collect();
+        set_params(base, &paths, &values)
+    }
+
+    /// The input of session `k`: synthetic seed `seed + k`, or the `k`-th recorded path (a
+    /// run directory means its `journal/`).
+    pub fn session_input(&self, k: usize) -> Result<Input> {
+        match self.data.get(k) {
+            None => Ok(Input::Synthetic { seed: self.seed + k as u64, days: self.days }),
+            Some(p) => {
+                let p = Path::new(p);
+                let journal = p.join("journal");
+                Input::from_path(if journal.is_dir() { &journal } else { p })
+            }
+        }
     }
 
     /// Every job any walk-forward path can need, in a fixed order.
     pub fn plan(&self) -> Vec<(Point, usize)> {
         let n = self.params.len();
+        let base = self.config().ok();
         let mut jobs = std::collections::BTreeSet::new();
         for (f, (tr, te)) in self.folds().into_iter().enumerate() {
             let radius = f as i32 + 1;
             for p in ball(n, radius) {
+                if base.as_ref().is_some_and(|b| self.config_at(b, &p).is_none()) {
+                    continue; // never a candidate
+                }
                 for s in tr.clone().chain(te.clone()) {
                     jobs.insert((p.clone(), s));
                 }
@@ -238,7 +335,7 @@ pub fn run_job(spec: &Spec, base: &Config, p: &Point, session: usize) -> Result<
         bail!("point {} is not a valid configuration", key(p));
     };
     let opts = SessionOptions {
-        input: Input::Synthetic { seed: spec.seed + session as u64, days: spec.days },
+        input: spec.session_input(session)?,
         config: cfg,
         mode: Some(Schedule::Inline),
         out: None,
@@ -364,12 +461,14 @@ pub fn walk_forward(spec: &Spec, jobs: &mut dyn Jobs) -> Result<Report> {
     let mut cur = start.clone();
     let (mut wf_oos, mut static_oos) = (0.0, 0.0);
     let fmt_vals = |p: &Point| spec.values(p).iter().map(|v| format!("{v}")).collect::<Vec<_>>().join(",");
+    let sessions = if spec.data.is_empty() {
+        format!("{} sessions (seed {}.., {} day(s) each)", spec.sessions, spec.seed, spec.days)
+    } else {
+        format!("{} recorded sessions ({})", spec.sessions, spec.data.join(" "))
+    };
     let _ = writeln!(
         summary,
-        "optimize: {} sessions (seed {}.., {} day(s) each), folds of {} train + {} test sessions, params {} from {}",
-        spec.sessions,
-        spec.seed,
-        spec.days,
+        "optimize: {sessions}, folds of {} train + {} test sessions, params {} from {}",
         spec.train,
         spec.test,
         spec.params.join(","),
@@ -508,10 +607,27 @@ pub fn write_report(r: &Report, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Builds a spec from a configuration and the command line.
+/// One `--params` entry: `name` or `name=lo..hi` → (name, bounds).
 ///
 /// # Errors
-/// Unknown parameter names.
+/// Malformed bounds (the entry named).
+pub fn parse_param(entry: &str) -> Result<(String, Option<[f64; 2]>)> {
+    let Some((name, b)) = entry.split_once('=') else { return Ok((entry.trim().to_string(), None)) };
+    let bad = || anyhow!("--params: {entry:?}: bounds are written name=lo..hi (numbers, lo <= hi)");
+    let (lo, hi) = b.split_once("..").ok_or_else(bad)?;
+    let (lo, hi): (f64, f64) = (lo.trim().parse().map_err(|_| bad())?, hi.trim().parse().map_err(|_| bad())?);
+    if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+        return Err(bad());
+    }
+    Ok((name.trim().to_string(), Some([lo, hi])))
+}
+
+/// Builds a spec from a configuration and the command line. `params` is a comma-separated
+/// list of [`parse_param`] entries; with `data` (recorded sessions), `sessions` is their
+/// count and `seed`/`days` are unused.
+///
+/// # Errors
+/// Unknown or non-numeric parameters, bad bounds, bad session counts.
 #[allow(clippy::too_many_arguments)]
 pub fn spec_from(
     cfg: &Config,
@@ -522,22 +638,33 @@ pub fn spec_from(
     train: usize,
     test: usize,
     max_events: Option<u64>,
+    data: &[PathBuf],
 ) -> Result<Spec> {
-    let names: Vec<String> =
-        params.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+    let mut names = Vec::new();
+    let mut bounds = Vec::new();
     let mut start = Vec::new();
-    for n in &names {
-        start.push(get(cfg, n).ok_or_else(|| {
-            anyhow!(
-                "--params: unknown parameter {n:?} (declared: {})",
-                PARAMS.iter().map(|d| d.name).collect::<Vec<_>>().join(", ")
-            )
-        })?);
+    let mut integer = Vec::new();
+    for entry in params.split(',').filter(|s| !s.trim().is_empty()) {
+        let (n, b) = parse_param(entry)?;
+        let (v, int) = get_param(cfg, &param_path(&n)).map_err(|e| anyhow!("--params: {e}"))?;
+        names.push(n);
+        bounds.push(b);
+        start.push(v);
+        integer.push(int);
     }
+    for d in data {
+        if !d.exists() {
+            bail!("--data: {}: no such file or directory", d.display());
+        }
+    }
+    let sessions = if data.is_empty() { sessions } else { data.len() };
     let spec = Spec {
         config_toml: toml::to_string(cfg).context("cannot serialize the configuration")?,
         params: names,
         start,
+        integer,
+        bounds,
+        data: data.iter().map(|p| p.display().to_string()).collect(),
         seed,
         sessions,
         days,
@@ -680,7 +807,48 @@ mod tests {
     use super::*;
 
     fn spec(sessions: usize) -> Spec {
-        spec_from(&Config::default(), "obi_entry,stop_points", 1, sessions, 1, 1, 1, Some(1)).expect("spec")
+        spec_from(&Config::default(), "obi_entry,stop_points", 1, sessions, 1, 1, 1, Some(1), &[])
+            .expect("spec")
+    }
+
+    #[test]
+    fn any_numeric_key_is_a_parameter_with_bounds() {
+        let cfg = Config::default();
+        assert_eq!(param_path("obi_entry"), "signal.threshold.obi_entry");
+        let (w, int) = get_param(&cfg, "signal.confidence.weights[2]").expect("array element");
+        assert_eq!((w, int), (cfg.signal.confidence.weights[2], false));
+        assert!(get_param(&cfg, "signal.threshold.delta_entry").expect("int").1);
+        assert!(get_param(&cfg, "signal.threshold.nope").unwrap_err().to_string().contains("no such key"));
+        assert!(get_param(&cfg, "signal.strategy").unwrap_err().to_string().contains("not a number"));
+        assert_eq!(parse_param("a.b=1..2.5").expect("bounds"), ("a.b".into(), Some([1.0, 2.5])));
+        assert!(parse_param("a.b=3..2").is_err() && parse_param("a.b=x").is_err());
+
+        let spec = spec_from(
+            &cfg,
+            "obi_entry,signal.confidence.weights[2],signal.threshold.delta_entry=100..180",
+            1,
+            3,
+            1,
+            1,
+            1,
+            Some(1),
+            &[],
+        )
+        .expect("spec");
+        let base = spec.config().expect("base");
+        // One step up on each axis sets exactly those keys (the integer one rounded).
+        let c = spec.config_at(&base, &vec![1, 1, 1]).expect("valid");
+        let t = &c.signal.threshold;
+        assert_eq!(t.obi_entry, cfg.signal.threshold.obi_entry * 1.1);
+        assert_eq!(c.signal.confidence.weights[2], cfg.signal.confidence.weights[2] * 1.1);
+        assert_eq!(t.delta_entry, (cfg.signal.threshold.delta_entry as f64 * 1.1).round() as i64);
+        assert_eq!(c.signal.confidence.weights[1], cfg.signal.confidence.weights[1], "others untouched");
+        // Outside the bounds: not a candidate, and not in the plan.
+        let far = vec![0, 0, 3];
+        assert!(spec.values(&far)[2] > 180.0 && spec.config_at(&base, &far).is_none());
+        assert!(spec.plan().iter().all(|(p, _)| spec.config_at(&base, p).is_some()));
+        let e = spec_from(&cfg, "signal.threshold.obi_entry=0.9..1", 1, 3, 1, 1, 1, None, &[]).unwrap_err();
+        assert!(e.to_string().contains("outside its bounds"), "{e}");
     }
 
     #[test]

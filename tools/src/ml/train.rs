@@ -3,15 +3,21 @@
 //! fitted on its purged, embargoed training rows, folds in parallel) → out-of-fold report
 //! against "no filter" → the `[ml]` floors → the ensemble fitted on every row, exported.
 //!
+//! Calibration (`[ml] calibrate`, default on): a Platt scaling of the ensemble's weighted mean
+//! is fitted on the out-of-fold predictions and stored in the model. The figures the floors
+//! judge are *cross-fitted*: fold k's out-of-fold predictions are calibrated by a scaling
+//! fitted on the other folds' out-of-fold predictions only, so no row is calibrated with its
+//! own label. The exported model carries the scaling fitted on every out-of-fold row.
+//!
 //! A model below a floor is not written (the command fails and lists the reasons); the report
 //! is written either way (`<out>.report.txt`).
 
 use super::{column, number, MlConfig, ML_FEATURES, ML_N};
 use anyhow::{anyhow, bail, Context, Result};
 use mia_ml::{
-    brier, calibration, check_floors, log_loss, precision_recall, purged_kfold, train_forest, train_gbm,
-    train_logistic, validate, BoostedSource, FlatEnsemble, Floors, ForestConfig, GbmConfig, MemberWeights,
-    Members, TrainConfig, ValidateConfig, ValidationReport, DEFAULT_THRESHOLD,
+    brier, calibration, check_floors, fit_platt, log_loss, precision_recall, purged_kfold, train_forest,
+    train_gbm, train_logistic, validate, BoostedSource, FlatEnsemble, Floors, ForestConfig, GbmConfig,
+    MemberWeights, Members, Platt, TrainConfig, ValidateConfig, ValidationReport, DEFAULT_THRESHOLD,
 };
 use rayon::prelude::*;
 use std::fmt::Write as _;
@@ -157,8 +163,15 @@ fn side(idx: impl Iterator<Item = usize>, d: &Dataset) -> Side {
 #[derive(Clone, Debug)]
 pub struct TrainOutcome {
     /// Out-of-fold validation (every row predicted by a model that never saw it nor any row
-    /// whose label window overlaps its fold).
+    /// whose label window overlaps its fold), of the predictions the exported model would
+    /// make: cross-fitted calibrated ones when `[ml] calibrate`, else the raw weighted mean.
     pub oof: ValidationReport,
+    /// Out-of-fold log loss of the uncalibrated weighted mean.
+    pub raw_log_loss: f64,
+    /// Out-of-fold Brier score of the uncalibrated weighted mean.
+    pub raw_brier: f64,
+    /// The calibration stored in the model (fitted on every out-of-fold row).
+    pub calibration: Option<Platt>,
     /// No filter: every out-of-fold row.
     pub unfiltered: Side,
     /// The filter: out-of-fold rows approved at the threshold.
@@ -197,17 +210,35 @@ pub fn train(d: &Dataset, ml: &MlConfig) -> Result<TrainOutcome> {
             Ok((p, imp))
         })
         .collect();
-    let mut oof = vec![f64::NAN; d.len()];
+    let mut raw = vec![f64::NAN; d.len()];
     let mut importance = Vec::new();
     for (s, f) in splits.iter().zip(folds) {
         let (p, imp) = f?;
         for (i, v) in s.test.clone().zip(p) {
-            oof[i] = v;
+            raw[i] = v;
         }
         if let Some(r) = imp {
             importance = r.importance;
         }
     }
+    // Rows no test fold covers (none with purged k-fold's contiguous folds) are left out.
+    let covered: Vec<usize> = (0..d.len()).filter(|&i| !raw[i].is_nan()).collect();
+    let (oof, cal) = if ml.calibrate {
+        let mut oof = raw.clone();
+        for s in &splits {
+            let (p, y): (Vec<f64>, Vec<bool>) =
+                covered.iter().filter(|i| !s.test.contains(i)).map(|&i| (raw[i], d.y[i])).unzip();
+            let c = fit_platt(&p, &y)
+                .map_err(|e| anyhow!("calibration (rows {}..{} held out): {e}", s.test.start, s.test.end))?;
+            for i in s.test.clone() {
+                oof[i] = c.apply(raw[i]);
+            }
+        }
+        let (p, y): (Vec<f64>, Vec<bool>) = covered.iter().map(|&i| (raw[i], d.y[i])).unzip();
+        (oof, Some(fit_platt(&p, &y).map_err(|e| anyhow!("calibration: {e}"))?))
+    } else {
+        (raw.clone(), None)
+    };
     let (precision, recall) = precision_recall(&oof, &d.y, threshold);
     let report = ValidationReport {
         samples: d.len(),
@@ -225,9 +256,29 @@ pub fn train(d: &Dataset, ml: &MlConfig) -> Result<TrainOutcome> {
     let filtered = side((0..d.len()).filter(|&i| oof[i] >= threshold), d);
     let floors = Floors { min_auc: ml.min_auc, max_log_loss: ml.max_log_loss, min_samples: ml.min_samples };
     let failed = check_floors(&report, &floors).err().unwrap_or_default();
-    let model = if failed.is_empty() { Some(fit(&d.x, &d.y, ml, threshold)?) } else { None };
-    let text = render(&report, &unfiltered, &filtered, &failed, ml);
-    Ok(TrainOutcome { oof: report, unfiltered, filtered, failed, report: text, model })
+    let model =
+        if failed.is_empty() { Some(fit(&d.x, &d.y, ml, threshold)?.with_calibration(cal)) } else { None };
+    let (raw_log_loss, raw_brier) = (log_loss(&raw, &d.y), brier(&raw, &d.y));
+    let mut text = render(&report, &unfiltered, &filtered, &failed, ml);
+    let line = match cal {
+        Some(c) => format!(
+            "calibration: platt a {:.4} b {:.4} (fitted out of fold; figures above cross-fitted); uncalibrated out of fold: log_loss {raw_log_loss:.4} brier {raw_brier:.4}\n",
+            c.a, c.b
+        ),
+        None => "calibration: none ([ml] calibrate = false)\n".to_string(),
+    };
+    text.insert_str(text.find('\n').map_or(0, |i| i + 1), &line);
+    Ok(TrainOutcome {
+        oof: report,
+        raw_log_loss,
+        raw_brier,
+        calibration: cal,
+        unfiltered,
+        filtered,
+        failed,
+        report: text,
+        model,
+    })
 }
 
 fn opt(v: Option<f64>) -> String {
@@ -275,7 +326,7 @@ pub fn render(r: &ValidationReport, un: &Side, fi: &Side, failed: &[String], ml:
     }
     if !r.importance.is_empty() {
         let _ =
-            writeln!(t, "permutation importance (last fold's held-out rows; AUC drop, log-loss increase):");
+            writeln!(t, "permutation importance (last fold's held-out rows, uncalibrated fold model; AUC drop, log-loss increase):");
         let mut imp = r.importance.clone();
         imp.sort_by(|a, b| b.auc_drop.unwrap_or(0.0).total_cmp(&a.auc_drop.unwrap_or(0.0)));
         for i in imp {
