@@ -2,6 +2,7 @@
 //! after random wall-clock delays, its reports enter through the sequencer, and the journal
 //! of that run replays (inline and threaded) to the same digest.
 
+mod common;
 use mia_model::msg::{ExecKind, ExecReport, Msg, OrderIntent};
 use mia_runtime::pipeline::Schedule;
 use mia_tools::app::config::Config;
@@ -55,7 +56,7 @@ fn spawn_venue(
 fn opts(input: Input, mode: Schedule, out: Option<&Path>) -> SessionOptions {
     SessionOptions {
         input,
-        config: Config::default(),
+        config: common::threshold_config(),
         mode: Some(mode),
         out: out.map(Path::to_path_buf),
         progress: false,

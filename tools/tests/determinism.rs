@@ -1,6 +1,7 @@
 //! Determinism proofs: the same input always gives the same decisions, in both pipeline modes
 //! and through every path back into the pipeline (journal, generated DBN file).
 
+mod common;
 use mia_model::features::{FeatureSnapshot, SnapshotKind, SNAPSHOT_LEN};
 use mia_runtime::pipeline::Schedule;
 use mia_tools::app::config::Config;
@@ -11,7 +12,7 @@ use mia_tools::features_export::read_snapshots;
 use std::path::Path;
 
 fn run(input: Input, mode: Schedule, out: Option<&Path>) -> SessionSummary {
-    run_with(input, mode, out, Config::default())
+    run_with(input, mode, out, common::threshold_config())
 }
 
 fn run_with(input: Input, mode: Schedule, out: Option<&Path>, config: Config) -> SessionSummary {
@@ -44,7 +45,7 @@ fn synthetic_session_is_deterministic_and_modes_agree() {
     let t = run(Input::Synthetic { seed: 1, days: 1 }, Schedule::Threaded, None);
     assert_eq!(a.digest, t.digest, "threaded = inline");
     assert_eq!((a.events, a.orders, a.fills), (t.events, t.orders, t.fills));
-    let mut fused = Config::default();
+    let mut fused = common::threshold_config();
     fused.pipeline.fuse_same_core = true;
     fused.pipeline.cores = vec![0, 1, 1];
     let f = run_with(Input::Synthetic { seed: 1, days: 1 }, Schedule::Threaded, None, fused);
@@ -110,7 +111,7 @@ fn generated_dbn_and_journal_replay_give_the_backtest_digest() {
 /// A config that trades on almost any book: the tiny real samples then make decisions, so the
 /// digests compared below are of non-empty decision streams.
 fn eager() -> Config {
-    let mut c = Config::default();
+    let mut c = common::threshold_config();
     c.signal.threshold.obi_entry = 0.01;
     c.signal.threshold.delta_entry = 0;
     c.signal.threshold.obi_exit = 0.0;

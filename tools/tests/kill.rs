@@ -10,6 +10,7 @@
 //! kill lands mid-run. Only the signal test installs signal handlers (the tests of this binary
 //! run in parallel in one process).
 
+mod common;
 use mia_exec::kill::{kill_control, KillSource};
 use mia_exec::risk::RiskConfig;
 use mia_journal::{JournalReader, JournalRecord};
@@ -32,7 +33,7 @@ const TRIGGER: u64 = 131_072;
 const HOLD: Duration = Duration::from_millis(300);
 
 fn config(control_thread: bool, signals: bool) -> Config {
-    let mut cfg = Config::default();
+    let mut cfg = common::threshold_config();
     cfg.signal.threshold.delta_entry = 1;
     cfg.signal.threshold.cooldown_ms = 0;
     cfg.risk = RiskConfig::permissive();

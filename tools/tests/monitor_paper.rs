@@ -70,7 +70,7 @@ fn metric(page: &str, name: &str) -> Option<f64> {
 
 fn config(dir: &Path, metrics_addr: &str) -> std::path::PathBuf {
     let p = dir.join("mon.toml");
-    std::fs::write(&p, format!("[monitor]\ninterval_ms = 200\nmetrics_addr = \"{metrics_addr}\"\n"))
+    std::fs::write(&p, format!("[signal]\nstrategy = \"threshold\"\n[monitor]\ninterval_ms = 200\nmetrics_addr = \"{metrics_addr}\"\n"))
         .expect("cfg");
     p
 }

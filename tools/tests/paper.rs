@@ -3,6 +3,7 @@
 //! live` refuses without both keys, and Ctrl-C flattens, stops and leaves a journal that
 //! replays to the same digest.
 
+mod common;
 use mia_tools::app::config::Config;
 use mia_tools::app::input::Input;
 use mia_tools::app::live::{run_live, LiveMode, LiveOptions};
@@ -16,7 +17,7 @@ const EVENTS: u64 = 400_000;
 fn opts(run_mode: RunMode, out: Option<&Path>) -> SessionOptions {
     SessionOptions {
         input: Input::Synthetic { seed: 2, days: 1 },
-        config: Config::default(),
+        config: common::threshold_config(),
         mode: None,
         out: out.map(Path::to_path_buf),
         progress: false,

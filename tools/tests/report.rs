@@ -101,7 +101,9 @@ fn png_colours(path: &Path) -> (usize, f64) {
 fn report_of_a_backtest_renders_headless_and_exports_csvs() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    ok(&mia(&["backtest", "--seed", "5", "--out", "run"], d));
+    // The threshold strategy: a day with trades to report (the default engine may take none).
+    std::fs::write(d.join("threshold.toml"), "[signal]\nstrategy = \"threshold\"\n").expect("write");
+    ok(&mia(&["backtest", "--seed", "5", "--config", "threshold.toml", "--out", "run"], d));
     let text = ok(&mia(&["report", "run", "--out", "rep"], d));
     for needle in [
         "## Trades (net of fees)",

@@ -460,6 +460,7 @@ mod tests {
     #[test]
     fn imbalance_plus_buying_fires_long_signal() {
         let mut cfg = SignalStageConfig::default();
+        cfg.signal.strategy = crate::strategy::registry::StrategyKind::Threshold;
         cfg.signal.threshold = ThresholdConfig {
             obi_entry: 0.5,
             delta_entry: 10,

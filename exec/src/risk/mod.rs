@@ -78,7 +78,8 @@ pub enum RejectReason {
     DailyLoss = 4,
     /// Too many modifies in the last second of event time (`max_modifies_per_sec`).
     ModifyRate = 5,
-    /// Limit price farther than `price_band_ticks` from the last trade, or no last trade yet.
+    /// A limit priced more than `price_band_ticks` through the last trade (a buy above it, a
+    /// sell below it), or no last trade yet.
     PriceBand = 6,
     /// Limit price not positive or off the tick grid.
     InvalidPrice = 7,
@@ -678,9 +679,15 @@ impl RiskManager {
             if price <= 0 || price % TICK != 0 {
                 return Err(RejectReason::InvalidPrice);
             }
-            if self.lim.band > 0
-                && (self.last_price == 0 || price.abs_diff(self.last_price) > self.lim.band.unsigned_abs())
-            {
+            // The band guards the aggressive side only (as CME Globex price banding): a buy
+            // limit above last + band or a sell limit below last − band would trade through
+            // the market; a resting limit on the passive side (a bracket's take-profit) cannot.
+            let through = if signed_qty > 0 {
+                price > self.last_price.saturating_add(self.lim.band)
+            } else {
+                price < self.last_price.saturating_sub(self.lim.band)
+            };
+            if self.lim.band > 0 && (self.last_price == 0 || through) {
                 return Err(RejectReason::PriceBand);
             }
         }

@@ -100,8 +100,9 @@ proptest! {
                     if was == RiskState::Halted {
                         prop_assert!(res.is_err());
                     }
-                    if off.abs() > 20 {
-                        prop_assert!(res.is_err(), "outside the band");
+                    // Priced more than the band *through* the last trade: never approved.
+                    if off * q.signum() > 20 {
+                        prop_assert!(res.is_err(), "through the band");
                     }
                 }
                 Op::Kill => r.kill(RejectReason::KillSwitch, KillSource::Cli),

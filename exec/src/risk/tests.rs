@@ -109,6 +109,19 @@ fn price_band_and_invalid_price() {
     assert_eq!(r.approve(limit(t, OrderSide::Buy, 1, 0), 0), Err(RejectReason::InvalidPrice));
     // a market order carries no price
     assert_eq!(r.check(t, 1, 0), Ok(()));
+    // The passive side is not banded: a take-profit resting 10 points away is accepted (a
+    // sell above the last trade, a buy below it cannot trade through the market).
+    let t2 = ct(9, 1); // a new 1-second window for the order rate
+    assert_eq!(
+        r.approve(limit(t2, OrderSide::Sell, 1, last + 10 * P), 1).map(|_| ()),
+        Ok(()),
+        "passive sell far above"
+    );
+    assert_eq!(
+        r.approve(limit(t2, OrderSide::Buy, 1, last - 10 * P), 0).map(|_| ()),
+        Ok(()),
+        "passive buy far below"
+    );
 }
 
 #[test]

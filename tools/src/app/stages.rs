@@ -136,6 +136,7 @@ mod tests {
     #[test]
     fn config_fields_reach_the_stages() {
         let mut cfg = Config::default();
+        cfg.signal.strategy = mia_signal::strategy::registry::StrategyKind::Threshold;
         cfg.trading.instrument = Root::Mes;
         cfg.trading.order_qty = 2;
         cfg.fees.mes = mia_exec::fees::ProductFees {

@@ -223,21 +223,29 @@ pub fn train(d: &Dataset, ml: &MlConfig) -> Result<TrainOutcome> {
     }
     // Rows no test fold covers (none with purged k-fold's contiguous folds) are left out.
     let covered: Vec<usize> = (0..d.len()).filter(|&i| !raw[i].is_nan()).collect();
-    let (oof, cal) = if ml.calibrate {
+    // A fold whose Platt slope comes out ≤ 0 (the scores do not rank the label there) makes
+    // the calibration unusable: the run goes on uncalibrated and the report says why.
+    let cross_fit = || -> Result<(Vec<f64>, Platt), String> {
         let mut oof = raw.clone();
         for s in &splits {
             let (p, y): (Vec<f64>, Vec<bool>) =
                 covered.iter().filter(|i| !s.test.contains(i)).map(|&i| (raw[i], d.y[i])).unzip();
             let c = fit_platt(&p, &y)
-                .map_err(|e| anyhow!("calibration (rows {}..{} held out): {e}", s.test.start, s.test.end))?;
+                .map_err(|e| format!("rows {}..{} held out: {e}", s.test.start, s.test.end))?;
             for i in s.test.clone() {
                 oof[i] = c.apply(raw[i]);
             }
         }
         let (p, y): (Vec<f64>, Vec<bool>) = covered.iter().map(|&i| (raw[i], d.y[i])).unzip();
-        (oof, Some(fit_platt(&p, &y).map_err(|e| anyhow!("calibration: {e}"))?))
+        Ok((oof, fit_platt(&p, &y).map_err(|e| format!("all rows: {e}"))?))
+    };
+    let (oof, cal, refused) = if ml.calibrate {
+        match cross_fit() {
+            Ok((oof, c)) => (oof, Some(c), None),
+            Err(e) => (raw.clone(), None, Some(e)),
+        }
     } else {
-        (raw.clone(), None)
+        (raw.clone(), None, None)
     };
     let (precision, recall) = precision_recall(&oof, &d.y, threshold);
     let report = ValidationReport {
@@ -265,7 +273,10 @@ pub fn train(d: &Dataset, ml: &MlConfig) -> Result<TrainOutcome> {
             "calibration: platt a {:.4} b {:.4} (fitted out of fold; figures above cross-fitted); uncalibrated out of fold: log_loss {raw_log_loss:.4} brier {raw_brier:.4}\n",
             c.a, c.b
         ),
-        None => "calibration: none ([ml] calibrate = false)\n".to_string(),
+        None => match &refused {
+            Some(e) => format!("calibration: refused ({e}); figures and model uncalibrated\n"),
+            None => "calibration: none ([ml] calibrate = false)\n".to_string(),
+        },
     };
     text.insert_str(text.find('\n').map_or(0, |i| i + 1), &line);
     Ok(TrainOutcome {

@@ -1,4 +1,5 @@
 //! Helpers shared by the integration tests of this crate.
+#![allow(dead_code)] // each test binary uses a subset
 
 use std::path::Path;
 
@@ -19,3 +20,15 @@ pub fn grep_dir(dir: &Path, needle: &[u8]) -> Vec<String> {
     }
     hits
 }
+
+/// The default configuration with the threshold strategy, for the tests that need a session
+/// that trades (the default strategy, the signal engine, is selective and may take no trade
+/// on a short synthetic run).
+pub fn threshold_config() -> mia_tools::app::config::Config {
+    let mut c = mia_tools::app::config::Config::default();
+    c.signal.strategy = mia_signal::strategy::registry::StrategyKind::Threshold;
+    c
+}
+
+/// `threshold_config()` as a TOML fragment, for tests that run the binary with a config file.
+pub const THRESHOLD_TOML: &str = "[signal]\nstrategy = \"threshold\"\n";
