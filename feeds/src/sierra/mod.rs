@@ -9,5 +9,6 @@
 pub mod depth;
 pub mod dtc;
 pub mod ladder;
+pub mod merge;
 pub mod scid;
 pub mod scid_follow;
