@@ -7,6 +7,9 @@
 //!   OCO pair) goes out, the parent fills, Ctrl-C flattens (`on_stop = "flatten"`: the children
 //!   cancelled, a market order closing the position), the process exits cleanly, its journal
 //!   replays to its digest, and the trade account from the environment is in no file or log;
+//! - `mia_check_covers_the_dtc_server_alone_and_in_the_mixed_set_up`: `mia check` logs on to
+//!   the DTC server (reachable, logon, trading, symbol) with DTC data and orders, and with IBKR
+//!   data and DTC orders (a DTC market-data refusal is then only a warning);
 //! - `kill_9_mid_bracket_then_restart_cancels_the_orphans_and_flattens`: kill -9 once the
 //!   parent's fill is journaled; the journal of run 1 reads to its end; run 2 on the same
 //!   state directory finds the two children open and the position at the server, cancels the
@@ -444,4 +447,55 @@ fn kill_9_mid_bracket_then_restart_cancels_the_orphans_and_flattens() {
     assert!(msgs2.iter().any(|m| matches!(m, Msg::Exec(r) if r.kind == ExecKind::Adopted && r.qty == 1)));
     assert_replays(&run2, &dir.path().join("replay2"), &stdout);
     assert_no_account(dir.path());
+}
+
+fn check_rows(cfg: &Path) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_mia"))
+        .args(["check".as_ref(), "--config".as_ref(), cfg.as_os_str(), "--runs".as_ref()])
+        .arg(cfg.with_extension("runs"))
+        .env("MIA_DTC_ACCOUNT", ACCOUNT)
+        .output()
+        .expect("mia check");
+    let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(!text.contains(ACCOUNT), "the account is never printed: {text}");
+    text
+}
+
+fn row<'a>(text: &'a str, name: &str) -> &'a str {
+    text.lines()
+        .find(|l| l.get(6..).is_some_and(|r| r.starts_with(name)))
+        .unwrap_or_else(|| panic!("no {name} row: {text}"))
+}
+
+#[test]
+fn mia_check_covers_the_dtc_server_alone_and_in_the_mixed_set_up() {
+    let refusing = FakeDtcServer::start(FakeConfig {
+        reject_market_data: Some("CME data not licensed".into()),
+        ..FakeConfig::default()
+    })
+    .expect("fake DTC");
+    let dir = tempfile::tempdir().expect("tmp");
+    // DTC data and orders: a market-data refusal fails the symbol row.
+    let cfg = write_config(dir.path(), refusing.port(), true);
+    let text = check_rows(&cfg);
+    for name in ["dtc server", "dtc logon", "dtc trading"] {
+        assert!(row(&text, name).starts_with("PASS"), "{text}");
+    }
+    assert!(row(&text, "dtc symbol").starts_with("FAIL") && text.contains("CME data not licensed"), "{text}");
+    // The mixed set-up: IBKR data (the fake TWS), DTC orders; the refusal is a warning.
+    let tws = mia_feeds::ibkr::fake::FakeTws::start(mia_feeds::ibkr::fake::FakeConfig::default())
+        .expect("fake TWS");
+    let mixed = dir.path().join("mixed.toml");
+    let text = std::fs::read_to_string(&cfg).expect("config").replace("data = \"dtc\"", "data = \"ibkr\"");
+    std::fs::write(&mixed, format!("{text}[ibkr]\nport = {}\n", tws.port())).expect("mixed config");
+    let text = check_rows(&mixed);
+    assert!(
+        row(&text, "dtc server").starts_with("PASS") && row(&text, "dtc logon").starts_with("PASS"),
+        "{text}"
+    );
+    assert!(row(&text, "dtc symbol").starts_with("WARN") && text.contains("orders only"), "{text}");
+    assert!(
+        text.lines().any(|l| l.get(6..).is_some_and(|r| r.starts_with("ibkr "))),
+        "IBKR checked too: {text}"
+    );
 }
