@@ -229,6 +229,10 @@ pub struct ScidDecoder {
     bars_skipped: u64,
     /// Ticks per 1.0 of price (after the multiplier): prices round with one multiply.
     ticks_per_unit: f64,
+    /// The tick (≥ 1) and the largest tick count that fits a `Px`, computed once (no
+    /// division per price).
+    tick: Px,
+    max_ticks: f64,
     /// Last (f32 bits, price) of `Low`, `High`, `Close`: consecutive ticks mostly repeat them.
     cache: [Option<(u32, Px)>; 3],
 }
@@ -245,6 +249,8 @@ impl ScidDecoder {
             last_ts: 0,
             bars_skipped: 0,
             ticks_per_unit: mia_model::price::PRICE_SCALE as f64 / tick as f64,
+            tick,
+            max_ticks: i64::MAX as f64 / tick as f64,
             cache: [None; 3],
         }
     }
@@ -276,11 +282,13 @@ impl ScidDecoder {
         if !p.is_finite() || p <= 0.0 || p >= self.opts.max_price {
             return Err(format!("{field} price {v} is not a valid price"));
         }
-        let ticks = (p * self.ticks_per_unit).round();
-        if ticks >= i64::MAX as f64 / self.opts.tick.max(1) as f64 {
+        let x = p * self.ticks_per_unit;
+        if x + 0.5 >= self.max_ticks {
             return Err(format!("{field} price {v} is out of range"));
         }
-        let px = ticks as i64 * self.opts.tick.max(1);
+        // Nearest tick, halves up: `x > 0`, so the truncating conversion of `x + 0.5` is its
+        // floor (one instruction, where `f64::round` is a libm call on baseline x86-64).
+        let px = (x + 0.5) as i64 * self.tick;
         if let Some(c) = self.cache.get_mut(slot) {
             *c = Some((bits, px));
         }
