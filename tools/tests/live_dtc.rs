@@ -7,6 +7,9 @@
 //!   OCO pair) goes out, the parent fills, Ctrl-C flattens (`on_stop = "flatten"`: the children
 //!   cancelled, a market order closing the position), the process exits cleanly, its journal
 //!   replays to its digest, and the trade account from the environment is in no file or log;
+//! - `sigterm_is_the_kill_switch_then_ctrl_c_ends_cleanly`: SIGTERM flattens and halts (the
+//!   kill switch, `docs/risk.md`): the market sell goes out while the process keeps running,
+//!   then Ctrl-C ends it cleanly and its journal replays to its digest;
 //! - `mia_check_covers_the_dtc_server_alone_and_in_the_mixed_set_up`: `mia check` logs on to
 //!   the DTC server (reachable, logon, trading, symbol) with DTC data and orders, and with IBKR
 //!   data and DTC orders (a DTC market-data refusal is then only a warning);
@@ -498,4 +501,35 @@ fn mia_check_covers_the_dtc_server_alone_and_in_the_mixed_set_up() {
         text.lines().any(|l| l.get(6..).is_some_and(|r| r.starts_with("ibkr "))),
         "IBKR checked too: {text}"
     );
+}
+
+#[test]
+fn sigterm_is_the_kill_switch_then_ctrl_c_ends_cleanly() {
+    let fake = Arc::new(FakeDtcServer::start(FakeConfig::default()).expect("fake DTC"));
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = write_config(dir.path(), fake.port(), true);
+    let market = Market::start(&fake);
+    let run = dir.path().join("run");
+    let mut s = Session::start(&cfg, &run, &dir.path().join("run.log"), true);
+    s.wait_for("the bracket at the fake", &fake, || bracket(&fake).is_some());
+    let (parent, _) = bracket(&fake).expect("bracket");
+    market.balanced();
+    assert!(fake.fill(coid(&parent.client_id), 1.0, 6010.25), "the parent fills");
+    s.wait_for("the fill in the journal", &fake, || !filled_reports(&journal_msgs(&run).0).is_empty());
+    let before = single_orders(&fake).len();
+    s.signal("-TERM");
+    s.wait_for("the kill switch's flattening order", &fake, || single_orders(&fake).len() > before);
+    let flat = single_orders(&fake)[before].clone();
+    assert_eq!((flat.buy_sell, flat.quantity, flat.order_type), (2, 1.0, 1), "{flat:?}");
+    assert!(fake.fill(coid(&flat.client_order_id), 1.0, 6010.00), "the flatten fills");
+    s.wait_for("the flatten fill in the journal", &fake, || filled_reports(&journal_msgs(&run).0).len() == 2);
+    assert!(s.child.as_mut().is_some_and(|c| c.try_wait().ok().flatten().is_none()), "halted, still running");
+    s.signal("-INT");
+    let (status, stdout) = s.wait_exit();
+    drop(market);
+    assert!(status.success(), "{status:?}\n{stdout}\n{}", s.log_text());
+    assert!(stdout.contains("position 0"), "{stdout}");
+    assert_eq!(fake.position(), 0.0);
+    assert_replays(&run, &dir.path().join("replay"), &stdout);
+    assert_no_account(dir.path());
 }
