@@ -18,7 +18,8 @@
 //!   state directory finds the two children open and the position at the server, cancels the
 //!   children (and waits until the server no longer lists them), adopts the position (an
 //!   `Adopted` report) and flattens it through risk; every client order id is sent once, those
-//!   of run 2 above run 1's; run 2's journal replays to its digest.
+//!   of run 2 above run 1's; run 2's journal replays to its digest; before run 2, a restart
+//!   with `on_restart = "refuse"` exits naming the two orders and the position, sending nothing.
 
 use mia_feeds::sierra::dtc::fake::{FakeConfig, FakeDtcServer, FakeOrder};
 use mia_feeds::sierra::dtc::messages::values::{STATUS_CANCELED, STATUS_OPEN};
@@ -399,7 +400,25 @@ fn kill_9_mid_bracket_then_restart_cancels_the_orphans_and_flattens() {
     let ids1 = sent_ids(&fake);
     let max1 = ids1.iter().map(|s| coid(s)).max().expect("ids");
 
-    // 3. Run 2 on the same state directory: cancel the orphans, adopt, flatten.
+    // 3a. With `on_restart = "refuse"` the restart exits, naming what the server holds, and
+    //     touches nothing.
+    let refuse = dir.path().join("refuse.toml");
+    let text = std::fs::read_to_string(&cfg).expect("config");
+    std::fs::write(&refuse, text.replace("on_restart = \"flatten\"", "on_restart = \"refuse\""))
+        .expect("write");
+    let sent = fake.order_messages().len();
+    let mut refused =
+        Session::start(&refuse, &dir.path().join("run-refused"), &dir.path().join("refused.log"), true);
+    let (status, _) = refused.wait_exit();
+    let err = refused.log_text();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("2 open order(s)") && err.contains("a position of 1") && err.contains("refuse"),
+        "{err}"
+    );
+    assert_eq!(fake.order_messages().len(), sent, "refuse sends nothing");
+
+    // 3b. Run 2 on the same state directory: cancel the orphans, adopt, flatten.
     let before = single_orders(&fake).len();
     let run2 = dir.path().join("run2");
     let mut second = Session::start(&cfg, &run2, &dir.path().join("run2.log"), true);
