@@ -6,7 +6,11 @@
 //!   `Event`s as the edge thread does it ([`decode_market_stream`]); throughput in messages,
 //!   so criterion's time per element is ns per message;
 //! - `sierra/scid_replay`: a 1 M-record tick-by-tick `.scid` file opened and drained through
-//!   [`ScidSource`]; throughput in records.
+//!   [`ScidSource`] (many records decoded per refill of its event batch); throughput in
+//!   records;
+//! - `sierra/scid_replay_per_record`: the same file through the previous design, kept here
+//!   as the baseline of the same run: one record decoded at a time into an `EventBuf`, its
+//!   events handed out one by one (what `ScidSource` did before the batch).
 //!
 //! Run: `cargo bench -p mia-benches --bench sierra` (add
 //! `-- --warm-up-time 1 --measurement-time 3` for a quick run).
@@ -14,12 +18,17 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use mia_feeds::normalize::EventBuf;
 use mia_feeds::sierra::dtc::client::decode_market_stream;
 use mia_feeds::sierra::dtc::market::MarketNormalizer;
 use mia_feeds::sierra::dtc::messages::*;
 use mia_feeds::sierra::dtc::{encode, Encoding};
-use mia_feeds::sierra::scid::{ScidHeader, ScidRecord, ScidSource, SC_EPOCH_TO_UNIX_US};
+use mia_feeds::sierra::scid::{
+    ScidDecoder, ScidHeader, ScidOptions, ScidRecord, ScidSource, HEADER_LEN, RECORD_LEN, SC_EPOCH_TO_UNIX_US,
+};
+use mia_model::event::Event;
 use mia_runtime::source::EventSource;
+use std::io::Read;
 
 const MESSAGES: usize = 100_000;
 const RECORDS: usize = 1_000_000;
@@ -130,7 +139,88 @@ fn scid(c: &mut Criterion) {
             n
         })
     });
+    g.bench_function("scid_replay_per_record", |b| {
+        b.iter(|| {
+            let mut src = PerRecord::open(&path);
+            let mut n = 0u64;
+            while let Some(e) = src.next_event() {
+                n += 1;
+                black_box(e);
+            }
+            assert_eq!(src.records, RECORDS as u64);
+            n
+        })
+    });
     g.finish();
+}
+
+/// The per-record design (the baseline): 4096 records per read, one record decoded into an
+/// `EventBuf`, its events handed out one per call.
+struct PerRecord {
+    file: std::fs::File,
+    buf: Vec<u8>,
+    len: usize,
+    pos: usize,
+    records: u64,
+    decoder: ScidDecoder,
+    events: EventBuf,
+    ev_pos: usize,
+    eof: bool,
+}
+
+impl PerRecord {
+    fn open(path: &std::path::Path) -> Self {
+        let mut file = std::fs::File::open(path).expect("open");
+        let mut head = [0u8; HEADER_LEN];
+        file.read_exact(&mut head).expect("header");
+        Self {
+            file,
+            buf: vec![0u8; 4096 * RECORD_LEN],
+            len: 0,
+            pos: 0,
+            records: 0,
+            decoder: ScidDecoder::new(ScidOptions::default()),
+            events: EventBuf::new(),
+            ev_pos: 0,
+            eof: false,
+        }
+    }
+
+    #[inline]
+    fn next_event(&mut self) -> Option<Event> {
+        loop {
+            if let Some(e) = self.events.get(self.ev_pos) {
+                self.ev_pos += 1;
+                return Some(e);
+            }
+            self.events.clear();
+            self.ev_pos = 0;
+            if self.eof {
+                return None;
+            }
+            if self.pos >= self.len {
+                let mut n = 0;
+                while n < self.buf.len() {
+                    match self.file.read(&mut self.buf[n..]).expect("read") {
+                        0 => break,
+                        k => n += k,
+                    }
+                }
+                self.len = n / RECORD_LEN * RECORD_LEN;
+                self.pos = 0;
+                if self.len == 0 {
+                    self.eof = true;
+                    self.decoder.finish(&mut self.events);
+                    continue;
+                }
+            }
+            let mut raw = [0u8; RECORD_LEN];
+            raw.copy_from_slice(&self.buf[self.pos..self.pos + RECORD_LEN]);
+            self.pos += RECORD_LEN;
+            self.records += 1;
+            self.decoder.decode(&ScidRecord::from_bytes(&raw), &mut self.events).expect("decode");
+        }
+    }
 }
 
 criterion_group!(benches, dtc, scid);

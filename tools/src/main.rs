@@ -101,9 +101,13 @@ struct LiveArgs {
 enum Command {
     /// Backtest the decision path on the built-in synthetic session (default) or a data file.
     Backtest {
-        /// A DBN file or a journal directory; default: the synthetic ES session.
+        /// A DBN file, a journal directory, a Sierra Chart `.scid` or `.depth` file; default:
+        /// the synthetic ES session.
         #[arg(long)]
         data: Option<PathBuf>,
+        /// A Sierra Chart `.depth` file merged in time with the `.scid` file of `--data`.
+        #[arg(long)]
+        depth: Option<PathBuf>,
         /// Seed of the synthetic session.
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -121,8 +125,11 @@ enum Command {
     },
     /// Replay a journal directory or a DBN file through the same pipeline.
     Replay {
-        /// Journal directory or DBN file.
+        /// Journal directory, DBN file, Sierra Chart `.scid` or `.depth` file.
         path: PathBuf,
+        /// A Sierra Chart `.depth` file merged in time with the `.scid` file replayed.
+        #[arg(long)]
+        depth: Option<PathBuf>,
         #[command(flatten)]
         run: RunArgs,
     },
@@ -360,10 +367,14 @@ fn load_config(path: Option<&PathBuf>) -> Result<Config> {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Backtest { data, seed, days, monitor, model, run } => {
+        Command::Backtest { data, depth, seed, days, monitor, model, run } => {
             let input = match data {
                 Some(p) => Input::from_path(&p)?,
                 None => Input::Synthetic { seed, days },
+            };
+            let input = match depth {
+                Some(d) => input.with_depth(&d)?,
+                None => input,
             };
             let mut opts = session_options(input, run, RunMode::Backtest)?;
             if let Some(m) = model {
@@ -385,7 +396,14 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Predict { model, csv, out } => mia_tools::ml::predict::run(&model, &csv, out.as_deref()),
         Command::Optimize(a) => optimize(a),
-        Command::Replay { path, run } => session(Input::from_path(&path)?, run, RunMode::Replay),
+        Command::Replay { path, depth, run } => {
+            let input = Input::from_path(&path)?;
+            let input = match depth {
+                Some(d) => input.with_depth(&d)?,
+                None => input,
+            };
+            session(input, run, RunMode::Replay)
+        }
         Command::Gen { seed, days, out, schema } => {
             mia_tools::app::session::generate(seed, days, GenSchema::parse(&schema)?, &out)
         }

@@ -33,12 +33,21 @@ impl OrderIds {
     /// # Errors
     /// The file exists but cannot be read or parsed (a corrupt mark is never guessed over).
     pub fn open(state_dir: Option<&Path>, client_id: i32, next_valid_id: i32) -> io::Result<Self> {
-        let path = state_dir.map(|d| d.join(file_name(client_id)));
+        Self::open_file(state_dir.map(|d| d.join(file_name(client_id))), next_valid_id)
+    }
+
+    /// An allocator whose high-water mark is the file `path` (any venue's client order ids:
+    /// the DTC edge keeps its own file with this allocator), starting at
+    /// `max(start, persisted mark)`; `None` keeps nothing on disk.
+    ///
+    /// # Errors
+    /// The file exists but cannot be read or parsed.
+    pub fn open_file(path: Option<PathBuf>, start: i32) -> io::Result<Self> {
         let persisted = match &path {
             Some(p) => read_mark(p)?,
             None => 0,
         };
-        let next = next_valid_id.max(persisted).max(1);
+        let next = start.max(persisted).max(1);
         Ok(Self { next, reserved_to: next.min(persisted), path })
     }
 
@@ -112,7 +121,7 @@ fn write_mark(p: &Path, next: i32) -> io::Result<()> {
     }
     {
         let mut f = std::fs::File::create(&tmp).map_err(wrap)?;
-        writeln!(f, "# MIA IBKR order-id high-water mark: ids below this were (maybe) used").map_err(wrap)?;
+        writeln!(f, "# MIA order-id high-water mark: ids below this were (maybe) used").map_err(wrap)?;
         writeln!(f, "next_order_id {next}").map_err(wrap)?;
         f.sync_all().map_err(wrap)?;
     }

@@ -31,7 +31,8 @@ use mia_model::price::{round_to_tick, Px};
 use mia_runtime::source::{EventSource, SourceError};
 
 use super::ladder::Ladder;
-use super::scid::{read_up_to, sc_datetime_to_unix_ns, ScidOptions};
+use super::records::{read_up_to, RecordReader};
+use super::scid::{sc_datetime_to_unix_ns, ScidOptions};
 use crate::normalize::EventBuf;
 
 /// The header's magic bytes (`FileTypeUniqueHeaderID` = 0x44444353 little-endian).
@@ -140,13 +141,8 @@ pub fn encode_depth_header() -> [u8; DEPTH_HEADER_LEN] {
 /// An [`EventSource`] over a `.depth` file (see the module doc). Prices use the tick,
 /// multiplier and price bound of [`ScidOptions`].
 pub struct DepthSource {
-    input: String,
-    file: File,
+    reader: RecordReader<DEPTH_RECORD_LEN>,
     opts: ScidOptions,
-    buf: Vec<u8>,
-    buf_len: usize,
-    buf_pos: usize,
-    record: u64,
     ladder: Ladder,
     /// Records applied since the last emission, and their timestamp.
     pending: bool,
@@ -154,11 +150,6 @@ pub struct DepthSource {
     events: EventBuf,
     ev_pos: usize,
     eof: bool,
-    truncated: Option<SourceError>,
-}
-
-fn place(idx: u64) -> String {
-    format!("record {idx} at byte offset {}", DEPTH_HEADER_LEN as u64 + idx * DEPTH_RECORD_LEN as u64)
 }
 
 impl DepthSource {
@@ -188,53 +179,20 @@ impl DepthSource {
             return Err(err(8, format!("record size {}, expected {DEPTH_RECORD_LEN}", u(8))));
         }
         Ok(Self {
-            input,
-            file,
+            reader: RecordReader::new(input, file, DEPTH_HEADER_LEN, RECORDS_PER_READ),
             opts,
-            buf: vec![0u8; RECORDS_PER_READ * DEPTH_RECORD_LEN],
-            buf_len: 0,
-            buf_pos: 0,
-            record: 0,
             ladder: Ladder::new(),
             pending: false,
             pending_ts: 0,
             events: EventBuf::new(),
             ev_pos: 0,
             eof: false,
-            truncated: None,
         })
     }
 
     /// Records decoded so far.
     pub fn records_read(&self) -> u64 {
-        self.record
-    }
-
-    fn fill(&mut self) -> Result<bool, SourceError> {
-        if let Some(e) = self.truncated.take() {
-            return Err(e);
-        }
-        let got = read_up_to(&mut self.file, &mut self.buf)
-            .map_err(|e| SourceError::new(&self.input, place(self.record), format!("read error: {e}")))?;
-        let whole = got / DEPTH_RECORD_LEN * DEPTH_RECORD_LEN;
-        if whole < got {
-            self.truncated = Some(SourceError::new(
-                &self.input,
-                place(self.record + (whole / DEPTH_RECORD_LEN) as u64),
-                format!(
-                    "truncated record: the file ends {} bytes into a {DEPTH_RECORD_LEN}-byte record",
-                    got - whole
-                ),
-            ));
-        }
-        self.buf_len = whole;
-        self.buf_pos = 0;
-        if whole == 0 {
-            if let Some(e) = self.truncated.take() {
-                return Err(e);
-            }
-        }
-        Ok(whole > 0)
+        self.reader.records_read()
     }
 
     fn price(&self, v: f32) -> Result<Px, String> {
@@ -298,7 +256,7 @@ impl DepthSource {
 
 impl EventSource for DepthSource {
     fn describe(&self) -> &str {
-        &self.input
+        self.reader.input()
     }
 
     fn next_event(&mut self) -> Result<Option<Event>, SourceError> {
@@ -312,21 +270,14 @@ impl EventSource for DepthSource {
             if self.eof {
                 return Ok(None);
             }
-            if self.buf_pos >= self.buf_len && !self.fill()? {
+            let Some((idx, raw)) = self.reader.next_record()? else {
                 self.eof = true;
                 self.flush();
                 continue;
-            }
-            let mut raw = [0u8; DEPTH_RECORD_LEN];
-            if let Some(b) = self.buf.get(self.buf_pos..self.buf_pos + DEPTH_RECORD_LEN) {
-                raw.copy_from_slice(b);
-            }
-            self.buf_pos += DEPTH_RECORD_LEN;
-            let idx = self.record;
-            self.record += 1;
+            };
             let rec = DepthRecord::from_bytes(&raw);
             if let Err(reason) = self.apply(&rec) {
-                return Err(SourceError::new(&self.input, place(idx), reason));
+                return Err(self.reader.error(idx, reason));
             }
         }
     }

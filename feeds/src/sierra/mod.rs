@@ -9,5 +9,7 @@
 pub mod depth;
 pub mod dtc;
 pub mod ladder;
+pub mod merge;
+mod records;
 pub mod scid;
 pub mod scid_follow;

@@ -37,7 +37,6 @@
 //! Reading is buffered (4096 records per `read`), decoding uses `from_le_bytes` only.
 
 use std::fs::File;
-use std::io::{ErrorKind, Read};
 use std::path::Path;
 
 use mia_model::contract::ContractSpec;
@@ -45,7 +44,9 @@ use mia_model::event::{flags, Event, EventKind, Side};
 use mia_model::price::{Px, UNDEF_PX};
 use mia_runtime::source::{EventSource, SourceError};
 
-use crate::normalize::EventBuf;
+pub(crate) use super::records::read_up_to;
+use super::records::RecordReader;
+use mia_model::fixed_vec::FixedVec;
 
 /// The header's magic bytes.
 pub const SCID_MAGIC: [u8; 4] = *b"SCID";
@@ -228,6 +229,10 @@ pub struct ScidDecoder {
     bars_skipped: u64,
     /// Ticks per 1.0 of price (after the multiplier): prices round with one multiply.
     ticks_per_unit: f64,
+    /// The tick (≥ 1) and the largest tick count that fits a `Px`, computed once (no
+    /// division per price).
+    tick: Px,
+    max_ticks: f64,
     /// Last (f32 bits, price) of `Low`, `High`, `Close`: consecutive ticks mostly repeat them.
     cache: [Option<(u32, Px)>; 3],
 }
@@ -244,6 +249,8 @@ impl ScidDecoder {
             last_ts: 0,
             bars_skipped: 0,
             ticks_per_unit: mia_model::price::PRICE_SCALE as f64 / tick as f64,
+            tick,
+            max_ticks: i64::MAX as f64 / tick as f64,
             cache: [None; 3],
         }
     }
@@ -275,24 +282,31 @@ impl ScidDecoder {
         if !p.is_finite() || p <= 0.0 || p >= self.opts.max_price {
             return Err(format!("{field} price {v} is not a valid price"));
         }
-        let ticks = (p * self.ticks_per_unit).round();
-        if ticks >= i64::MAX as f64 / self.opts.tick.max(1) as f64 {
+        let x = p * self.ticks_per_unit;
+        if x + 0.5 >= self.max_ticks {
             return Err(format!("{field} price {v} is out of range"));
         }
-        let px = ticks as i64 * self.opts.tick.max(1);
+        // Nearest tick, halves up: `x > 0`, so the truncating conversion of `x + 0.5` is its
+        // floor (one instruction, where `f64::round` is a libm call on baseline x86-64).
+        let px = (x + 0.5) as i64 * self.tick;
         if let Some(c) = self.cache.get_mut(slot) {
             *c = Some((bits, px));
         }
         Ok(Some(px))
     }
 
-    /// Appends the events of `rec` to `out` (not cleared).
+    /// Appends the events of `rec` to `out` (not cleared; any capacity, e.g. an
+    /// [`EventBuf`](crate::normalize::EventBuf)).
     ///
     /// # Errors
     /// A bar record (unless skipped), a bad timestamp, a bad price; the reason names the
     /// field.
     #[inline]
-    pub fn decode(&mut self, rec: &ScidRecord, out: &mut EventBuf) -> Result<(), String> {
+    pub fn decode<const N: usize>(
+        &mut self,
+        rec: &ScidRecord,
+        out: &mut FixedVec<Event, N>,
+    ) -> Result<(), String> {
         if !rec.is_tick() {
             if self.opts.skip_bars {
                 self.bars_skipped += 1;
@@ -348,7 +362,7 @@ impl ScidDecoder {
 
     /// At the end of the input: closes an unbundled trade left open with a `Status` event
     /// carrying `LAST`.
-    pub fn finish(&mut self, out: &mut EventBuf) {
+    pub fn finish<const N: usize>(&mut self, out: &mut FixedVec<Event, N>) {
         if self.open_group {
             self.open_group = false;
             out.push(Event {
@@ -363,48 +377,39 @@ impl ScidDecoder {
     }
 }
 
-/// Reads `buf.len()` bytes unless the input ends first; returns how many were read.
-pub(crate) fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
-}
-
 /// The place string of record `idx`.
 pub(crate) fn record_place(idx: u64) -> String {
     format!("record {idx} at byte offset {}", HEADER_LEN as u64 + idx * RECORD_LEN as u64)
 }
 
+/// Capacity of the event batch of [`ScidSource`]: records are decoded until fewer than
+/// [`MAX_EVENTS_PER_RECORD`] slots are free, so one refill serves ~80 records.
+const BATCH_EVENTS: usize = 192;
+
+/// Events one tick record can yield (bid, ask, trade; or a `Status` closing a group).
+const MAX_EVENTS_PER_RECORD: usize = 3;
+
 /// An [`EventSource`] over a whole `.scid` file (see the module doc).
 pub struct ScidSource {
-    input: String,
-    file: File,
     header: ScidHeader,
-    buf: Vec<u8>,
-    /// Valid bytes in `buf` and the next one to decode.
-    buf_len: usize,
-    buf_pos: usize,
-    /// Index of the record at `buf[buf_pos]`.
-    record: u64,
+    reader: RecordReader<RECORD_LEN>,
     decoder: ScidDecoder,
-    events: EventBuf,
+    /// The events of many records, delivered up to `limit` (the events of a record that
+    /// failed to decode are never delivered).
+    events: FixedVec<Event, BATCH_EVENTS>,
+    limit: usize,
     ev_pos: usize,
     eof: bool,
-    /// A truncated tail found by the last read, reported once the whole records before it
-    /// are consumed.
-    truncated: Option<SourceError>,
+    /// An error met while filling the batch, returned once the events before it are out.
+    error: Option<SourceError>,
 }
 
 impl std::fmt::Debug for ScidSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ScidSource").field("input", &self.input).field("record", &self.record).finish()
+        f.debug_struct("ScidSource")
+            .field("input", &self.reader.input())
+            .field("record", &self.reader.records_read())
+            .finish()
     }
 }
 
@@ -430,18 +435,14 @@ impl ScidSource {
             .map_err(|e| SourceError::new(&input, "byte offset 0", format!("read error: {e}")))?;
         let header = ScidHeader::parse(&head[..got], &input)?;
         Ok(Self {
-            input,
-            file,
             header,
-            buf: vec![0u8; RECORDS_PER_READ * RECORD_LEN],
-            buf_len: 0,
-            buf_pos: 0,
-            record: 0,
+            reader: RecordReader::new(input, file, HEADER_LEN, RECORDS_PER_READ),
             decoder: ScidDecoder::new(opts),
-            events: EventBuf::new(),
+            events: FixedVec::new(),
+            limit: 0,
             ev_pos: 0,
             eof: false,
-            truncated: None,
+            error: None,
         })
     }
 
@@ -452,7 +453,7 @@ impl ScidSource {
 
     /// Records decoded so far.
     pub fn records_read(&self) -> u64 {
-        self.record
+        self.reader.records_read()
     }
 
     /// Bar records skipped.
@@ -460,80 +461,75 @@ impl ScidSource {
         self.decoder.bars_skipped()
     }
 
-    /// Refills the buffer with whole records; false at a clean end.
-    fn fill(&mut self) -> Result<bool, SourceError> {
-        if let Some(e) = self.truncated.take() {
-            return Err(e);
-        }
-        let got = read_up_to(&mut self.file, &mut self.buf).map_err(|e| {
-            SourceError::new(&self.input, record_place(self.record), format!("read error: {e}"))
-        })?;
-        let whole = got / RECORD_LEN * RECORD_LEN;
-        if whole < got {
-            // Only the last read of a file ends short: a partial record is a truncation,
-            // reported after the whole records before it.
-            self.truncated = Some(SourceError::new(
-                &self.input,
-                record_place(self.record + (whole / RECORD_LEN) as u64),
-                format!(
-                    "truncated record: the file ends {} bytes into a {RECORD_LEN}-byte record",
-                    got - whole
-                ),
-            ));
-        }
-        self.buf_len = whole;
-        self.buf_pos = 0;
-        if whole == 0 {
-            if let Some(e) = self.truncated.take() {
+    /// Decodes records into the batch until it is nearly full, the file ends or a record
+    /// fails; false when nothing more will come.
+    #[inline(never)]
+    fn refill(&mut self) -> Result<bool, SourceError> {
+        loop {
+            if let Some(e) = self.error.take() {
                 return Err(e);
             }
+            self.events.clear();
+            self.ev_pos = 0;
+            self.limit = 0;
+            if self.eof {
+                return Ok(false);
+            }
+            while self.events.len() + MAX_EVENTS_PER_RECORD <= BATCH_EVENTS {
+                match self.reader.next_record() {
+                    Ok(Some((idx, raw))) => {
+                        let before = self.events.len();
+                        if let Err(reason) =
+                            self.decoder.decode(&ScidRecord::from_bytes(&raw), &mut self.events)
+                        {
+                            self.limit = before;
+                            self.error = Some(self.reader.error(idx, reason));
+                            break;
+                        }
+                    }
+                    Ok(None) => {
+                        self.eof = true;
+                        self.decoder.finish(&mut self.events);
+                        break;
+                    }
+                    Err(e) => {
+                        // A read error or a truncated tail: every record before it is whole.
+                        self.limit = self.events.len();
+                        self.error = Some(e);
+                        break;
+                    }
+                }
+            }
+            if self.error.is_none() {
+                self.limit = self.events.len();
+            }
+            if self.limit > 0 {
+                return Ok(true);
+            }
         }
-        Ok(whole > 0)
     }
 }
 
 impl EventSource for ScidSource {
     fn describe(&self) -> &str {
-        &self.input
+        self.reader.input()
     }
 
     #[inline]
     fn next_event(&mut self) -> Result<Option<Event>, SourceError> {
-        loop {
-            if let Some(e) = self.events.get(self.ev_pos) {
-                self.ev_pos += 1;
-                return Ok(Some(e));
-            }
-            self.events.clear();
-            self.ev_pos = 0;
-            if self.eof {
-                return Ok(None);
-            }
-            if self.buf_pos >= self.buf_len && !self.fill()? {
-                self.eof = true;
-                self.decoder.finish(&mut self.events);
-                continue;
-            }
-            let Some(bytes) = self.buf.get(self.buf_pos..self.buf_pos + RECORD_LEN) else {
-                self.buf_pos = self.buf_len;
-                continue;
-            };
-            let mut raw = [0u8; RECORD_LEN];
-            raw.copy_from_slice(bytes);
-            let rec = ScidRecord::from_bytes(&raw);
-            self.buf_pos += RECORD_LEN;
-            let idx = self.record;
-            self.record += 1;
-            if let Err(reason) = self.decoder.decode(&rec, &mut self.events) {
-                return Err(SourceError::new(&self.input, record_place(idx), reason));
-            }
+        if self.ev_pos >= self.limit && !self.refill()? {
+            return Ok(None);
         }
+        let e = self.events.as_slice().get(self.ev_pos).copied();
+        self.ev_pos += 1;
+        Ok(e)
     }
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::normalize::EventBuf;
     use std::io::Write;
 
     /// SCDateTimeMS of a UTC time on 2023-02-21 (the date of the public sample).
@@ -721,6 +717,41 @@ pub(crate) mod tests {
         let ev = drain(&mut src).expect("bars skipped");
         assert_eq!(src.bars_skipped(), 1);
         assert_eq!(ev.iter().filter(|e| e.kind == EventKind::Trade).count(), 9);
+    }
+
+    /// The batch of events decoded ahead (many records per refill) never leaks past an error:
+    /// the events of every record before a bad one are delivered, none of the bad record's,
+    /// then the error; equal to decoding the good records one by one.
+    #[test]
+    fn a_bad_record_deep_in_a_batch_ends_the_stream_after_the_records_before_it() {
+        let d = tempfile::tempdir().expect("tmp");
+        let mut recs = Vec::new();
+        for k in 0..1_000i64 {
+            let bid = 4000.0 + (k % 9) as f32 * 0.25;
+            recs.push(tick(at(14, 0, 0, k * 1000), 0.0, bid + 0.25, bid, bid + 0.25, 0, 1));
+        }
+        let bad = 997;
+        recs[bad].close = f32::INFINITY;
+        let p = write(&d, "deep.scid", &file_bytes(&recs));
+        let mut src = ScidSource::open(&p).expect("open");
+        let mut got = Vec::new();
+        let e = loop {
+            match src.next_event() {
+                Ok(Some(ev)) => got.push(ev),
+                Ok(None) => panic!("the bad record must stop the stream"),
+                Err(e) => break e,
+            }
+        };
+        assert!(e.place.starts_with(&format!("record {bad} ")) && e.reason.contains("trade (Close)"), "{e}");
+        let mut dec = ScidDecoder::new(ScidOptions::default());
+        let mut want = Vec::new();
+        for r in &recs[..bad] {
+            let mut out = EventBuf::new();
+            dec.decode(r, &mut out).expect("good record");
+            want.extend(out.iter().copied());
+        }
+        assert_eq!(got.len(), want.len());
+        assert!(got == want, "the events before the bad record, exactly");
     }
 
     #[test]

@@ -210,12 +210,17 @@ fn check_brokers(r: &mut CheckReport, cfg: &Config) {
                     "dtc trading",
                     format!("trading allowed: {}, brackets: {}", rep.trading_allowed, rep.brackets_supported),
                 );
+                // Market data over DTC matters only when DTC carries it: in the mixed set-up
+                // (IBKR data, DTC orders) a refusal (Sierra Chart's CME licensing) is a warning.
+                let carries_data = cfg.live.data == DataKind::Dtc;
                 let sym = match rep.symbol_resolved {
                     Some(true) => Status::Pass,
-                    Some(false) => Status::Fail,
-                    None => Status::Warn,
+                    Some(false) if carries_data => Status::Fail,
+                    Some(false) | None => Status::Warn,
                 };
-                r.push(sym, "dtc symbol", format!("{} {}", rep.symbol, rep.market_data_text));
+                let note =
+                    if carries_data { "" } else { " (orders only: the market data comes from elsewhere)" };
+                r.push(sym, "dtc symbol", format!("{} {}{note}", rep.symbol, rep.market_data_text));
             }
         }
     }

@@ -4,7 +4,9 @@
 use anyhow::{anyhow, Context, Result};
 use mia_feeds::dbn_source::{DbnFileSource, Mbp10IterSource};
 use mia_feeds::journal_source::JournalSource;
-use mia_feeds::sierra::scid::ScidSource;
+use mia_feeds::sierra::depth::DepthSource;
+use mia_feeds::sierra::merge::MergedSource;
+use mia_feeds::sierra::scid::{ScidOptions, ScidSource};
 use mia_feeds::synth::{SynthConfig, SynthSession};
 use mia_runtime::source::EventSource;
 use std::path::{Path, PathBuf};
@@ -28,25 +30,56 @@ pub enum Input {
     Journal(PathBuf),
     /// A Sierra Chart intraday file (`*.scid`, tick by tick; ES tick size).
     Scid(PathBuf),
+    /// A Sierra Chart market-depth file (`*.depth`: the book only, no trades).
+    Depth(PathBuf),
+    /// A `.scid` file and the `.depth` file of the same day merged in time
+    /// (`--depth FILE.depth` beside a `.scid` input; `mia_feeds::sierra::merge`).
+    ScidDepth {
+        /// The intraday (trades and top of book) file.
+        scid: PathBuf,
+        /// The market-depth file.
+        depth: PathBuf,
+    },
 }
 
 impl Input {
     /// Classifies a path given to `mia replay` / `--data`: a directory is a journal, a
-    /// `*.scid` file is a Sierra Chart intraday file, any other file is DBN. A missing path is
-    /// an error naming it.
+    /// `*.scid` file is a Sierra Chart intraday file, a `*.depth` file a Sierra Chart
+    /// market-depth file, any other file is DBN. A missing path is an error naming it.
     ///
     /// # Errors
     /// The path does not exist.
     pub fn from_path(path: &Path) -> Result<Self> {
         let meta = std::fs::metadata(path).with_context(|| format!("{}: cannot open", path.display()))?;
-        let scid = path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("scid"));
+        let ext =
+            |x: &str| path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case(x));
         Ok(if meta.is_dir() {
             Input::Journal(path.to_path_buf())
-        } else if scid {
+        } else if ext("scid") {
             Input::Scid(path.to_path_buf())
+        } else if ext("depth") {
+            Input::Depth(path.to_path_buf())
         } else {
             Input::Dbn(path.to_path_buf())
         })
+    }
+
+    /// Adds the `.depth` file of `--depth` to a `.scid` input (one source merged in time).
+    /// Nothing is picked up automatically: a file appearing beside a `.scid` never changes
+    /// what a replay of it does.
+    ///
+    /// # Errors
+    /// The input is not a `.scid` file, or `depth` does not exist.
+    pub fn with_depth(self, depth: &Path) -> Result<Self> {
+        std::fs::metadata(depth).with_context(|| format!("{}: cannot open", depth.display()))?;
+        match self {
+            Input::Scid(scid) => Ok(Input::ScidDepth { scid, depth: depth.to_path_buf() }),
+            other => Err(anyhow!(
+                "--depth {} merges a Sierra Chart .depth file with the .scid file of the same day; \
+                 the input {other:?} is not a .scid file",
+                depth.display()
+            )),
+        }
     }
 
     /// The generator seed (0 for files).
@@ -90,6 +123,11 @@ impl Input {
             }
             Input::Dbn(p) => Box::new(DbnFileSource::open(p)?),
             Input::Scid(p) => Box::new(ScidSource::open(p)?),
+            Input::Depth(p) => Box::new(DepthSource::open(p, ScidOptions::default())?),
+            Input::ScidDepth { scid, depth } => Box::new(MergedSource::new(
+                Box::new(DepthSource::open(depth, ScidOptions::default())?),
+                Box::new(ScidSource::open(scid)?),
+            )),
             Input::Journal(p) => {
                 // One cold pass to learn how the journal ends, so a torn tail is reported first.
                 let r = mia_journal::JournalReader::scan(p).map_err(|e| e.to_source_error())?;
@@ -116,7 +154,7 @@ impl Input {
         match self {
             Input::Synthetic { .. } => Vec::new(),
             Input::Journal(d) => vec![d.join(CHAIN_FILE)],
-            Input::Dbn(p) | Input::Scid(p) => {
+            Input::Dbn(p) | Input::Scid(p) | Input::Depth(p) | Input::ScidDepth { scid: p, .. } => {
                 let Some(name) = p.file_name().and_then(|n| n.to_str()) else { return Vec::new() };
                 let parts: Vec<&str> = name.split('.').collect();
                 (1..=parts.len())

@@ -24,13 +24,13 @@ use crate::app::gamma::{GammaPublisher, GAMMA_DIR};
 use crate::app::input::Input;
 use crate::app::session::{run_session_with, RunMode, SessionExtras, SessionOptions};
 use crate::app::stages::VenueChoice;
+use crate::app::startup::{reconcile_at_startup, DtcStartup, IbkrStartup};
 use crate::app::summary::SessionSummary;
 use crate::monitor::discord;
 use crate::monitor::thread::MonitorReport;
 use crate::monitor::Monitor;
 use anyhow::{anyhow, bail, Context, Result};
-use mia_feeds::ibkr::IbkrEdge;
-use mia_model::msg::{Control, ControlKind, ExecReport, Msg};
+use mia_model::msg::{Control, ControlKind, Msg};
 use mia_options::gex::{compute_levels, GexConfig};
 use mia_runtime::metrics::LiveMetrics;
 use mia_runtime::source::{EventSource, RealTimeSource};
@@ -437,7 +437,7 @@ fn run_live_inner(
             let edge = edges.ibkr(&cfg)?;
             let (otx, orx) = rtrb::RingBuffer::new(1024);
             let (mut rtx, rrx) = rtrb::RingBuffer::new(4096);
-            if let Some(adopted) = ibkr_startup(&edge, cfg.live.on_restart)? {
+            if let Some(adopted) = reconcile_at_startup(&mut IbkrStartup(&edge), cfg.live.on_restart)? {
                 rtx.push(Msg::Exec(adopted))
                     .map_err(|_| anyhow!("ibkr: the report ring is full at start-up"))?;
             }
@@ -454,18 +454,8 @@ fn run_live_inner(
         }
     });
     // One DTC connection carries its market data and its orders (whichever the session uses).
-    if edges.dtc_feed.is_some() || edges.dtc_orders.is_some() {
-        let dcfg = edges.dtc_config(&cfg);
-        let edge = mia_feeds::sierra::dtc::DtcEdge::connect(&dcfg)
-            .map_err(|e| anyhow!("dtc {}:{}: {e}", dcfg.host, dcfg.port))?;
-        let carries_data = edges.dtc_feed.is_some();
-        let handle = edge
-            .spawn(edges.dtc_feed.take(), edges.dtc_orders.take())
-            .map_err(|e| anyhow!("dtc {}:{}: {e}", dcfg.host, dcfg.port))?;
-        if carries_data {
-            link = Some(FeedLink::Dtc(handle.link()));
-        }
-        edges.dtc = Some(handle);
+    if let Some(l) = edges.start_dtc(&cfg)? {
+        link = Some(l);
     }
     extras.live = true;
     // A broker feed ends when its edge is shut down: after Ctrl-C's grace period, or when the
@@ -516,51 +506,6 @@ fn run_live_inner(
     Ok(summary)
 }
 
-/// The start-up reconciliation of `mia live` on IBKR: what the broker holds of this client
-/// before MIA trades. Clean → `None`. Otherwise `on_restart` decides: refuse (an error saying
-/// what is there), or cancel the open orders, re-read the position (a child may have filled
-/// meanwhile) and return the `Adopted` report that makes the exec stage book and flatten it.
-fn ibkr_startup(edge: &IbkrEdge, on_restart: OnRestart) -> Result<Option<ExecReport>> {
-    let found = edge.startup_state().map_err(|e| anyhow!("{e}"))?;
-    if found.is_clean() {
-        return Ok(None);
-    }
-    let what = format!(
-        "{} open order(s) {:?} and a position of {} {} at {:.2}",
-        found.open_orders.len(),
-        found.open_orders,
-        found.position,
-        edge.contract().local_symbol,
-        found.avg_price
-    );
-    if on_restart == OnRestart::Refuse {
-        bail!(
-            "ibkr: the broker holds {what} for this client id, from an earlier run or a manual trade; \
-             [live] on_restart = \"refuse\": close them in TWS, or set on_restart = \"flatten\""
-        );
-    }
-    eprintln!("mia: ibkr: the broker holds {what}: cancelling the orders, flattening the position");
-    tracing::warn!(orders = found.open_orders.len(), position = found.position, "ibkr: start-up adoption");
-    edge.cancel_startup_orders(&found.open_orders).map_err(|e| anyhow!("{e}"))?;
-    let now = edge.startup_state().map_err(|e| anyhow!("{e}"))?;
-    if !now.open_orders.is_empty() {
-        bail!("ibkr: orders {:?} are still open after their cancel; not trading", now.open_orders);
-    }
-    let Some(side) = mia_model::msg::OrderSide::of_signed(now.position) else { return Ok(None) };
-    let price = mia_model::price::from_f64(now.avg_price).filter(|p| *p > 0).ok_or_else(|| {
-        anyhow!("ibkr: the broker reports position {} with no usable average cost", now.position)
-    })?;
-    Ok(Some(ExecReport {
-        client_order_id: 0,
-        price,
-        qty: u32::try_from(now.position.unsigned_abs())
-            .map_err(|_| anyhow!("ibkr: absurd broker position {}", now.position))?,
-        side,
-        kind: mia_model::msg::ExecKind::Adopted,
-        ..ExecReport::default()
-    }))
-}
-
 /// The broker edges a live session opened, and their threads.
 #[derive(Default)]
 struct Edges {
@@ -594,6 +539,36 @@ impl Edges {
         let mut d = cfg.dtc.clone();
         d.root = cfg.trading.instrument;
         d
+    }
+
+    /// Connects the DTC edge when the session uses it (data, orders or both on one
+    /// connection) and starts its thread. With orders, the client order ids come from the
+    /// state directory (`state_dir/dtc`) and the start-up reconciliation runs first
+    /// ([`reconcile_at_startup`]): its `Adopted` report goes on the report ring before any
+    /// order can be sent. The feed link when it carries the market data.
+    fn start_dtc(&mut self, cfg: &Config) -> Result<Option<FeedLink>> {
+        if self.dtc_feed.is_none() && self.dtc_orders.is_none() {
+            return Ok(None);
+        }
+        let dcfg = self.dtc_config(cfg);
+        let peer = format!("{}:{}", dcfg.host, dcfg.port);
+        let mut edge =
+            mia_feeds::sierra::dtc::DtcEdge::connect(&dcfg).map_err(|e| anyhow!("dtc {peer}: {e}"))?;
+        if let Some((_, reports)) = self.dtc_orders.as_mut() {
+            edge.use_id_state(&cfg.live.state_dir.join("dtc")).map_err(|e| anyhow!("dtc: {e}"))?;
+            if let Some(adopted) = reconcile_at_startup(&mut DtcStartup(&mut edge), cfg.live.on_restart)? {
+                reports
+                    .push(Msg::Exec(adopted))
+                    .map_err(|_| anyhow!("dtc: the report ring is full at start-up"))?;
+            }
+        }
+        let carries_data = self.dtc_feed.is_some();
+        let handle = edge
+            .spawn(self.dtc_feed.take(), self.dtc_orders.take())
+            .map_err(|e| anyhow!("dtc {peer}: {e}"))?;
+        let link = carries_data.then(|| FeedLink::Dtc(handle.link()));
+        self.dtc = Some(handle);
+        Ok(link)
     }
 
     /// Shuts the edges down and joins their threads; the first thread error is returned.

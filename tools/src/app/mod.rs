@@ -10,6 +10,7 @@
 //! - [`stages`]: `build_stages`, the one place the decision path is built;
 //! - [`session`]: `prepare` → `execute` → `collect`;
 //! - [`live`]: paper, live and collect sessions (source × venue, the live guard, Ctrl-C);
+//! - [`startup`]: `mia live`'s start-up reconciliation (any broker: refuse, or cancel + adopt);
 //! - [`summary`]: the summary and the artefacts.
 
 pub mod check;
@@ -22,5 +23,6 @@ pub mod live;
 pub mod secrets;
 pub mod session;
 pub mod stages;
+pub mod startup;
 pub mod summary;
 pub mod trade_snapshots;

@@ -62,6 +62,7 @@ use super::config::{DtcConfig, Encoding, Secret, ACCOUNT_ENV, PASSWORD_ENV};
 use super::market::MarketNormalizer;
 use super::messages::*;
 use super::{reason, CodecError};
+use crate::ibkr::ids::OrderIds;
 use crate::normalize::EventBuf;
 
 /// `SymbolID` the client subscribes its one symbol with.
@@ -148,6 +149,9 @@ pub enum DtcError {
     /// The edge thread could not start or panicked.
     #[error("DTC edge thread: {0}")]
     Thread(String),
+    /// The client-order-id state (high-water mark in the state directory) is unusable.
+    #[error("DTC state: {0}")]
+    IdState(String),
 }
 
 /// What the server said at logon.
@@ -269,15 +273,15 @@ impl Credentials {
         Self { account: Secret::from_env_exact(ACCOUNT_ENV), password: Secret::from_env_exact(PASSWORD_ENV) }
     }
 
-    fn account(&self) -> String {
+    pub(super) fn account(&self) -> String {
         self.account.as_ref().map(|s| s.expose().to_string()).unwrap_or_default()
     }
 }
 
 /// One logged-on connection.
-struct Conn {
-    peer: String,
-    stream: TcpStream,
+pub(super) struct Conn {
+    pub(super) peer: String,
+    pub(super) stream: TcpStream,
     enc: Encoding,
     rbuf: Vec<u8>,
     rstart: usize,
@@ -291,7 +295,7 @@ impl Conn {
         DtcError::Io { peer: self.peer.clone(), what: what.into(), err: e.to_string() }
     }
 
-    fn send(&mut self, m: &Message) -> Result<(), DtcError> {
+    pub(super) fn send(&mut self, m: &Message) -> Result<(), DtcError> {
         self.wbuf.clear();
         super::encode(self.enc, m, &mut self.wbuf).map_err(|err| DtcError::Codec {
             peer: self.peer.clone(),
@@ -367,7 +371,7 @@ impl Conn {
 
     /// Waits (blocking) for the first message accepted by `want`, skipping heartbeats and
     /// other messages.
-    fn wait_for<T>(
+    pub(super) fn wait_for<T>(
         &mut self,
         what: &str,
         timeout: Duration,
@@ -474,11 +478,13 @@ impl Conn {
 
 /// A connected, logged-on DTC client, not yet running its thread.
 pub struct DtcEdge {
-    cfg: DtcConfig,
-    creds: Credentials,
-    symbol: String,
-    conn: Conn,
-    info: SessionInfo,
+    pub(super) cfg: DtcConfig,
+    pub(super) creds: Credentials,
+    pub(super) symbol: String,
+    pub(super) conn: Conn,
+    pub(super) info: SessionInfo,
+    /// Client order ids on the wire (`None`: the intent's own id).
+    pub(super) ids: Option<OrderIds>,
 }
 
 impl std::fmt::Debug for DtcEdge {
@@ -510,7 +516,7 @@ impl DtcEdge {
         cfg.validate().map_err(DtcError::Config)?;
         let (conn, info) = Conn::open(cfg, &creds)?;
         tracing::info!(peer = %conn.peer, server = %info.server_name, encoding = ?info.encoding, trading = info.trading_supported, "DTC logon accepted");
-        Ok(Self { symbol: cfg.symbol_now(), cfg: cfg.clone(), creds, conn, info })
+        Ok(Self { symbol: cfg.symbol_now(), cfg: cfg.clone(), creds, conn, info, ids: None })
     }
 
     /// What the server said at logon.
@@ -576,6 +582,8 @@ impl DtcEdge {
             reports,
             events: EventBuf::new(),
             table: HashMap::new(),
+            ids: self.ids,
+            by_wire: HashMap::new(),
             next_request: 1,
             open_orders: None,
             fill_queries: HashMap::new(),
@@ -694,6 +702,8 @@ struct OrderState {
     sibling: Option<u64>,
     /// Seen in the open-orders answer of the current reconciliation.
     listed: bool,
+    /// The `ClientOrderID` on the wire.
+    wire: u64,
 }
 
 /// A HISTORICAL_ORDER_FILLS query for an order missing after a reconnect.
@@ -718,6 +728,10 @@ struct Edge {
     market: MarketNormalizer,
     events: EventBuf,
     table: HashMap<u64, OrderState>,
+    /// Allocator of wire client order ids (`None`: the intent's id is sent as is).
+    ids: Option<OrderIds>,
+    /// Wire client order id → intent id.
+    by_wire: HashMap<u64, u64>,
     next_request: i32,
     /// The open-orders request of the current reconciliation.
     open_orders: Option<i32>,
@@ -1154,7 +1168,21 @@ impl Edge {
         true
     }
 
-    fn track(&mut self, o: &OrderIntent, sibling: Option<u64>) {
+    /// The wire client order id of a new order: the next id above every earlier run's (its
+    /// high-water mark durable before the id is used) or, without an id state, the intent's.
+    fn wire_id(&mut self, o: &OrderIntent) -> Option<u64> {
+        let Some(ids) = self.ids.as_mut() else { return Some(o.client_order_id) };
+        match ids.allocate() {
+            Ok(id) => u64::try_from(id).ok(),
+            Err(e) => {
+                tracing::error!(error = %e, "DTC client order id not reserved");
+                None
+            }
+        }
+    }
+
+    fn track(&mut self, o: &OrderIntent, sibling: Option<u64>, wire: u64) {
+        self.by_wire.insert(wire, o.client_order_id);
         self.table.insert(
             o.client_order_id,
             OrderState {
@@ -1168,17 +1196,18 @@ impl Edge {
                 cancel_requested: false,
                 sibling,
                 listed: true,
+                wire,
             },
         );
     }
 
-    fn single_order(&self, o: &OrderIntent, parent: bool) -> SubmitNewSingleOrder {
+    fn single_order(&self, o: &OrderIntent, wire: u64, parent: bool) -> SubmitNewSingleOrder {
         let (order_type, price1, price2) = dtc_prices(o);
         SubmitNewSingleOrder {
             symbol: self.symbol.clone(),
             exchange: self.cfg.exchange.clone(),
             trade_account: self.creds.account(),
-            client_order_id: o.client_order_id.to_string(),
+            client_order_id: wire.to_string(),
             order_type,
             buy_sell: dtc_side(o.side),
             price1,
@@ -1195,8 +1224,12 @@ impl Edge {
         if self.refuse_new(o) {
             return Ok(());
         }
-        let m = self.single_order(o, parent);
-        self.track(o, None);
+        let Some(wire) = self.wire_id(o) else {
+            self.reject(o, reason::ID_NOT_RESERVED);
+            return Ok(());
+        };
+        let m = self.single_order(o, wire, parent);
+        self.track(o, None, wire);
         bump(&self.stats.order_messages);
         self.send(&m.into())
     }
@@ -1253,20 +1286,20 @@ impl Edge {
                 for x in [&entry, &a, &b] {
                     self.reject(x, reason::BAD_INTENT);
                 }
-            } else {
-                let parent = self.single_order(&entry, true);
+            } else if let Some((we, wa, wb)) = self.bracket_wires(&entry, &a, &b) {
+                let parent = self.single_order(&entry, we, true);
                 let (t1, p11, p21) = dtc_prices(&a);
                 let (t2, p12, p22) = dtc_prices(&b);
                 let oco = SubmitNewOcoOrder {
                     symbol: self.symbol.clone(),
                     exchange: self.cfg.exchange.clone(),
-                    client_order_id_1: a.client_order_id.to_string(),
+                    client_order_id_1: wa.to_string(),
                     order_type_1: t1,
                     buy_sell_1: dtc_side(a.side),
                     price1_1: p11,
                     price2_1: p21,
                     quantity_1: f64::from(a.qty),
-                    client_order_id_2: b.client_order_id.to_string(),
+                    client_order_id_2: wb.to_string(),
                     order_type_2: t2,
                     buy_sell_2: dtc_side(b.side),
                     price1_2: p12,
@@ -1275,21 +1308,35 @@ impl Edge {
                     time_in_force: dtc_tif(a.tif),
                     trade_account: self.creds.account(),
                     is_automated_order: 1,
-                    parent_trigger_client_order_id: entry.client_order_id.to_string(),
+                    parent_trigger_client_order_id: we.to_string(),
                     ..Default::default()
                 };
-                self.track(&entry, None);
-                self.track(&a, Some(b.client_order_id));
-                self.track(&b, Some(a.client_order_id));
+                self.track(&entry, None, we);
+                self.track(&a, Some(b.client_order_id), wa);
+                self.track(&b, Some(a.client_order_id), wb);
                 self.stats.order_messages.fetch_add(2, Ordering::Relaxed);
                 self.send(&parent.into())?;
                 self.send(&oco.into())?;
+            } else {
+                for x in [&entry, &a, &b] {
+                    self.reject(x, reason::ID_NOT_RESERVED);
+                }
             }
         }
         match stray {
             Some(s) => self.on_intent(s),
             None => Ok(()),
         }
+    }
+
+    /// The wire ids of a bracket's entry and children (all three or none).
+    fn bracket_wires(
+        &mut self,
+        e: &OrderIntent,
+        a: &OrderIntent,
+        b: &OrderIntent,
+    ) -> Option<(u64, u64, u64)> {
+        Some((self.wire_id(e)?, self.wire_id(a)?, self.wire_id(b)?))
     }
 
     fn cancel(&mut self, o: &OrderIntent) -> Result<(), DtcError> {
@@ -1306,7 +1353,7 @@ impl Edge {
         st.cancel_requested = true;
         let m = CancelOrder {
             server_order_id: st.server_id.clone(),
-            client_order_id: o.client_order_id.to_string(),
+            client_order_id: st.wire.to_string(),
             trade_account: self.creds.account(),
         };
         bump(&self.stats.order_messages);
@@ -1328,7 +1375,7 @@ impl Edge {
         st.qty = o.qty.max(st.filled);
         let m = CancelReplaceOrder {
             server_order_id: st.server_id.clone(),
-            client_order_id: o.client_order_id.to_string(),
+            client_order_id: st.wire.to_string(),
             price1: p1,
             price2: p2,
             quantity: f64::from(o.qty),
@@ -1393,7 +1440,7 @@ impl Edge {
 
     fn on_order_update(&mut self, u: &OrderUpdate) {
         let solicited = self.open_orders.is_some_and(|id| id == u.request_id);
-        let coid = u.client_order_id.trim().parse::<u64>().ok();
+        let coid = u.client_order_id.trim().parse::<u64>().ok().and_then(|w| self.by_wire.get(&w).copied());
         match coid.filter(|c| self.table.contains_key(c)) {
             Some(coid) => self.apply_update(coid, u, solicited),
             None if u.no_orders == 0 && !u.client_order_id.is_empty() => {

@@ -17,10 +17,12 @@ pub mod fake;
 pub mod market;
 pub mod messages;
 pub mod reason;
+pub mod startup;
 
 pub use client::{check, CheckReport, DtcEdge, DtcError, DtcHandle, DtcLink, DtcStats};
 pub use config::{DtcConfig, Encoding, Secret};
 pub use messages::Message;
+pub use startup::{DtcOpenOrder, DtcStartupState};
 
 /// A message that cannot be decoded (or encoded): its type when known, the field, the reason.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -28,6 +28,9 @@ pub const ENDED_WHILE_DISCONNECTED: u16 = 1008;
 pub const UNKNOWN_TO_SERVER: u16 = 1009;
 /// The intent cannot be expressed in DTC (zero quantity, a price that is not finite).
 pub const BAD_INTENT: u16 = 1010;
+/// No client order id could be reserved: the high-water mark in the state directory cannot
+/// be written (an id that may repeat an earlier run's is never sent).
+pub const ID_NOT_RESERVED: u16 = 1011;
 
 /// A one-line description of a reason code (logs, summaries).
 pub fn describe(code: u16) -> &'static str {
@@ -43,6 +46,7 @@ pub fn describe(code: u16) -> &'static str {
         ENDED_WHILE_DISCONNECTED => "ended while disconnected",
         UNKNOWN_TO_SERVER => "never reached the server",
         BAD_INTENT => "cannot be expressed in DTC",
+        ID_NOT_RESERVED => "no client order id could be reserved (state file)",
         _ => "unknown reason code",
     }
 }
