@@ -5,7 +5,6 @@
 mod common;
 use mia_model::msg::{ExecKind, ExecReport, Msg, OrderIntent};
 use mia_runtime::pipeline::Schedule;
-use mia_tools::app::config::Config;
 use mia_tools::app::input::Input;
 use mia_tools::app::session::{run_session_with, RunMode, SessionExtras, SessionOptions};
 use mia_tools::app::stages::VenueChoice;

@@ -4,7 +4,6 @@
 //! replays to the same digest.
 
 mod common;
-use mia_tools::app::config::Config;
 use mia_tools::app::input::Input;
 use mia_tools::app::live::{run_live, LiveMode, LiveOptions};
 use mia_tools::app::session::{run_session, RunMode, SessionOptions};

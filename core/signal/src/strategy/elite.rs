@@ -132,14 +132,7 @@ pub fn decisions_csv(d: &[DecisionRow]) -> String {
         };
         let setup = match x.setup_reject {
             0 => "",
-            1 => "not_enough_bars",
-            2 => "no_tier",
-            3 => "risk_too_large",
-            4 => "risk_reward",
-            5 => "low_confluence",
-            6 => "no_range",
-            7 => "range_invalid",
-            _ => "no_bounce",
+            k => SETUP_REJECT_NAMES.get(usize::from(k - 1)).copied().unwrap_or("?"),
         };
         let _ = writeln!(
             s,
@@ -187,7 +180,23 @@ pub struct EliteStrategy {
     trace: Box<[DecisionRow]>,
     n_trace: usize,
     trace_lost: u64,
+    /// Decisions by outcome code (0 entry, 1 exit, 2 + RejectReason).
+    outcomes: Box<[u64; 2 + crate::engine::types::REJECT_COUNT]>,
+    /// NoSetup decisions by the strategy's reason (`DecisionRow::setup_reject` − 1).
+    setup_rejects: Box<[u64; SETUP_REJECT_NAMES.len()]>,
 }
+
+/// `SetupReject` names in code order (`decisions.csv`, the summary's `engine` line).
+const SETUP_REJECT_NAMES: [&str; 8] = [
+    "not_enough_bars",
+    "no_tier",
+    "risk_too_large",
+    "risk_reward",
+    "low_confluence",
+    "no_range",
+    "range_invalid",
+    "no_bounce",
+];
 
 /// The generator's sections, from the `[signal.*]` engine sections.
 pub fn generator_config(e: &EngineConfig) -> GeneratorConfig {
@@ -228,15 +237,21 @@ impl EliteStrategy {
         phase_mult: f64,
         d: &crate::engine::generator::Decision,
     ) {
-        if self.n_trace >= self.trace.len() {
-            self.trace_lost += 1;
-            return;
-        }
         let (outcome, dir) = match (d.exit, d.entry) {
             (Some(x), _) => (1, x.dir),
             (None, Ok(e)) => (0, e.dir),
             (None, Err(reason)) => (2 + reason as u8, Direction::Flat),
         };
+        if let Some(c) = self.outcomes.get_mut(usize::from(outcome)) {
+            *c += 1;
+        }
+        if let Some(c) = d.setup_reject.and_then(|r| self.setup_rejects.get_mut(r as usize)) {
+            *c += 1;
+        }
+        if self.n_trace >= self.trace.len() {
+            self.trace_lost += 1;
+            return;
+        }
         let mut row = DecisionRow {
             ts,
             regime: 255,
@@ -264,6 +279,44 @@ impl EliteStrategy {
         }
         self.trace[self.n_trace] = row;
         self.n_trace += 1;
+    }
+
+    /// The summary's `engine` line: decisions, entries, exits, and the rejections by first
+    /// failing check, largest first (NoSetup split by the strategy's reason).
+    fn summary_line(&self) -> String {
+        use crate::engine::types::REJECT_REASONS;
+        use std::fmt::Write;
+        let mut t = format!(
+            "{} decisions, {} entries, {} exits; rejected:",
+            self.decisions, self.outcomes[0], self.outcomes[1]
+        );
+        let mut rej: Vec<(usize, u64)> =
+            (0..REJECT_REASONS.len()).map(|i| (i, self.outcomes[2 + i])).filter(|x| x.1 > 0).collect();
+        rej.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        if rej.is_empty() {
+            t.push_str(" none");
+        }
+        for (i, n) in rej {
+            let r = REJECT_REASONS[i];
+            let _ = write!(t, " {} {n}", r.name());
+            if r == crate::engine::types::RejectReason::NoSetup {
+                let parts: Vec<String> = SETUP_REJECT_NAMES
+                    .iter()
+                    .zip(self.setup_rejects.iter().copied())
+                    .filter(|x| x.1 > 0)
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect();
+                if !parts.is_empty() {
+                    let _ = write!(t, " ({})", parts.join(", "));
+                }
+            }
+            t.push(',');
+        }
+        if t.ends_with(',') {
+            t.pop();
+        }
+        t.push_str(" (engine_stats.csv, decisions.csv)");
+        t
     }
 
     fn decide_now(
@@ -489,6 +542,8 @@ impl Strategy for EliteStrategy {
             trace: vec![DecisionRow::default(); DECISION_CAP].into_boxed_slice(),
             n_trace: 0,
             trace_lost: 0,
+            outcomes: Box::new([0; 2 + crate::engine::types::REJECT_COUNT]),
+            setup_rejects: Box::new([0; SETUP_REJECT_NAMES.len()]),
         }
     }
 
@@ -564,6 +619,7 @@ impl Strategy for EliteStrategy {
         r.count("engine.detections_lost", self.detections_lost);
         r.files.push(("detections.csv", detections_csv(&self.detections[..self.n_detections])));
         r.count("engine.decisions_untraced", self.trace_lost);
+        r.notes.push(("engine", self.summary_line()));
         r.files.push(("decisions.csv", decisions_csv(&self.trace[..self.n_trace])));
     }
 }
