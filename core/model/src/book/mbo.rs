@@ -126,6 +126,7 @@ impl IdEntry for OrderSlot {
 /// One side's aggregated levels. Prices are mapped to a *score* where higher is better
 /// (`score = tick_index` for bids, `-tick_index` for asks), so both sides share one code path;
 /// slot `k` holds score `base + k`.
+#[derive(Clone, Debug)]
 struct Ladder {
     /// +1 for bids, −1 for asks.
     sign: i64,
@@ -329,6 +330,7 @@ impl Ladder {
 }
 
 /// An L2 aggregator over MBO orders; see the [module docs](self).
+#[derive(Clone)]
 pub struct MboBook {
     tick: Px,
     orders: IdMap<OrderSlot>,
@@ -546,6 +548,19 @@ impl MboBook {
         l.level_at(slot, self.tick)
     }
 
+    /// Total size resting at `price` on `side`, at any depth (0 for an empty or unknown price,
+    /// `Side::None` or a price off the tick grid). O(1).
+    #[inline]
+    pub fn size_at(&self, side: Side, price: Px) -> u64 {
+        let Some(s) = side_index(side) else {
+            return 0;
+        };
+        let Some(score) = self.score(s, price) else {
+            return 0;
+        };
+        self.ladders[s].slot_of(score).map_or(0, |slot| self.ladders[s].size[slot])
+    }
+
     /// The last published top-[`DEPTH`] view of `side` (empty for `Side::None`).
     pub fn published(&self, side: Side) -> &[Level; DEPTH] {
         match side_index(side) {
@@ -631,6 +646,11 @@ mod tests {
         assert_eq!(b.level(Side::Bid, 2), Level::EMPTY);
         assert_eq!(b.level(Side::Ask, 0), lv(100.25, 4, 1));
         assert_eq!(b.level(Side::Ask, 1), lv(100.5, 2, 1));
+        assert_eq!(b.size_at(Side::Bid, px(100.0)), 8);
+        assert_eq!(b.size_at(Side::Bid, px(100.5)), 0, "empty price");
+        assert_eq!(b.size_at(Side::Ask, px(100.0)), 0, "the other side");
+        assert_eq!(b.size_at(Side::None, px(100.0)), 0);
+        assert_eq!(b.size_at(Side::Bid, px(100.1)), 0, "off the grid");
         let d = diff(&mut b);
         assert_eq!(
             d,
