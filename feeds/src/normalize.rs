@@ -326,7 +326,13 @@ pub struct MboNormalizer {
 impl MboNormalizer {
     /// A normalizer whose book is sized by `cfg` (all allocation happens here).
     pub fn new(cfg: MboConfig) -> Self {
-        Self { book: MboBook::new(cfg), last: LastTracker::default(), unknown_actions: 0 }
+        Self::with_book(MboBook::new(cfg))
+    }
+
+    /// A normalizer over a given (empty) book, e.g. [`MboBook::new_rescan`] (the reference
+    /// top-10 algorithm, for the benchmark's before/after).
+    pub fn with_book(book: MboBook) -> Self {
+        Self { book, last: LastTracker::default(), unknown_actions: 0 }
     }
 
     /// The underlying order book.
