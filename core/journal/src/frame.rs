@@ -338,9 +338,12 @@ mod tests {
         // a version-4 journal (before trade snapshots) still reads; a future one is named
         let v4 = SegmentHeader { version: 4, ..h };
         assert_eq!(SegmentHeader::decode(&v4.encode()), Ok(v4));
-        let v6 = SegmentHeader { version: FORMAT_VERSION + 1, ..h }.encode();
-        assert_eq!(SegmentHeader::decode(&v6), Err(HeaderProblem::UnsupportedVersion(FORMAT_VERSION + 1)));
-        assert!(HeaderProblem::UnsupportedVersion(6).to_string().contains("reads 4 to 5"));
+        // a version-5 journal (before `Mbo` events) too
+        let v5 = SegmentHeader { version: 5, ..h };
+        assert_eq!(SegmentHeader::decode(&v5.encode()), Ok(v5));
+        let next = SegmentHeader { version: FORMAT_VERSION + 1, ..h }.encode();
+        assert_eq!(SegmentHeader::decode(&next), Err(HeaderProblem::UnsupportedVersion(FORMAT_VERSION + 1)));
+        assert!(HeaderProblem::UnsupportedVersion(7).to_string().contains("reads 4 to 6"));
         v2[0] = 0;
         assert_eq!(SegmentHeader::decode(&v2), Err(HeaderProblem::BadMagic));
     }
