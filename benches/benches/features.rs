@@ -78,7 +78,7 @@ fn drive<F: Feature>(m: &mut Market, f: &mut F, out: &mut FeatureVector, ev: &Ev
             m.book.clear();
             f.on_clear(out);
         }
-        EventKind::Status => {}
+        EventKind::Status | EventKind::Mbo => {}
     }
     if ev.is_last() {
         m.end_record(ev);
@@ -172,7 +172,7 @@ fn features(c: &mut Criterion) {
                             e.trade(ev);
                         }
                         EventKind::Clear => e.clear(),
-                        EventKind::Status => {}
+                        EventKind::Status | EventKind::Mbo => {}
                     }
                     if ev.is_last() {
                         e.end_record(ev);

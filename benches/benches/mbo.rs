@@ -1,10 +1,14 @@
 //! MBO decode benchmark (issue 9: ≥ 30 M records/s; NautilusTrader publishes ~13 ns per MBO
 //! record): the synthetic session written as individual orders (`mia gen --schema mbo`, here
 //! generated in memory) applied record by record to the L3 book by `MboNormalizer`, which
-//! keeps the order map, the price ladder and the top-10 diff, and emits MIA events. Compared in
-//! the same run with the MBP-10 normalizer on the session's MBP-10 records.
+//! keeps the order map, the price ladder and the top-10 view, and emits MIA events (each
+//! record's raw `Mbo` event, then the derived `Level` / `Trade` / `Clear` events). Compared in
+//! the same run with the same normalizer over the reference book (`MboBook::new_rescan`: the
+//! top-10 view recomputed by walking the ladder, the algorithm before the incremental view) and
+//! with the MBP-10 normalizer on the session's MBP-10 records.
 //!
-//! Run: `cargo bench -p mia-benches --bench mbo`.
+//! Run: `cargo bench -p mia-benches --bench mbo` (on the shared 2-core machine:
+//! `CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16`).
 
 use std::hint::black_box;
 
@@ -12,7 +16,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use mia_feeds::normalize::{EventBuf, MboNormalizer, Mbp10Normalizer};
 use mia_feeds::synth::{SynthConfig, SynthSession};
 use mia_feeds::synth_mbo::MboStream;
-use mia_model::book::mbo::MboConfig;
+use mia_model::book::mbo::{MboBook, MboConfig};
 
 fn decode(c: &mut Criterion) {
     let cfg = SynthConfig { seed: 1, target_records: 300_000, ..SynthConfig::default() };
@@ -21,6 +25,18 @@ fn decode(c: &mut Criterion) {
     let mut g = c.benchmark_group("decode");
     g.throughput(Throughput::Elements(mbo.len() as u64));
     g.sample_size(10);
+    g.bench_function("mbo_to_l3_book_rescan_top10", |b| {
+        b.iter_batched_ref(
+            || (MboNormalizer::with_book(MboBook::new_rescan(MboConfig::default())), EventBuf::new()),
+            |(n, out)| {
+                for r in &mbo {
+                    n.normalize(r, out);
+                    black_box(out.len());
+                }
+            },
+            BatchSize::LargeInput,
+        );
+    });
     g.bench_function("mbo_to_l3_book", |b| {
         b.iter_batched_ref(
             || (MboNormalizer::new(MboConfig::default()), EventBuf::new()),

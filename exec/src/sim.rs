@@ -28,9 +28,17 @@
 //!   resting sell) fills it for at most the print's size whatever the queue. One print's size
 //!   is shared by the resting orders it reaches: those it trades through first, most aggressive
 //!   price first, then arrival order; then those at its price, in arrival order. Own orders do
-//!   not count each other in their queues. MBO queue tracking ([`crate::queue::l3`]) is not
-//!   used: the venue receives normalized L2 `Level` events, which do not carry the MBO action,
-//!   the order's own size or its previous price, so `l3_fifo` runs as `risk_averse` here.
+//!   not count each other in their queues.
+//! - **L3 FIFO** (`[sim.queue] model = "l3_fifo"` on an MBO input): every raw MBO record
+//!   reaches the venue as an `Mbo` event ([`EventKind::Mbo`], sent before the events derived
+//!   from it) and drives an [`L3Queue`]: a resting limit's position is the size of the market
+//!   orders ahead of it in time priority at its price (known at any depth), cancels and
+//!   modifies of orders ahead move it up, and a print at its price fills it once the orders
+//!   ahead (and the own orders older than it there) have traded. The print's `Trade` event
+//!   does the fills: through fills first (the rule above), then the L3 fills at the price
+//!   from what is left of the print. A book clear (`R`) expires the orders with an L3
+//!   position. On an input without MBO records, `l3_fifo` runs as `risk_averse` and
+//!   [`SimVenue::describe`] says so.
 //! - **Stop and stop-limit**: rest untriggered until a trade prints at or through the trigger
 //!   (a buy stop: print ≥ trigger; a sell stop: print ≤ trigger), or on arrival when the last
 //!   print is already there. A triggered stop walks the book like a market order; a triggered
@@ -64,13 +72,17 @@ use mia_model::time::calendar::Date;
 
 use crate::fees::{FeeConfig, FeeMeter, FeeSchedule};
 use crate::latency_model::{LatencyConfig, LatencyModel};
+use crate::queue::l3::{L3Event, L3Queue, L3_OWN_CAP};
 use crate::queue::{level_qty_at, L2QueuePos, QueueConfig, QueueModel, QueueModelKind, QTY_SCALE};
 use crate::risk::Approved;
 use crate::venue::Venue;
+use mia_model::book::mbo::{MboAction, MboConfig};
 use mia_model::msg::ExecReport;
 
 /// Capacity of the working-order table (also the size of the per-pass bit masks).
 pub const MAX_WORKING: usize = 64;
+
+const _: () = assert!(L3_OWN_CAP >= MAX_WORKING, "every working order fits the L3 own-order table");
 
 /// Most fills one market event can cause: every working order walks [`DEPTH`] levels on
 /// arrival (or on its trigger) and then trades through one print.
@@ -322,8 +334,10 @@ struct Slot {
     live: bool,
     /// A stop or stop-limit whose trigger has printed.
     triggered: bool,
-    /// Queue position while resting as a limit (`None` before it rests).
+    /// L2 queue position while resting as a limit (`None` before it rests, or under L3).
     queue: Option<L2QueuePos>,
+    /// Resting with an L3 FIFO position in the venue's [`L3Queue`].
+    l3: bool,
 }
 
 impl Slot {
@@ -362,6 +376,10 @@ pub struct SimVenue {
     last_trade: Px,
     latency: LatencyModel,
     queue_model: QueueModel,
+    /// The L3 FIFO tracker (`l3_fifo` only; allocated once, in [`SimVenue::new`]).
+    l3: Option<Box<L3Queue>>,
+    /// `Mbo` events seen: L3 positions are used once the first one has arrived.
+    mbo_events: u64,
     fees: FeeSchedule,
     fee_meter: FeeMeter,
     stats: SimStats,
@@ -389,6 +407,8 @@ impl SimVenue {
     pub fn new(cfg: SimConfig, contract: ContractSpec) -> Self {
         let latency = LatencyModel::new(&cfg.latency);
         let queue_model = QueueModel::new(&cfg.queue);
+        let l3 = (cfg.queue.model == QueueModelKind::L3Fifo)
+            .then(|| Box::new(L3Queue::new(MboConfig { tick: contract.tick, ..MboConfig::default() })));
         let mut v = Self {
             cfg,
             contract,
@@ -400,6 +420,8 @@ impl SimVenue {
             last_trade: UNDEF_PX,
             latency,
             queue_model,
+            l3,
+            mbo_events: 0,
             fees: FeeSchedule::new(&FeeConfig::default().es),
             fee_meter: FeeMeter::new(),
             stats: SimStats::default(),
@@ -429,8 +451,11 @@ impl SimVenue {
     /// latency: constant(250000+U[0,0] ns, …), fees: tiered ES …)`.
     pub fn describe(&self) -> String {
         let queue = match self.queue_model.kind() {
+            QueueModelKind::L3Fifo if self.mbo_events > 0 => {
+                format!("l3_fifo (from {} MBO records)", self.mbo_events)
+            }
             QueueModelKind::L3Fifo => {
-                "l3_fifo unavailable at the venue (L2 events only): runs as risk_averse".to_string()
+                "l3_fifo needs MBO input, this input has no MBO records: ran as risk_averse".to_string()
             }
             _ => self.queue_model.describe(),
         };
@@ -469,9 +494,19 @@ impl SimVenue {
     }
 
     /// Estimated contracts ahead of a resting limit order in its queue (`None` if it is not
-    /// working or not resting as a limit yet).
+    /// working or not resting as a limit yet); under L3 FIFO the exact market size ahead.
     pub fn queue_ahead(&self, client_order_id: u64) -> Option<f64> {
-        self.find(client_order_id).and_then(|i| self.slots[i].queue).map(|q| q.ahead())
+        let i = self.find(client_order_id)?;
+        if self.slots[i].l3 {
+            return self.l3.as_ref().and_then(|q| q.ahead(client_order_id)).map(|a| a as f64);
+        }
+        self.slots[i].queue.map(|q| q.ahead())
+    }
+
+    /// True while L3 FIFO positions are in use (`l3_fifo` configured and an MBO record seen).
+    #[inline]
+    fn l3_active(&self) -> bool {
+        self.l3.is_some() && self.mbo_events > 0
     }
 
     /// True when the working order is a stop whose trigger has printed (`None` if not working).
@@ -548,6 +583,7 @@ impl SimVenue {
             live: false,
             triggered: false,
             queue: None,
+            l3: false,
         };
         self.in_use += 1;
         self.next_sub_seq += 1;
@@ -570,13 +606,20 @@ impl SimVenue {
             self.next_sub_seq += 1;
         }
         // A price change or a size increase loses queue priority; a decrease keeps it.
-        let requeue = s.queue.is_some() && (m.price != s.intent.price || m.qty - filled > s.remaining);
+        let queued = s.queue.is_some() || s.l3;
+        let requeue = queued && (m.price != s.intent.price || m.qty - filled > s.remaining);
         s.intent.price = m.price;
         s.intent.trigger = m.trigger;
         s.intent.qty = m.qty;
         s.remaining = m.qty - filled;
+        let (id, remaining, l3) = (s.intent.client_order_id, s.remaining, s.l3);
         if requeue {
+            self.leave_l3(i);
             self.join_queue(i);
+        } else if l3 {
+            if let Some(q) = self.l3.as_mut() {
+                q.set_remaining(id, remaining);
+            }
         }
         self.stats.modified += 1;
         Ok(())
@@ -597,8 +640,46 @@ impl SimVenue {
 
     #[inline]
     fn release(&mut self, i: usize) {
+        self.leave_l3(i);
         self.slots[i].in_use = false;
         self.in_use -= 1;
+    }
+
+    /// Takes order `i` out of the L3 queue (if it is there).
+    #[inline]
+    fn leave_l3(&mut self, i: usize) {
+        if self.slots[i].l3 {
+            self.slots[i].l3 = false;
+            if let Some(q) = self.l3.as_mut() {
+                q.cancel_own(self.slots[i].intent.client_order_id);
+            }
+        }
+    }
+
+    /// A raw MBO record: updates the L3 queue (a `T` record is applied by the `Trade` event
+    /// that follows it; an `R` expires the orders with an L3 position first).
+    fn on_mbo(&mut self, ev: &Event, out: &mut FillBuf) {
+        self.mbo_events += 1;
+        let Some(action) = ev.mbo_action() else { return };
+        match action {
+            MboAction::Trade | MboAction::Fill | MboAction::None => {}
+            MboAction::Clear => {
+                for i in 0..MAX_WORKING {
+                    if self.slots[i].in_use && self.slots[i].l3 {
+                        self.end(i, ev, out, false);
+                    }
+                }
+                if let Some(q) = self.l3.as_mut() {
+                    q.on_mbo(action, ev.side, ev.order_id, ev.price, ev.size, |_| {});
+                }
+            }
+            MboAction::Add | MboAction::Cancel | MboAction::Modify => {
+                if let Some(q) = self.l3.as_mut() {
+                    // Only `T` and `R` touch own orders; these records emit nothing.
+                    q.on_mbo(action, ev.side, ev.order_id, ev.price, ev.size, |_| {});
+                }
+            }
+        }
     }
 
     /// Applies one market event to the venue's book, then executes what became executable at
@@ -608,6 +689,16 @@ impl SimVenue {
     /// notices.
     pub fn on_market(&mut self, ev: &Event, out: &mut FillBuf) {
         out.clear();
+        if ev.kind == EventKind::Mbo {
+            // Raw MBO records move L3 queues only: arrivals, expiries and fills happen on the
+            // events derived from them (the book replica is in step after those).
+            if self.l3.is_some() {
+                self.on_mbo(ev, out);
+            } else {
+                self.mbo_events += 1;
+            }
+            return;
+        }
         self.book.apply(ev);
         let print = ev.kind == EventKind::Trade && ev.size > 0 && ev.price != UNDEF_PX;
         if self.in_use == 0 {
@@ -629,7 +720,10 @@ impl SimVenue {
         // resting orders come first in `out` (so that a fill an arrival causes, and what the
         // order manager does about it, follows them).
         if print {
-            let left = self.trade_through(ev, out);
+            let mut left = self.trade_through(ev, out);
+            if self.l3_active() {
+                left = self.trade_at_price_l3(ev, left, out);
+            }
             self.trade_at_price(ev, left, out);
             self.last_trade = ev.price;
         }
@@ -740,6 +834,19 @@ impl SimVenue {
     /// replica shows there is ahead of it (`u32::MAX`, i.e. "as much as the first size seen",
     /// when the price is beyond the visible depth or its side is empty).
     fn join_queue(&mut self, i: usize) {
+        if self.l3_active() {
+            let s = self.slots[i];
+            let joined = self.l3.as_mut().is_some_and(|q| {
+                q.join(s.intent.client_order_id, s.intent.side, s.intent.price, s.remaining).is_ok()
+            });
+            if joined {
+                self.slots[i].l3 = true;
+                self.slots[i].queue = None;
+                return;
+            }
+            // The L3 table holds every working order (asserted above) and ids are unique among
+            // working orders, so a join does not fail; the L2 model is the fallback all the same.
+        }
         let s = &self.slots[i];
         let own = if is_buy(s.intent.side) { Side::Bid } else { Side::Ask };
         let level = level_qty_at(&self.book, own, s.intent.price).unwrap_or(u32::MAX);
@@ -924,6 +1031,35 @@ impl SimVenue {
         }
     }
 
+    /// The print `ev` at its price under L3 FIFO: [`L3Queue::trade_at`] consumes the queues and
+    /// fills the orders with an L3 position there, in time priority, from `avail` (what the
+    /// trade-through fills left of the print). Returns what is left of `avail`.
+    fn trade_at_price_l3(&mut self, ev: &Event, avail: u32, out: &mut FillBuf) -> u32 {
+        let Some(q) = self.l3.as_mut() else { return avail };
+        if q.own_orders() == 0 {
+            return avail;
+        }
+        let mut got = [(0u64, 0u32); L3_OWN_CAP];
+        let mut n = 0;
+        q.trade_at(ev.side, ev.price, ev.size, avail, |e| {
+            if let L3Event::Fill { client_order_id, qty, .. } = e {
+                got[n] = (client_order_id, qty);
+                n += 1;
+            }
+        });
+        let mut left = avail;
+        for &(id, qty) in &got[..n] {
+            let Some(i) = self.find(id) else { continue };
+            left = left.saturating_sub(qty);
+            let px = self.slots[i].intent.price;
+            self.fill(i, px, qty, ev, out);
+            if self.slots[i].remaining == 0 {
+                self.release(i);
+            }
+        }
+        left
+    }
+
     /// Emits one fill of `qty` at `px` for order `i` and updates its remaining quantity.
     fn fill(&mut self, i: usize, px: Px, qty: u32, ev: &Event, out: &mut FillBuf) {
         let d = Date::from_unix_ns(ev.ts_recv);
@@ -931,6 +1067,12 @@ impl SimVenue {
         let fee = self.fee_meter.charge(&self.fees, month, qty).total();
         let slot = &mut self.slots[i];
         slot.remaining -= qty;
+        if slot.l3 {
+            if let Some(q) = self.l3.as_mut() {
+                q.set_remaining(slot.intent.client_order_id, slot.remaining);
+            }
+            slot.l3 = slot.remaining > 0;
+        }
         self.stats.fills += 1;
         self.stats.filled_qty += u64::from(qty);
         out.push_fill(Fill {
@@ -1571,7 +1713,10 @@ mod tests {
         let d = with_queue(QueueModelKind::Power).describe();
         assert!(d.starts_with("sim (queue: power(n=2), latency: constant("), "{d}");
         let d = with_queue(QueueModelKind::L3Fifo).describe();
-        assert!(d.contains("l3_fifo unavailable at the venue (L2 events only): runs as risk_averse"), "{d}");
+        assert!(
+            d.contains("l3_fifo needs MBO input, this input has no MBO records: ran as risk_averse"),
+            "{d}"
+        );
         assert_eq!(
             Venue::describe(&with_queue(QueueModelKind::Log)),
             with_queue(QueueModelKind::Log).describe()

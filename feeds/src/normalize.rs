@@ -97,19 +97,27 @@ impl LastTracker {
     /// Applies the `LAST` rule to the events of one record (all of `out`).
     #[inline]
     fn finish(&mut self, st: &Stamp, out: &mut EventBuf) {
+        self.finish_from(st, out, 0);
+    }
+
+    /// Applies the `LAST` rule to the events of one record from index `first` of `out` (the
+    /// events before it, an MBO record's `Mbo` event, never carry `LAST`).
+    #[inline]
+    fn finish_from(&mut self, st: &Stamp, out: &mut EventBuf, first: usize) {
         let last = st.flags & flags::LAST != 0;
+        let derived = out.len() > first;
         match out.as_mut_slice().last_mut() {
-            Some(e) => {
+            Some(e) if derived => {
                 e.flags = st.flags;
                 self.open = !last;
             }
-            None if last && self.open => {
+            _ if last && self.open => {
                 let mut e = st.event(EventKind::Status);
                 e.flags = st.flags;
                 out.push(e);
                 self.open = false;
             }
-            None => {}
+            _ => {}
         }
     }
 }
@@ -301,9 +309,14 @@ impl TradeNormalizer {
     }
 }
 
-/// MBO normalizer: applies each record to an [`MboBook`] and emits `Level` events for the
-/// top-10 levels that changed (`T` → `Trade`, `R` → `Clear`, `F` and `N` → nothing; `F` and `T`
-/// never change the book). Events derived from an MBO record carry its `order_id`.
+/// MBO normalizer: applies each record to an [`MboBook`] and emits, first, the raw record as an
+/// [`EventKind::Mbo`] event ([`Event::mbo`]: action, side, order id, price, size; never `LAST`;
+/// the venue's L3 FIFO queue model reads it, the book and the signal side skip it), then
+/// `Level` events for the top-10 levels that changed (`T` → `Trade`, `R` → `Clear`, `F` and
+/// `N` → nothing; `F` and `T` never change the book). Events derived from an MBO record carry
+/// its `order_id`. The `LAST` rule applies to the derived events only: a record with `LAST`
+/// whose only event is its `Mbo` event closes an open exchange event with a `Status`, as a
+/// record with no event did before. A record with an unknown action sends no `Mbo` event.
 pub struct MboNormalizer {
     book: MboBook,
     last: LastTracker,
@@ -313,7 +326,13 @@ pub struct MboNormalizer {
 impl MboNormalizer {
     /// A normalizer whose book is sized by `cfg` (all allocation happens here).
     pub fn new(cfg: MboConfig) -> Self {
-        Self { book: MboBook::new(cfg), last: LastTracker::default(), unknown_actions: 0 }
+        Self::with_book(MboBook::new(cfg))
+    }
+
+    /// A normalizer over a given (empty) book, e.g. [`MboBook::new_rescan`] (the reference
+    /// top-10 algorithm, for the benchmark's before/after).
+    pub fn with_book(book: MboBook) -> Self {
+        Self { book, last: LastTracker::default(), unknown_actions: 0 }
     }
 
     /// The underlying order book.
@@ -337,7 +356,24 @@ impl MboNormalizer {
         out.clear();
         let st = Stamp::new(&rec.hd, rec.ts_recv, rec.flags.raw());
         let side = side_from_dbn(rec.side);
-        match MboAction::from_dbn(rec.action as u8) {
+        let action = MboAction::from_dbn(rec.action as u8);
+        if action.is_some() {
+            out.push(Event {
+                instrument_id: rec.hd.instrument_id,
+                ..Event::mbo(
+                    rec.hd.ts_event,
+                    rec.ts_recv,
+                    rec.action as u8,
+                    side,
+                    rec.order_id,
+                    rec.price,
+                    rec.size,
+                    st.flags,
+                )
+            });
+        }
+        let first = out.len();
+        match action {
             Some(MboAction::Clear) => {
                 self.book.clear();
                 out.push(Event { order_id: rec.order_id, ..st.event(EventKind::Clear) });
@@ -352,7 +388,7 @@ impl MboNormalizer {
         self.book.diff_top(|s, d, l| {
             out.push(Event { order_id, ..st.level(s, d as usize, l) });
         });
-        self.last.finish(&st, out);
+        self.last.finish_from(&st, out, first);
     }
 }
 
@@ -631,28 +667,85 @@ mod tests {
         MboNormalizer::new(MboConfig { tick: T, ladder_ticks: 256, max_orders: 64 })
     }
 
+    /// The events derived from an MBO record (its leading `Mbo` event left out).
+    fn derived(out: &EventBuf) -> Vec<(EventKind, Side, u8, Px, u32, u32, u8)> {
+        out.iter()
+            .filter(|e| e.kind != EventKind::Mbo)
+            .map(|e| (e.kind, e.side, e.depth, e.price, e.size, e.count, e.flags))
+            .collect()
+    }
+
+    #[test]
+    fn every_known_mbo_record_is_sent_first_as_a_raw_mbo_event() {
+        let mut n = mbo_normalizer();
+        let mut out = EventBuf::new();
+        let snap = flags::SNAPSHOT;
+        for (id, action, side, price, size, fl) in [
+            (1, b'A', b'B', 100.0, 5, L | snap),
+            (1, b'M', b'B', 100.25, 4, L),
+            (0, b'T', b'A', 100.25, 2, 0),
+            (1, b'F', b'B', 100.25, 2, 0),
+            (1, b'C', b'B', 100.25, 2, L),
+            (0, b'R', b'N', 0.0, 0, L),
+        ] {
+            n.normalize(&mbo(id, action, side, price, size, fl), &mut out);
+            let m = out.as_slice()[0];
+            assert_eq!(m.kind, EventKind::Mbo, "{}", action as char);
+            assert_eq!(
+                (
+                    m.depth,
+                    m.side,
+                    m.order_id,
+                    m.price,
+                    m.size,
+                    m.flags,
+                    m.ts_event,
+                    m.ts_recv,
+                    m.instrument_id
+                ),
+                (action, side_from_dbn(ch(side)), id, px(price), size, fl & !L, 1, 2, IID),
+                "{}",
+                action as char
+            );
+            assert_eq!(m.mbo_action(), MboAction::from_dbn(action));
+            assert_eq!(out.iter().filter(|e| e.kind == EventKind::Mbo).count(), 1);
+            assert!(out.iter().skip(1).all(|e| !e.is_last() || e.kind != EventKind::Mbo));
+        }
+        // A deep add that changes nothing in the top 10 still reaches the venue as its record.
+        let mut deep = mbo_normalizer();
+        for i in 0..11u64 {
+            deep.normalize(&mbo(10 + i, b'A', b'A', 200.0 + i as f64 * 0.25, 1, L), &mut out);
+        }
+        deep.normalize(&mbo(99, b'A', b'A', 210.0, 3, L), &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!((out.as_slice()[0].kind, out.as_slice()[0].order_id), (EventKind::Mbo, 99));
+        // Unknown action: no event at all.
+        deep.normalize(&mbo(0, b'?', b'N', 0.0, 0, 0), &mut out);
+        assert!(out.is_empty());
+    }
+
     #[test]
     fn mbo_add_cancel_modify_fill_trade_sequence() {
         let mut n = mbo_normalizer();
         let mut out = EventBuf::new();
         n.normalize(&mbo(1, b'A', b'B', 100.0, 5, L), &mut out);
-        assert_eq!(summary(&out), vec![(EventKind::Level, Side::Bid, 0, px(100.0), 5, 1, L)]);
-        assert_eq!(out.as_slice()[0].order_id, 1);
+        assert_eq!(derived(&out), vec![(EventKind::Level, Side::Bid, 0, px(100.0), 5, 1, L)]);
+        assert_eq!(out.as_slice()[1].order_id, 1, "derived events carry the record's order id");
         n.normalize(&mbo(2, b'A', b'B', 100.0, 3, L), &mut out);
-        assert_eq!(summary(&out), vec![(EventKind::Level, Side::Bid, 0, px(100.0), 8, 2, L)]);
+        assert_eq!(derived(&out), vec![(EventKind::Level, Side::Bid, 0, px(100.0), 8, 2, L)]);
         n.normalize(&mbo(3, b'A', b'A', 100.25, 4, L), &mut out);
-        assert_eq!(summary(&out), vec![(EventKind::Level, Side::Ask, 0, px(100.25), 4, 1, L)]);
+        assert_eq!(derived(&out), vec![(EventKind::Level, Side::Ask, 0, px(100.25), 4, 1, L)]);
         // Aggressive sell of 4 at 100.00: trade, fills (silent), then the resting side's cancels.
         n.normalize(&mbo(0, b'T', b'A', 100.0, 4, 0), &mut out);
-        assert_eq!(summary(&out), vec![(EventKind::Trade, Side::Ask, 0, px(100.0), 4, 0, 0)]);
+        assert_eq!(derived(&out), vec![(EventKind::Trade, Side::Ask, 0, px(100.0), 4, 0, 0)]);
         n.normalize(&mbo(1, b'F', b'B', 100.0, 4, 0), &mut out);
-        assert!(out.is_empty(), "a fill emits nothing");
+        assert!(derived(&out).is_empty(), "a fill emits nothing but its Mbo event");
         n.normalize(&mbo(1, b'C', b'B', 100.0, 4, L), &mut out);
-        assert_eq!(summary(&out), vec![(EventKind::Level, Side::Bid, 0, px(100.0), 4, 2, L)]);
+        assert_eq!(derived(&out), vec![(EventKind::Level, Side::Bid, 0, px(100.0), 4, 2, L)]);
         // Modify order 2 up one tick: it leaves 100.00 (now only order 1, size 1).
         n.normalize(&mbo(2, b'M', b'B', 100.25, 3, L), &mut out);
         assert_eq!(
-            summary(&out),
+            derived(&out),
             vec![
                 (EventKind::Level, Side::Bid, 0, px(100.25), 3, 1, 0),
                 (EventKind::Level, Side::Bid, 1, px(100.0), 1, 1, L),
@@ -661,11 +754,11 @@ mod tests {
         assert_eq!(n.book().level(Side::Ask, 0), lvl(100.25, 4, 1));
         // Unknown cancel: counted, and with LAST but nothing open, no event.
         n.normalize(&mbo(77, b'C', b'A', 100.5, 1, L), &mut out);
-        assert!(out.is_empty());
+        assert!(derived(&out).is_empty());
         assert_eq!(n.stats().unknown_order, 1);
         // Clear.
         n.normalize(&mbo(0, b'R', b'N', 0.0, 0, L), &mut out);
-        assert_eq!(summary(&out), vec![(EventKind::Clear, Side::None, 0, 0, 0, 0, L)]);
+        assert_eq!(derived(&out), vec![(EventKind::Clear, Side::None, 0, 0, 0, 0, L)]);
         assert_eq!(n.book().order_count(), 0);
         n.normalize(&mbo(0, b'?', b'N', 0.0, 0, 0), &mut out);
         assert_eq!(n.unknown_actions(), 1);
@@ -676,10 +769,10 @@ mod tests {
         let mut n = mbo_normalizer();
         let mut out = EventBuf::new();
         n.normalize(&mbo(1, b'A', b'A', 10.0, 1, 0), &mut out);
-        assert_eq!(out.len(), 1);
-        assert!(!out.as_slice()[0].is_last());
+        assert_eq!(out.len(), 2, "the Mbo event, then the level");
+        assert!(!out.as_slice()[1].is_last());
         // The closing record is a fill: no book change, so a Status carries LAST.
         n.normalize(&mbo(1, b'F', b'A', 10.0, 1, L), &mut out);
-        assert_eq!(summary(&out), vec![(EventKind::Status, Side::None, 0, 0, 0, 0, L)]);
+        assert_eq!(derived(&out), vec![(EventKind::Status, Side::None, 0, 0, 0, 0, L)]);
     }
 }

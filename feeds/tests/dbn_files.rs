@@ -107,7 +107,9 @@ fn mbo_file_first_record_and_events() {
     let stats = src.mbo_stats().unwrap();
     assert_eq!(stats.unknown_order, 2, "{stats:?}");
     assert_eq!(stats.errors(), 2, "{stats:?}");
-    assert!(events.is_empty(), "{events:?}");
+    // Each record reaches the venue as its raw `Mbo` event; no derived (book) event.
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(events.iter().all(|e| e.kind == EventKind::Mbo && !e.is_last()), "{events:?}");
 }
 
 /// Expected (price, size, count) levels, best first.
@@ -188,7 +190,9 @@ fn mbo_encoded_file_builds_the_l2_book() {
     // LAST events: end of snapshot, the cancel after the fill, the modify. The unknown cancel
     // closes nothing (no open exchange event) and emits nothing.
     assert_eq!(checks, 3);
-    assert_eq!(events[0].kind, EventKind::Clear);
+    assert_eq!((events[0].kind, events[0].depth), (EventKind::Mbo, b'R'), "the raw record first");
+    assert_eq!(events[1].kind, EventKind::Clear);
+    assert_eq!(events.iter().filter(|e| e.kind == EventKind::Mbo).count(), recs.len());
     let trades: Vec<&Event> = events.iter().filter(|e| e.kind == EventKind::Trade).collect();
     assert_eq!(trades.len(), 1);
     assert_eq!((trades[0].side, trades[0].price, trades[0].size), (Side::Ask, px(3720.25), 4));

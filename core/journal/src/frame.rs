@@ -10,10 +10,13 @@ pub const MAGIC: [u8; 8] = *b"MIAJRNL\0";
 /// Current on-disk format version (2: fixed messages in the `mia_model::msg::wire` encoding;
 /// 3: order intents with trigger, link, TIF and action, fills with leaves, signals with the
 /// entry type, feature snapshots; 4: exec reports with the venue's reason code; 5: trade
-/// snapshots, record kind 8).
-pub const FORMAT_VERSION: u32 = 5;
+/// snapshots, record kind 8; 6: market events of kind `Mbo` (event kind byte 5, the raw MBO
+/// records an MBO input sends to the venue's L3 queue model)).
+pub const FORMAT_VERSION: u32 = 6;
 /// Oldest format version this build reads (4: the same records without kind 8, trade
-/// snapshots; a version-4 journal reads unchanged).
+/// snapshots; 5: without `Mbo` events; both read unchanged, their records are a subset). A
+/// build older than version 6 refuses a version-6 journal with "unsupported journal format
+/// version 6".
 pub const MIN_READ_VERSION: u32 = 4;
 
 /// Size of the segment header; the first record starts at this offset.
@@ -335,9 +338,12 @@ mod tests {
         // a version-4 journal (before trade snapshots) still reads; a future one is named
         let v4 = SegmentHeader { version: 4, ..h };
         assert_eq!(SegmentHeader::decode(&v4.encode()), Ok(v4));
-        let v6 = SegmentHeader { version: FORMAT_VERSION + 1, ..h }.encode();
-        assert_eq!(SegmentHeader::decode(&v6), Err(HeaderProblem::UnsupportedVersion(FORMAT_VERSION + 1)));
-        assert!(HeaderProblem::UnsupportedVersion(6).to_string().contains("reads 4 to 5"));
+        // a version-5 journal (before `Mbo` events) too
+        let v5 = SegmentHeader { version: 5, ..h };
+        assert_eq!(SegmentHeader::decode(&v5.encode()), Ok(v5));
+        let next = SegmentHeader { version: FORMAT_VERSION + 1, ..h }.encode();
+        assert_eq!(SegmentHeader::decode(&next), Err(HeaderProblem::UnsupportedVersion(FORMAT_VERSION + 1)));
+        assert!(HeaderProblem::UnsupportedVersion(7).to_string().contains("reads 4 to 6"));
         v2[0] = 0;
         assert_eq!(SegmentHeader::decode(&v2), Err(HeaderProblem::BadMagic));
     }

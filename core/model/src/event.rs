@@ -7,6 +7,10 @@
 //! `Status` carries heartbeats and session state. A feed record that changes several levels
 //! becomes several events; only the last one carries [`flags::LAST`], and features and signals
 //! are evaluated on `LAST` events only, when the book is consistent.
+//!
+//! An MBO feed also sends each raw record as an `Mbo` event ([`Event::mbo`]) *before* the
+//! `Level` / `Trade` / `Clear` events derived from it: the simulated venue's L3 FIFO queue
+//! model reads it; the book and the signal side ignore it. It never carries `LAST`.
 
 use crate::price::Px;
 
@@ -23,6 +27,11 @@ pub enum EventKind {
     Clear = 3,
     /// Heartbeat / session status; carries no book change.
     Status = 4,
+    /// One raw market-by-order record, for consumers that track individual orders (the
+    /// venue's L3 queue): `depth` holds the DBN action byte (`A`, `C`, `M`, `R`, `T`, `F`,
+    /// `N`; see [`Event::mbo_action`]), `side`, `order_id`, `price` and `size` are the
+    /// record's. Never changes the L2 book and never carries [`flags::LAST`].
+    Mbo = 5,
 }
 
 impl EventKind {
@@ -34,6 +43,7 @@ impl EventKind {
             2 => Some(Self::Trade),
             3 => Some(Self::Clear),
             4 => Some(Self::Status),
+            5 => Some(Self::Mbo),
             _ => None,
         }
     }
@@ -185,6 +195,44 @@ impl Event {
         Self { ts_event, ts_recv, side, price, size, flags, kind: EventKind::Trade, ..Self::default() }
     }
 
+    /// An `Mbo` event: the raw MBO record (`action` is its DBN action byte, kept in `depth`).
+    /// `LAST` is cleared from `flags`: the events derived from the record carry it.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub fn mbo(
+        ts_event: u64,
+        ts_recv: u64,
+        action: u8,
+        side: Side,
+        order_id: u64,
+        price: Px,
+        size: u32,
+        flags: u8,
+    ) -> Self {
+        Self {
+            ts_event,
+            ts_recv,
+            side,
+            depth: action,
+            order_id,
+            price,
+            size,
+            flags: flags & !flags::LAST,
+            kind: EventKind::Mbo,
+            ..Self::default()
+        }
+    }
+
+    /// The MBO action of an `Mbo` event (`None` for other kinds or an unknown action byte).
+    #[inline]
+    pub fn mbo_action(&self) -> Option<crate::book::mbo::MboAction> {
+        if self.kind == EventKind::Mbo {
+            crate::book::mbo::MboAction::from_dbn(self.depth)
+        } else {
+            None
+        }
+    }
+
     /// True when the book is consistent after this event.
     #[inline]
     pub fn is_last(&self) -> bool {
@@ -198,7 +246,7 @@ mod tests {
 
     #[test]
     fn codes_round_trip() {
-        for k in [EventKind::Level, EventKind::Trade, EventKind::Clear, EventKind::Status] {
+        for k in [EventKind::Level, EventKind::Trade, EventKind::Clear, EventKind::Status, EventKind::Mbo] {
             assert_eq!(EventKind::from_u8(k as u8), Some(k));
         }
         assert_eq!(EventKind::from_u8(0), None);
@@ -218,5 +266,10 @@ mod tests {
         let l = Event::level(1, 2, Side::Ask, 3, 7, 9, 2, 0);
         assert_eq!((l.kind, l.depth, l.size, l.count), (EventKind::Level, 3, 9, 2));
         assert!(!l.is_last());
+        let m = Event::mbo(1, 2, b'C', Side::Bid, 77, 5, 3, flags::LAST | flags::SNAPSHOT);
+        assert_eq!((m.kind, m.order_id, m.size, m.flags), (EventKind::Mbo, 77, 3, flags::SNAPSHOT));
+        assert_eq!(m.mbo_action(), Some(crate::book::mbo::MboAction::Cancel));
+        assert_eq!(l.mbo_action(), None, "only Mbo events carry an action");
+        assert_eq!(Event { depth: b'?', ..m }.mbo_action(), None);
     }
 }

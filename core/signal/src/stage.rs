@@ -266,7 +266,7 @@ impl SignalStage {
                 let t = self.engine.trade(ev);
                 self.strategy.on_trade(&self.engine.market, &t);
             }
-            EventKind::Status => {}
+            EventKind::Status | EventKind::Mbo => {}
         }
         true
     }
@@ -356,6 +356,12 @@ impl Stage for SignalStage {
             Self::push_adopted(at, seq, ts, env.t0, out);
         }
         let ev = match env.msg {
+            // A raw MBO record is for the venue's L3 queue; the book and features read the
+            // events derived from it.
+            Msg::Market(ev) if ev.kind == EventKind::Mbo => {
+                out.push(*env);
+                return;
+            }
             Msg::Market(ev) => ev,
             Msg::Control(c) => {
                 let adopted =

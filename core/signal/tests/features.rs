@@ -30,7 +30,7 @@ fn apply(e: &mut FeatureEngine, ev: Event) {
             e.trade(&ev);
         }
         mia_model::event::EventKind::Clear => e.clear(),
-        mia_model::event::EventKind::Status => {}
+        mia_model::event::EventKind::Status | mia_model::event::EventKind::Mbo => {}
     }
     if ev.is_last() {
         e.end_record(&ev);

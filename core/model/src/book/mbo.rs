@@ -7,9 +7,15 @@
 //! (moves its window) when an order arrives outside the window and everything still fits;
 //! otherwise the order is dropped and counted.
 //!
-//! The book publishes a top-[`DEPTH`] view per side: [`MboBook::diff_top`] recomputes the view of
-//! the sides touched since the last call and reports each (side, depth) whose level changed, which
-//! is what a normalizer turns into `Level` events.
+//! The book publishes a top-[`DEPTH`] view per side, which a normalizer turns into `Level`
+//! events: [`MboBook::diff_top`] reports each (side, depth) whose level changed since the last
+//! call. The view is kept **incrementally**: a record changes one level (two for a modify that
+//! moves an order), and the view is edited in place — a size change at a visible level rewrites
+//! one entry, a new level shifts the deeper entries down, a vanished level shifts them up and
+//! fetches one level from the ladder (one bitset scan) — marking the depths it touched; the diff
+//! compares only those. The reference mode ([`MboBook::new_rescan`], the former algorithm, kept
+//! for the equivalence proof and the benchmark) walks the ladder's best 10 levels of every
+//! touched side at each diff instead.
 //!
 //! Action semantics follow Databento's MBO conventions: `A` adds, `C` cancels `size` contracts
 //! (removing the order when nothing is left), `M` modifies price and/or size (an unknown order id
@@ -126,6 +132,7 @@ impl IdEntry for OrderSlot {
 /// One side's aggregated levels. Prices are mapped to a *score* where higher is better
 /// (`score = tick_index` for bids, `-tick_index` for asks), so both sides share one code path;
 /// slot `k` holds score `base + k`.
+#[derive(Clone, Debug)]
 struct Ladder {
     /// +1 for bids, −1 for asks.
     sign: i64,
@@ -255,6 +262,12 @@ impl Ladder {
         self.size[slot] += u64::from(qty);
     }
 
+    /// True when `slot` holds no order.
+    #[inline]
+    fn is_empty_at(&self, slot: usize) -> bool {
+        self.count[slot] == 0
+    }
+
     /// Removes one order of `qty` from `slot`.
     #[inline]
     fn remove_order(&mut self, slot: usize, qty: u32) {
@@ -329,6 +342,7 @@ impl Ladder {
 }
 
 /// An L2 aggregator over MBO orders; see the [module docs](self).
+#[derive(Clone)]
 pub struct MboBook {
     tick: Px,
     orders: IdMap<OrderSlot>,
@@ -336,11 +350,44 @@ pub struct MboBook {
     ladders: [Ladder; 2],
     /// Last published top-`DEPTH` view, `[bids, asks]`.
     published: [[Level; DEPTH]; 2],
+    /// The current top-`DEPTH` view, kept incrementally (not in rescan mode).
+    view: [TopView; 2],
+    /// Reference mode: recompute the view by walking the ladder at each diff.
+    rescan: bool,
     /// Score of the deepest published level when the view is full, else `i64::MIN`: a change
     /// strictly worse than it cannot alter the view.
     floor: [i64; 2],
     dirty: [bool; 2],
     stats: MboStats,
+}
+
+/// One side's current top-[`DEPTH`] levels, best first, and the depths changed since the last
+/// diff. Entries at `len..` are `Level::EMPTY`.
+#[derive(Clone, Copy, Debug)]
+struct TopView {
+    score: [i64; DEPTH],
+    lv: [Level; DEPTH],
+    len: usize,
+    /// Bit `d`: depth `d` may differ from the published view.
+    changed: u32,
+}
+
+impl TopView {
+    const EMPTY: Self = Self { score: [i64::MIN; DEPTH], lv: [Level::EMPTY; DEPTH], len: 0, changed: 0 };
+
+    /// Depth of the level of `score`, if it is in the view.
+    #[inline]
+    fn find(&self, score: i64) -> Option<usize> {
+        self.score[..self.len].iter().position(|&x| x == score)
+    }
+
+    /// Marks depths `from..to` changed.
+    #[inline]
+    fn mark(&mut self, from: usize, to: usize) {
+        if to > from {
+            self.changed |= ((1u32 << (to - from)) - 1) << from;
+        }
+    }
 }
 
 #[inline]
@@ -363,10 +410,89 @@ impl MboBook {
             orders: IdMap::new(cfg.max_orders),
             ladders: [Ladder::new(1, n), Ladder::new(-1, n)],
             published: [[Level::EMPTY; DEPTH]; 2],
+            view: [TopView::EMPTY; 2],
+            rescan: false,
             floor: [i64::MIN; 2],
             dirty: [false; 2],
             stats: MboStats::default(),
         }
+    }
+
+    /// The book in the reference mode: [`MboBook::diff_top`] recomputes the top-[`DEPTH`] view
+    /// of each touched side by walking the ladder (the algorithm before the incremental view;
+    /// same output, slower). For equivalence tests and the benchmark.
+    pub fn new_rescan(cfg: MboConfig) -> Self {
+        Self { rescan: true, ..Self::new(cfg) }
+    }
+
+    /// The level at `slot` of `side` changed size or order count and is still there.
+    #[inline]
+    fn level_changed(&mut self, side: usize, slot: usize, score: i64) {
+        if self.rescan {
+            return self.touch(side, score);
+        }
+        let v = &mut self.view[side];
+        if let Some(d) = v.find(score) {
+            v.lv[d] = self.ladders[side].level_at(slot, self.tick);
+            v.changed |= 1 << d;
+        }
+    }
+
+    /// A level appeared at `slot` of `side` (its first order).
+    #[inline]
+    fn level_added(&mut self, side: usize, slot: usize, score: i64) {
+        if self.rescan {
+            return self.touch(side, score);
+        }
+        let lvl = self.ladders[side].level_at(slot, self.tick);
+        let v = &mut self.view[side];
+        let d = v.score[..v.len].iter().position(|&x| x < score).unwrap_or(v.len);
+        if d >= DEPTH {
+            return;
+        }
+        let end = v.len.min(DEPTH - 1);
+        v.score.copy_within(d..end, d + 1);
+        v.lv.copy_within(d..end, d + 1);
+        v.score[d] = score;
+        v.lv[d] = lvl;
+        v.len = (v.len + 1).min(DEPTH);
+        let len = v.len;
+        v.mark(d, len);
+    }
+
+    /// The level of `score` on `side` vanished (its last order left; the ladder is updated).
+    #[inline]
+    fn level_removed(&mut self, side: usize, score: i64) {
+        if self.rescan {
+            return self.touch(side, score);
+        }
+        let Some(d) = self.view[side].find(score) else { return };
+        let old_len = self.view[side].len;
+        // The level that enters the view at the bottom when it was full: the next one below
+        // the deepest (the removed level is already gone from the ladder).
+        let refill = if old_len == DEPTH {
+            let l = &self.ladders[side];
+            l.slot_of(self.view[side].score[DEPTH - 1])
+                .and_then(|s| l.next_below(s))
+                .map(|s| (l.base + s as i64, l.level_at(s, self.tick)))
+        } else {
+            None
+        };
+        let v = &mut self.view[side];
+        v.score.copy_within(d + 1..old_len, d);
+        v.lv.copy_within(d + 1..old_len, d);
+        match refill {
+            Some((sc, lvl)) => {
+                v.score[DEPTH - 1] = sc;
+                v.lv[DEPTH - 1] = lvl;
+            }
+            None => {
+                v.len -= 1;
+                v.score[v.len] = i64::MIN;
+                v.lv[v.len] = Level::EMPTY;
+            }
+        }
+        v.mark(d, old_len);
     }
 
     /// The error and recentering counters.
@@ -408,8 +534,13 @@ impl MboBook {
         };
         let inserted = self.orders.insert_new(OrderSlot { id: order_id, score, size, side: side as u8 + 1 });
         debug_assert!(inserted, "capacity checked above");
+        let new_level = self.ladders[side].is_empty_at(slot);
         self.ladders[side].add_order(slot, size);
-        self.touch(side, score);
+        if new_level {
+            self.level_added(side, slot, score);
+        } else {
+            self.level_changed(side, slot, score);
+        }
     }
 
     /// Removes the order in map slot `i` from its level and from the map.
@@ -417,11 +548,17 @@ impl MboBook {
     fn unplace(&mut self, i: usize) {
         let o = self.orders[i];
         let side = (o.side - 1) as usize;
-        if let Some(slot) = self.ladders[side].slot_of(o.score) {
-            self.ladders[side].remove_order(slot, o.size);
-        }
         self.orders.remove_at(i);
-        self.touch(side, o.score);
+        let Some(slot) = self.ladders[side].slot_of(o.score) else { return };
+        if self.ladders[side].is_empty_at(slot) {
+            return;
+        }
+        self.ladders[side].remove_order(slot, o.size);
+        if self.ladders[side].is_empty_at(slot) {
+            self.level_removed(side, o.score);
+        } else {
+            self.level_changed(side, slot, o.score);
+        }
     }
 
     /// `A`: adds a resting order. A duplicate id is counted and replaces the old order.
@@ -459,11 +596,11 @@ impl MboBook {
         }
         let side = (o.side - 1) as usize;
         let rest = o.size - size;
+        self.orders[i].size = rest;
         if let Some(slot) = self.ladders[side].slot_of(o.score) {
             self.ladders[side].resize_order(slot, o.size, rest);
+            self.level_changed(side, slot, o.score);
         }
-        self.orders[i].size = rest;
-        self.touch(side, o.score);
     }
 
     /// `M`: sets an order's side, price and size (a size of 0 removes it). An unknown id is
@@ -491,11 +628,11 @@ impl MboBook {
         let o = self.orders[i];
         let old_side = (o.side - 1) as usize;
         if old_side == s && o.score == score {
+            self.orders[i].size = size;
             if let Some(slot) = self.ladders[s].slot_of(score) {
                 self.ladders[s].resize_order(slot, o.size, size);
+                self.level_changed(s, slot, score);
             }
-            self.orders[i].size = size;
-            self.touch(s, score);
         } else {
             self.unplace(i);
             self.place(order_id, s, score, size);
@@ -510,6 +647,7 @@ impl MboBook {
             l.clear();
         }
         self.published = [[Level::EMPTY; DEPTH]; 2];
+        self.view = [TopView::EMPTY; 2];
         self.floor = [i64::MIN; 2];
         self.dirty = [false; 2];
     }
@@ -546,6 +684,19 @@ impl MboBook {
         l.level_at(slot, self.tick)
     }
 
+    /// Total size resting at `price` on `side`, at any depth (0 for an empty or unknown price,
+    /// `Side::None` or a price off the tick grid). O(1).
+    #[inline]
+    pub fn size_at(&self, side: Side, price: Px) -> u64 {
+        let Some(s) = side_index(side) else {
+            return 0;
+        };
+        let Some(score) = self.score(s, price) else {
+            return 0;
+        };
+        self.ladders[s].slot_of(score).map_or(0, |slot| self.ladders[s].size[slot])
+    }
+
     /// The last published top-[`DEPTH`] view of `side` (empty for `Side::None`).
     pub fn published(&self, side: Side) -> &[Level; DEPTH] {
         match side_index(side) {
@@ -554,11 +705,35 @@ impl MboBook {
         }
     }
 
-    /// Recomputes the top-[`DEPTH`] view of the sides changed since the last call, calls
-    /// `emit(side, depth, level)` for each level that differs from the published view (bids
-    /// first, shallow to deep), and publishes the new view.
+    /// Calls `emit(side, depth, level)` for each level of the top-[`DEPTH`] view that differs
+    /// from the published view (bids first, shallow to deep), and publishes the new view. Only
+    /// the depths the records since the last call touched are compared (in rescan mode: the
+    /// whole view of each touched side, recomputed from the ladder).
     #[inline]
     pub fn diff_top(&mut self, mut emit: impl FnMut(Side, u8, Level)) {
+        if self.rescan {
+            return self.diff_top_rescan(emit);
+        }
+        for (s, side) in SIDES.into_iter().enumerate() {
+            let v = &mut self.view[s];
+            let mut m = v.changed;
+            v.changed = 0;
+            while m != 0 {
+                let d = m.trailing_zeros() as usize;
+                m &= m - 1;
+                let cur = v.lv[d];
+                let p = &mut self.published[s][d];
+                if cur != *p {
+                    *p = cur;
+                    emit(side, d as u8, cur);
+                }
+            }
+        }
+    }
+
+    /// [`Self::diff_top`] of the reference mode: walks the ladder of each touched side.
+    #[inline]
+    fn diff_top_rescan(&mut self, mut emit: impl FnMut(Side, u8, Level)) {
         for (s, side) in SIDES.into_iter().enumerate() {
             if !self.dirty[s] {
                 continue;
@@ -631,6 +806,11 @@ mod tests {
         assert_eq!(b.level(Side::Bid, 2), Level::EMPTY);
         assert_eq!(b.level(Side::Ask, 0), lv(100.25, 4, 1));
         assert_eq!(b.level(Side::Ask, 1), lv(100.5, 2, 1));
+        assert_eq!(b.size_at(Side::Bid, px(100.0)), 8);
+        assert_eq!(b.size_at(Side::Bid, px(100.5)), 0, "empty price");
+        assert_eq!(b.size_at(Side::Ask, px(100.0)), 0, "the other side");
+        assert_eq!(b.size_at(Side::None, px(100.0)), 0);
+        assert_eq!(b.size_at(Side::Bid, px(100.1)), 0, "off the grid");
         let d = diff(&mut b);
         assert_eq!(
             d,
@@ -788,6 +968,51 @@ mod tests {
         let d = diff(&mut b);
         assert_eq!(d.len(), DEPTH);
         assert_eq!(d[9], (Side::Ask, 9, Level { price: px(100.0) + 10 * T, size: 11, count: 1 }));
+    }
+
+    /// The incremental view and the reference rescan report exactly the same differences after
+    /// every operation, on a ladder small enough to recenter and a book deeper than 10 levels.
+    #[test]
+    fn incremental_view_equals_the_rescan_after_every_operation() {
+        let cfg = MboConfig { tick: T, ladder_ticks: 64, max_orders: 512 };
+        let (mut inc, mut re) = (MboBook::new(cfg), MboBook::new_rescan(cfg));
+        let mut rng = 0x0bad_cafe_1234_5678_u64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let mut reported = 0;
+        for step in 0..50_000 {
+            let r = next();
+            let id = r % 200;
+            let side = if (r >> 20) & 1 == 0 { Side::Bid } else { Side::Ask };
+            // Mostly near the touch, sometimes far: levels enter and leave the top 10.
+            let off = if (r >> 60) == 0 { ((r >> 24) % 60) as i64 } else { ((r >> 24) % 14) as i64 };
+            let price = if side == Side::Bid { px(4000.0) - off * T } else { px(4000.25) + off * T };
+            let size = 1 + ((r >> 40) % 9) as u32;
+            let action = match (r >> 50) % 16 {
+                0..=6 => MboAction::Add,
+                7..=11 => MboAction::Cancel,
+                12..=14 => MboAction::Modify,
+                _ if step % 500 == 0 => MboAction::Clear,
+                _ => MboAction::Fill,
+            };
+            for b in [&mut inc, &mut re] {
+                b.apply(action, side, id, price, size);
+            }
+            let (a, b) = (diff(&mut inc), diff(&mut re));
+            assert_eq!(a, b, "step {step}: {action:?} {side:?} id {id} off {off} size {size}");
+            reported += a.len();
+            if step % 101 == 0 {
+                for sd in [Side::Bid, Side::Ask] {
+                    assert_eq!(inc.published(sd), re.published(sd), "step {step}");
+                }
+            }
+        }
+        assert!(reported > 20_000, "the sequence must move the view: {reported} differences");
+        assert!(inc.stats().recenters > 0 && inc.stats() == re.stats());
     }
 
     /// Random operations checked against a naive model (std HashMap + full re-aggregation).

@@ -107,7 +107,7 @@ impl Book {
                 self.clear();
                 BookChange::Changed
             }
-            EventKind::Trade | EventKind::Status => BookChange::Unchanged,
+            EventKind::Trade | EventKind::Status | EventKind::Mbo => BookChange::Unchanged,
         }
     }
 
