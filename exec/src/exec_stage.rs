@@ -190,6 +190,8 @@ pub struct ExecStage<V: Venue> {
     trade_signal: Option<Signal>,
     /// Broker reports that rejected an order.
     broker_rejects: u64,
+    /// Rejected reports saying the edge could not reserve an order id (each halts).
+    venue_no_id: u64,
     forward_signals: bool,
     last_fill_px: Px,
 }
@@ -237,6 +239,7 @@ impl<V: Venue> ExecStage<V> {
             acted_signal: None,
             trade_signal: None,
             broker_rejects: 0,
+            venue_no_id: 0,
             forward_signals: false,
             last_fill_px: 0,
         }
@@ -903,6 +906,16 @@ impl<V: Venue> ExecStage<V> {
             Msg::Exec(r) => {
                 if r.kind == mia_model::msg::ExecKind::Rejected {
                     self.broker_rejects += 1;
+                    if r.reason == mia_model::msg::REASON_NO_ORDER_ID {
+                        // The edge can send nothing more: stop as a kill does (the flatten
+                        // orders are tried; the edge refuses them too while it has no id).
+                        self.venue_no_id += 1;
+                        self.risk.kill(RejectReason::VenueNoOrderId, KillSource::Control);
+                        self.pending = None;
+                        if self.venue_no_id == 1 {
+                            self.exit_all(ExitReason::Kill, r.seq, r.ts, env.t0, out);
+                        }
+                    }
                 }
                 self.venue.on_report(&r, &mut self.fills);
                 if self.book_fills(env.t0, out).is_some() {
@@ -958,6 +971,7 @@ impl<V: Venue> ExecStage<V> {
         r.count("exec.ignored_signals", c.ignored_signals);
         r.count("exec.ignored_reports", c.ignored_reports);
         r.count("exec.adopted", c.adopted);
+        r.count("exec.venue_no_order_id", self.venue_no_id);
         let o: &OmsCounters = self.oms.counters();
         r.count("oms.illegal_transitions", o.illegal);
         r.count("oms.unknown_ids", o.unknown);
@@ -1616,6 +1630,37 @@ mod tests {
         let mut r = StageReport::default();
         st.report(&mut r);
         assert_eq!(r.counter("exec.adopted"), 1);
+    }
+
+    /// A broker edge that cannot reserve an order id says so with the venue-neutral reason;
+    /// the stage halts (a kill-like stop with its own reason), tries once to flatten, and
+    /// sends no new entry afterwards.
+    #[test]
+    fn a_venue_without_order_ids_halts_the_session() {
+        use mia_model::msg::{ExecKind, REASON_NO_ORDER_ID};
+        let mut st = live_stage(1);
+        let mut out = Outbox::new();
+        lvl(&mut st, &mut out, 1_000, 4000.00, 4000.25);
+        st.on_envelope(&report(0, ExecKind::Adopted, OrderSide::Buy, 1, 0, 4000.00), &mut out);
+        let sent = intents(&out);
+        assert_eq!(sent.len(), 1, "the adopted position's flatten order");
+        let id = sent[0].client_order_id;
+        out.clear();
+        let mut rej = report(id, ExecKind::Rejected, OrderSide::Sell, 1, 0, 0.0);
+        if let Msg::Exec(r) = &mut rej.msg {
+            r.reason = REASON_NO_ORDER_ID;
+        }
+        st.on_envelope(&rej, &mut out);
+        assert_eq!(st.risk().reason(), Some(crate::risk::RejectReason::VenueNoOrderId));
+        let again = intents(&out);
+        assert!(again.len() <= 1, "at most one flatten attempt: {again:?}");
+        out.clear();
+        // The same reject again: no new attempt is triggered by it.
+        st.on_envelope(&rej, &mut out);
+        assert!(intents(&out).is_empty(), "no ping-pong with an edge that has no id");
+        let mut r = StageReport::default();
+        st.report(&mut r);
+        assert_eq!(r.counter("exec.venue_no_order_id"), 2);
     }
 
     #[test]

@@ -103,10 +103,14 @@ pub enum RejectReason {
     Halted = 16,
     /// The kill switch (a stop; see [`KillSource`]).
     KillSwitch = 17,
+    /// The broker edge could not reserve an order id
+    /// ([`mia_model::msg::REASON_NO_ORDER_ID`]): no new order can be sent, so the session
+    /// stops as a kill does (it tries to flatten, then halts).
+    VenueNoOrderId = 18,
 }
 
 /// Number of [`RejectReason`] variants (for counters).
-pub const REJECT_REASONS: usize = 17;
+pub const REJECT_REASONS: usize = 18;
 
 impl RejectReason {
     /// Every reason, in code order.
@@ -128,6 +132,7 @@ impl RejectReason {
         Self::ReduceOnly,
         Self::Halted,
         Self::KillSwitch,
+        Self::VenueNoOrderId,
     ];
 
     /// Snake-case name (report counters, journal, docs).
@@ -150,6 +155,7 @@ impl RejectReason {
             Self::ReduceOnly => "reduce_only",
             Self::Halted => "halted",
             Self::KillSwitch => "kill_switch",
+            Self::VenueNoOrderId => "venue_no_order_id",
         }
     }
 

@@ -356,7 +356,7 @@ fn reason_codes_are_stable() {
         assert_eq!(RejectReason::from_u8(*r as u8), Some(*r));
     }
     assert_eq!(RejectReason::from_u8(0), None);
-    assert_eq!(RejectReason::from_u8(18), None);
+    assert_eq!(RejectReason::from_u8(19), None);
     let mut names: Vec<_> = RejectReason::ALL.iter().map(|r| r.name()).collect();
     names.sort_unstable();
     names.dedup();

@@ -93,8 +93,9 @@ pub mod reason {
     /// The intent cannot be expressed as an IB order (unknown order id for a modify/cancel,
     /// zero quantity, undefined price, bracket child without its entry).
     pub const BAD_INTENT: u16 = 4;
-    /// The edge's id space is exhausted (ids must stay below 1.5e9).
-    pub const NO_ORDER_ID: u16 = 5;
+    /// No IB order id could be reserved (the high-water file cannot be written, or the id
+    /// space below 1.5e9 is exhausted): the venue-neutral code, which halts the session.
+    pub const NO_ORDER_ID: u16 = mia_model::msg::REASON_NO_ORDER_ID;
 }
 
 /// An IB code as a report reason (saturating into `u16`; IB codes are < 65536 in practice).

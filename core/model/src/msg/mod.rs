@@ -202,6 +202,12 @@ pub struct ExecReport {
     pub reason: u16,
 }
 
+/// [`ExecReport::reason`] of a `Rejected` report whose venue edge could not reserve an order
+/// id (the id high-water mark cannot be written, or the id space is exhausted): the edge can
+/// send no new order at all, so the exec stage halts the session. Every broker edge uses this
+/// one code for that condition.
+pub const REASON_NO_ORDER_ID: u16 = u16::MAX;
+
 /// Kind of a [`Control`] input.
 #[repr(u8)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]

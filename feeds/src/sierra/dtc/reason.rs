@@ -30,7 +30,7 @@ pub const UNKNOWN_TO_SERVER: u16 = 1009;
 pub const BAD_INTENT: u16 = 1010;
 /// No client order id could be reserved: the high-water mark in the state directory cannot
 /// be written (an id that may repeat an earlier run's is never sent).
-pub const ID_NOT_RESERVED: u16 = 1011;
+pub const ID_NOT_RESERVED: u16 = mia_model::msg::REASON_NO_ORDER_ID;
 
 /// A one-line description of a reason code (logs, summaries).
 pub fn describe(code: u16) -> &'static str {
