@@ -13,7 +13,6 @@
 //!    no file of either run.
 
 use mia_feeds::ibkr::fake::{FakeConfig, FakeTws};
-use mia_journal::{JournalReader, JournalRecord};
 use mia_model::msg::{ExecKind, Msg};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -98,32 +97,6 @@ fn mia(cfg: &Path, out: &Path, log: &Path) -> Session {
     Session { child: Some(child), log: log.to_path_buf(), stdout }
 }
 
-/// Every `Msg` record of a run's journal, and whether the whole journal read without error.
-fn journal_msgs(run: &Path) -> (Vec<Msg>, Result<(), String>) {
-    let mut msgs = Vec::new();
-    let mut reader = match JournalReader::open(run.join("journal")) {
-        Ok(r) => r,
-        Err(e) => return (msgs, Err(e.to_string())),
-    };
-    loop {
-        match reader.next_record() {
-            Ok(Some(JournalRecord::Msg(m))) => msgs.push(m),
-            Ok(Some(_)) => {}
-            Ok(None) => return (msgs, Ok(())),
-            Err(e) => return (msgs, Err(e.to_string())),
-        }
-    }
-}
-
-fn filled_reports(msgs: &[Msg]) -> Vec<mia_model::msg::ExecReport> {
-    msgs.iter()
-        .filter_map(|m| match m {
-            Msg::Exec(r) if r.kind == ExecKind::Filled => Some(*r),
-            _ => None,
-        })
-        .collect()
-}
-
 /// The market while a session is subscribed: phase 1 is one-sided (a deep bid, buyers lifting
 /// the offer: the threshold strategy goes long), phase 2 is balanced (no new entry).
 fn feeder(fake: Arc<FakeTws>, phase: Arc<AtomicU8>, clock: Arc<AtomicI64>, done: Arc<AtomicBool>) {
@@ -193,7 +166,7 @@ fn kill_9_then_restart_recovers_the_journal_and_reconciles_without_duplicates() 
     phase.store(2, Ordering::Release);
     fake.fill(parent.order_id, parent.qty, 6010.25, 2.25).expect("the parent fills");
     first.wait_for("the fill in the first journal", &fake, || {
-        !filled_reports(&journal_msgs(&run1).0).is_empty()
+        !common::filled_reports(&common::journal_msgs(&run1).0).is_empty()
     });
     let mut killed = first.child.take().expect("running");
     killed.kill().expect("kill -9");
@@ -201,9 +174,9 @@ fn kill_9_then_restart_recovers_the_journal_and_reconciles_without_duplicates() 
     assert!(!status.success(), "SIGKILL ends the process abnormally: {status:?}");
 
     // 2. The journal of the killed process recovers and holds the fill the broker executed.
-    let (msgs1, read1) = journal_msgs(&run1);
+    let (msgs1, read1) = common::journal_msgs(&run1);
     read1.expect("the killed session's journal reads to its end");
-    let fills1 = filled_reports(&msgs1);
+    let fills1 = common::filled_reports(&msgs1);
     assert_eq!(fills1.len(), 1, "exactly the one execution: {fills1:?}");
     assert_eq!((fills1[0].qty, fills1[0].price), (1, 6_010_250_000_000));
     let broker = fake.positions();
@@ -225,7 +198,7 @@ fn kill_9_then_restart_recovers_the_journal_and_reconciles_without_duplicates() 
     assert!(flatten.order_id > max_id1, "ids never roll back: {} after {max_id1}", flatten.order_id);
     fake.fill(flatten.order_id, 1.0, 6010.00, 2.25).expect("the flatten fills");
     second.wait_for("the flatten fill in the second journal", &fake, || {
-        !filled_reports(&journal_msgs(&run2).0).is_empty()
+        !common::filled_reports(&common::journal_msgs(&run2).0).is_empty()
     });
     std::thread::sleep(Duration::from_millis(500));
     let (status2, stdout) = second.interrupt();
@@ -247,7 +220,7 @@ fn kill_9_then_restart_recovers_the_journal_and_reconciles_without_duplicates() 
     assert!(placed.iter().filter(|o| o.session >= 2).all(|o| o.order_id > max_id1));
 
     // 5. The second journal replays to its digest; the account id is nowhere.
-    let (msgs2, read2) = journal_msgs(&run2);
+    let (msgs2, read2) = common::journal_msgs(&run2);
     read2.expect("second journal");
     assert!(msgs2.iter().any(|m| matches!(m, Msg::Exec(r) if r.kind == ExecKind::Adopted && r.qty == 1)));
     let digest = |s: &str| s.lines().find_map(|l| l.strip_prefix("digest: ")).map(str::to_string);

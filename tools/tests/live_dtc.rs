@@ -24,7 +24,6 @@
 use mia_feeds::sierra::dtc::fake::{FakeConfig, FakeDtcServer, FakeOrder};
 use mia_feeds::sierra::dtc::messages::values::{STATUS_CANCELED, STATUS_OPEN};
 use mia_feeds::sierra::dtc::messages::{MarketDataUpdateBidAsk, MarketDataUpdateTrade, Message};
-use mia_journal::{JournalReader, JournalRecord};
 use mia_model::msg::{ExecKind, Msg};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -140,32 +139,6 @@ fn write_config(dir: &Path, port: u16, enabled: bool) -> PathBuf {
     )
     .expect("config");
     cfg
-}
-
-/// Every `Msg` record of a run's journal, and whether the whole journal read without error.
-fn journal_msgs(run: &Path) -> (Vec<Msg>, Result<(), String>) {
-    let mut msgs = Vec::new();
-    let mut reader = match JournalReader::open(run.join("journal")) {
-        Ok(r) => r,
-        Err(e) => return (msgs, Err(e.to_string())),
-    };
-    loop {
-        match reader.next_record() {
-            Ok(Some(JournalRecord::Msg(m))) => msgs.push(m),
-            Ok(Some(_)) => {}
-            Ok(None) => return (msgs, Ok(())),
-            Err(e) => return (msgs, Err(e.to_string())),
-        }
-    }
-}
-
-fn filled_reports(msgs: &[Msg]) -> Vec<mia_model::msg::ExecReport> {
-    msgs.iter()
-        .filter_map(|m| match m {
-            Msg::Exec(r) if r.kind == ExecKind::Filled => Some(*r),
-            _ => None,
-        })
-        .collect()
 }
 
 /// The market while a client is connected: phase 1 is one-sided (a deep bid, buyers lifting
@@ -339,7 +312,9 @@ fn a_bracket_fills_and_ctrl_c_flattens_then_the_journal_replays() {
     assert_eq!((parent.buy_sell, parent.qty), (1, 1.0), "a long entry of 1: {parent:?}");
     market.balanced();
     assert!(fake.fill(coid(&parent.client_id), 1.0, 6010.25), "the parent fills");
-    s.wait_for("the fill in the journal", &fake, || !filled_reports(&journal_msgs(&run).0).is_empty());
+    s.wait_for("the fill in the journal", &fake, || {
+        !common::filled_reports(&common::journal_msgs(&run).0).is_empty()
+    });
     assert!(
         fake.orders().values().filter(|o| o.parent.is_some()).all(|o| o.status == STATUS_OPEN),
         "the children work once the parent filled: {:#?}",
@@ -364,7 +339,11 @@ fn a_bracket_fills_and_ctrl_c_flattens_then_the_journal_replays() {
     assert!(fake.orders().values().filter(|o| o.parent.is_some()).all(|o| o.status == STATUS_CANCELED));
     assert_eq!(fake.position(), 0.0, "the server ends flat");
     assert!(stdout.contains("position 0"), "MIA ends flat: {stdout}");
-    assert_eq!(filled_reports(&journal_msgs(&run).0).len(), 2, "entry and flatten fills journaled");
+    assert_eq!(
+        common::filled_reports(&common::journal_msgs(&run).0).len(),
+        2,
+        "entry and flatten fills journaled"
+    );
     assert_replays(&run, &dir.path().join("replay"), &stdout);
     assert_no_account(dir.path());
 }
@@ -384,16 +363,16 @@ fn kill_9_mid_bracket_then_restart_cancels_the_orphans_and_flattens() {
     market.balanced();
     assert!(fake.fill(coid(&parent.client_id), 1.0, 6010.25), "the parent fills");
     first.wait_for("the fill in the first journal", &fake, || {
-        !filled_reports(&journal_msgs(&run1).0).is_empty()
+        !common::filled_reports(&common::journal_msgs(&run1).0).is_empty()
     });
     first.signal("-KILL");
     let (status, _) = first.wait_exit();
     assert!(!status.success(), "SIGKILL ends the process abnormally: {status:?}");
 
     // 2. Run 1's journal reads to its end and holds the one fill.
-    let (msgs1, read1) = journal_msgs(&run1);
+    let (msgs1, read1) = common::journal_msgs(&run1);
     read1.expect("the killed session's journal reads to its end");
-    let fills1 = filled_reports(&msgs1);
+    let fills1 = common::filled_reports(&msgs1);
     assert_eq!(fills1.len(), 1, "{fills1:?}");
     assert_eq!((fills1[0].qty, fills1[0].price), (1, 6_010_250_000_000));
     assert_eq!(fake.position(), 1.0, "the server holds the position");
@@ -438,7 +417,7 @@ fn kill_9_mid_bracket_then_restart_cancels_the_orphans_and_flattens() {
     assert!(coid(&flat.client_order_id) > max1, "ids never roll back: {} after {max1}", flat.client_order_id);
     assert!(fake.fill(coid(&flat.client_order_id), 1.0, 6010.00), "the flatten fills");
     second.wait_for("the flatten fill in the second journal", &fake, || {
-        !filled_reports(&journal_msgs(&run2).0).is_empty()
+        !common::filled_reports(&common::journal_msgs(&run2).0).is_empty()
     });
     std::thread::sleep(Duration::from_millis(300));
     second.signal("-INT");
@@ -461,10 +440,10 @@ fn kill_9_mid_bracket_then_restart_cancels_the_orphans_and_flattens() {
 
     // 5. The journal of run 1 is intact (read again after run 2), run 2's replays to its
     //    digest, and the account is in no file.
-    let (again, read) = journal_msgs(&run1);
+    let (again, read) = common::journal_msgs(&run1);
     read.expect("run 1's journal still reads");
     assert_eq!(again.len(), msgs1.len(), "run 2 did not touch run 1's journal");
-    let (msgs2, read2) = journal_msgs(&run2);
+    let (msgs2, read2) = common::journal_msgs(&run2);
     read2.expect("second journal");
     assert!(msgs2.iter().any(|m| matches!(m, Msg::Exec(r) if r.kind == ExecKind::Adopted && r.qty == 1)));
     assert_replays(&run2, &dir.path().join("replay2"), &stdout);
@@ -534,14 +513,18 @@ fn sigterm_is_the_kill_switch_then_ctrl_c_ends_cleanly() {
     let (parent, _) = bracket(&fake).expect("bracket");
     market.balanced();
     assert!(fake.fill(coid(&parent.client_id), 1.0, 6010.25), "the parent fills");
-    s.wait_for("the fill in the journal", &fake, || !filled_reports(&journal_msgs(&run).0).is_empty());
+    s.wait_for("the fill in the journal", &fake, || {
+        !common::filled_reports(&common::journal_msgs(&run).0).is_empty()
+    });
     let before = single_orders(&fake).len();
     s.signal("-TERM");
     s.wait_for("the kill switch's flattening order", &fake, || single_orders(&fake).len() > before);
     let flat = single_orders(&fake)[before].clone();
     assert_eq!((flat.buy_sell, flat.quantity, flat.order_type), (2, 1.0, 1), "{flat:?}");
     assert!(fake.fill(coid(&flat.client_order_id), 1.0, 6010.00), "the flatten fills");
-    s.wait_for("the flatten fill in the journal", &fake, || filled_reports(&journal_msgs(&run).0).len() == 2);
+    s.wait_for("the flatten fill in the journal", &fake, || {
+        common::filled_reports(&common::journal_msgs(&run).0).len() == 2
+    });
     assert!(s.child.as_mut().is_some_and(|c| c.try_wait().ok().flatten().is_none()), "halted, still running");
     s.signal("-INT");
     let (status, stdout) = s.wait_exit();

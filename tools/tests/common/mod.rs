@@ -32,3 +32,31 @@ pub fn threshold_config() -> mia_tools::app::config::Config {
 
 /// `threshold_config()` as a TOML fragment, for tests that run the binary with a config file.
 pub const THRESHOLD_TOML: &str = "[signal]\nstrategy = \"threshold\"\n";
+
+/// Every `Msg` record of a run's journal, and whether the whole journal read without error.
+pub fn journal_msgs(run: &Path) -> (Vec<mia_model::msg::Msg>, Result<(), String>) {
+    use mia_journal::{JournalReader, JournalRecord};
+    let mut msgs = Vec::new();
+    let mut reader = match JournalReader::open(run.join("journal")) {
+        Ok(r) => r,
+        Err(e) => return (msgs, Err(e.to_string())),
+    };
+    loop {
+        match reader.next_record() {
+            Ok(Some(JournalRecord::Msg(m))) => msgs.push(m),
+            Ok(Some(_)) => {}
+            Ok(None) => return (msgs, Ok(())),
+            Err(e) => return (msgs, Err(e.to_string())),
+        }
+    }
+}
+
+/// The `Filled` execution reports among `msgs`.
+pub fn filled_reports(msgs: &[mia_model::msg::Msg]) -> Vec<mia_model::msg::ExecReport> {
+    msgs.iter()
+        .filter_map(|m| match m {
+            mia_model::msg::Msg::Exec(r) if r.kind == mia_model::msg::ExecKind::Filled => Some(*r),
+            _ => None,
+        })
+        .collect()
+}
