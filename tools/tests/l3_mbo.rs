@@ -39,10 +39,16 @@ fn run(
     }
 }
 
-/// The random-entry baseline (brackets: a resting GTC limit target per trade) under `model`.
+/// The random-entry baseline (brackets: a resting GTC limit target per trade) under `model`,
+/// made to trade often.
 fn config(model: QueueModelKind) -> Config {
     let mut c = Config::default();
     c.signal.strategy = StrategyKind::Random;
+    // Many entries with near targets, and no risk stop: resting target limits that fill
+    // through the queue model on any synthetic day (not only on a lucky one).
+    c.signal.random.entry_probability = 0.3;
+    c.signal.random.target_ticks = 6;
+    c.risk = mia_exec::risk::RiskConfig::permissive();
     c.sim.queue.model = model;
     c
 }
