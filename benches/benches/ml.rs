@@ -105,11 +105,16 @@ fn bench_ensemble(c: &mut Criterion) {
             },
         ),
     ];
+    // The last configuration again with the Platt scaling `mia train` stores by default (one
+    // ln and one exp more per call).
+    let platt = mia_ml::Platt { a: 1.45, b: 0.115 };
+    let calibrated = ("rf50_boosted50_lr_platt", configs[1].1.clone(), Some(platt));
+    let configs = [(configs[0].0, configs[0].1.clone(), None), (configs[1].0, configs[1].1.clone(), None), calibrated];
     let xs: Vec<[f64; 18]> = (0..1024).map(|_| std::array::from_fn(|_| s.next_signed_f64())).collect();
     let mut g = c.benchmark_group("flat_ensemble_depth6_18f");
-    for (name, members) in configs {
+    for (name, members, cal) in configs {
         let e = match FlatEnsemble::new(names, members, MemberWeights::default(), DEFAULT_THRESHOLD) {
-            Ok(e) => e,
+            Ok(e) => e.with_calibration(cal),
             Err(err) => panic!("bench ensemble: {err}"),
         };
         g.throughput(Throughput::Elements(1));
