@@ -109,7 +109,8 @@ fn bench_ensemble(c: &mut Criterion) {
     // ln and one exp more per call).
     let platt = mia_ml::Platt { a: 1.45, b: 0.115 };
     let calibrated = ("rf50_boosted50_lr_platt", configs[1].1.clone(), Some(platt));
-    let configs = [(configs[0].0, configs[0].1.clone(), None), (configs[1].0, configs[1].1.clone(), None), calibrated];
+    let configs =
+        [(configs[0].0, configs[0].1.clone(), None), (configs[1].0, configs[1].1.clone(), None), calibrated];
     let xs: Vec<[f64; 18]> = (0..1024).map(|_| std::array::from_fn(|_| s.next_signed_f64())).collect();
     let mut g = c.benchmark_group("flat_ensemble_depth6_18f");
     for (name, members, cal) in configs {
