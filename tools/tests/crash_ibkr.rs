@@ -131,6 +131,8 @@ fn kill_9_then_restart_recovers_the_journal_and_reconciles_without_duplicates() 
     );
     let dir = tempfile::tempdir().expect("tmp");
     let state = dir.path().join("state");
+    // The fake stamps its ticks with the wall clock: risk's session window (16:00–17:00 CT
+    // closed by default) must not make the test depend on the time of day.
     let cfg = dir.path().join("live.toml");
     std::fs::write(
         &cfg,
@@ -138,7 +140,8 @@ fn kill_9_then_restart_recovers_the_journal_and_reconciles_without_duplicates() 
             "[live]\nenabled = true\ndata = \"ibkr\"\nvenue = \"ibkr\"\nstop_grace_ms = 500\nstate_dir = {state:?}\n\
              [ibkr]\nport = {}\ndepth_levels = 0\nconnect_timeout_ms = 10000\nrequest_timeout_ms = 10000\n\
              [ibkr.chain]\nrefresh_secs = 3600\n\
-             [signal]\nstrategy = \"threshold\"\n[signal.threshold]\ncooldown_ms = 2000\n",
+             [signal]\nstrategy = \"threshold\"\n[signal.threshold]\ncooldown_ms = 2000\n\
+             [risk]\nsession_windows = [\"00:00-24:00\"]\n",
             fake.port()
         ),
     )

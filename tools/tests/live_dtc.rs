@@ -124,6 +124,8 @@ impl Session {
     }
 }
 
+/// The fake server stamps its ticks with the wall clock, so risk's session window (16:00–17:00
+/// CT closed by default) is opened all day: the tests must not depend on the time of day.
 fn write_config(dir: &Path, port: u16, enabled: bool) -> PathBuf {
     let state = dir.join("state");
     let cfg = dir.join(format!("live-{enabled}.toml"));
@@ -134,7 +136,8 @@ fn write_config(dir: &Path, port: u16, enabled: bool) -> PathBuf {
              stop_grace_ms = 3000\nstate_dir = {state:?}\n\
              [dtc]\nport = {port}\ndepth_levels = 0\nconnect_timeout_ms = 10000\n\
              [signal]\nstrategy = \"threshold\"\n\
-             [signal.threshold]\ncooldown_ms = 2000\n"
+             [signal.threshold]\ncooldown_ms = 2000\n\
+             [risk]\nsession_windows = [\"00:00-24:00\"]\n"
         ),
     )
     .expect("config");
