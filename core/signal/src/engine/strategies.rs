@@ -341,6 +341,34 @@ pub enum SetupReject {
     NoBounce,
 }
 
+impl SetupReject {
+    /// Every reason, in code order.
+    pub const ALL: [SetupReject; 8] = [
+        Self::NotEnoughBars,
+        Self::NoTier,
+        Self::RiskTooLarge,
+        Self::RiskReward,
+        Self::LowConfluence,
+        Self::NoRange,
+        Self::RangeInvalid,
+        Self::NoBounce,
+    ];
+
+    /// Snake-case name (`decisions.csv`, the summary's `engine` line).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::NotEnoughBars => "not_enough_bars",
+            Self::NoTier => "no_tier",
+            Self::RiskTooLarge => "risk_too_large",
+            Self::RiskReward => "risk_reward",
+            Self::LowConfluence => "low_confluence",
+            Self::NoRange => "no_range",
+            Self::RangeInvalid => "range_invalid",
+            Self::NoBounce => "no_bounce",
+        }
+    }
+}
+
 #[inline]
 fn within(a: Option<Px>, p: Px, ticks: u32, tick: Px) -> bool {
     a.is_some_and(|x| (x - p).unsigned_abs() <= u64::from(ticks) * tick.unsigned_abs())

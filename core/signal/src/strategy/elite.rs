@@ -20,6 +20,7 @@ use crate::engine::levels::{GammaEs, LevelKind, Levels};
 use crate::engine::mtf::{BnInput, Mtf};
 use crate::engine::patterns::{PatternHit, PatternInputs, PatternSet, ZoneInput};
 use crate::engine::regime::RegimeDetector;
+use crate::engine::strategies::SetupReject;
 use crate::engine::types::{EntryType, MlInput, SignalKind};
 use crate::engine::zones::{ZoneAnalyzer, ZoneSide, ZONE_CAP};
 use crate::features::registry::FeatureSet;
@@ -132,7 +133,7 @@ pub fn decisions_csv(d: &[DecisionRow]) -> String {
         };
         let setup = match x.setup_reject {
             0 => "",
-            k => SETUP_REJECT_NAMES.get(usize::from(k - 1)).copied().unwrap_or("?"),
+            k => SetupReject::ALL.get(usize::from(k - 1)).map_or("?", |r| r.name()),
         };
         let _ = writeln!(
             s,
@@ -180,23 +181,9 @@ pub struct EliteStrategy {
     trace: Box<[DecisionRow]>,
     n_trace: usize,
     trace_lost: u64,
-    /// Decisions by outcome code (0 entry, 1 exit, 2 + RejectReason).
-    outcomes: Box<[u64; 2 + crate::engine::types::REJECT_COUNT]>,
-    /// NoSetup decisions by the strategy's reason (`DecisionRow::setup_reject` − 1).
-    setup_rejects: Box<[u64; SETUP_REJECT_NAMES.len()]>,
+    /// NoSetup decisions by the strategy's reason (`SetupReject` code order).
+    setup_rejects: Box<[u64; SetupReject::ALL.len()]>,
 }
-
-/// `SetupReject` names in code order (`decisions.csv`, the summary's `engine` line).
-const SETUP_REJECT_NAMES: [&str; 8] = [
-    "not_enough_bars",
-    "no_tier",
-    "risk_too_large",
-    "risk_reward",
-    "low_confluence",
-    "no_range",
-    "range_invalid",
-    "no_bounce",
-];
 
 /// The generator's sections, from the `[signal.*]` engine sections.
 pub fn generator_config(e: &EngineConfig) -> GeneratorConfig {
@@ -242,9 +229,6 @@ impl EliteStrategy {
             (None, Ok(e)) => (0, e.dir),
             (None, Err(reason)) => (2 + reason as u8, Direction::Flat),
         };
-        if let Some(c) = self.outcomes.get_mut(usize::from(outcome)) {
-            *c += 1;
-        }
         if let Some(c) = d.setup_reject.and_then(|r| self.setup_rejects.get_mut(r as usize)) {
             *c += 1;
         }
@@ -282,16 +266,20 @@ impl EliteStrategy {
     }
 
     /// The summary's `engine` line: decisions, entries, exits, and the rejections by first
-    /// failing check, largest first (NoSetup split by the strategy's reason).
+    /// failing check, largest first (NoSetup split by the strategy's reason), read from the
+    /// generator's counters, so the line agrees with `engine_stats.csv`.
     fn summary_line(&self) -> String {
         use crate::engine::types::REJECT_REASONS;
         use std::fmt::Write;
+        let st = self.generator.stats();
         let mut t = format!(
             "{} decisions, {} entries, {} exits; rejected:",
-            self.decisions, self.outcomes[0], self.outcomes[1]
+            self.decisions,
+            st.by_kind[SignalKind::Entry as usize],
+            st.by_kind[SignalKind::Exit as usize]
         );
         let mut rej: Vec<(usize, u64)> =
-            (0..REJECT_REASONS.len()).map(|i| (i, self.outcomes[2 + i])).filter(|x| x.1 > 0).collect();
+            (0..REJECT_REASONS.len()).map(|i| (i, st.rejections[i])).filter(|x| x.1 > 0).collect();
         rej.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         if rej.is_empty() {
             t.push_str(" none");
@@ -300,11 +288,11 @@ impl EliteStrategy {
             let r = REJECT_REASONS[i];
             let _ = write!(t, " {} {n}", r.name());
             if r == crate::engine::types::RejectReason::NoSetup {
-                let parts: Vec<String> = SETUP_REJECT_NAMES
+                let parts: Vec<String> = SetupReject::ALL
                     .iter()
                     .zip(self.setup_rejects.iter().copied())
                     .filter(|x| x.1 > 0)
-                    .map(|(k, v)| format!("{k} {v}"))
+                    .map(|(k, v)| format!("{} {v}", k.name()))
                     .collect();
                 if !parts.is_empty() {
                     let _ = write!(t, " ({})", parts.join(", "));
@@ -542,8 +530,7 @@ impl Strategy for EliteStrategy {
             trace: vec![DecisionRow::default(); DECISION_CAP].into_boxed_slice(),
             n_trace: 0,
             trace_lost: 0,
-            outcomes: Box::new([0; 2 + crate::engine::types::REJECT_COUNT]),
-            setup_rejects: Box::new([0; SETUP_REJECT_NAMES.len()]),
+            setup_rejects: Box::new([0; SetupReject::ALL.len()]),
         }
     }
 
