@@ -267,8 +267,11 @@ mod tests {
         );
         assert!(inputs.board.read(1).is_some(), "on the board before the announcement was read");
 
-        // A corrupt replacement: refused, named, nothing announced, nothing journaled.
-        std::fs::write(&file, b"{ not json").expect("write");
+        // A corrupt replacement (also written atomically: a plain write could be seen half
+        // done, an empty file first, and refused twice): refused, named, nothing announced,
+        // nothing journaled.
+        std::fs::write(&tmp, b"{ not json").expect("write");
+        std::fs::rename(&tmp, &file).expect("rename");
         wait_for("the refusal", || said.lock().expect("log").iter().any(|m| m.contains("refused")));
         assert!(inputs.ring.pop().is_err(), "a refused file is not announced");
         assert!(!run.join("models").join("2.json").exists());
