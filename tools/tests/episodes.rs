@@ -9,10 +9,10 @@ use mia_feeds::synth::EpisodePattern;
 use mia_tools::app::config::Config;
 use mia_tools::app::episodes::{render, run};
 
-/// (pattern, recall floor, precision floor). The confluence zone is not gated: it finds 5 of
-/// its 20 planted episodes over seeds 1–20 and none on seeds 1–6 (docs/strategy.md: the
-/// synthetic snapshot's walls are not active levels in RTH), so a floor on three seeds would
-/// either fail on a correct detector or sit at zero; the test only checks it is alive.
+/// (pattern, recall floor, precision floor). The confluence zone is not gated: over seeds 1–20
+/// it finds 7 of its 14 planted episodes (recall 0.50, precision 0.33, docs/strategy.md), and
+/// on seeds 1–3 (two planted, none found) a floor would either fail on a correct detector or
+/// sit at zero; the test only checks that it is planted and fires.
 const FLOORS: [(EpisodePattern, f64, f64); 4] = [
     (EpisodePattern::BaseBreak, 0.6, 0.6),
     (EpisodePattern::GammaPin, 0.8, 0.8),
@@ -35,7 +35,7 @@ fn planted_episodes_are_detected_above_their_floors() {
         assert!(q >= precision, "{}: precision {q:.2} < floor {precision}\n{table}", p.name());
     }
     let zone = s.by_pattern[usize::from(EpisodePattern::ConfluenceZone.id() - 1)];
-    assert!(zone.labels >= 3, "zone labels\n{table}");
+    assert!(zone.labels >= 2, "zone labels\n{table}");
     assert!(zone.background + zone.in_windows > 0, "the zone detector never fires\n{table}");
     // Every seed's run folder holds the labels beside the detections.
     for seed in 1..=3 {

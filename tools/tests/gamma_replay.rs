@@ -91,3 +91,43 @@ fn gamma_publications_are_journaled_and_replay_to_the_same_snapshots() {
         .expect("bare replay");
     assert_ne!(call_wall_dists(&snapshots(&bare)), walls, "the gamma journal is what makes the replay exact");
 }
+
+/// A file input's numbered chain files (what `mia gen` writes beside the DBN file: the
+/// synthetic session's pre-RTH publication at 08:00 CT) are adopted at their valuation time:
+/// the feature snapshots before it equal those of a run without the file, the ones after it
+/// differ; a publication not later than the snapshot before it is refused, naming the file.
+#[test]
+fn numbered_chain_files_are_adopted_at_their_valuation_time() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let dbn = dir.path().join("s5.dbn");
+    mia_tools::app::session::generate_dbn(5, 1, &dbn).expect("gen");
+    let publication = dir.path().join("s5.chain.1.csv");
+    assert!(publication.is_file(), "mia gen writes the pre-RTH publication beside the DBN file");
+    let text = std::fs::read_to_string(&publication).expect("read");
+    let valued = gamma_levels("p1", &text).expect("levels").valuation_ts_ns;
+
+    let with = dir.path().join("with");
+    let s = run_session(&opts(Input::Dbn(dbn.clone()), RunMode::Backtest, &with, None)).expect("run");
+    let chain = s.chain.clone().unwrap_or_default();
+    assert!(chain.contains("1 later publication(s)"), "{chain}");
+    let with_snaps = snapshots(&with);
+
+    std::fs::rename(&publication, dir.path().join("aside.csv")).expect("move aside");
+    let without = dir.path().join("without");
+    run_session(&opts(Input::Dbn(dbn.clone()), RunMode::Backtest, &without, None)).expect("run");
+    let without_snaps = snapshots(&without);
+    assert_eq!(with_snaps.len(), without_snaps.len());
+    let (before, after): (Vec<_>, Vec<_>) =
+        with_snaps.iter().zip(&without_snaps).partition(|(a, _)| a.ts < valued);
+    assert!(!before.is_empty() && !after.is_empty(), "the run spans the publication");
+    assert!(before.iter().all(|(a, b)| a == b), "nothing changes before the publication");
+    assert!(after.iter().any(|(a, b)| a != b), "the publication's levels are used after it");
+
+    // The opening chain again as publication 1: not later than the opening snapshot.
+    std::fs::copy(dir.path().join("s5.chain.csv"), &publication).expect("copy");
+    let Err(e) = run_session(&opts(Input::Dbn(dbn), RunMode::Backtest, &dir.path().join("bad"), None)) else {
+        panic!("a publication not later than the opening snapshot is refused")
+    };
+    let msg = format!("{e:#}");
+    assert!(msg.contains("s5.chain.1.csv") && msg.contains("not later"), "{msg}");
+}

@@ -20,12 +20,11 @@
 //! | 230–275 | travel to the chosen gamma wall (call or put, drawn per day) | — |
 //! | 275–300 | a pin one tick on the near side of the wall, event rate × 0.6 | gamma pin, against the wall (call → short, put → long), 280–300 |
 //! | 300–320 | away from the wall by 16 ticks and held | — |
-//! | 320–335 | back to one tick in front of the wall (the wall, the session extreme made at the pin and the pin's high-volume prices form a multi-level zone) | confluence zone and gamma pin, against the wall, 325–335 |
+//! | 320–335 | back to one tick in front of the wall (the wall, the session extreme made at the pin and the pin's high-volume prices form a multi-level zone) | confluence zone and gamma pin, against the wall, 320–335 (the bar of the return, which ends at 325, is the touch) |
 //!
-//! The gamma episodes are planted on the first day only, and only when the session's
-//! synthetic SPX chain has a positive net GEX of at least 1 $bn per 1 % (SIGNALS §4 pattern 2
-//! needs it) and the wall is defined: the chain is one snapshot at the stream start, stale
-//! after 24 h. The labels of a run are known when the session is built
+//! The gamma episodes are planted on the first day only, at the walls of the day's pre-RTH
+//! chain publication (`super::chains`, the snapshot the session holds in RTH), and only when
+//! that chain's net GEX is at least [`MIN_PIN_GEX_BN`] and the wall is defined. The labels of a run are known when the session is built
 //! ([`super::SynthSession::episode_labels`]) and written as CSV by [`labels_csv`].
 
 use super::rng::Rng;
@@ -174,8 +173,8 @@ impl DayScript {
         push(EpisodePattern::Headfake, -self.d_head, 165, 170);
         if let Some((s, _)) = self.wall {
             push(EpisodePattern::GammaPin, -s, 280, 300);
-            push(EpisodePattern::ConfluenceZone, -s, 325, 335);
-            push(EpisodePattern::GammaPin, -s, 325, 335);
+            push(EpisodePattern::ConfluenceZone, -s, 320, 335);
+            push(EpisodePattern::GammaPin, -s, 320, 335);
         }
     }
 
@@ -267,13 +266,19 @@ impl DayScript {
     }
 }
 
+/// Net GEX ($bn per 1 %) of the first publication below which no gamma episode is planted:
+/// pinning is a strong-positive-gamma phenomenon, and SIGNALS §4's pin score scales with
+/// `F9 / 5 bn`, so at 2 bn a price one tick in front of the wall scores 0.8 × 0.4 = 0.32, just
+/// above the detection threshold 0.3 (below it the planted pin would not be a pin by the spec).
+pub(crate) const MIN_PIN_GEX_BN: f64 = 2.0;
+
 /// The session's call and put walls in fair-value ticks from the opening best bid `open`,
 /// mapped to ES with the basis `basis` (ES − SPX), when the synthetic chain's net GEX is at
-/// least 1 $bn per 1 %.
+/// least [`MIN_PIN_GEX_BN`].
 pub(crate) fn walls(seed: u64, spot: f64, start_ns: u64, basis: f64, open: Px, tick: Px) -> Option<Walls> {
     let chain = crate::synth_chain::generate_chain(seed, spot, start_ns);
     let rep = mia_options::gex::compute_levels(&chain, Some(spot), &mia_options::gex::GexConfig::default());
-    if rep.total_gex / 1e9 < 1.0 {
+    if rep.total_gex / 1e9 < MIN_PIN_GEX_BN {
         return None;
     }
     let to_ticks =

@@ -32,6 +32,7 @@
 //! ```
 
 mod book;
+pub mod chains;
 mod dist;
 pub mod episodes;
 mod model;
@@ -476,6 +477,12 @@ impl SynthSession {
 
     /// Creates the session described by `cfg`, or says which field is invalid.
     pub fn try_new(cfg: &SynthConfig) -> Result<Self, SynthError> {
+        Self::build(cfg, true)
+    }
+
+    /// [`SynthSession::try_new`]; without `gamma_episodes`, a session with planted episodes
+    /// plants none at the gamma walls (the pass that finds the first publication's spot).
+    fn build(cfg: &SynthConfig, gamma_episodes: bool) -> Result<Self, SynthError> {
         cfg.validate()?;
         let bad_date = || SynthError::InvalidDate(cfg.date);
         let mut date = if is_trading_day(cfg.date) { cfg.date } else { next_trading_day(cfg.date) };
@@ -495,16 +502,35 @@ impl SynthSession {
         let (mut scripts, mut labels) = (Vec::new(), Vec::new());
         if cfg.episodes.enabled {
             let open = start_tick * ES_TICK;
-            let spot = mia_model::price::to_f64(open - cfg.spx_basis);
-            // The gamma snapshot is taken at the stream start (fresh for 24 h): first day only.
-            let walls = episodes::walls(
-                cfg.seed,
-                spot,
-                days[0].start_ns,
-                mia_model::price::to_f64(cfg.spx_basis) + 0.125,
-                open,
-                ES_TICK,
-            );
+            // Gamma episodes (first day only) at the walls of the first day's pre-RTH
+            // publication (`chains`: valued at 08:00 CT around the last trade then), the
+            // snapshot the session holds in RTH, when its net GEX is strong enough to pin.
+            // Its spot comes from a pass of this generator without gamma episodes up to
+            // 08:00 CT: every episode acts in RTH only, so that pass's overnight stream is this
+            // session's (a test checks it).
+            let walls = if gamma_episodes {
+                let at = days[0].rth_open_ns - chains::PUBLISH_BEFORE_RTH_NS;
+                let mut last = open;
+                for r in Self::build(cfg, false)? {
+                    if r.hd.ts_event > at {
+                        break;
+                    }
+                    if r.action as u8 == b'T' {
+                        last = r.price;
+                    }
+                }
+                let p = chains::publication(cfg, 0, days[0].rth_open_ns, last);
+                episodes::walls(
+                    p.seed,
+                    p.spot,
+                    p.valuation_ts_ns,
+                    mia_model::price::to_f64(cfg.spx_basis) + 0.125,
+                    open,
+                    ES_TICK,
+                )
+            } else {
+                None
+            };
             let mut plan = Rng::new(cfg.seed ^ 0x6570_6973_6f64_6573);
             for (i, d) in days.iter().enumerate() {
                 let sc = episodes::DayScript::new(&mut plan, d.rth_open_ns, walls.filter(|_| i == 0));

@@ -156,6 +156,7 @@ pub fn run_seed(seed: u64, config: &Config, out: &Path) -> Result<(Vec<EpisodeLa
     let name = format!("synthetic ES session seed={seed} with planted episodes");
     let extras = SessionExtras {
         source: Some(Box::new(Mbp10IterSource::from_producer(name, session))),
+        publications: Some(crate::app::input::synthetic_publications(&synth)?),
         ..Default::default()
     };
     run_session_with(&opts, extras)?;

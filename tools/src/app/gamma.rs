@@ -117,6 +117,72 @@ impl GammaPublisher {
     }
 }
 
+/// An input's chain publications, known before the run ([`crate::app::input::Input::chain_publications`]):
+/// their levels on a board, and the `GammaPublished { arg: n }` controls that announce them,
+/// each scheduled at its chain's valuation time (a [`crate::app::control::ScheduledSource`]
+/// yields it after the first market event at or after that time, so the decisions see each
+/// snapshot from its publication on, never before).
+pub struct ScheduledGamma {
+    /// The levels, publication `n` in slot `n` (1-based; 0 is the opening snapshot's).
+    pub board: Arc<GammaBoard>,
+    /// `(valuation ts, GammaPublished { arg: n })`, in time order.
+    pub schedule: Vec<(u64, Control)>,
+    /// The valuation time of each publication, in order.
+    pub times: Vec<u64>,
+}
+
+/// Computes the levels of `pubs` (name, Cboe text), checks that their valuation times
+/// increase (and follow `opening_ts`, the opening snapshot's), and, with `journal_dir`,
+/// journals them there like a live session's publications (`RUN_DIR/gamma/`, so a journal
+/// replay adopts the same levels). `None` when `pubs` is empty.
+///
+/// # Errors
+/// A chain that does not parse, a publication not later than the one before (both named),
+/// or the gamma journal cannot be written.
+pub fn schedule_publications(
+    pubs: &[(String, String)],
+    opening_ts: Option<u64>,
+    journal_dir: Option<&std::path::Path>,
+) -> Result<Option<ScheduledGamma>> {
+    use mia_model::words::Words;
+    if pubs.is_empty() {
+        return Ok(None);
+    }
+    let board = Arc::new(GammaBoard::new(pubs.len() + 1));
+    let mut journal = match journal_dir {
+        Some(d) => Some(mia_journal::JournalWriter::create(
+            d,
+            mia_journal::JournalConfig::with_segment_size(1 << 20),
+        )?),
+        None => None,
+    };
+    let (mut schedule, mut times) = (Vec::with_capacity(pubs.len()), Vec::with_capacity(pubs.len()));
+    let mut prev = opening_ts;
+    for (i, (name, text)) in pubs.iter().enumerate() {
+        let levels = gamma_levels(name, text)?;
+        let ts = levels.valuation_ts_ns;
+        if let Some(p) = prev.filter(|&p| ts <= p) {
+            return Err(anyhow!(
+                "{name}: chain valued at {} is not later than the snapshot before it ({}): publications must be in time order",
+                crate::app::summary::fmt_chicago(ts),
+                crate::app::summary::fmt_chicago(p)
+            ));
+        }
+        prev = Some(ts);
+        let n = i as u64 + 1;
+        if let Some(j) = journal.as_mut() {
+            j.append_gamma(&GammaPublication { n, unix_ns: ts, words: levels.to_words().to_vec() })?;
+        }
+        board.publish(n, &levels);
+        schedule.push((ts, Control { kind: ControlKind::GammaPublished, arg: n, ..Control::default() }));
+        times.push(ts);
+    }
+    if let Some(j) = journal {
+        j.finish()?;
+    }
+    Ok(Some(ScheduledGamma { board, schedule, times }))
+}
+
 /// The gamma publications of the run whose journal is `journal_dir` (in `RUN_DIR/gamma/`
 /// beside it), on a board large enough to hold them all; `None` when the run published none.
 ///

@@ -193,6 +193,71 @@ impl Input {
     }
 }
 
+impl Input {
+    /// The chain publications that follow the opening snapshot ([`Input::chain`]), as (name,
+    /// Cboe quote-table text) in publication order, each adopted at its valuation time:
+    /// - the synthetic session: one before every RTH open (`mia_feeds::synth::chains`: valued
+    ///   at 08:00 CT from the previous settlement), as a positioning vendor's pre-market update;
+    /// - a file with an opening chain `STEM.chain.csv`: the files `STEM.chain.1.csv`,
+    ///   `STEM.chain.2.csv`, … beside it, up to the first number missing (what `mia gen`
+    ///   writes; a user can put one Cboe download per morning there);
+    /// - a journal: none here (its publications are in `RUN_DIR/gamma/`).
+    ///
+    /// # Errors
+    /// An invalid synthetic configuration, or a publication file that cannot be read.
+    pub fn chain_publications(&self) -> Result<Vec<(String, String)>> {
+        if let Input::Synthetic { seed, days } = self {
+            return synthetic_publications(&SynthConfig {
+                seed: *seed,
+                days: *days,
+                ..SynthConfig::default()
+            });
+        }
+        let Some(open) = self.chain_candidates().into_iter().find(|p| p.is_file()) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for n in 1.. {
+            let p = publication_path(&open, n);
+            if !p.is_file() {
+                break;
+            }
+            let text =
+                std::fs::read_to_string(&p).with_context(|| format!("{}: cannot read", p.display()))?;
+            out.push((p.display().to_string(), text));
+        }
+        Ok(out)
+    }
+}
+
+/// The pre-RTH chain publications of the synthetic session `cfg` (name, Cboe text), as
+/// [`Input::chain_publications`] gives them for `Input::Synthetic` (there with the default
+/// generator settings; a caller running its own configuration, e.g. planted episodes, passes
+/// these through `SessionExtras::publications`).
+///
+/// # Errors
+/// The configuration is invalid.
+pub fn synthetic_publications(cfg: &SynthConfig) -> Result<Vec<(String, String)>> {
+    let pubs = mia_feeds::synth::chains::daily_publications(cfg).map_err(|e| anyhow!("{e}"))?;
+    Ok(pubs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            (
+                format!("synthetic SPX chain seed={} publication {}", cfg.seed, i + 1),
+                mia_feeds::synth_chain::to_cboe_csv(&p.chain(), p.spot),
+            )
+        })
+        .collect())
+}
+
+/// The path of publication `n` beside the opening chain `STEM.chain.csv`: `STEM.chain.N.csv`.
+pub fn publication_path(opening: &std::path::Path, n: usize) -> PathBuf {
+    let name = opening.file_name().and_then(|s| s.to_str()).unwrap_or("chain.csv");
+    let stem = name.strip_suffix(".csv").unwrap_or(name);
+    opening.with_file_name(format!("{stem}.{n}.csv"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +279,29 @@ mod tests {
             Input::Scid(d.path().join("x.scid")).chain().expect("read").map(|c| c.1),
             Some("c".into())
         );
+    }
+
+    #[test]
+    fn publications_are_the_numbered_files_beside_the_opening_chain() {
+        let d = tempfile::tempdir().expect("tmp");
+        let i = Input::Dbn(d.path().join("x.dbn"));
+        assert!(i.chain_publications().expect("none").is_empty(), "no chain, no publication");
+        std::fs::write(d.path().join("x.chain.csv"), "open").expect("write");
+        std::fs::write(d.path().join("x.chain.1.csv"), "one").expect("write");
+        std::fs::write(d.path().join("x.chain.2.csv"), "two").expect("write");
+        std::fs::write(d.path().join("x.chain.4.csv"), "after a gap: not read").expect("write");
+        let p = i.chain_publications().expect("read");
+        assert_eq!(p.iter().map(|x| x.1.as_str()).collect::<Vec<_>>(), ["one", "two"]);
+        assert!(p[0].0.ends_with("x.chain.1.csv"), "named by its file: {}", p[0].0);
+        assert!(Input::Journal(d.path().into()).chain_publications().expect("journal").is_empty());
+    }
+
+    #[test]
+    fn the_synthetic_session_publishes_before_each_rth_open() {
+        let p = Input::Synthetic { seed: 2, days: 2 }.chain_publications().expect("synthetic");
+        assert_eq!(p.len(), 2);
+        assert!(p[1].0.contains("publication 2"), "{}", p[1].0);
+        assert_ne!(p[0].1, p[1].1);
     }
 
     #[test]

@@ -120,6 +120,10 @@ pub struct SessionExtras {
     /// market event with `ts_recv ≥ ts_ns` ([`ScheduledSource`]), so the run stays a function
     /// of its input (deterministic kill-switch tests; a journal records them like any input).
     pub scheduled: Vec<(u64, Control)>,
+    /// The chain publications (name, Cboe text) to adopt after the opening snapshot, when the
+    /// caller's `source` is not the input's own stream (e.g. a synthetic session with planted
+    /// episodes); `None`: [`Input::chain_publications`] of the input.
+    pub publications: Option<Vec<(String, String)>>,
     /// Live metrics the sequencer, the stages and the journal publish into (a monitored
     /// session, `docs/monitoring.md`); `None`: nothing is published.
     pub metrics: Option<Arc<LiveMetrics>>,
@@ -192,11 +196,6 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
     if let Some(n) = opts.max_events {
         source = Box::new(TakeSource::new(source, n));
     }
-    if !extras.scheduled.is_empty() {
-        source = Box::new(ScheduledSource::new(source, extras.scheduled));
-    }
-    let source_desc = source.describe().to_string();
-
     // Options context: the cold side computes the levels before the first input; the session
     // opens with them (every run sees them from input 0).
     let feed_chain = extras.chain_from_feed.take();
@@ -209,6 +208,33 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
         ),
         None => None,
     };
+    // The input's later chain publications (the synthetic session's pre-RTH snapshots, or the
+    // numbered chain files beside a file): adopted at their valuation times, journaled to
+    // `RUN_DIR/gamma/` for the replay. A session whose board belongs to a live chain publisher
+    // (`extras.board`) takes its snapshots from that publisher only.
+    let publications = if chain.is_some() && extras.board.is_none() {
+        let gdir =
+            opts.out.as_ref().filter(|_| cfg.journal.enabled).map(|o| o.join(crate::app::gamma::GAMMA_DIR));
+        let opening_ts = gamma.map(|g| g.valuation_ts_ns);
+        let pubs = match extras.publications.take() {
+            Some(p) => p,
+            None => opts.input.chain_publications()?,
+        };
+        crate::app::gamma::schedule_publications(&pubs, opening_ts, gdir.as_deref())?
+    } else {
+        None
+    };
+    let mut scheduled = std::mem::take(&mut extras.scheduled);
+    let mut publication_times = Vec::new();
+    if let Some(p) = publications {
+        scheduled.extend(p.schedule);
+        publication_times = p.times;
+        extras.board = Some(p.board);
+    }
+    if !scheduled.is_empty() {
+        source = Box::new(ScheduledSource::new(source, scheduled));
+    }
+    let source_desc = source.describe().to_string();
     let mut taps = Taps::default();
     let stop = Arc::new(AtomicBool::new(false));
     let mut journal = None;
@@ -311,7 +337,7 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
         taps,
         pcfg,
         source_desc,
-        chain: chain.map(|c| c.0).or(feed_chain),
+        chain: chain.map(|c| describe_chain(&c.0, &publication_times)).or(feed_chain),
         gamma,
         journal,
         features_journal,
@@ -320,6 +346,19 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
         run,
         metrics,
     })
+}
+
+/// The summary's `chain:` text: the opening chain's name, and the later publications.
+fn describe_chain(name: &str, times: &[u64]) -> String {
+    match (times.first(), times.last()) {
+        (Some(a), Some(b)) => format!(
+            "{name}; {} later publication(s), {} … {}",
+            times.len(),
+            crate::app::summary::fmt_chicago(*a),
+            crate::app::summary::fmt_chicago(*b)
+        ),
+        _ => name.to_string(),
+    }
 }
 
 /// The outcome of [`execute`]: the pipeline's report, the digest, the journal's count, and
@@ -561,10 +600,23 @@ pub fn generate(seed: u64, days: u32, schema: GenSchema, out: &std::path::Path) 
         }
     };
     println!("wrote {n} {kind} records ({symbol}, seed {seed}, {days} day(s)) to {}", out.display());
-    if let Some((_, text)) = (Input::Synthetic { seed, days }).chain()? {
+    let input = Input::Synthetic { seed, days };
+    if let Some((_, text)) = input.chain()? {
         let p = out.with_extension("chain.csv");
         std::fs::write(&p, text).with_context(|| format!("{}: cannot write", p.display()))?;
         println!("wrote the session's SPX chain (Cboe layout) to {}", p.display());
+        let pubs = input.chain_publications()?;
+        for (n, (_, text)) in pubs.iter().enumerate() {
+            let q = crate::app::input::publication_path(&p, n + 1);
+            std::fs::write(&q, text).with_context(|| format!("{}: cannot write", q.display()))?;
+        }
+        if !pubs.is_empty() {
+            println!(
+                "wrote its {} pre-RTH publication(s) beside it ({})",
+                pubs.len(),
+                crate::app::input::publication_path(&p, 1).display()
+            );
+        }
     }
     Ok(())
 }
