@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::metrics::LiveMetrics;
 use crate::pipeline::tap::Tap;
 use crate::source::{EventSource, SourceError};
-use mia_model::msg::{Envelope, Msg};
+use mia_model::msg::{Control, Envelope, Msg};
 use std::sync::Arc;
 
 /// Feed pacing: market event `k` is due at `start + k · interval` clock ticks.
@@ -95,6 +95,14 @@ pub struct Sequencer {
     probe: Option<FeedProbe>,
     /// The source may yield recorded side inputs (a journal): read `next_input`.
     recorded: bool,
+    /// Controls scheduled at event times (see [`Sequencer::schedule`]), in time order.
+    schedule: Vec<(u64, Control)>,
+    /// Index of the next scheduled control.
+    next_due: usize,
+    /// Its time (`u64::MAX` when none is left): one compare per market event.
+    due_ts: u64,
+    /// A market event at or after `due_ts` was sequenced: the control goes next.
+    due_now: bool,
     /// The source error that ended the stream, if any (everything before it was sequenced).
     pub error: Option<SourceError>,
 }
@@ -120,7 +128,25 @@ impl Sequencer {
             source_done: false,
             probe: None,
             error: None,
+            schedule: Vec::new(),
+            next_due: 0,
+            due_ts: u64::MAX,
+            due_now: false,
         }
+    }
+
+    /// Schedules controls at event times `(ts_ns, control)`: each is sequenced right after the
+    /// first market event with `ts_recv ≥ ts_ns` (stable for equal times; before that event's
+    /// successors and after the side inputs waiting then); those still due when the source
+    /// ends are not sequenced. The sequence is a function of the input alone, so such a run
+    /// is deterministic, and the input tap records the controls like any input (a journal
+    /// replays them at their place). Costs one compare per market event.
+    pub fn schedule(&mut self, mut schedule: Vec<(u64, Control)>) {
+        schedule.sort_by_key(|(ts, _)| *ts);
+        self.due_ts = schedule.first().map_or(u64::MAX, |d| d.0);
+        self.schedule = schedule;
+        self.next_due = 0;
+        self.due_now = false;
     }
 
     /// Publishes inputs, market events (event time, wall time sequenced) and input-tap drops
@@ -175,6 +201,13 @@ impl Sequencer {
         if let Some(m) = self.poll_side() {
             return Some(self.emit(m, Clock::now()));
         }
+        if self.due_now {
+            let c = self.schedule[self.next_due].1;
+            self.next_due += 1;
+            self.due_ts = self.schedule.get(self.next_due).map_or(u64::MAX, |d| d.0);
+            self.due_now = self.last_ts >= self.due_ts;
+            return Some(self.emit(Msg::Control(c), Clock::now()));
+        }
         if self.source_done {
             return None;
         }
@@ -188,6 +221,7 @@ impl Sequencer {
                 let mut t0 = Clock::now();
                 if let Msg::Market(e) = &m {
                     self.last_ts = e.ts_recv;
+                    self.due_now = e.ts_recv >= self.due_ts;
                     if let Some(p) = &self.pacer {
                         t0 = p.wait(self.events);
                     }
@@ -217,6 +251,27 @@ mod tests {
 
     fn events(n: u64) -> Vec<Event> {
         (0..n).map(|i| Event::trade(10 + i, 10 + i, Side::Bid, 1, 1, 0)).collect()
+    }
+
+    #[test]
+    fn scheduled_controls_follow_the_first_event_at_or_after_their_time() {
+        let ev: &'static [Event] = Box::leak(
+            (0..4).map(|i| Event::trade(10 * i, 10 * i, Side::Bid, 1, 1, 0)).collect::<Vec<_>>().into(),
+        );
+        let kill = Control { kind: ControlKind::Kill, ..Control::default() };
+        let flat = Control { kind: ControlKind::Flatten, ..kill };
+        let mut s = Sequencer::new(Box::new(SliceSource::new(ev)), Vec::new(), None, 0);
+        s.schedule(vec![(15, flat), (12, kill), (99, kill)]);
+        let mut seen = Vec::new();
+        while let Some(env) = s.next_input() {
+            seen.push(match env.msg {
+                Msg::Market(e) => format!("m{}", e.ts_recv),
+                Msg::Control(c) => format!("{:?}@{}#{}", c.kind, c.ts, c.seq),
+                _ => "?".into(),
+            });
+        }
+        assert_eq!(seen, ["m0", "m10", "m20", "Kill@20#3", "Flatten@20#4", "m30"]);
+        assert_eq!(s.inputs(), 6, "the one due past the end is not sequenced");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The kill switch's cold side: the control thread (kill files and POSIX signals → a
-//! `Control::Kill` side input), controls scheduled at event times (deterministic runs and
-//! tests), and `mia kill` ([`request_kill`]).
+//! `Control::Kill` side input) and `mia kill` ([`request_kill`]); controls scheduled at
+//! event times (deterministic runs and tests) are the sequencer's (`Sequencer::schedule`).
 //!
 //! Everything here is off the hot path. A kill becomes a `Control::Kill` input in the
 //! sequencer, so it is journaled at the place it entered and a replay of the journal sees it
@@ -19,9 +19,7 @@
 
 use anyhow::{bail, Context, Result};
 use mia_exec::kill::{kill_control, KillFile, KillSignals, KillSource};
-use mia_model::event::Event;
-use mia_model::msg::{Control, Msg};
-use mia_runtime::source::{EventSource, SourceError};
+use mia_model::msg::Msg;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -223,93 +221,10 @@ pub fn latest_run_dir(base: &Path) -> Result<PathBuf> {
     }
 }
 
-/// An [`EventSource`] that yields scheduled controls as inputs: each `(ts, control)` right
-/// after the first market event with `ts_recv ≥ ts` (in schedule order; the sequencer stamps
-/// it with that event's time). Controls still scheduled when the inner source ends are not
-/// yielded. The sequence is a function of the input alone, so such a run is deterministic.
-pub struct ScheduledSource {
-    inner: Box<dyn EventSource>,
-    due: Vec<(u64, Control)>,
-    next: usize,
-    last_ts: u64,
-    seen_market: bool,
-    inner_recorded: bool,
-}
-
-impl ScheduledSource {
-    /// Wraps `inner`; `schedule` is sorted by time (stable: equal times keep their order).
-    pub fn new(inner: Box<dyn EventSource>, mut schedule: Vec<(u64, Control)>) -> Self {
-        schedule.sort_by_key(|(ts, _)| *ts);
-        let inner_recorded = inner.has_recorded_inputs();
-        Self { inner, due: schedule, next: 0, last_ts: 0, seen_market: false, inner_recorded }
-    }
-
-    /// Scheduled controls not yielded yet.
-    pub fn remaining(&self) -> usize {
-        self.due.len() - self.next
-    }
-}
-
-impl EventSource for ScheduledSource {
-    fn describe(&self) -> &str {
-        self.inner.describe()
-    }
-
-    fn next_event(&mut self) -> Result<Option<Event>, SourceError> {
-        self.inner.next_event()
-    }
-
-    fn next_input(&mut self) -> Result<Option<Msg>, SourceError> {
-        if let Some(&(ts, c)) = self.due.get(self.next) {
-            if self.seen_market && self.last_ts >= ts {
-                self.next += 1;
-                return Ok(Some(Msg::Control(c)));
-            }
-        }
-        let m = if self.inner_recorded {
-            self.inner.next_input()?
-        } else {
-            self.inner.next_event()?.map(Msg::Market)
-        };
-        if let Some(Msg::Market(e)) = &m {
-            self.last_ts = e.ts_recv;
-            self.seen_market = true;
-        }
-        Ok(m)
-    }
-
-    fn has_recorded_inputs(&self) -> bool {
-        true
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mia_model::event::Side;
     use mia_model::msg::ControlKind;
-    use mia_runtime::source::SliceSource;
-
-    #[test]
-    fn scheduled_controls_follow_the_first_event_at_or_after_their_time() {
-        let ev: &'static [Event] = Box::leak(
-            (0..4).map(|i| Event::trade(10 * i, 10 * i, Side::Bid, 1, 1, 0)).collect::<Vec<_>>().into(),
-        );
-        let kill = kill_control(KillSource::File);
-        let flat = Control { kind: ControlKind::Flatten, ..kill };
-        let mut s =
-            ScheduledSource::new(Box::new(SliceSource::new(ev)), vec![(15, flat), (12, kill), (99, kill)]);
-        let mut seen = Vec::new();
-        while let Ok(Some(m)) = s.next_input() {
-            seen.push(match m {
-                Msg::Market(e) => format!("m{}", e.ts_recv),
-                Msg::Control(c) => format!("{:?}", c.kind),
-                _ => "?".into(),
-            });
-        }
-        assert_eq!(seen, ["m0", "m10", "m20", "Kill", "Flatten", "m30"]);
-        assert_eq!(s.remaining(), 1, "past the end: not yielded");
-    }
 
     #[test]
     fn request_kill_writes_a_cli_kill_file_the_watcher_sees() {

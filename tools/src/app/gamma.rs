@@ -119,8 +119,8 @@ impl GammaPublisher {
 
 /// An input's chain publications, known before the run ([`crate::app::input::Input::chain_publications`]):
 /// their levels on a board, and the `GammaPublished { arg: n }` controls that announce them,
-/// each scheduled at its chain's valuation time (a [`crate::app::control::ScheduledSource`]
-/// yields it after the first market event at or after that time, so the decisions see each
+/// each scheduled at its chain's valuation time (the sequencer, `Sequencer::schedule`,
+/// sequences it after the first market event at or after that time, so the decisions see each
 /// snapshot from its publication on, never before).
 pub struct ScheduledGamma {
     /// The levels, publication `n` in slot `n` (1-based; 0 is the opening snapshot's).

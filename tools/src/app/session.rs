@@ -3,7 +3,7 @@
 //! artefacts). [`run_session`] does the three.
 
 use crate::app::config::Config;
-use crate::app::control::{ControlThread, ScheduledSource};
+use crate::app::control::ControlThread;
 use crate::app::gamma::spawn_gamma_thread;
 use crate::app::input::{Input, CHAIN_FILE};
 use crate::app::stages::{build_stages, StageParts, VenueChoice};
@@ -117,7 +117,7 @@ pub struct SessionExtras {
     /// the synthetic source). The text is what the summary's `chain:` line says.
     pub chain_from_feed: Option<String>,
     /// Controls injected at event times `(ts_ns, control)`: each enters right after the first
-    /// market event with `ts_recv ≥ ts_ns` ([`ScheduledSource`]), so the run stays a function
+    /// market event with `ts_recv ≥ ts_ns` (`Sequencer::schedule`), so the run stays a function
     /// of its input (deterministic kill-switch tests; a journal records them like any input).
     pub scheduled: Vec<(u64, Control)>,
     /// The chain publications (name, Cboe text) to adopt after the opening snapshot, when the
@@ -231,9 +231,6 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
         publication_times = p.times;
         extras.board = Some(p.board);
     }
-    if !scheduled.is_empty() {
-        source = Box::new(ScheduledSource::new(source, scheduled));
-    }
     let source_desc = source.describe().to_string();
     let mut taps = Taps::default();
     let stop = Arc::new(AtomicBool::new(false));
@@ -332,7 +329,7 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
         },
     );
     Ok(Prepared {
-        inputs: Inputs { source, side, metrics: metrics.clone() },
+        inputs: Inputs { source, side, metrics: metrics.clone(), scheduled },
         stages,
         taps,
         pcfg,

@@ -121,12 +121,14 @@ pub struct Inputs {
     pub side: Vec<SideInput>,
     /// Live metrics the sequencer publishes into (`None`: nothing published).
     pub metrics: Option<std::sync::Arc<crate::metrics::LiveMetrics>>,
+    /// Controls sequenced at event times ([`Sequencer::schedule`]).
+    pub scheduled: Vec<(u64, mia_model::msg::Control)>,
 }
 
 impl Inputs {
     /// A source with no side inputs.
     pub fn source(source: Box<dyn EventSource>) -> Self {
-        Self { source, side: Vec::new(), metrics: None }
+        Self { source, side: Vec::new(), metrics: None, scheduled: Vec::new() }
     }
 }
 
@@ -151,6 +153,7 @@ pub fn run(
 ) -> RunReport {
     Clock::init();
     let mut seq = Sequencer::new(inputs.source, inputs.side, taps.input.take(), cfg.pace_events_per_sec);
+    seq.schedule(inputs.scheduled);
     let metrics = inputs.metrics;
     if let Some(m) = &metrics {
         seq.attach_metrics(std::sync::Arc::clone(m));
