@@ -65,7 +65,7 @@
 
 use mia_model::book::{Book, DEPTH};
 use mia_model::contract::ContractSpec;
-use mia_model::event::{Event, EventKind, Side};
+use mia_model::event::{flags, Event, EventKind, Side};
 use mia_model::msg::{ExecKind, Fill, OrderAction, OrderIntent, OrderSide, OrderType, TimeInForce};
 use mia_model::price::{on_tick, Px, UNDEF_PX};
 use mia_model::time::calendar::Date;
@@ -380,6 +380,11 @@ pub struct SimVenue {
     l3: Option<Box<L3Queue>>,
     /// `Mbo` events seen: L3 positions are used once the first one has arrived.
     mbo_events: u64,
+    /// Book sides (bit 0 bid, bit 1 ask) changed by `Level` events whose queue update waits for
+    /// a consistent book: the end of the record (an event with `LAST`, or the next record's
+    /// `Mbo` event) or a print. A record's `Level` events come one depth at a time, so in
+    /// between, a level shifted by an insertion is missing from the replica.
+    pending_queue_sides: u8,
     fees: FeeSchedule,
     fee_meter: FeeMeter,
     stats: SimStats,
@@ -388,6 +393,16 @@ pub struct SimVenue {
 #[inline]
 fn is_buy(side: OrderSide) -> bool {
     side == OrderSide::Buy
+}
+
+/// The bit of `side` in [`SimVenue`]'s pending queue-update mask (0 for no side).
+#[inline]
+fn side_bit(side: Side) -> u8 {
+    match side {
+        Side::Bid => 1,
+        Side::Ask => 2,
+        Side::None => 0,
+    }
 }
 
 /// True when a print at `px` reaches the trigger of a stop on `side`.
@@ -422,6 +437,7 @@ impl SimVenue {
             queue_model,
             l3,
             mbo_events: 0,
+            pending_queue_sides: 0,
             fees: FeeSchedule::new(&FeeConfig::default().es),
             fee_meter: FeeMeter::new(),
             stats: SimStats::default(),
@@ -690,6 +706,8 @@ impl SimVenue {
     pub fn on_market(&mut self, ev: &Event, out: &mut FillBuf) {
         out.clear();
         if ev.kind == EventKind::Mbo {
+            // A new record: the previous one is complete, so its level changes reach the queues.
+            self.flush_queue_updates();
             // Raw MBO records move L3 queues only: arrivals, expiries and fills happen on the
             // events derived from them (the book replica is in step after those).
             if self.l3.is_some() {
@@ -705,10 +723,16 @@ impl SimVenue {
             if print {
                 self.last_trade = ev.price;
             }
+            self.pending_queue_sides = 0;
             return;
         }
         if ev.kind == EventKind::Level {
-            self.update_queues(ev.side);
+            self.pending_queue_sides |= side_bit(ev.side);
+        }
+        // The queues see the book only where it is consistent: after the record's last event,
+        // and before a print reaches them (a print is a record of its own).
+        if ev.flags & flags::LAST != 0 || ev.kind != EventKind::Level {
+            self.flush_queue_updates();
         }
         let now = ev.ts_recv;
         if now >= self.next_expiry {
@@ -852,6 +876,18 @@ impl SimVenue {
         let level = level_qty_at(&self.book, own, s.intent.price).unwrap_or(u32::MAX);
         let q = self.queue_model.join(s.intent.side, s.intent.price, s.remaining, level);
         self.slots[i].queue = Some(q);
+    }
+
+    /// Runs the queue updates the `Level` events since the last consistent book asked for.
+    #[inline]
+    fn flush_queue_updates(&mut self) {
+        let sides = std::mem::take(&mut self.pending_queue_sides);
+        if sides & side_bit(Side::Bid) != 0 {
+            self.update_queues(Side::Bid);
+        }
+        if sides & side_bit(Side::Ask) != 0 {
+            self.update_queues(Side::Ask);
+        }
     }
 
     /// A level event on `side`: every resting order on that side whose price level now shows
@@ -1571,6 +1607,54 @@ mod tests {
         // A print through the price still fills whatever the queue (for ≤ the print's size).
         ra.on_market(&trade(7, Side::Ask, 99.50, 4), &mut out);
         assert_eq!(fills_of(&out), vec![(px(99.75), 4, false)]);
+    }
+
+    #[test]
+    fn a_level_shift_inside_one_record_does_not_touch_the_queue() {
+        // The order rests behind 12 at the best bid 99.75 (bids 12@99.75, 8@99.50).
+        let mut sim = with_queue(QueueModelKind::RiskAverse);
+        let mut out = FillBuf::new();
+        sim.submit(&order(1, 2, OrderSide::Buy, OrderType::Limit, 99.75, 1)).expect("accepted");
+        sim.on_market(&status(2), &mut out);
+        assert_eq!(sim.queue_ahead(1), Some(12.0));
+        // One record inserts a better bid 100.00: every bid level shifts down one depth, one
+        // `Level` event per depth, `LAST` on the last. After the first event 99.75 is missing
+        // from the replica (100.00, 99.50); that transient state is not a size of 0 at 99.75.
+        let shift = |d: u8, p: f64, size: u32, f: u8| Event::level(3, 3, Side::Bid, d, px(p), size, 1, f);
+        sim.on_market(&shift(0, 100.00, 1, 0), &mut out);
+        sim.on_market(&shift(1, 99.75, 12, 0), &mut out);
+        sim.on_market(&shift(2, 99.50, 8, flags::LAST), &mut out);
+        assert_eq!(sim.queue_ahead(1), Some(12.0), "the level still holds 12 ahead of the order");
+        // So a 10-lot print at 99.75 does not fill it (it did when the transient 0 capped the queue).
+        sim.on_market(&trade(4, Side::Ask, 99.75, 10), &mut out);
+        assert!(out.fills().is_empty());
+        assert_eq!(sim.queue_ahead(1), Some(2.0));
+        // A record that really removes 99.75 (the levels shift back up) empties the queue ahead.
+        sim.on_market(&shift(1, 99.50, 8, 0), &mut out);
+        sim.on_market(&Event::level(5, 5, Side::Bid, 2, UNDEF_PX, 0, 0, flags::LAST), &mut out);
+        assert_eq!(sim.queue_ahead(1), Some(0.0));
+    }
+
+    #[test]
+    fn a_record_without_last_reaches_the_queues_at_the_next_print_or_mbo_record() {
+        let mut sim = with_queue(QueueModelKind::RiskAverse);
+        let mut out = FillBuf::new();
+        sim.submit(&order(1, 2, OrderSide::Buy, OrderType::Limit, 99.75, 1)).expect("accepted");
+        sim.on_market(&status(2), &mut out);
+        // 99.75 drops to 3 in a record of an open exchange event (no LAST yet).
+        sim.on_market(&Event::level(3, 3, Side::Bid, 0, px(99.75), 3, 1, 0), &mut out);
+        assert_eq!(sim.queue_ahead(1), Some(12.0), "not applied mid exchange event");
+        // The print that follows sees the capped queue: 4 sold at 99.75 fill the order.
+        sim.on_market(&Event::trade(3, 3, Side::Ask, px(99.75), 4, 0), &mut out);
+        assert_eq!(fills_of(&out), vec![(px(99.75), 1, true)]);
+        // The next MBO record also closes the previous one.
+        sim.submit(&order(2, 4, OrderSide::Buy, OrderType::Limit, 99.50, 1)).expect("accepted");
+        sim.on_market(&status(4), &mut out);
+        assert_eq!(sim.queue_ahead(2), Some(8.0));
+        sim.on_market(&Event::level(5, 5, Side::Bid, 1, px(99.50), 2, 1, 0), &mut out);
+        assert_eq!(sim.queue_ahead(2), Some(8.0));
+        sim.on_market(&Event::mbo(6, 6, b'A', Side::Ask, 7, px(101.0), 1, 0), &mut out);
+        assert_eq!(sim.queue_ahead(2), Some(2.0));
     }
 
     #[test]
