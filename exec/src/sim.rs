@@ -10,8 +10,10 @@
 //!   `L` from the configured model (constant + seeded jitter, or replayed intervals) in
 //!   submission order, so the same seed gives the same arrival times. An order submitted with
 //!   [`OrderIntent::ts`] = t reaches the venue at t + `L`; the first market event with
-//!   `ts_recv` ≥ that instant activates it, *after* the event has been applied to the book. On
-//!   arrival the venue acknowledges it ([`Ack`]).
+//!   `ts_recv` ≥ that instant activates it, *after* the event has been applied to the book —
+//!   except on an MBO input, where a record's `Mbo` event activates the orders that arrived
+//!   strictly before the record's instant, *before* the record is applied (so the market
+//!   order it adds is behind them). On arrival the venue acknowledges it ([`Ack`]).
 //! - **Market order**: walks the opposite side from the best level, filling each level's size at
 //!   its price (one fill per level); quantity left when the visible depth ([`DEPTH`] levels) is
 //!   exhausted is dropped and reported as an [`Expired`] notice (the order is done).
@@ -21,7 +23,9 @@
 //!   size the replica shows at its price on its side is ahead of it (nothing when the price is
 //!   empty or better than the best level; "unknown" — as much as the first size seen there —
 //!   when it lies beyond the visible depth). Level updates at its price feed
-//!   [`QueueModel::on_level`] (under `risk_averse` a decrease only caps the queue ahead; the
+//!   [`QueueModel::on_level`] once the book is consistent (at the record's `LAST` event, the
+//!   next record's `Mbo` event or a print: in between, a level shifted by an insertion is
+//!   missing from the replica) (under `risk_averse` a decrease only caps the queue ahead; the
 //!   probabilistic models attribute part of a cancel to the queue ahead), prints at its price
 //!   feed [`QueueModel::on_trade`]: they consume the queue ahead and fill the order with what is
 //!   left of them (partial fills). A print **through** its price (below a resting buy, above a
@@ -675,7 +679,6 @@ impl SimVenue {
     /// A raw MBO record: updates the L3 queue (a `T` record is applied by the `Trade` event
     /// that follows it; an `R` expires the orders with an L3 position first).
     fn on_mbo(&mut self, ev: &Event, out: &mut FillBuf) {
-        self.mbo_events += 1;
         let Some(action) = ev.mbo_action() else { return };
         match action {
             MboAction::Trade | MboAction::Fill | MboAction::None => {}
@@ -708,12 +711,18 @@ impl SimVenue {
         if ev.kind == EventKind::Mbo {
             // A new record: the previous one is complete, so its level changes reach the queues.
             self.flush_queue_updates();
-            // Raw MBO records move L3 queues only: arrivals, expiries and fills happen on the
-            // events derived from them (the book replica is in step after those).
+            self.mbo_events += 1;
+            // An order that reached the venue strictly before this record's instant arrives
+            // before the record: it joins the book (and the L3 queue) as they stood, so a
+            // market order added after it is behind it. (At an equal instant the record comes
+            // first, and the order arrives on the derived events.)
+            if self.in_use > 0 && ev.ts_recv > 0 {
+                self.arrivals(ev, ev.ts_recv - 1, out);
+            }
+            // The record itself moves L3 queues only: expiries and fills happen on the events
+            // derived from it (the book replica is in step after those).
             if self.l3.is_some() {
                 self.on_mbo(ev, out);
-            } else {
-                self.mbo_events += 1;
             }
             return;
         }
@@ -752,12 +761,21 @@ impl SimVenue {
             self.last_trade = ev.price;
         }
 
-        // Arrivals, in (arrival instant, submission) order.
+        self.arrivals(ev, now, out);
+
+        if print {
+            self.trigger_stops(ev, out);
+        }
+    }
+
+    /// Activates, in (arrival instant, submission) order, every order that has not reached the
+    /// venue yet and whose arrival instant is ≤ `until`; `ev` stamps the acks and fills.
+    fn arrivals(&mut self, ev: &Event, until: u64, out: &mut FillBuf) {
         let mut done_mask = 0u64;
         loop {
             let mut pick: Option<usize> = None;
             for (i, s) in self.slots.iter().enumerate() {
-                if !s.in_use || s.live || s.arrives > now || done_mask & (1 << i) != 0 {
+                if !s.in_use || s.live || s.arrives > until || done_mask & (1 << i) != 0 {
                     continue;
                 }
                 let better = match pick {
@@ -771,10 +789,6 @@ impl SimVenue {
             let Some(i) = pick else { break };
             done_mask |= 1 << i;
             self.arrive(i, ev, out);
-        }
-
-        if print {
-            self.trigger_stops(ev, out);
         }
     }
 
