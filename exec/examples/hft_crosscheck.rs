@@ -7,6 +7,9 @@
 //! where `RECORDS.csv` has `ts,action,side,order_id,price_nanos,size` (action and side as DBN
 //! characters), `ORDERS.csv` has `id,ts,side,price_nanos,qty` (side `B` or `S`), and `MODEL` is
 //! a `[sim.queue] model` name (`risk_averse`, `l3_fifo`, …). Entry latency: constant 250 µs.
+//! With a fifth argument `DETAIL.csv`, it also writes what the cross-check's `--explain` mode
+//! reads: each order's acknowledgement with its queue ahead at the join, each fill with the
+//! kind of the event that made it, and every change of an order's queue ahead.
 
 use std::error::Error;
 
@@ -35,10 +38,64 @@ fn read(file: &str) -> Res<String> {
     std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}").into())
 }
 
+/// The detail file and the last queue-ahead value written per order id (it lists changes only).
+struct Detail<'a> {
+    path: &'a str,
+    w: std::io::BufWriter<std::fs::File>,
+    seen: std::collections::HashMap<u64, Option<f64>>,
+}
+
+/// Appends to the detail file the acks of `out` (`ack,id,ts,seq,record,ahead`), its fills
+/// (`fill,id,ts,seq,record,price,qty,kind` with the kind of the event that filled) and every
+/// change of a submitted order's queue ahead (`q,id,ts,seq,record,ahead`).
+fn write_detail(
+    d: &mut Detail<'_>,
+    venue: &SimVenue,
+    out: &FillBuf,
+    submitted: &[OrderIntent],
+    e: &Event,
+    record: usize,
+) -> Res<()> {
+    use std::io::Write;
+    let (path, w) = (d.path, &mut d.w);
+    let io = |r: std::io::Result<()>| r.map_err(|err| format!("{path}: {err}"));
+    let fmt = |a: Option<f64>| a.map_or("-".to_string(), |a| format!("{a}"));
+    for a in out.acks() {
+        let ahead = venue.queue_ahead(a.client_order_id);
+        io(writeln!(w, "ack,{},{},{},{},{}", a.client_order_id, a.ts, a.seq, record, fmt(ahead)))?;
+    }
+    for f in out.fills() {
+        io(writeln!(
+            w,
+            "fill,{},{},{},{},{},{},{:?}",
+            f.client_order_id, f.ts, f.seq, record, f.price, f.qty, e.kind
+        ))?;
+    }
+    for o in submitted {
+        let id = o.client_order_id;
+        let ahead = venue.queue_ahead(id);
+        if ahead.is_some() && d.seen.get(&id) != Some(&ahead) {
+            io(writeln!(w, "q,{},{},{},{},{}", id, e.ts_recv, e.seq, record, fmt(ahead)))?;
+        }
+        d.seen.insert(id, ahead);
+    }
+    Ok(())
+}
+
 fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().collect();
-    let [_, records, orders, model] = args.as_slice() else {
-        return Err("usage: hft_crosscheck RECORDS.csv ORDERS.csv MODEL".into());
+    let (records, orders, model, detail) = match args.as_slice() {
+        [_, r, o, m] => (r, o, m, None),
+        [_, r, o, m, d] => (r, o, m, Some(d)),
+        _ => return Err("usage: hft_crosscheck RECORDS.csv ORDERS.csv MODEL [DETAIL.csv]".into()),
+    };
+    let mut detail = match detail {
+        Some(d) => Some(Detail {
+            path: d.as_str(),
+            w: std::io::BufWriter::new(std::fs::File::create(d).map_err(|e| format!("{d}: {e}"))?),
+            seen: std::collections::HashMap::new(),
+        }),
+        None => None,
     };
     let model: QueueModelKind =
         toml::Value::String(model.clone()).try_into().map_err(|e| format!("MODEL {model:?}: {e}"))?;
@@ -92,7 +149,7 @@ fn main() -> Res<()> {
             next_order += 1;
         }
         evs.clear();
-        evs.push(Event::mbo(ts, ts, action, side, id, price, size, flags::LAST));
+        evs.push(Event::mbo(ts, ts, action, side, id, price, size, 0));
         match MboAction::from_dbn(action) {
             Some(MboAction::Trade) => evs.push(Event::trade(ts, ts, side, price, size, 0)),
             Some(MboAction::Clear) => {
@@ -116,7 +173,14 @@ fn main() -> Res<()> {
             for f in out.fills() {
                 println!("{},{},{},{},{}", f.client_order_id, f.ts, f.price, f.qty, f.leaves);
             }
+            if let Some(d) = detail.as_mut() {
+                write_detail(d, &venue, &out, &orders_in[..next_order], e, n + 1)?;
+            }
         }
+    }
+    if let Some(d) = detail.as_mut() {
+        use std::io::Write;
+        d.w.flush().map_err(|e| format!("{}: {e}", d.path))?;
     }
     eprintln!("{}", venue.describe());
     Ok(())

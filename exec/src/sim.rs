@@ -10,8 +10,10 @@
 //!   `L` from the configured model (constant + seeded jitter, or replayed intervals) in
 //!   submission order, so the same seed gives the same arrival times. An order submitted with
 //!   [`OrderIntent::ts`] = t reaches the venue at t + `L`; the first market event with
-//!   `ts_recv` ≥ that instant activates it, *after* the event has been applied to the book. On
-//!   arrival the venue acknowledges it ([`Ack`]).
+//!   `ts_recv` ≥ that instant activates it, *after* the event has been applied to the book —
+//!   except on an MBO input, where a record's `Mbo` event activates the orders that arrived
+//!   strictly before the record's instant, *before* the record is applied (so the market
+//!   order it adds is behind them). On arrival the venue acknowledges it ([`Ack`]).
 //! - **Market order**: walks the opposite side from the best level, filling each level's size at
 //!   its price (one fill per level); quantity left when the visible depth ([`DEPTH`] levels) is
 //!   exhausted is dropped and reported as an [`Expired`] notice (the order is done).
@@ -21,7 +23,9 @@
 //!   size the replica shows at its price on its side is ahead of it (nothing when the price is
 //!   empty or better than the best level; "unknown" — as much as the first size seen there —
 //!   when it lies beyond the visible depth). Level updates at its price feed
-//!   [`QueueModel::on_level`] (under `risk_averse` a decrease only caps the queue ahead; the
+//!   [`QueueModel::on_level`] once the book is consistent (at the record's `LAST` event, the
+//!   next record's `Mbo` event or a print: in between, a level shifted by an insertion is
+//!   missing from the replica) (under `risk_averse` a decrease only caps the queue ahead; the
 //!   probabilistic models attribute part of a cancel to the queue ahead), prints at its price
 //!   feed [`QueueModel::on_trade`]: they consume the queue ahead and fill the order with what is
 //!   left of them (partial fills). A print **through** its price (below a resting buy, above a
@@ -65,7 +69,7 @@
 
 use mia_model::book::{Book, DEPTH};
 use mia_model::contract::ContractSpec;
-use mia_model::event::{Event, EventKind, Side};
+use mia_model::event::{flags, Event, EventKind, Side};
 use mia_model::msg::{ExecKind, Fill, OrderAction, OrderIntent, OrderSide, OrderType, TimeInForce};
 use mia_model::price::{on_tick, Px, UNDEF_PX};
 use mia_model::time::calendar::Date;
@@ -380,6 +384,11 @@ pub struct SimVenue {
     l3: Option<Box<L3Queue>>,
     /// `Mbo` events seen: L3 positions are used once the first one has arrived.
     mbo_events: u64,
+    /// Book sides (bit 0 bid, bit 1 ask) changed by `Level` events whose queue update waits for
+    /// a consistent book: the end of the record (an event with `LAST`, or the next record's
+    /// `Mbo` event) or a print. A record's `Level` events come one depth at a time, so in
+    /// between, a level shifted by an insertion is missing from the replica.
+    pending_queue_sides: u8,
     fees: FeeSchedule,
     fee_meter: FeeMeter,
     stats: SimStats,
@@ -388,6 +397,16 @@ pub struct SimVenue {
 #[inline]
 fn is_buy(side: OrderSide) -> bool {
     side == OrderSide::Buy
+}
+
+/// The bit of `side` in [`SimVenue`]'s pending queue-update mask (0 for no side).
+#[inline]
+fn side_bit(side: Side) -> u8 {
+    match side {
+        Side::Bid => 1,
+        Side::Ask => 2,
+        Side::None => 0,
+    }
 }
 
 /// True when a print at `px` reaches the trigger of a stop on `side`.
@@ -422,6 +441,7 @@ impl SimVenue {
             queue_model,
             l3,
             mbo_events: 0,
+            pending_queue_sides: 0,
             fees: FeeSchedule::new(&FeeConfig::default().es),
             fee_meter: FeeMeter::new(),
             stats: SimStats::default(),
@@ -659,7 +679,6 @@ impl SimVenue {
     /// A raw MBO record: updates the L3 queue (a `T` record is applied by the `Trade` event
     /// that follows it; an `R` expires the orders with an L3 position first).
     fn on_mbo(&mut self, ev: &Event, out: &mut FillBuf) {
-        self.mbo_events += 1;
         let Some(action) = ev.mbo_action() else { return };
         match action {
             MboAction::Trade | MboAction::Fill | MboAction::None => {}
@@ -690,12 +709,20 @@ impl SimVenue {
     pub fn on_market(&mut self, ev: &Event, out: &mut FillBuf) {
         out.clear();
         if ev.kind == EventKind::Mbo {
-            // Raw MBO records move L3 queues only: arrivals, expiries and fills happen on the
-            // events derived from them (the book replica is in step after those).
+            // A new record: the previous one is complete, so its level changes reach the queues.
+            self.flush_queue_updates();
+            self.mbo_events += 1;
+            // An order that reached the venue strictly before this record's instant arrives
+            // before the record: it joins the book (and the L3 queue) as they stood, so a
+            // market order added after it is behind it. (At an equal instant the record comes
+            // first, and the order arrives on the derived events.)
+            if self.in_use > 0 && ev.ts_recv > 0 {
+                self.arrivals(ev, ev.ts_recv - 1, out);
+            }
+            // The record itself moves L3 queues only: expiries and fills happen on the events
+            // derived from it (the book replica is in step after those).
             if self.l3.is_some() {
                 self.on_mbo(ev, out);
-            } else {
-                self.mbo_events += 1;
             }
             return;
         }
@@ -705,10 +732,16 @@ impl SimVenue {
             if print {
                 self.last_trade = ev.price;
             }
+            self.pending_queue_sides = 0;
             return;
         }
         if ev.kind == EventKind::Level {
-            self.update_queues(ev.side);
+            self.pending_queue_sides |= side_bit(ev.side);
+        }
+        // The queues see the book only where it is consistent: after the record's last event,
+        // and before a print reaches them (a print is a record of its own).
+        if ev.flags & flags::LAST != 0 || ev.kind != EventKind::Level {
+            self.flush_queue_updates();
         }
         let now = ev.ts_recv;
         if now >= self.next_expiry {
@@ -728,12 +761,21 @@ impl SimVenue {
             self.last_trade = ev.price;
         }
 
-        // Arrivals, in (arrival instant, submission) order.
+        self.arrivals(ev, now, out);
+
+        if print {
+            self.trigger_stops(ev, out);
+        }
+    }
+
+    /// Activates, in (arrival instant, submission) order, every order that has not reached the
+    /// venue yet and whose arrival instant is ≤ `until`; `ev` stamps the acks and fills.
+    fn arrivals(&mut self, ev: &Event, until: u64, out: &mut FillBuf) {
         let mut done_mask = 0u64;
         loop {
             let mut pick: Option<usize> = None;
             for (i, s) in self.slots.iter().enumerate() {
-                if !s.in_use || s.live || s.arrives > now || done_mask & (1 << i) != 0 {
+                if !s.in_use || s.live || s.arrives > until || done_mask & (1 << i) != 0 {
                     continue;
                 }
                 let better = match pick {
@@ -747,10 +789,6 @@ impl SimVenue {
             let Some(i) = pick else { break };
             done_mask |= 1 << i;
             self.arrive(i, ev, out);
-        }
-
-        if print {
-            self.trigger_stops(ev, out);
         }
     }
 
@@ -852,6 +890,18 @@ impl SimVenue {
         let level = level_qty_at(&self.book, own, s.intent.price).unwrap_or(u32::MAX);
         let q = self.queue_model.join(s.intent.side, s.intent.price, s.remaining, level);
         self.slots[i].queue = Some(q);
+    }
+
+    /// Runs the queue updates the `Level` events since the last consistent book asked for.
+    #[inline]
+    fn flush_queue_updates(&mut self) {
+        let sides = std::mem::take(&mut self.pending_queue_sides);
+        if sides & side_bit(Side::Bid) != 0 {
+            self.update_queues(Side::Bid);
+        }
+        if sides & side_bit(Side::Ask) != 0 {
+            self.update_queues(Side::Ask);
+        }
     }
 
     /// A level event on `side`: every resting order on that side whose price level now shows
@@ -1571,6 +1621,54 @@ mod tests {
         // A print through the price still fills whatever the queue (for ≤ the print's size).
         ra.on_market(&trade(7, Side::Ask, 99.50, 4), &mut out);
         assert_eq!(fills_of(&out), vec![(px(99.75), 4, false)]);
+    }
+
+    #[test]
+    fn a_level_shift_inside_one_record_does_not_touch_the_queue() {
+        // The order rests behind 12 at the best bid 99.75 (bids 12@99.75, 8@99.50).
+        let mut sim = with_queue(QueueModelKind::RiskAverse);
+        let mut out = FillBuf::new();
+        sim.submit(&order(1, 2, OrderSide::Buy, OrderType::Limit, 99.75, 1)).expect("accepted");
+        sim.on_market(&status(2), &mut out);
+        assert_eq!(sim.queue_ahead(1), Some(12.0));
+        // One record inserts a better bid 100.00: every bid level shifts down one depth, one
+        // `Level` event per depth, `LAST` on the last. After the first event 99.75 is missing
+        // from the replica (100.00, 99.50); that transient state is not a size of 0 at 99.75.
+        let shift = |d: u8, p: f64, size: u32, f: u8| Event::level(3, 3, Side::Bid, d, px(p), size, 1, f);
+        sim.on_market(&shift(0, 100.00, 1, 0), &mut out);
+        sim.on_market(&shift(1, 99.75, 12, 0), &mut out);
+        sim.on_market(&shift(2, 99.50, 8, flags::LAST), &mut out);
+        assert_eq!(sim.queue_ahead(1), Some(12.0), "the level still holds 12 ahead of the order");
+        // So a 10-lot print at 99.75 does not fill it (it did when the transient 0 capped the queue).
+        sim.on_market(&trade(4, Side::Ask, 99.75, 10), &mut out);
+        assert!(out.fills().is_empty());
+        assert_eq!(sim.queue_ahead(1), Some(2.0));
+        // A record that really removes 99.75 (the levels shift back up) empties the queue ahead.
+        sim.on_market(&shift(1, 99.50, 8, 0), &mut out);
+        sim.on_market(&Event::level(5, 5, Side::Bid, 2, UNDEF_PX, 0, 0, flags::LAST), &mut out);
+        assert_eq!(sim.queue_ahead(1), Some(0.0));
+    }
+
+    #[test]
+    fn a_record_without_last_reaches_the_queues_at_the_next_print_or_mbo_record() {
+        let mut sim = with_queue(QueueModelKind::RiskAverse);
+        let mut out = FillBuf::new();
+        sim.submit(&order(1, 2, OrderSide::Buy, OrderType::Limit, 99.75, 1)).expect("accepted");
+        sim.on_market(&status(2), &mut out);
+        // 99.75 drops to 3 in a record of an open exchange event (no LAST yet).
+        sim.on_market(&Event::level(3, 3, Side::Bid, 0, px(99.75), 3, 1, 0), &mut out);
+        assert_eq!(sim.queue_ahead(1), Some(12.0), "not applied mid exchange event");
+        // The print that follows sees the capped queue: 4 sold at 99.75 fill the order.
+        sim.on_market(&Event::trade(3, 3, Side::Ask, px(99.75), 4, 0), &mut out);
+        assert_eq!(fills_of(&out), vec![(px(99.75), 1, true)]);
+        // The next MBO record also closes the previous one.
+        sim.submit(&order(2, 4, OrderSide::Buy, OrderType::Limit, 99.50, 1)).expect("accepted");
+        sim.on_market(&status(4), &mut out);
+        assert_eq!(sim.queue_ahead(2), Some(8.0));
+        sim.on_market(&Event::level(5, 5, Side::Bid, 1, px(99.50), 2, 1, 0), &mut out);
+        assert_eq!(sim.queue_ahead(2), Some(8.0));
+        sim.on_market(&Event::mbo(6, 6, b'A', Side::Ask, 7, px(101.0), 1, 0), &mut out);
+        assert_eq!(sim.queue_ahead(2), Some(2.0));
     }
 
     #[test]

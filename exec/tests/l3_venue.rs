@@ -107,6 +107,22 @@ impl Session {
 
     /// A GTC limit order submitted now; it arrives (entry latency 0) at the next event.
     fn limit(&mut self, id: u64, side: OrderSide, price: Px, qty: u32) {
+        self.submit_limit(id, side, price, qty);
+        // A heartbeat activates it (arrivals happen on the events derived from records).
+        self.ts += 1;
+        let ts = self.ts;
+        self.send(Event {
+            ts_event: ts,
+            ts_recv: ts,
+            kind: mia_model::event::EventKind::Status,
+            flags: flags::LAST,
+            ..Event::default()
+        });
+    }
+
+    /// A GTC limit order submitted now, with no event after it: it reaches the venue (entry
+    /// latency 0) at this instant, before the next record.
+    fn submit_limit(&mut self, id: u64, side: OrderSide, price: Px, qty: u32) {
         let o = OrderIntent {
             client_order_id: id,
             ts: self.ts,
@@ -119,16 +135,6 @@ impl Session {
             ..OrderIntent::default()
         };
         self.venue.submit(&o).expect("accepted");
-        // A heartbeat activates it (arrivals happen on the events derived from records).
-        self.ts += 1;
-        let ts = self.ts;
-        self.send(Event {
-            ts_event: ts,
-            ts_recv: ts,
-            kind: mia_model::event::EventKind::Status,
-            flags: flags::LAST,
-            ..Event::default()
-        });
     }
 
     fn filled(&self, id: u64) -> Vec<(Px, u32, u32)> {
@@ -169,6 +175,41 @@ fn an_order_behind_100_lots_fills_after_100_lots_trade_at_its_price() {
     assert!(s.fills.last().is_some_and(|f| f.done));
     assert_eq!(s.venue.working(), 0);
     assert!(s.venue.describe().contains("queue: l3_fifo (from "), "{}", s.venue.describe());
+}
+
+#[test]
+fn an_order_that_arrives_before_a_record_is_ahead_of_the_order_the_record_adds() {
+    // Order 78 reaches the venue between two records; the next record adds 50 at its price.
+    // That order came later: it is behind ours, so 100 ahead (orders 1 and 2), not 150 (it
+    // was 150 when the order arrived on the events derived from the add, after it).
+    for model in [QueueModelKind::L3Fifo, QueueModelKind::RiskAverse] {
+        let mut s = with_100_ahead(model);
+        s.venue.cancel(77);
+        s.submit_limit(78, OrderSide::Buy, P, 1);
+        s.add(Side::Bid, 3, P, 50);
+        assert_eq!(s.venue.queue_ahead(78), Some(100.0), "{model:?}");
+        // 101 sold at P: the 100 ahead trade, then 1 lot is ours (in the data it takes order 3).
+        s.trade(Side::Ask, P, 101, &[(1, 40), (2, 60), (3, 1)]);
+        assert_eq!(s.filled(78), vec![(P, 1, 0)], "{model:?}");
+    }
+    // At the record's own instant the record comes first (hftbacktest's order too): the add is
+    // ahead of an order that arrives at that instant.
+    let mut s = with_100_ahead(QueueModelKind::L3Fifo);
+    s.venue.cancel(77);
+    let o = OrderIntent {
+        client_order_id: 79,
+        ts: s.ts + 1,
+        price: P,
+        qty: 1,
+        instrument_id: 1,
+        side: OrderSide::Buy,
+        order_type: OrderType::Limit,
+        tif: TimeInForce::Gtc,
+        ..OrderIntent::default()
+    };
+    s.venue.submit(&o).expect("accepted");
+    s.add(Side::Bid, 3, P, 50);
+    assert_eq!(s.venue.queue_ahead(79), Some(150.0));
 }
 
 #[test]

@@ -82,10 +82,14 @@ fn an_mbo_session_backtests_with_l3_fifo_at_the_venue_and_replays_the_same() {
     assert_eq!((a.events, a.digest.as_str()), (j.events, j.digest.as_str()), "journal replay = backtest");
     assert!(venue_note(&j).contains("queue: l3_fifo (from "), "the journal carries the raw MBO records");
 
-    // The L3 path is the one deciding: the same input under risk_averse fills differently.
+    // The same input under risk_averse runs the L2 model (same events). On this session it now
+    // gives the same fills as l3_fifo: the difference seen before came from a venue defect (a
+    // level shift inside one record capped the L2 queue ahead to 0; fixed in exec/src/sim.rs,
+    // see docs/execution.md, cross-check). What L3 changes is proven on hand-built books
+    // (exec/tests/l3_venue.rs).
     let ra = run(Input::Dbn(mbo), Schedule::Inline, None, config(QueueModelKind::RiskAverse), None);
     assert_eq!(ra.events, a.events);
-    assert_ne!(ra.digest, a.digest, "l3_fifo and risk_averse give the same fills on this session");
+    assert!(venue_note(&ra).contains("queue: risk_averse"), "{}", venue_note(&ra));
 }
 
 #[test]
