@@ -129,6 +129,10 @@ fn config(port: u16, dir: &std::path::Path, policy: IdlePolicy, cores: [i32; 3])
     let mut cfg = Config::default();
     cfg.signal.strategy = StrategyKind::Threshold;
     cfg.signal.threshold.cooldown_ms = 0;
+    // Target positions, not brackets: one market order per decision, and a fill that races an
+    // exit (the fake fills at once) cannot strand a bracket and stop the decisions.
+    cfg.signal.threshold.stop_points = 0.0;
+    cfg.signal.threshold.target_points = 0.0;
     cfg.live.enabled = true;
     cfg.live.data = DataKind::Ibkr;
     cfg.live.venue = BrokerKind::Ibkr;
@@ -250,6 +254,10 @@ fn session(args: &Args, policy: IdlePolicy) -> Result<(), String> {
         summary.orders,
         if mismatched > 0 { format!(", {mismatched} PlaceOrders not matched") } else { String::new() },
         load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    );
+    println!(
+        "  signals {}, fills {}, risk {:?}, position {}, warnings {:?}",
+        summary.signals, summary.fills, summary.risk, summary.position, summary.warnings
     );
     println!("  {:<44} {:>9} {:>9} {:>9} {:>9}", "hop (µs)", "p50", "p90", "p99", "max");
     row("wire to order (fake write -> fake decoded)", &mut hops[0]);
