@@ -97,8 +97,9 @@ fn row(name: &str, v: &mut [f64]) {
     }
 }
 
-/// The bare loopback hop: one 64-byte write to a thread blocked in `read`, µs.
-fn calibrate(n: usize) -> std::io::Result<Vec<f64>> {
+/// The bare loopback hop: one 64-byte write to a thread blocked in `read` (write → reader
+/// woke, and the `write` call alone), µs.
+fn calibrate(n: usize) -> std::io::Result<(Vec<f64>, Vec<f64>)> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     let mut tx = std::net::TcpStream::connect(listener.local_addr()?)?;
     let (mut rx, _) = listener.accept()?;
@@ -115,14 +116,16 @@ fn calibrate(n: usize) -> std::io::Result<Vec<f64>> {
         }
         got
     });
-    let mut sent = Vec::with_capacity(n);
+    let (mut sent, mut call) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for _ in 0..n {
-        sent.push(probe::now());
+        let t = probe::now();
+        sent.push(t);
         tx.write_all(&[7u8; 64])?;
+        call.push(probe::now().saturating_sub(t) as f64 / 1e3);
         std::thread::sleep(Duration::from_millis(1));
     }
     let got = reader.join().map_err(|_| std::io::Error::other("calibration reader panicked"))?;
-    Ok(sent.iter().zip(&got).map(|(s, g)| g.saturating_sub(*s) as f64 / 1e3).collect())
+    Ok((sent.iter().zip(&got).map(|(s, g)| g.saturating_sub(*s) as f64 / 1e3).collect(), call))
 }
 
 fn config(port: u16, dir: &std::path::Path, policy: IdlePolicy, cores: [i32; 3]) -> Config {
@@ -305,9 +308,10 @@ fn main() {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
     );
     match calibrate(2_000) {
-        Ok(mut v) => {
+        Ok((mut woke, mut call)) => {
             println!("  {:<44} {:>9} {:>9} {:>9} {:>9}", "calibration (µs)", "p50", "p90", "p99", "max");
-            row("bare loopback: write -> blocked reader woke", &mut v);
+            row("bare loopback: write -> blocked reader woke", &mut woke);
+            row("bare loopback: the write call alone", &mut call);
         }
         Err(e) => eprintln!("calibration failed: {e}"),
     }
