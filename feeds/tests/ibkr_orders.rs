@@ -307,3 +307,32 @@ fn order_ids_never_roll_back_across_a_restart() {
         assert!(!text.contains(ACCOUNT), "the account id was written to a file");
     }
 }
+
+#[test]
+fn the_fake_can_fill_market_orders_by_itself() {
+    capture_logs();
+    let fake = FakeTws::start(FakeConfig { auto_fill_market: Some(6010.25), ..FakeConfig::default() })
+        .expect("fake");
+    let dir = tempfile::tempdir().expect("tmp");
+    let edge = connect(&fake, &cfg(fake.port()), dir.path());
+    let (tx, orx) = rtrb::RingBuffer::new(64);
+    let (rtx, rx) = rtrb::RingBuffer::new(256);
+    let thread = edge.spawn_orders(orx, rtx).expect("orders thread");
+    let mut r = Rig { fake, edge, tx, rx, got: Vec::new(), thread, _dir: dir };
+    r.send(intent(1, OrderSide::Buy, OrderType::Market, 2));
+    let mut lmt = intent(2, OrderSide::Sell, OrderType::Limit, 1);
+    lmt.price = 6020 * P;
+    r.send(lmt);
+    // The fake handles orders in turn: a fill of the limit order would come before this one's.
+    r.send(intent(3, OrderSide::Sell, OrderType::Market, 2));
+    r.wait_reports("market orders filled", |g| has(g, 1, ExecKind::Filled) && has(g, 3, ExecKind::Filled));
+    let fills = r.of(1, ExecKind::Filled);
+    assert_eq!(
+        fills.iter().map(|f| (f.qty, f.leaves, f.price)).collect::<Vec<_>>(),
+        [(2, 0, 6010 * P + P / 4)]
+    );
+    assert_eq!(fills[0].fee.to_usd(), 2.25, "the commission report joined");
+    assert!(has(&r.got, 2, ExecKind::Accepted), "the limit order works: {:?}", r.got);
+    assert!(r.of(2, ExecKind::Filled).is_empty(), "a limit order is not auto-filled: {:?}", r.got);
+    r.finish();
+}

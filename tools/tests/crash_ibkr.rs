@@ -138,7 +138,7 @@ fn kill_9_then_restart_recovers_the_journal_and_reconciles_without_duplicates() 
         &cfg,
         format!(
             "[live]\nenabled = true\ndata = \"ibkr\"\nvenue = \"ibkr\"\nstop_grace_ms = 500\nstate_dir = {state:?}\n\
-             [ibkr]\nport = {}\ndepth_levels = 0\nconnect_timeout_ms = 10000\nrequest_timeout_ms = 10000\n\
+             [ibkr]\nport = {}\nidle = \"sleep_us\"\ndepth_levels = 0\nconnect_timeout_ms = 10000\nrequest_timeout_ms = 10000\n\
              [ibkr.chain]\nrefresh_secs = 3600\n\
              [signal]\nstrategy = \"threshold\"\n[signal.threshold]\ncooldown_ms = 2000\n\
              [risk]\nsession_windows = [\"00:00-24:00\"]\n",

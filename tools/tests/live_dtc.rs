@@ -491,7 +491,8 @@ fn mia_check_covers_the_dtc_server_alone_and_in_the_mixed_set_up() {
         .expect("fake TWS");
     let mixed = dir.path().join("mixed.toml");
     let text = std::fs::read_to_string(&cfg).expect("config").replace("data = \"dtc\"", "data = \"ibkr\"");
-    std::fs::write(&mixed, format!("{text}[ibkr]\nport = {}\n", tws.port())).expect("mixed config");
+    std::fs::write(&mixed, format!("{text}[ibkr]\nport = {}\nidle = \"sleep_us\"\n", tws.port()))
+        .expect("mixed config");
     let text = check_rows(&mixed);
     assert!(
         row(&text, "dtc server").starts_with("PASS") && row(&text, "dtc logon").starts_with("PASS"),

@@ -46,6 +46,8 @@ fn paper_on_ibkr_data_runs_journals_and_replays() {
     cfg.ibkr.connect_timeout_ms = 10_000;
     cfg.ibkr.request_timeout_ms = 10_000;
     cfg.ibkr.chain.refresh_secs = 3_600;
+    // Polite on a 2-core CI box (the product default `spin` is for isolated cores).
+    cfg.ibkr.idle = mia_feeds::ibkr::IdlePolicy::SleepUs;
     let out = dir.path().join("paper");
 
     // The market: once subscribed, the fake streams quotes and trades until the session has

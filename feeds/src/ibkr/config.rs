@@ -38,6 +38,112 @@ impl Default for ChainConfig {
     }
 }
 
+/// What an IBKR edge thread (market data, orders) does when a poll finds nothing to do
+/// (`[ibkr] idle`).
+///
+/// Every policy first polls its inputs (ibapi's channels, the order ring) without blocking;
+/// they differ in what the thread does between two empty polls:
+/// - `spin`: nothing but a `spin_loop` hint — the thread never leaves its core, so a tick or
+///   an intent is picked up within a poll (≈ 100 ns). For the co-located binary, with each
+///   edge thread pinned to an isolated core (`md_core`, `orders_core`; `docs/deployment.md`).
+/// - `yield`: 64 spins, then `sched_yield` between polls: on an idle core it returns at once
+///   (a syscall, ≈ 1 µs), on a busy one it lets the other threads run. For shared machines.
+/// - `sleep_us`: 64 spins, 2,048 yields, then the thread waits `idle_sleep_us` between polls
+///   (the market-data thread blocks on the trade stream for that long, so a trade still wakes
+///   it at once; quotes and depth wait up to `idle_sleep_us`). For laptops and CI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdlePolicy {
+    /// Busy-poll: never yield, never sleep.
+    Spin,
+    /// Spin briefly, then yield the core between polls.
+    Yield,
+    /// Spin, yield, then sleep (or block on the trade stream) `idle_sleep_us` between polls.
+    SleepUs,
+}
+
+impl IdlePolicy {
+    /// The label used in the config (`spin`, `yield`, `sleep_us`).
+    pub fn label(self) -> &'static str {
+        match self {
+            IdlePolicy::Spin => "spin",
+            IdlePolicy::Yield => "yield",
+            IdlePolicy::SleepUs => "sleep_us",
+        }
+    }
+
+    /// Parses a config or command-line value.
+    ///
+    /// # Errors
+    /// Not one of `spin`, `yield`, `sleep_us`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "spin" => Ok(IdlePolicy::Spin),
+            "yield" => Ok(IdlePolicy::Yield),
+            "sleep_us" => Ok(IdlePolicy::SleepUs),
+            _ => Err(format!("{s:?} is not an idle policy (spin, yield, sleep_us)")),
+        }
+    }
+}
+
+/// Empty polls an edge thread spins through before it yields (`yield`, `sleep_us`).
+pub const IDLE_SPINS: u32 = 64;
+/// Empty polls after which a `sleep_us` thread stops yielding and starts waiting.
+pub const IDLE_YIELDS: u32 = 2_048;
+
+/// The idle wait of one edge thread: call [`Idle::busy`] after a poll that found work and
+/// [`Idle::wait`] after one that did not. No allocation; `spin` makes no syscall.
+#[derive(Clone, Copy, Debug)]
+pub struct Idle {
+    policy: IdlePolicy,
+    sleep: Duration,
+    empty: u32,
+}
+
+impl Idle {
+    /// The wait of `policy`, sleeping `sleep_us` µs when it sleeps.
+    pub fn new(policy: IdlePolicy, sleep_us: u32) -> Self {
+        Self { policy, sleep: Duration::from_micros(u64::from(sleep_us.max(1))), empty: 0 }
+    }
+
+    /// The poll found work: the next empty poll starts spinning again.
+    #[inline]
+    pub fn busy(&mut self) {
+        self.empty = 0;
+    }
+
+    /// True when the thread has been idle long enough to block (policy `sleep_us` only): the
+    /// caller may then wait on an input for [`Idle::sleep`] instead of calling [`Idle::wait`].
+    #[inline]
+    pub fn may_block(&self) -> bool {
+        self.policy == IdlePolicy::SleepUs && self.empty >= IDLE_YIELDS
+    }
+
+    /// How long a blocking wait of `sleep_us` lasts.
+    pub fn sleep(&self) -> Duration {
+        self.sleep
+    }
+
+    /// The poll found nothing: spin, yield or sleep as the policy says.
+    #[inline]
+    pub fn wait(&mut self) {
+        self.empty = self.empty.saturating_add(1);
+        match self.policy {
+            IdlePolicy::Spin => std::hint::spin_loop(),
+            _ if self.empty < IDLE_SPINS => std::hint::spin_loop(),
+            IdlePolicy::Yield => std::thread::yield_now(),
+            IdlePolicy::SleepUs if self.empty < IDLE_YIELDS => std::thread::yield_now(),
+            IdlePolicy::SleepUs => std::thread::sleep(self.sleep),
+        }
+    }
+
+    /// Counts an empty poll without waiting (the caller blocked on an input instead).
+    #[inline]
+    pub fn count_empty(&mut self) {
+        self.empty = self.empty.saturating_add(1);
+    }
+}
+
 /// The IBKR edge's configuration (`[ibkr]`).
 #[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -70,6 +176,18 @@ pub struct IbkrConfig {
     pub commission_wait_ms: u64,
     /// The largest clock skew against the server's time `check` accepts, ms.
     pub max_clock_skew_ms: u64,
+    /// What the market-data and order threads do between two empty polls (see
+    /// [`IdlePolicy`]): `spin` (co-located, isolated cores), `yield`, `sleep_us`.
+    pub idle: IdlePolicy,
+    /// The wait of `idle = "sleep_us"`, µs (1–10,000).
+    pub idle_sleep_us: u32,
+    /// Core of ibapi's socket reader (its dispatcher thread inherits the affinity of the thread
+    /// that connects); −1 = not pinned. Ids are taken modulo the core count.
+    pub reader_core: i32,
+    /// Core of the market-data edge thread (`mia-ibkr-md`); −1 = not pinned.
+    pub md_core: i32,
+    /// Core of the order edge thread (`mia-ibkr-orders`); −1 = not pinned.
+    pub orders_core: i32,
 }
 
 impl Default for IbkrConfig {
@@ -89,6 +207,11 @@ impl Default for IbkrConfig {
             request_timeout_ms: 10_000,
             commission_wait_ms: 1_000,
             max_clock_skew_ms: 2_000,
+            idle: IdlePolicy::Spin,
+            idle_sleep_us: 50,
+            reader_core: -1,
+            md_core: -1,
+            orders_core: -1,
         }
     }
 }
@@ -107,6 +230,11 @@ impl IbkrConfig {
     /// The one-shot request timeout.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms)
+    }
+
+    /// The idle wait of an edge thread under `idle` / `idle_sleep_us`.
+    pub fn idle_wait(&self) -> Idle {
+        Idle::new(self.idle, self.idle_sleep_us)
     }
 
     /// Checks every field; returns every problem found, each naming the field.
@@ -164,6 +292,16 @@ impl IbkrConfig {
         if self.request_timeout_ms == 0 {
             e.push("ibkr.request_timeout_ms: 0".to_string());
         }
+        if self.idle_sleep_us == 0 || self.idle_sleep_us > 10_000 {
+            e.push(format!("ibkr.idle_sleep_us: {} not in 1..=10000", self.idle_sleep_us));
+        }
+        for (key, core) in
+            [("reader_core", self.reader_core), ("md_core", self.md_core), ("orders_core", self.orders_core)]
+        {
+            if !(-1..=1023).contains(&core) {
+                e.push(format!("ibkr.{key}: {core} not in -1..=1023 (-1 = not pinned)"));
+            }
+        }
         if e.is_empty() {
             Ok(())
         } else {
@@ -204,6 +342,47 @@ mod tests {
         assert!(toml::from_str::<IbkrConfig>("prot = 4002\n").is_err());
         assert!(toml::from_str::<IbkrConfig>("account = \"DU1\"\n").is_err(), "the account is not config");
         assert!(toml::from_str::<IbkrConfig>("root = \"NQ\"\n").is_err());
+    }
+
+    #[test]
+    fn the_idle_policy_is_parsed_and_checked() {
+        assert_eq!(IbkrConfig::default().idle, IdlePolicy::Spin, "the co-located default");
+        for (text, want) in
+            [("spin", IdlePolicy::Spin), ("yield", IdlePolicy::Yield), ("sleep_us", IdlePolicy::SleepUs)]
+        {
+            let c: IbkrConfig = toml::from_str(&format!("idle = \"{text}\"\n")).expect("parses");
+            assert_eq!(c.idle, want);
+            assert_eq!(IdlePolicy::parse(text), Ok(want));
+            assert_eq!(want.label(), text);
+        }
+        let err = toml::from_str::<IbkrConfig>("idle = \"busy\"\n").expect_err("unknown policy").to_string();
+        assert!(err.contains("idle") && err.contains("busy"), "names the key and the value: {err}");
+        assert!(
+            err.contains("spin") && err.contains("yield") && err.contains("sleep_us"),
+            "lists the choices: {err}"
+        );
+        assert!(IdlePolicy::parse("busy").is_err_and(|e| e.contains("spin, yield, sleep_us")));
+        let bad = IbkrConfig { idle_sleep_us: 0, md_core: -2, orders_core: 5000, ..IbkrConfig::default() };
+        let errs = bad.validate().expect_err("invalid");
+        for field in ["idle_sleep_us", "md_core", "orders_core"] {
+            assert!(errs.iter().any(|e| e.contains(field)), "{field} missing from {errs:?}");
+        }
+        assert!(!errs.iter().any(|e| e.contains("reader_core")), "-1 is valid: {errs:?}");
+    }
+
+    #[test]
+    fn an_idle_wait_blocks_only_under_sleep_us() {
+        let mut spin = Idle::new(IdlePolicy::Spin, 50);
+        let mut sleepy = Idle::new(IdlePolicy::SleepUs, 50);
+        for _ in 0..IDLE_YIELDS {
+            spin.count_empty();
+            sleepy.count_empty();
+        }
+        assert!(!spin.may_block(), "spin never blocks");
+        assert!(sleepy.may_block(), "sleep_us blocks after its spins and yields");
+        sleepy.busy();
+        assert!(!sleepy.may_block(), "work resets the count");
+        assert_eq!(sleepy.sleep(), Duration::from_micros(50));
     }
 
     #[test]

@@ -66,6 +66,31 @@ impl OrderIds {
         self.next
     }
 
+    /// Ids that [`allocate`](Self::allocate) can still hand out without writing the file.
+    pub fn reserved_left(&self) -> i32 {
+        self.reserved_to.saturating_sub(self.next).max(0)
+    }
+
+    /// Extends the persisted reservation by a block when fewer than half a block of reserved
+    /// ids is left (or none is reserved yet), so the write and its `fsync` happen here — at a
+    /// moment the caller chooses, after the order is on the wire — and not inside the
+    /// `allocate` of the next order. Returns whether it wrote. The invariant is unchanged:
+    /// every id handed out is below the persisted mark.
+    ///
+    /// # Errors
+    /// The high-water file cannot be written.
+    pub fn top_up(&mut self) -> io::Result<bool> {
+        if self.reserved_left() >= RESERVE_BLOCK / 2 || self.next >= ID_CEILING - 1 {
+            return Ok(false);
+        }
+        let to = self.next.max(self.reserved_to).saturating_add(RESERVE_BLOCK).min(ID_CEILING - 1);
+        if let Some(p) = &self.path {
+            write_mark(p, to)?;
+        }
+        self.reserved_to = to;
+        Ok(true)
+    }
+
     /// The next id.
     ///
     /// # Errors
@@ -181,6 +206,33 @@ mod tests {
         std::fs::write(dir.path().join(file_name(1)), "garbage").expect("write");
         let e = OrderIds::open(Some(dir.path()), 1, 1).expect_err("corrupt");
         assert!(e.to_string().contains("ibkr-order-ids.client-1"), "{e}");
+    }
+
+    #[test]
+    fn top_up_moves_the_write_out_of_allocate_and_keeps_every_id_below_the_mark() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join(file_name(2));
+        let mut ids = OrderIds::open(Some(dir.path()), 2, 1000).expect("open");
+        assert_eq!(ids.reserved_left(), 0);
+        assert!(ids.top_up().expect("write"), "nothing reserved yet: it writes");
+        let mark = || read_mark(&file).expect("mark");
+        let first = mark();
+        assert!(!ids.top_up().expect("no write"), "a full block left: nothing to do");
+        let mut handed = Vec::new();
+        for _ in 0..RESERVE_BLOCK / 2 {
+            handed.push(ids.allocate().expect("id"));
+        }
+        assert!(!ids.top_up().expect("no write"), "half a block left: still enough");
+        handed.push(ids.allocate().expect("id"));
+        assert_eq!(mark(), first, "allocate did not write while the reservation lasted");
+        assert!(ids.top_up().expect("write"), "less than half a block left: it extends");
+        assert!(mark() > first);
+        for _ in 0..4 * RESERVE_BLOCK {
+            handed.push(ids.allocate().expect("id"));
+            ids.top_up().expect("write");
+            assert!(handed.iter().all(|&id| id < mark()), "an id at or above the persisted mark");
+        }
+        assert!(ids.reserved_left() >= RESERVE_BLOCK / 2, "topped up after every order");
     }
 
     #[test]

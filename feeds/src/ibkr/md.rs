@@ -323,7 +323,7 @@ mod thread {
         // When the last connection loss was seen, and when the live subscriptions were made.
         let mut lost_at: Option<Instant> = None;
         let mut subscribed_at = Instant::now();
-        let mut idle: u32 = 0;
+        let mut idle = cfg.idle_wait();
         let depth_on = cfg.depth_levels > 0;
         loop {
             if stop.load(Ordering::Acquire) || feed.is_abandoned() {
@@ -414,14 +414,14 @@ mod thread {
             let mut fault: Option<Poll> = None;
             let now = now_ns();
             out.clear();
-            // When idle, block briefly on the trade stream (it wakes at once on a trade) instead
-            // of sleeping: trades get the lowest latency, depth and quotes wait at most 500 µs.
-            let next_trade = if idle >= IDLE_SPINS {
-                s.trades.next_timeout(Duration::from_micros(500))
-            } else {
-                s.trades.try_next()
-            };
+            // `idle = "sleep_us"` only: once idle long enough, block on the trade stream (it
+            // wakes at once on a trade) instead of sleeping; quotes and depth then wait at most
+            // `idle_sleep_us`. `spin` and `yield` never block here.
+            let blocked = idle.may_block();
+            let next_trade = if blocked { s.trades.next_timeout(idle.sleep()) } else { s.trades.try_next() };
             match item(next_trade, |t: Trade| {
+                #[cfg(feature = "latency-probe")]
+                crate::ibkr::probe::md_received();
                 if let Some(e) = map.trade(ts_of(&t.time), now, t.price, t.size) {
                     out.push(e);
                 }
@@ -431,6 +431,8 @@ mod thread {
                 p => fault = Some(p),
             }
             match item(s.quotes.try_next(), |q: BidAsk| {
+                #[cfg(feature = "latency-probe")]
+                crate::ibkr::probe::md_received();
                 map.bid_ask(
                     ts_of(&q.time),
                     now,
@@ -464,9 +466,11 @@ mod thread {
             for e in out.drain(..) {
                 push(&mut feed, &status, e);
             }
+            #[cfg(feature = "latency-probe")]
+            crate::ibkr::probe::md_pushed();
             if busy {
                 status.touch(now);
-                idle = 0;
+                idle.busy();
             }
             match fault {
                 Some(Poll::Lost(why)) => {
@@ -486,18 +490,14 @@ mod thread {
                 _ => {}
             }
             if !busy {
-                idle = idle.saturating_add(1);
-                if idle < 64 {
-                    std::hint::spin_loop();
-                } else if idle < IDLE_SPINS {
-                    std::thread::yield_now();
+                if blocked {
+                    idle.count_empty();
+                } else {
+                    idle.wait();
                 }
             }
         }
     }
-
-    /// Idle polls (spins, then yields) before the thread blocks on the trade stream.
-    const IDLE_SPINS: u32 = 2048;
 
     /// Waits for the client to be connected again, checking `stop`: `Ok(true)` connected,
     /// `Ok(false)` stopping, `Err` when ibapi gave up reconnecting (or shut down). ibapi's

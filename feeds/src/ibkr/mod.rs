@@ -28,11 +28,13 @@ pub mod fake;
 pub mod ids;
 pub mod md;
 pub mod orders;
+#[cfg(feature = "latency-probe")]
+pub mod probe;
 pub mod reconcile;
 pub mod status;
 
 pub use check::{check, CheckReport, CheckRow, Verdict};
-pub use config::{ChainConfig, IbkrConfig, Secret, ACCOUNT_ENV};
+pub use config::{ChainConfig, IbkrConfig, Idle, IdlePolicy, Secret, ACCOUNT_ENV};
 pub use contract::{ContractError, ResolvedContract};
 pub use orders::OrderEdgeSummary;
 pub use reconcile::{BrokerPosition, StartupState};
@@ -265,7 +267,10 @@ impl IbkrEdge {
         );
         std::thread::Builder::new()
             .name("mia-ibkr-md".into())
-            .spawn(move || md::run(client, cfg, contract, feed, status, stop))
+            .spawn(move || {
+                pin_current("market data", cfg.md_core);
+                md::run(client, cfg, contract, feed, status, stop)
+            })
             .map_err(|e| IbkrError::Spawn("market data", e))
     }
 
@@ -291,9 +296,13 @@ impl IbkrEdge {
         )
         .map_err(IbkrError::Ids)?;
         let stop = Arc::clone(&self.stop);
+        let core = self.cfg.orders_core;
         std::thread::Builder::new()
             .name("mia-ibkr-orders".into())
-            .spawn(move || edge.run(orders, reports, &stop))
+            .spawn(move || {
+                pin_current("orders", core);
+                edge.run(orders, reports, &stop)
+            })
             .map_err(|e| IbkrError::Spawn("orders", e))
     }
 
@@ -347,11 +356,14 @@ pub(crate) fn open_client(cfg: &IbkrConfig) -> Result<Client, IbkrError> {
     std::net::TcpStream::connect_timeout(&sock, cfg.connect_timeout())
         .map_err(|e| IbkrError::Unreachable { addr: addr.clone(), reason: e.to_string() })?;
     let (tx, rx) = std::sync::mpsc::channel();
-    let (a2, id, attempts, timeout) =
-        (addr.clone(), cfg.client_id, cfg.reconnect_attempts, cfg.request_timeout());
+    let (a2, id, attempts, timeout, reader_core) =
+        (addr.clone(), cfg.client_id, cfg.reconnect_attempts, cfg.request_timeout(), cfg.reader_core);
     std::thread::Builder::new()
         .name("mia-ibkr-connect".into())
         .spawn(move || {
+            // ibapi starts its socket reader (dispatcher) thread from this one: it inherits
+            // this affinity, and ibapi reconnects on that same thread.
+            pin_current("ibapi reader", reader_core);
             let mut b =
                 Client::builder().address(a2).client_id(id).tcp_no_delay(true).one_shot_timeout(timeout);
             b = if attempts == 0 { b.reconnect_forever() } else { b.max_reconnect_attempts(attempts) };
@@ -365,6 +377,22 @@ pub(crate) fn open_client(cfg: &IbkrConfig) -> Result<Client, IbkrError> {
         }
         Ok(Err(e)) => Err(IbkrError::Handshake { addr, reason: e.to_string() }),
         Err(_) => Err(IbkrError::Timeout { addr, ms: cfg.connect_timeout_ms }),
+    }
+}
+
+/// Pins the calling thread to core `core` (modulo the core count); −1 leaves it unpinned. A
+/// core that cannot be set is a warning (the thread runs unpinned), not an error.
+fn pin_current(what: &str, core: i32) {
+    let Ok(want) = usize::try_from(core) else { return };
+    let ids = core_affinity::get_core_ids().unwrap_or_default();
+    let Some(id) = (!ids.is_empty()).then(|| ids[want % ids.len()]) else {
+        tracing::warn!(thread = what, core, "ibkr: no core list; thread not pinned");
+        return;
+    };
+    if core_affinity::set_for_current(id) {
+        tracing::info!(thread = what, core = id.id, "ibkr: thread pinned");
+    } else {
+        tracing::warn!(thread = what, core = id.id, "ibkr: cannot pin the thread");
     }
 }
 

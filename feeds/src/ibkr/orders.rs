@@ -186,7 +186,8 @@ impl OrderEdge {
         if let Err(e) = super::reconcile::refresh_positions(&mut self) {
             tracing::warn!(error = %e, "ibkr orders: initial positions request failed");
         }
-        let mut idle: u32 = 0;
+        let mut idle = self.cfg.idle_wait();
+        self.top_up_ids();
         loop {
             let mut busy = false;
             if stop.load(Ordering::Acquire) {
@@ -197,7 +198,14 @@ impl OrderEdge {
             // Intents.
             while let Ok(i) = orders.pop() {
                 busy = true;
+                #[cfg(feature = "latency-probe")]
+                super::probe::order_popped();
                 self.on_intent(i);
+            }
+            if busy {
+                // After the orders are on the wire: the id reservation's fsync is never on
+                // the path of the next order (unless a burst outruns half a block).
+                self.top_up_ids();
             }
             if orders.is_abandoned() && orders.is_empty() {
                 self.break_held("the order ring closed before the bracket's children arrived");
@@ -265,17 +273,18 @@ impl OrderEdge {
             self.expire_pending(false);
             busy |= self.flush_out(&mut reports);
             if busy {
-                idle = 0;
+                idle.busy();
             } else {
-                idle = idle.saturating_add(1);
-                if idle < 64 {
-                    std::hint::spin_loop();
-                } else if idle < 2048 {
-                    std::thread::yield_now();
-                } else {
-                    std::thread::sleep(Duration::from_micros(100));
-                }
+                idle.wait();
             }
+        }
+    }
+
+    /// Extends the persisted id reservation when it runs low ([`OrderIds::top_up`]); a
+    /// failure is logged and left to `allocate`, which then refuses the order it cannot cover.
+    fn top_up_ids(&mut self) {
+        if let Err(e) = self.ids.top_up() {
+            tracing::warn!(error = %e, "ibkr orders: cannot extend the order-id reservation");
         }
     }
 
@@ -481,8 +490,12 @@ impl OrderEdge {
             },
         );
         self.by_coid.insert(i.client_order_id, ib);
+        #[cfg(feature = "latency-probe")]
+        super::probe::order_submitting();
         match self.client.submit_order(ib, &self.contract, &order) {
             Ok(()) => {
+                #[cfg(feature = "latency-probe")]
+                super::probe::order_sent(ib);
                 self.summary.placed += 1;
                 tracing::debug!(coid = i.client_order_id, ib, parent, oca, transmit, "ibkr: order placed");
                 Some(ib)
@@ -529,8 +542,12 @@ impl OrderEdge {
             );
             return;
         }
+        #[cfg(feature = "latency-probe")]
+        super::probe::order_submitting();
         match self.client.submit_order(ib, &self.contract, &order) {
             Ok(()) => {
+                #[cfg(feature = "latency-probe")]
+                super::probe::order_sent(ib);
                 self.summary.placed += 1;
                 if let Some(s) = self.orders.get_mut(&ib) {
                     s.intent = next;

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use mia_feeds::ibkr::fake::FakeTws;
-use mia_feeds::ibkr::{ConnectOptions, IbkrConfig, IbkrEdge, Secret};
+use mia_feeds::ibkr::{ConnectOptions, IbkrConfig, IbkrEdge, IdlePolicy, Secret};
 use mia_model::msg::{ExecReport, Msg};
 use mia_model::time::calendar::Date;
 use std::io::Write;
@@ -26,6 +26,8 @@ pub fn cfg(port: u16) -> IbkrConfig {
         reconnect_initial_ms: 50,
         reconnect_max_ms: 1_000,
         commission_wait_ms: 2_000,
+        // Polite on a 2-core CI box (the product default `spin` is for isolated cores).
+        idle: IdlePolicy::SleepUs,
         ..IbkrConfig::default()
     }
 }

@@ -75,6 +75,11 @@ pub struct FakeConfig {
     /// Keep the positions from the fills, like a real account (`avg_cost` = average price ×
     /// multiplier, IB's convention for futures); off = only [`FakeTws::set_positions`].
     pub track_positions: bool,
+    /// Fill every market order in full the moment it is transmitted, at this price with a
+    /// 2.25 USD commission (the fills follow its acknowledgement on the socket); `None` = only
+    /// [`FakeTws::fill`]. Lets a latency run keep deciding without a test thread polling the
+    /// fake's records.
+    pub auto_fill_market: Option<f64>,
 }
 
 impl Default for FakeConfig {
@@ -90,6 +95,7 @@ impl Default for FakeConfig {
             handshake_reply: None,
             spx_spot: 6000.0,
             track_positions: false,
+            auto_fill_market: None,
         }
     }
 }
@@ -263,6 +269,19 @@ impl Inner {
         self.send(&frame(id, m));
     }
 
+    /// [`send`](Self::send), returning the instant just before the bytes were written
+    /// (`None` when no client is connected).
+    fn send_timed(&self, bytes: &[u8]) -> Option<Instant> {
+        let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let s = w.as_mut()?;
+        let at = Instant::now();
+        if s.write_all(bytes).is_err() {
+            *w = None;
+            return None;
+        }
+        Some(at)
+    }
+
     fn notify(&self) {
         self.changed.notify_all();
     }
@@ -347,8 +366,10 @@ impl FakeTws {
     }
 
     /// Sends a tick-by-tick trade to every `Last`/`AllLast` subscription (time in unix s).
-    pub fn trade(&self, price: f64, size: f64, time_s: i64) {
+    /// Returns when the last frame's write began (`None`: no subscription or no client).
+    pub fn trade(&self, price: f64, size: f64, time_s: i64) -> Option<Instant> {
         let subs = self.inner.lock().session.last.clone();
+        let mut at = None;
         for req in subs {
             let m = proto::TickByTickData {
                 req_id: Some(req),
@@ -361,13 +382,16 @@ impl FakeTws {
                 }),
                 bid_ask: None,
             };
-            self.inner.send_msg(99, &m);
+            at = self.inner.send_timed(&frame(99, &m));
         }
+        at
     }
 
-    /// Sends a tick-by-tick bid/ask to every `BidAsk` subscription.
-    pub fn bid_ask(&self, bid: f64, ask: f64, bid_size: f64, ask_size: f64, time_s: i64) {
+    /// Sends a tick-by-tick bid/ask to every `BidAsk` subscription. Returns when the last
+    /// frame's write began (`None`: no subscription or no client).
+    pub fn bid_ask(&self, bid: f64, ask: f64, bid_size: f64, ask_size: f64, time_s: i64) -> Option<Instant> {
         let subs = self.inner.lock().session.bid_ask.clone();
+        let mut at = None;
         for req in subs {
             let m = proto::TickByTickData {
                 req_id: Some(req),
@@ -381,8 +405,9 @@ impl FakeTws {
                     size_ask: Some(fmt_qty(ask_size)),
                 }),
             };
-            self.inner.send_msg(99, &m);
+            at = self.inner.send_timed(&frame(99, &m));
         }
+        at
     }
 
     /// Sends a depth row to every depth subscription: `operation` 0 insert / 1 update /
@@ -1181,12 +1206,30 @@ fn place_order(inner: &Arc<Inner>, session: u32, body: &[u8]) {
                     })
                     .map(|(id, _)| *id)
                     .collect();
-                for id in ids {
+                for &id in &ids {
                     if let Some(o) = st.orders.get_mut(&id) {
                         o.transmitted = true;
                         o.status = "Submitted";
                         out.push(frame(5, &open_order(o)));
                         out.push(frame(3, &order_status(o)));
+                    }
+                }
+                if let Some(px) = st.cfg.auto_fill_market {
+                    for id in ids {
+                        let qty = match st.orders.get(&id) {
+                            Some(o) if o.placed.order_type == "MKT" => o.placed.qty,
+                            _ => continue,
+                        };
+                        let Some((ex, cancelled)) = record_fill(&mut st, id, qty, px, 2.25) else { continue };
+                        let Some(o) = st.orders.get(&id) else { continue };
+                        out.push(frame(11, &exec_details(-1, o, &ex)));
+                        out.push(frame(3, &order_status(o)));
+                        out.push(frame(59, &commission_report(&ex)));
+                        for c in cancelled {
+                            if let Some(c) = st.orders.get(&c) {
+                                out.push(frame(3, &order_status(c)));
+                            }
+                        }
                     }
                 }
             }
