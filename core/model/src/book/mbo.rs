@@ -1,7 +1,8 @@
 //! Market-by-order (MBO) to L2 aggregation without allocation after construction.
 //!
 //! [`MboBook`] keeps every resting order in a preallocated open-addressing map
-//! (order id → side, price, size) and aggregates them into one price ladder per side: an array
+//! (order id → side, price, size in 16 bytes; runs of 8 consecutive ids hashed together, so a
+//! feed's increasing ids share cache lines; see `OrderMap`) and aggregates them into one price ladder per side: an array
 //! indexed by tick offset from a movable base, with a bitset of non-empty slots so that the best
 //! level and the next level below any slot are found with a few word scans. The ladder recenters
 //! (moves its window) when an order arrives outside the window and everything still fits;
@@ -10,8 +11,8 @@
 //! The book publishes a top-[`DEPTH`] view per side, which a normalizer turns into `Level`
 //! events: [`MboBook::diff_top`] reports each (side, depth) whose level changed since the last
 //! call. The view is kept **incrementally**: a record changes one level (two for a modify that
-//! moves an order), and the view is edited in place — a size change at a visible level rewrites
-//! one entry, a new level shifts the deeper entries down, a vanished level shifts them up and
+//! moves an order), and the view (the levels' scores; sizes are read from the ladder at the
+//! diff) is edited in place — a size change at a visible level marks one entry, a new level shifts the deeper entries down, a vanished level shifts them up and
 //! fetches one level from the ladder (one bitset scan) — marking the depths it touched; the diff
 //! compares only those. The reference mode ([`MboBook::new_rescan`], the former algorithm, kept
 //! for the equivalence proof and the benchmark) walks the ladder's best 10 levels of every
