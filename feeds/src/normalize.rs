@@ -381,7 +381,11 @@ impl MboNormalizer {
             Some(MboAction::Trade) => {
                 out.push(Event { order_id: rec.order_id, ..st.trade(rec.side, rec.price, rec.size) });
             }
-            Some(action) => self.book.apply(action, side, rec.order_id, rec.price, rec.size),
+            // Dispatched here, not through `MboBook::apply` (one match per record, not two).
+            Some(MboAction::Add) => self.book.add(rec.order_id, side, rec.price, rec.size),
+            Some(MboAction::Cancel) => self.book.cancel(rec.order_id, rec.size),
+            Some(MboAction::Modify) => self.book.modify(rec.order_id, side, rec.price, rec.size),
+            Some(MboAction::Fill | MboAction::None) => {}
             None => self.unknown_actions += 1,
         }
         let order_id = rec.order_id;

@@ -1,7 +1,8 @@
 //! Market-by-order (MBO) to L2 aggregation without allocation after construction.
 //!
 //! [`MboBook`] keeps every resting order in a preallocated open-addressing map
-//! (order id → side, price, size) and aggregates them into one price ladder per side: an array
+//! (order id → side, price, size in 16 bytes; runs of 8 consecutive ids hashed together, so a
+//! feed's increasing ids share cache lines; see `OrderMap`) and aggregates them into one price ladder per side: an array
 //! indexed by tick offset from a movable base, with a bitset of non-empty slots so that the best
 //! level and the next level below any slot are found with a few word scans. The ladder recenters
 //! (moves its window) when an order arrives outside the window and everything still fits;
@@ -10,8 +11,8 @@
 //! The book publishes a top-[`DEPTH`] view per side, which a normalizer turns into `Level`
 //! events: [`MboBook::diff_top`] reports each (side, depth) whose level changed since the last
 //! call. The view is kept **incrementally**: a record changes one level (two for a modify that
-//! moves an order), and the view is edited in place — a size change at a visible level rewrites
-//! one entry, a new level shifts the deeper entries down, a vanished level shifts them up and
+//! moves an order), and the view (the levels' scores; sizes are read from the ladder at the
+//! diff) is edited in place — a size change at a visible level marks one entry, a new level shifts the deeper entries down, a vanished level shifts them up and
 //! fetches one level from the ladder (one bitset scan) — marking the depths it touched; the diff
 //! compares only those. The reference mode ([`MboBook::new_rescan`], the former algorithm, kept
 //! for the equivalence proof and the benchmark) walks the ladder's best 10 levels of every
@@ -26,7 +27,6 @@
 use crate::book::{Level, DEPTH};
 use crate::contract::ContractSpec;
 use crate::event::Side;
-use crate::id_map::{IdEntry, IdMap};
 use crate::price::{Px, UNDEF_PX};
 
 /// An MBO action (DBN `action` byte).
@@ -107,25 +107,173 @@ impl MboStats {
     }
 }
 
-/// One resting order in the map; `side == 0` marks an empty slot.
-#[derive(Clone, Copy, Debug, Default)]
-struct OrderSlot {
+/// One resting order: 16 bytes, four to a cache line. `size == 0` marks a vacant map slot
+/// (a resting order always has a size: a cancel or modify to zero removes it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Order {
     id: u64,
-    /// Ladder score of the order's price (see [`Ladder`]).
-    score: i64,
+    /// `score << 1 | side` (side 0 bid, 1 ask); the score (see [`Ladder`]) fits 31 bits
+    /// ([`MAX_TICKS`]).
+    key: i32,
     size: u32,
-    /// 0 empty, 1 bid, 2 ask.
-    side: u8,
 }
 
-impl IdEntry for OrderSlot {
+const _: () = assert!(std::mem::size_of::<Order>() == 16);
+
+/// Largest tick index (price / tick) an order may have; beyond it the order is refused as
+/// invalid (the score must fit the 31 bits of [`Order::key`]). ±2²⁹ ticks is ±134 M points of
+/// ES.
+const MAX_TICKS: i64 = 1 << 29;
+
+impl Order {
     #[inline]
-    fn id(&self) -> u64 {
-        self.id
+    fn new(id: u64, side: usize, score: i64, size: u32) -> Self {
+        debug_assert!(score.abs() <= MAX_TICKS && side < 2 && size > 0);
+        Self { id, key: ((score as i32) << 1) | side as i32, size }
     }
+
     #[inline]
-    fn is_vacant(&self) -> bool {
-        self.side == 0
+    fn side(&self) -> usize {
+        (self.key & 1) as usize
+    }
+
+    #[inline]
+    fn score(&self) -> i64 {
+        i64::from(self.key >> 1)
+    }
+}
+
+/// Consecutive ids in runs of `2^RUN_BITS` share one hashed run of slots (two cache lines):
+/// exchange order ids are mostly increasing, so the orders of one burst sit together.
+const RUN_BITS: u32 = 3;
+
+/// The order map: open addressing, linear probing, backward-shift deletion, at most `max`
+/// orders in `2·max` (power of two, ≥ 16) slots, allocated once. Invariant: every stored order
+/// is reachable from its home slot without crossing a vacant slot, and at least half the slots
+/// are vacant, so probes are short and terminate.
+///
+/// The hash keeps the low [`RUN_BITS`] bits of the id and places the run `id >> RUN_BITS` by
+/// Fibonacci hashing (the top bits of `run · 2⁶⁴/φ`): sequential ids fill adjacent slots (one
+/// cache miss per 8 new orders instead of one per order), strided or structured ids are still
+/// spread over the whole table by the multiplication. Ids whose low bits are all equal use one
+/// home slot per run, so their probes stay short at the capacity's load factor of ½.
+#[derive(Clone, Debug)]
+struct OrderMap {
+    slots: Box<[Order]>,
+    mask: usize,
+    shift: u32,
+    /// [`RUN_BITS`], or 0 for the reference per-id hash ([`MboBook::new_per_id_hash`]).
+    run_bits: u32,
+    len: usize,
+    max: usize,
+}
+
+impl OrderMap {
+    /// A map for `max_orders` orders hashing runs of `2^run_bits` consecutive ids together.
+    fn new(max_orders: usize, run_bits: u32) -> Self {
+        let max = max_orders.max(1);
+        let cap = max.saturating_mul(2).next_power_of_two().max(2 << run_bits);
+        let hashed_bits = cap.trailing_zeros() - run_bits;
+        Self {
+            slots: vec![Order::default(); cap].into_boxed_slice(),
+            mask: cap - 1,
+            shift: 64 - hashed_bits,
+            run_bits,
+            len: 0,
+            max,
+        }
+    }
+
+    /// The home slot of `id`.
+    #[inline]
+    fn home(&self, id: u64) -> usize {
+        let run = ((id >> self.run_bits).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize;
+        (run << self.run_bits) | (id as usize & ((1 << self.run_bits) - 1))
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline]
+    fn is_full(&self) -> bool {
+        self.len >= self.max
+    }
+
+    /// `Ok(slot)` holding `id`, or `Err(slot)`: the vacant slot where `id` would go.
+    #[inline]
+    fn probe(&self, id: u64) -> Result<usize, usize> {
+        let mut i = self.home(id);
+        loop {
+            let s = self.slots[i & self.mask];
+            if s.size == 0 {
+                return Err(i & self.mask);
+            }
+            if s.id == id {
+                return Ok(i & self.mask);
+            }
+            i = (i & self.mask) + 1;
+        }
+    }
+
+    /// The slot holding `id`.
+    #[inline]
+    fn find(&self, id: u64) -> Option<usize> {
+        self.probe(id).ok()
+    }
+
+    /// Stores `o` in the vacant slot `i` that [`Self::probe`] returned for `o.id` (no change
+    /// to the map since). The caller checked [`Self::is_full`].
+    #[inline]
+    fn insert_at(&mut self, i: usize, o: Order) {
+        debug_assert!(self.slots[i].size == 0 && !self.is_full());
+        self.slots[i] = o;
+        self.len += 1;
+    }
+
+    /// Removes the order at slot `i`, shifting later members of its probe run back.
+    #[inline]
+    fn remove_at(&mut self, i: usize) {
+        let mut hole = i;
+        let mut j = (i + 1) & self.mask;
+        loop {
+            let s = self.slots[j];
+            if s.size == 0 {
+                break;
+            }
+            let home = self.home(s.id);
+            // Move slot j into the hole when its home is not in (hole, j] (cyclically).
+            if (j.wrapping_sub(home) & self.mask) >= (j.wrapping_sub(hole) & self.mask) {
+                self.slots[hole] = s;
+                hole = j;
+            }
+            j = (j + 1) & self.mask;
+        }
+        self.slots[hole] = Order::default();
+        self.len -= 1;
+    }
+
+    fn clear(&mut self) {
+        if self.len > 0 {
+            self.slots.fill(Order::default());
+            self.len = 0;
+        }
+    }
+}
+
+impl std::ops::Index<usize> for OrderMap {
+    type Output = Order;
+    #[inline]
+    fn index(&self, i: usize) -> &Order {
+        &self.slots[i]
+    }
+}
+
+impl std::ops::IndexMut<usize> for OrderMap {
+    #[inline]
+    fn index_mut(&mut self, i: usize) -> &mut Order {
+        &mut self.slots[i]
     }
 }
 
@@ -137,8 +285,8 @@ struct Ladder {
     /// +1 for bids, −1 for asks.
     sign: i64,
     base: i64,
-    size: Vec<u64>,
-    count: Vec<u32>,
+    /// Aggregate size and order count per slot, side by side (one cache line per access).
+    cells: Vec<Cell>,
     bits: Vec<u64>,
     /// Number of non-empty slots.
     levels: usize,
@@ -146,14 +294,21 @@ struct Ladder {
     best: usize,
 }
 
+/// One price slot of a [`Ladder`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Cell {
+    size: u64,
+    count: u32,
+}
+
 impl Ladder {
     fn new(sign: i64, n: usize) -> Self {
-        Self { sign, base: 0, size: vec![0; n], count: vec![0; n], bits: vec![0; n / 64], levels: 0, best: 0 }
+        Self { sign, base: 0, cells: vec![Cell::default(); n], bits: vec![0; n / 64], levels: 0, best: 0 }
     }
 
     #[inline]
     fn n(&self) -> usize {
-        self.size.len()
+        self.cells.len()
     }
 
     /// The slot of `score`, moving the window if needed; `None` when it cannot fit.
@@ -196,20 +351,16 @@ impl Ladder {
         let len = self.n();
         if delta > 0 {
             let d = delta as usize;
-            self.size.copy_within(0..len - d, d);
-            self.count.copy_within(0..len - d, d);
-            self.size[..d].fill(0);
-            self.count[..d].fill(0);
+            self.cells.copy_within(0..len - d, d);
+            self.cells[..d].fill(Cell::default());
         } else if delta < 0 {
             let d = (-delta) as usize;
-            self.size.copy_within(d..len, 0);
-            self.count.copy_within(d..len, 0);
-            self.size[len - d..].fill(0);
-            self.count[len - d..].fill(0);
+            self.cells.copy_within(d..len, 0);
+            self.cells[len - d..].fill(Cell::default());
         }
         self.bits.fill(0);
-        for (k, &c) in self.count.iter().enumerate() {
-            if c != 0 {
+        for (k, c) in self.cells.iter().enumerate() {
+            if c.count != 0 {
                 self.bits[k / 64] |= 1 << (k % 64);
             }
         }
@@ -251,33 +402,35 @@ impl Ladder {
     /// Adds one order of `qty` at `slot`.
     #[inline]
     fn add_order(&mut self, slot: usize, qty: u32) {
-        if self.count[slot] == 0 {
+        let c = &mut self.cells[slot];
+        if c.count == 0 {
             self.bits[slot / 64] |= 1 << (slot % 64);
             if self.levels == 0 || slot > self.best {
                 self.best = slot;
             }
             self.levels += 1;
         }
-        self.count[slot] += 1;
-        self.size[slot] += u64::from(qty);
+        c.count += 1;
+        c.size += u64::from(qty);
     }
 
     /// True when `slot` holds no order.
     #[inline]
     fn is_empty_at(&self, slot: usize) -> bool {
-        self.count[slot] == 0
+        self.cells[slot].count == 0
     }
 
     /// Removes one order of `qty` from `slot`.
     #[inline]
     fn remove_order(&mut self, slot: usize, qty: u32) {
-        if self.count[slot] == 0 {
+        let c = &mut self.cells[slot];
+        if c.count == 0 {
             return;
         }
-        self.count[slot] -= 1;
-        self.size[slot] = self.size[slot].saturating_sub(u64::from(qty));
-        if self.count[slot] == 0 {
-            self.size[slot] = 0;
+        c.count -= 1;
+        c.size = c.size.saturating_sub(u64::from(qty));
+        if c.count == 0 {
+            c.size = 0;
             self.bits[slot / 64] &= !(1 << (slot % 64));
             self.levels -= 1;
             if slot == self.best {
@@ -289,7 +442,8 @@ impl Ladder {
     /// Changes the size of one order at `slot` from `old` to `new` (both > 0).
     #[inline]
     fn resize_order(&mut self, slot: usize, old: u32, new: u32) {
-        self.size[slot] = (self.size[slot] + u64::from(new)).saturating_sub(u64::from(old));
+        let c = &mut self.cells[slot];
+        c.size = (c.size + u64::from(new)).saturating_sub(u64::from(old));
     }
 
     /// The slot of an order already in the ladder (its score was placed by this ladder).
@@ -303,8 +457,8 @@ impl Ladder {
     fn level_at(&self, slot: usize, tick: Px) -> Level {
         Level {
             price: (self.base + slot as i64) * self.sign * tick,
-            size: self.size[slot].min(u64::from(u32::MAX)) as u32,
-            count: self.count[slot],
+            size: self.cells[slot].size.min(u64::from(u32::MAX)) as u32,
+            count: self.cells[slot].count,
         }
     }
 
@@ -332,8 +486,7 @@ impl Ladder {
 
     fn clear(&mut self) {
         if self.levels > 0 {
-            self.size.fill(0);
-            self.count.fill(0);
+            self.cells.fill(Cell::default());
             self.bits.fill(0);
             self.levels = 0;
             self.best = 0;
@@ -345,7 +498,7 @@ impl Ladder {
 #[derive(Clone)]
 pub struct MboBook {
     tick: Px,
-    orders: IdMap<OrderSlot>,
+    orders: OrderMap,
     /// `[bids, asks]`.
     ladders: [Ladder; 2],
     /// Last published top-`DEPTH` view, `[bids, asks]`.
@@ -361,24 +514,52 @@ pub struct MboBook {
     stats: MboStats,
 }
 
-/// One side's current top-[`DEPTH`] levels, best first, and the depths changed since the last
-/// diff. Entries at `len..` are `Level::EMPTY`.
+/// One side's current top-[`DEPTH`] levels as ladder scores, best first, and the depths changed
+/// since the last diff. Entries at `len..` are `i64::MIN` (no order has that score: scores are
+/// within ±[`MAX_TICKS`]), so searches run over the whole fixed-size array without a length
+/// bound. The levels themselves are read from the ladder when the view is diffed.
 #[derive(Clone, Copy, Debug)]
 struct TopView {
     score: [i64; DEPTH],
-    lv: [Level; DEPTH],
     len: usize,
     /// Bit `d`: depth `d` may differ from the published view.
     changed: u32,
 }
 
 impl TopView {
-    const EMPTY: Self = Self { score: [i64::MIN; DEPTH], lv: [Level::EMPTY; DEPTH], len: 0, changed: 0 };
+    const EMPTY: Self = Self { score: [i64::MIN; DEPTH], len: 0, changed: 0 };
 
     /// Depth of the level of `score`, if it is in the view.
     #[inline]
     fn find(&self, score: i64) -> Option<usize> {
-        self.score[..self.len].iter().position(|&x| x == score)
+        self.score.iter().position(|&x| x == score)
+    }
+
+    /// Inserts `score` at depth `d`, shifting the deeper entries down one (the last one falls
+    /// out). Fixed trip count and selects: no call, no data-dependent branch.
+    #[inline]
+    fn insert(&mut self, d: usize, score: i64) {
+        let old = self.score;
+        for (k, x) in self.score.iter_mut().enumerate() {
+            let prev = old[k.saturating_sub(1)];
+            *x = if k < d {
+                old[k]
+            } else if k == d {
+                score
+            } else {
+                prev
+            };
+        }
+    }
+
+    /// Removes depth `d`, shifting the deeper entries up one and putting `last` at the bottom.
+    #[inline]
+    fn remove(&mut self, d: usize, last: i64) {
+        let old = self.score;
+        for (k, x) in self.score.iter_mut().enumerate() {
+            let next = if k + 1 < DEPTH { old[k + 1] } else { last };
+            *x = if k < d { old[k] } else { next };
+        }
     }
 
     /// Marks depths `from..to` changed.
@@ -407,7 +588,7 @@ impl MboBook {
         let n = cfg.ladder_ticks.max(64).div_ceil(64) * 64;
         Self {
             tick: cfg.tick.max(1),
-            orders: IdMap::new(cfg.max_orders),
+            orders: OrderMap::new(cfg.max_orders, RUN_BITS),
             ladders: [Ladder::new(1, n), Ladder::new(-1, n)],
             published: [[Level::EMPTY; DEPTH]; 2],
             view: [TopView::EMPTY; 2],
@@ -425,36 +606,35 @@ impl MboBook {
         Self { rescan: true, ..Self::new(cfg) }
     }
 
-    /// The level at `slot` of `side` changed size or order count and is still there.
+    /// The book with the former order-map hash: each id placed by Fibonacci hashing on its
+    /// own, so consecutive ids land on unrelated cache lines (same output, slower on
+    /// sequential ids). For the benchmark's before/after.
+    pub fn new_per_id_hash(cfg: MboConfig) -> Self {
+        Self { orders: OrderMap::new(cfg.max_orders, 0), ..Self::new(cfg) }
+    }
+
+    /// The level of `score` on `side` changed size or order count and is still there.
     #[inline]
-    fn level_changed(&mut self, side: usize, slot: usize, score: i64) {
+    fn level_changed(&mut self, side: usize, score: i64) {
         if self.rescan {
             return self.touch(side, score);
         }
         let v = &mut self.view[side];
         if let Some(d) = v.find(score) {
-            v.lv[d] = self.ladders[side].level_at(slot, self.tick);
             v.changed |= 1 << d;
         }
     }
 
-    /// A level appeared at `slot` of `side` (its first order).
+    /// A level appeared at `score` on `side` (its first order).
     #[inline]
-    fn level_added(&mut self, side: usize, slot: usize, score: i64) {
+    fn level_added(&mut self, side: usize, score: i64) {
         if self.rescan {
             return self.touch(side, score);
         }
-        let lvl = self.ladders[side].level_at(slot, self.tick);
         let v = &mut self.view[side];
-        let d = v.score[..v.len].iter().position(|&x| x < score).unwrap_or(v.len);
-        if d >= DEPTH {
-            return;
-        }
-        let end = v.len.min(DEPTH - 1);
-        v.score.copy_within(d..end, d + 1);
-        v.lv.copy_within(d..end, d + 1);
-        v.score[d] = score;
-        v.lv[d] = lvl;
+        // The entries past `len` are `i64::MIN`, below any score.
+        let Some(d) = v.score.iter().position(|&x| x < score) else { return };
+        v.insert(d, score);
         v.len = (v.len + 1).min(DEPTH);
         let len = v.len;
         v.mark(d, len);
@@ -474,23 +654,14 @@ impl MboBook {
             let l = &self.ladders[side];
             l.slot_of(self.view[side].score[DEPTH - 1])
                 .and_then(|s| l.next_below(s))
-                .map(|s| (l.base + s as i64, l.level_at(s, self.tick)))
+                .map(|s| l.base + s as i64)
         } else {
             None
         };
         let v = &mut self.view[side];
-        v.score.copy_within(d + 1..old_len, d);
-        v.lv.copy_within(d + 1..old_len, d);
-        match refill {
-            Some((sc, lvl)) => {
-                v.score[DEPTH - 1] = sc;
-                v.lv[DEPTH - 1] = lvl;
-            }
-            None => {
-                v.len -= 1;
-                v.score[v.len] = i64::MIN;
-                v.lv[v.len] = Level::EMPTY;
-            }
+        v.remove(d, refill.unwrap_or(i64::MIN));
+        if refill.is_none() {
+            v.len -= 1;
         }
         v.mark(d, old_len);
     }
@@ -505,13 +676,16 @@ impl MboBook {
         self.orders.len()
     }
 
-    /// Ladder score of a price on `side`, `None` when undefined or off the tick grid.
+    /// Ladder score of a price on `side`, `None` when undefined, off the tick grid or beyond
+    /// ±[`MAX_TICKS`] ticks.
     #[inline]
     fn score(&self, side: usize, price: Px) -> Option<i64> {
-        if price == UNDEF_PX || price % self.tick != 0 {
+        // One division: the quotient and the remainder come from the same instruction.
+        let (q, r) = (price / self.tick, price % self.tick);
+        if price == UNDEF_PX || r != 0 || q.unsigned_abs() > MAX_TICKS as u64 {
             return None;
         }
-        Some((price / self.tick) * self.ladders[side].sign)
+        Some(q * self.ladders[side].sign)
     }
 
     #[inline]
@@ -524,6 +698,14 @@ impl MboBook {
     /// Places a new order (id known to be absent); counts and drops it when it cannot fit.
     #[inline]
     fn place(&mut self, order_id: u64, side: usize, score: i64, size: u32) {
+        debug_assert!(self.orders.find(order_id).is_none());
+        let (Ok(at) | Err(at)) = self.orders.probe(order_id);
+        self.place_at(at, order_id, side, score, size);
+    }
+
+    /// Places a new order in map slot `at`, the vacant slot a probe for `order_id` returned.
+    #[inline]
+    fn place_at(&mut self, at: usize, order_id: u64, side: usize, score: i64, size: u32) {
         if self.orders.is_full() {
             self.stats.order_overflow += 1;
             return;
@@ -532,14 +714,13 @@ impl MboBook {
             self.stats.ladder_overflow += 1;
             return;
         };
-        let inserted = self.orders.insert_new(OrderSlot { id: order_id, score, size, side: side as u8 + 1 });
-        debug_assert!(inserted, "capacity checked above");
+        self.orders.insert_at(at, Order::new(order_id, side, score, size));
         let new_level = self.ladders[side].is_empty_at(slot);
         self.ladders[side].add_order(slot, size);
         if new_level {
-            self.level_added(side, slot, score);
+            self.level_added(side, score);
         } else {
-            self.level_changed(side, slot, score);
+            self.level_changed(side, score);
         }
     }
 
@@ -547,21 +728,22 @@ impl MboBook {
     #[inline]
     fn unplace(&mut self, i: usize) {
         let o = self.orders[i];
-        let side = (o.side - 1) as usize;
+        let (side, score) = (o.side(), o.score());
         self.orders.remove_at(i);
-        let Some(slot) = self.ladders[side].slot_of(o.score) else { return };
+        let Some(slot) = self.ladders[side].slot_of(score) else { return };
         if self.ladders[side].is_empty_at(slot) {
             return;
         }
         self.ladders[side].remove_order(slot, o.size);
         if self.ladders[side].is_empty_at(slot) {
-            self.level_removed(side, o.score);
+            self.level_removed(side, score);
         } else {
-            self.level_changed(side, slot, o.score);
+            self.level_changed(side, score);
         }
     }
 
     /// `A`: adds a resting order. A duplicate id is counted and replaces the old order.
+    #[inline]
     pub fn add(&mut self, order_id: u64, side: Side, price: Px, size: u32) {
         let Some(s) = side_index(side) else {
             self.stats.invalid += 1;
@@ -575,15 +757,19 @@ impl MboBook {
             self.stats.invalid += 1;
             return;
         }
-        if let Some(i) = self.orders.find(order_id) {
-            self.stats.duplicate_add += 1;
-            self.unplace(i);
+        match self.orders.probe(order_id) {
+            Err(at) => self.place_at(at, order_id, s, score, size),
+            Ok(i) => {
+                self.stats.duplicate_add += 1;
+                self.unplace(i);
+                self.place(order_id, s, score, size);
+            }
         }
-        self.place(order_id, s, score, size);
     }
 
     /// `C`: cancels `size` contracts of an order, removing it when nothing is left. Unknown ids
     /// are counted.
+    #[inline]
     pub fn cancel(&mut self, order_id: u64, size: u32) {
         let Some(i) = self.orders.find(order_id) else {
             self.stats.unknown_order += 1;
@@ -594,17 +780,18 @@ impl MboBook {
             self.unplace(i);
             return;
         }
-        let side = (o.side - 1) as usize;
+        let (side, score) = (o.side(), o.score());
         let rest = o.size - size;
         self.orders[i].size = rest;
-        if let Some(slot) = self.ladders[side].slot_of(o.score) {
+        if let Some(slot) = self.ladders[side].slot_of(score) {
             self.ladders[side].resize_order(slot, o.size, rest);
-            self.level_changed(side, slot, o.score);
+            self.level_changed(side, score);
         }
     }
 
     /// `M`: sets an order's side, price and size (a size of 0 removes it). An unknown id is
     /// counted, then added (Databento's reference behaviour).
+    #[inline]
     pub fn modify(&mut self, order_id: u64, side: Side, price: Px, size: u32) {
         let Some(i) = self.orders.find(order_id) else {
             self.stats.unknown_order += 1;
@@ -626,12 +813,11 @@ impl MboBook {
             return;
         };
         let o = self.orders[i];
-        let old_side = (o.side - 1) as usize;
-        if old_side == s && o.score == score {
+        if o.side() == s && o.score() == score {
             self.orders[i].size = size;
             if let Some(slot) = self.ladders[s].slot_of(score) {
                 self.ladders[s].resize_order(slot, o.size, size);
-                self.level_changed(s, slot, score);
+                self.level_changed(s, score);
             }
         } else {
             self.unplace(i);
@@ -694,7 +880,7 @@ impl MboBook {
         let Some(score) = self.score(s, price) else {
             return 0;
         };
-        self.ladders[s].slot_of(score).map_or(0, |slot| self.ladders[s].size[slot])
+        self.ladders[s].slot_of(score).map_or(0, |slot| self.ladders[s].cells[slot].size)
     }
 
     /// The last published top-[`DEPTH`] view of `side` (empty for `Side::None`).
@@ -718,10 +904,14 @@ impl MboBook {
             let v = &mut self.view[s];
             let mut m = v.changed;
             v.changed = 0;
+            let l = &self.ladders[s];
             while m != 0 {
                 let d = m.trailing_zeros() as usize;
                 m &= m - 1;
-                let cur = v.lv[d];
+                let cur = match l.slot_of(v.score[d]) {
+                    Some(slot) if d < v.len => l.level_at(slot, self.tick),
+                    _ => Level::EMPTY,
+                };
                 let p = &mut self.published[s][d];
                 if cur != *p {
                     *p = cur;
@@ -754,7 +944,8 @@ impl MboBook {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use proptest::prelude::*;
+    use std::collections::{BTreeMap, HashMap};
 
     const T: Px = 250_000_000;
 
@@ -1013,6 +1204,296 @@ mod tests {
         }
         assert!(reported > 20_000, "the sequence must move the view: {reported} differences");
         assert!(inc.stats().recenters > 0 && inc.stats() == re.stats());
+    }
+
+    /// Displacement of every stored order from its home slot: (mean, max).
+    fn displacement(m: &OrderMap) -> (f64, usize) {
+        let (mut sum, mut max, mut n) = (0usize, 0usize, 0usize);
+        for (i, o) in m.slots.iter().enumerate() {
+            if o.size != 0 {
+                let d = i.wrapping_sub(m.home(o.id)) & m.mask;
+                sum += d;
+                max = max.max(d);
+                n += 1;
+            }
+        }
+        (sum as f64 / n.max(1) as f64, max)
+    }
+
+    /// The order map does not degrade on the id patterns exchanges produce: dense sequential
+    /// ids (from 1 and from a CME-like 13-digit base), ids with a stride (low bits constant:
+    /// 8, 1024, 2²⁰) and pseudo-random ids, each filled to the map's full capacity (load ½),
+    /// keep probe runs short; and a sliding window of live orders (add the newest, cancel the
+    /// oldest) over ten times the capacity leaves no clustering behind (backward-shift
+    /// deletion, no tombstones). A masked identity hash fails the strided cases (every id on
+    /// one slot); a plain per-id hash passes but loses the sequential locality measured by the
+    /// bench.
+    #[test]
+    fn order_map_probes_stay_short_on_dense_strided_and_random_ids() {
+        const MAX: usize = 1 << 14;
+        let mut rng = 0x9e37_79b9_u64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let random: Vec<u64> = (0..MAX).map(|_| next()).collect();
+        type Pattern = (&'static str, Box<dyn Fn(u64) -> u64>);
+        let patterns: [Pattern; 6] = [
+            ("sequential", Box::new(|k| k + 1)),
+            ("sequential from 6.4e12", Box::new(|k| 6_400_000_000_000 + k)),
+            ("stride 8", Box::new(|k| k * 8)),
+            ("stride 1024", Box::new(|k| k << 10)),
+            ("stride 2^20", Box::new(|k| (k << 20) | 5)),
+            ("random", Box::new(move |k| random[k as usize])),
+        ];
+        for (name, id) in &patterns {
+            let mut m = OrderMap::new(MAX, RUN_BITS);
+            for k in 0..MAX as u64 {
+                let o = Order::new(id(k), 0, 7, 1);
+                match m.probe(o.id) {
+                    Err(at) => m.insert_at(at, o),
+                    Ok(_) => panic!("{name}: id {} found before insertion", o.id),
+                }
+            }
+            assert!(m.is_full(), "{name}");
+            let (mean, max) = displacement(&m);
+            // Linear probing at load ½ with a uniform hash: mean displacement ≈ 0.5. Ids whose
+            // low 3 bits are constant use one home per run of 8 (load 4 per home): ≈ 4.
+            let bound = if name.starts_with("stride") { 6.0 } else { 1.0 };
+            assert!(mean < bound && max < 128, "{name}: mean displacement {mean:.2}, max {max}");
+            for k in 0..MAX as u64 {
+                assert_eq!(m.find(id(k)).map(|i| m[i].id), Some(id(k)), "{name}");
+            }
+        }
+        // Sliding window: 4096 live orders, 10 × capacity ids through the map.
+        let mut m = OrderMap::new(MAX, RUN_BITS);
+        let w = 4096u64;
+        for k in 0..10 * MAX as u64 {
+            if let Err(at) = m.probe(k) {
+                m.insert_at(at, Order::new(k, 1, -3, 2));
+            }
+            if k >= w {
+                let i = m.find(k - w).unwrap_or(usize::MAX);
+                assert!(i < m.slots.len(), "live id {} lost", k - w);
+                m.remove_at(i);
+            }
+        }
+        assert_eq!(m.len(), w as usize);
+        let (mean, max) = displacement(&m);
+        assert!(mean < 0.5 && max < 64, "window: mean displacement {mean:.2}, max {max}");
+        // Sequential ids sit in adjacent slots: 8 consecutive ids span at most 2 cache lines.
+        let run: Vec<usize> = (160_000u64..160_008).map(|id| m.home(id)).collect();
+        assert!(run.windows(2).all(|p| p[1] == p[0] + 1), "a run of 8 ids is contiguous: {run:?}");
+    }
+
+    /// The 16-byte order slot round-trips side and score at the limits of the price range, and
+    /// prices beyond it are refused as invalid.
+    #[test]
+    fn order_slot_packs_side_and_score_and_far_prices_are_invalid() {
+        for side in [0, 1] {
+            for score in [0, 1, -1, MAX_TICKS, -MAX_TICKS, 16_000, -16_000] {
+                let o = Order::new(42, side, score, 9);
+                assert_eq!((o.side(), o.score(), o.size, o.id), (side, score, 9, 42));
+            }
+        }
+        let mut b = book();
+        b.add(1, Side::Bid, MAX_TICKS * T, 1);
+        b.add(2, Side::Ask, -MAX_TICKS * T, 1);
+        assert_eq!(b.stats().invalid, 0);
+        b.cancel(1, 1);
+        b.cancel(2, 1);
+        b.add(3, Side::Bid, (MAX_TICKS + 1) * T, 1);
+        b.add(4, Side::Ask, -(MAX_TICKS + 1) * T, 1);
+        b.add(5, Side::Bid, i64::MAX - i64::MAX % T, 1);
+        assert_eq!((b.stats().invalid, b.order_count()), (3, 0));
+    }
+
+    /// The naive reference the property test checks the book against: a `BTreeMap` of orders
+    /// and the expected error counters, with the action semantics written out plainly.
+    #[derive(Default)]
+    struct Model {
+        orders: BTreeMap<u64, (Side, Px, u32)>,
+        stats: MboStats,
+        max_orders: usize,
+    }
+
+    impl Model {
+        fn valid_px(p: Px) -> bool {
+            p != UNDEF_PX && p % T == 0
+        }
+
+        fn add(&mut self, id: u64, side: Side, price: Px, size: u32) {
+            if side == Side::None || !Self::valid_px(price) || size == 0 {
+                self.stats.invalid += 1;
+                return;
+            }
+            if self.orders.remove(&id).is_some() {
+                self.stats.duplicate_add += 1;
+            }
+            if self.orders.len() >= self.max_orders {
+                self.stats.order_overflow += 1;
+                return;
+            }
+            self.orders.insert(id, (side, price, size));
+        }
+
+        fn apply(&mut self, action: MboAction, side: Side, id: u64, price: Px, size: u32) {
+            match action {
+                MboAction::Add => self.add(id, side, price, size),
+                MboAction::Cancel => match self.orders.get_mut(&id) {
+                    None => self.stats.unknown_order += 1,
+                    Some(o) if size >= o.2 => {
+                        self.orders.remove(&id);
+                    }
+                    Some(o) => o.2 -= size,
+                },
+                MboAction::Modify => match self.orders.get_mut(&id) {
+                    None => {
+                        self.stats.unknown_order += 1;
+                        if size > 0 {
+                            self.add(id, side, price, size);
+                        }
+                    }
+                    Some(_) if size == 0 => {
+                        self.orders.remove(&id);
+                    }
+                    Some(_) if side == Side::None || !Self::valid_px(price) => self.stats.invalid += 1,
+                    Some(o) => *o = (side, price, size),
+                },
+                MboAction::Clear => self.orders.clear(),
+                MboAction::Trade | MboAction::Fill | MboAction::None => {}
+            }
+        }
+
+        /// Every level of `side`, best first.
+        fn levels(&self, side: Side) -> Vec<Level> {
+            let mut agg: BTreeMap<Px, (u64, u32)> = BTreeMap::new();
+            for &(_, p, q) in self.orders.values().filter(|o| o.0 == side) {
+                let a = agg.entry(p).or_default();
+                a.0 += u64::from(q);
+                a.1 += 1;
+            }
+            let mut v: Vec<Level> = agg
+                .into_iter()
+                .map(|(price, (size, count))| Level { price, size: size as u32, count })
+                .collect();
+            if side == Side::Bid {
+                v.reverse();
+            }
+            v
+        }
+    }
+
+    /// One generated operation: (action selector, id, side selector, price offset, size).
+    type RawOp = (u8, u64, u8, i64, u32);
+
+    fn op_strategy(ids: Vec<u64>) -> impl Strategy<Value = RawOp> {
+        (0u8..100, proptest::sample::select(ids), 0u8..20, 0i64..48, 0u32..12)
+    }
+
+    fn decode_op(&(a, id, s, off, size): &RawOp) -> (MboAction, Side, u64, Px, u32) {
+        let action = match a {
+            0..=39 => MboAction::Add,
+            40..=69 => MboAction::Cancel,
+            70..=89 => MboAction::Modify,
+            90..=94 => MboAction::Fill,
+            95..=97 => MboAction::Trade,
+            _ => MboAction::Clear,
+        };
+        let side = match s {
+            0 => Side::None,
+            1..=10 => Side::Bid,
+            _ => Side::Ask,
+        };
+        // A 64-tick ladder over 48 ticks a side: the windows move but everything fits. One
+        // price in 48 is off the grid or undefined (refused and counted).
+        let price = match (side, off) {
+            (_, 47) if size % 2 == 0 => UNDEF_PX,
+            (_, 47) => px(4000.1),
+            (Side::Ask, _) => px(4000.25) + off * T,
+            _ => px(4000.0) - off * T,
+        };
+        (action, side, id, price, size)
+    }
+
+    /// Ids for the property test: a small dense range (reuse after cancel), a strided set, ids
+    /// near `u64::MAX` and 0, and ids that share a home slot of the order map (they collide).
+    fn test_ids(book: &MboBook) -> Vec<u64> {
+        let mut ids: Vec<u64> = (1..=24).collect();
+        ids.extend((1..=6).map(|k| k * 1024));
+        ids.extend([0, u64::MAX, u64::MAX - 1, 1 << 63]);
+        let target = book.orders.home(7);
+        ids.extend((25u64..1_000_000).filter(|&id| book.orders.home(id) == target).take(10));
+        ids
+    }
+
+    const PROP_CFG: MboConfig = MboConfig { tick: T, ladder_ticks: 64, max_orders: 40 };
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+        /// On random add / cancel / modify / fill / trade / clear sequences over reused,
+        /// colliding and extreme ids (with map overflow, invalid input and recentering), after
+        /// every operation: the incremental book reports exactly the differences of the
+        /// reference rescan book and of the book with the per-id hash; its published view equals the naive model's top 10; every
+        /// level (past the top 10 too), the size at every price, the order count and the
+        /// error counters equal the model's.
+        #[test]
+        fn book_equals_the_naive_model_and_the_rescan_book(seed_ops in proptest::collection::vec(op_strategy(test_ids(&MboBook::new(PROP_CFG))), 1..600)) {
+            let mut inc = MboBook::new(PROP_CFG);
+            let mut re = MboBook::new_rescan(PROP_CFG);
+            let mut per_id = MboBook::new_per_id_hash(PROP_CFG);
+            let mut model = Model { max_orders: PROP_CFG.max_orders, ..Model::default() };
+            let mut mirror = [[Level::EMPTY; DEPTH]; 2];
+            for (step, raw) in seed_ops.iter().enumerate() {
+                let (action, side, id, price, size) = decode_op(raw);
+                inc.apply(action, side, id, price, size);
+                re.apply(action, side, id, price, size);
+                per_id.apply(action, side, id, price, size);
+                model.apply(action, side, id, price, size);
+                if action == MboAction::Clear {
+                    mirror = [[Level::EMPTY; DEPTH]; 2];
+                }
+                let (a, b) = (diff(&mut inc), diff(&mut re));
+                prop_assert_eq!(&a, &b, "step {}: {:?}", step, raw);
+                prop_assert_eq!(&a, &diff(&mut per_id), "per-id hash, step {}", step);
+                for (s, d, l) in a {
+                    mirror[(s == Side::Ask) as usize][d as usize] = l;
+                }
+                for (si, sd) in [Side::Bid, Side::Ask].into_iter().enumerate() {
+                    let want = model.levels(sd);
+                    for d in 0..DEPTH + 4 {
+                        let w = want.get(d).copied().unwrap_or(Level::EMPTY);
+                        prop_assert_eq!(inc.level(sd, d), w, "step {} {:?} depth {}", step, sd, d);
+                        if let (Some(m), Some(p)) = (mirror[si].get(d), inc.published(sd).get(d)) {
+                            prop_assert_eq!(*m, w, "published, step {} {:?} depth {}", step, sd, d);
+                            prop_assert_eq!(*p, w);
+                        }
+                    }
+                    for l in &want {
+                        prop_assert_eq!(inc.size_at(sd, l.price), u64::from(l.size));
+                    }
+                }
+                prop_assert_eq!(inc.order_count(), model.orders.len());
+                let st = *inc.stats();
+                prop_assert_eq!(
+                    (st.unknown_order, st.duplicate_add, st.order_overflow, st.invalid, st.ladder_overflow),
+                    (model.stats.unknown_order, model.stats.duplicate_add, model.stats.order_overflow, model.stats.invalid, 0),
+                    "step {}", step
+                );
+            }
+        }
+    }
+
+    /// The ids of `test_ids` really collide: ten distinct ids share one home slot.
+    #[test]
+    fn the_property_test_ids_collide() {
+        let b = MboBook::new(PROP_CFG);
+        let ids = test_ids(&b);
+        let target = b.orders.home(7);
+        assert!(ids.iter().filter(|&&id| id != 7 && b.orders.home(id) == target).count() >= 10);
     }
 
     /// Random operations checked against a naive model (std HashMap + full re-aggregation).
