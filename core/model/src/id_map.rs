@@ -1,6 +1,7 @@
 //! [`IdMap`]: a fixed-capacity open-addressing map from an order id to a `Copy` entry (linear
 //! probing with Fibonacci hashing, backward-shift deletion, load factor ≤ 1/2), allocated once.
-//! The MBO book and the simulated venue's L3 queue keep their market orders in one.
+//! The simulated venue's L3 queue keeps its market orders in one (the MBO book has its own
+//! 16-byte, run-hashed order map: `book::mbo`).
 
 /// An entry of an [`IdMap`]: `Default` is the vacant slot.
 pub trait IdEntry: Copy + Default {
