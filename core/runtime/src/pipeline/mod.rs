@@ -343,10 +343,15 @@ fn run_inline(
     {
         let out = SinkOut { sink, out_tap: &mut taps.output };
         let mut tail = Tail { e2e: &mut e2e, ends_pipeline: true, out };
+        // Progress at every PROGRESS_EVERY-th market event (once each: control inputs do not
+        // shift the reports off the multiples).
+        let mut reported = 0;
         while let Some(env) = feed.next_input() {
             drive(&mut links, &mut tail, &env);
-            if feed.inputs().is_multiple_of(PROGRESS_EVERY) {
-                on_progress(feed.events());
+            let events = feed.events();
+            if events.is_multiple_of(PROGRESS_EVERY) && events != reported {
+                reported = events;
+                on_progress(events);
             }
             if let Some(m) = metrics {
                 if feed.inputs().is_multiple_of(LATENCY_EVERY) {
@@ -508,8 +513,9 @@ fn run_threaded(
                 if !push_blocking(&mut tx, env) {
                     break;
                 }
-                if feeder.inputs().is_multiple_of(PROGRESS_EVERY) {
-                    progress_ref.store(feeder.events(), Ordering::Relaxed);
+                let events = feeder.events();
+                if events.is_multiple_of(PROGRESS_EVERY) {
+                    progress_ref.store(events, Ordering::Relaxed);
                 }
             }
             progress_ref.store(feeder.events(), Ordering::Relaxed);
