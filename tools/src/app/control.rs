@@ -12,8 +12,8 @@
 //!   [`SideInput`](mia_runtime::sequencer::SideInput) of the session). A kill file whose
 //!   content starts with [`CLI_MARKER`] (what `mia kill` writes) is a [`KillSource::Cli`]
 //!   kill, any other a [`KillSource::File`] kill; a signal is [`KillSource::Signal`].
-//! - [`ScheduledSource`]: wraps an [`EventSource`] and yields scheduled controls as inputs
-//!   right after the first market event with `ts_recv ≥` their time.
+//! - Scheduled controls (right after the first market event with `ts_recv ≥` their time) are
+//!   the sequencer's: `mia_runtime::sequencer::Sequencer::schedule`.
 //! - [`request_kill`]: writes `RUN_DIR/KILL` (atomically, by rename), which every session
 //!   with that run directory watches.
 
