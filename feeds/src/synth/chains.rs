@@ -12,6 +12,7 @@
 //! configuration, so the publications are too; the generator itself places the planted gamma
 //! episodes at the first publication's walls the same way (`SynthSession::try_new`).
 
+use dbn::Mbp10Msg;
 use mia_model::price::{to_f64, Px};
 use mia_options::chain::Chain;
 
@@ -57,6 +58,11 @@ impl SynthSession {
     }
 }
 
+/// The valuation (and publication) instant of the day whose RTH opens at `rth_open_ns`.
+pub(crate) fn valuation_ts(rth_open_ns: u64) -> u64 {
+    rth_open_ns - PUBLISH_BEFORE_RTH_NS
+}
+
 /// The publication of trading day `day_ix` (its RTH opening at `rth_open_ns`), with
 /// `last_trade` the last ES trade at or before its valuation instant.
 pub(crate) fn publication(
@@ -66,10 +72,30 @@ pub(crate) fn publication(
     last_trade: Px,
 ) -> ChainPublication {
     ChainPublication {
-        valuation_ts_ns: rth_open_ns - PUBLISH_BEFORE_RTH_NS,
+        valuation_ts_ns: valuation_ts(rth_open_ns),
         spot: to_f64(last_trade - cfg.spx_basis),
         seed: chain_seed(cfg.seed, day_ix),
     }
+}
+
+/// The price of the last trade record at or before each of `times` (increasing), `open`
+/// before any trade; reads `records` only up to the last of them.
+pub(crate) fn last_trades_at(records: impl Iterator<Item = Mbp10Msg>, times: &[u64], open: Px) -> Vec<Px> {
+    let mut out = Vec::with_capacity(times.len());
+    let mut last = open;
+    for r in records {
+        while out.len() < times.len() && r.hd.ts_event > times[out.len()] {
+            out.push(last);
+        }
+        if out.len() == times.len() {
+            break;
+        }
+        if r.action as u8 == b'T' {
+            last = r.price;
+        }
+    }
+    out.resize(times.len(), last);
+    out
 }
 
 /// The pre-RTH publications of the run `cfg` describes, one per trading day, in time order.
@@ -81,25 +107,10 @@ pub(crate) fn publication(
 pub fn daily_publications(cfg: &SynthConfig) -> Result<Vec<ChainPublication>, SynthError> {
     let session = SynthSession::try_new(cfg)?;
     let days = session.days().to_vec();
-    let mut last = session.opening_price();
-    let mut out = Vec::with_capacity(days.len());
-    for r in session {
-        while out.len() < days.len() && r.hd.ts_event > days[out.len()].rth_open_ns - PUBLISH_BEFORE_RTH_NS {
-            let i = out.len();
-            out.push(publication(cfg, i, days[i].rth_open_ns, last));
-        }
-        if out.len() == days.len() {
-            break;
-        }
-        if r.action as u8 == b'T' {
-            last = r.price;
-        }
-    }
-    while out.len() < days.len() {
-        let i = out.len();
-        out.push(publication(cfg, i, days[i].rth_open_ns, last));
-    }
-    Ok(out)
+    let open = session.opening_price();
+    let times: Vec<u64> = days.iter().map(|d| valuation_ts(d.rth_open_ns)).collect();
+    let last = last_trades_at(session, &times, open);
+    Ok(days.iter().zip(last).enumerate().map(|(i, (d, l))| publication(cfg, i, d.rth_open_ns, l)).collect())
 }
 
 #[cfg(test)]

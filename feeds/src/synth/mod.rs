@@ -509,16 +509,8 @@ impl SynthSession {
             // 08:00 CT: every episode acts in RTH only, so that pass's overnight stream is this
             // session's (a test checks it).
             let walls = if gamma_episodes {
-                let at = days[0].rth_open_ns - chains::PUBLISH_BEFORE_RTH_NS;
-                let mut last = open;
-                for r in Self::build(cfg, false)? {
-                    if r.hd.ts_event > at {
-                        break;
-                    }
-                    if r.action as u8 == b'T' {
-                        last = r.price;
-                    }
-                }
+                let at = [chains::valuation_ts(days[0].rth_open_ns)];
+                let last = chains::last_trades_at(Self::build(cfg, false)?, &at, open)[0];
                 let p = chains::publication(cfg, 0, days[0].rth_open_ns, last);
                 episodes::walls(
                     p.seed,
