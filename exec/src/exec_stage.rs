@@ -63,6 +63,14 @@ pub const TRADE_RING_CAP: usize = 1 << 16;
 
 const RETRY_NS: u64 = 1_000_000_000;
 
+/// How long (event time) an exit waits for the venue to confirm the cancels of the orders on
+/// its side before it is sent anyway.
+pub const CANCEL_WAIT_NS: u64 = 2_000_000_000;
+
+/// A bracket signal waiting for the previous position to close is dropped when it is older
+/// than this (event time) by then: its decision is stale.
+pub const PENDING_MAX_AGE_NS: u64 = 2_000_000_000;
+
 /// Counters of the stage.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ExecCounters {
@@ -92,6 +100,12 @@ pub struct ExecCounters {
     pub ignored_reports: u64,
     /// Broker positions adopted at start-up (and flattened).
     pub adopted: u64,
+    /// Exits that waited for cancels of same-side orders to be confirmed.
+    pub cancel_waits: u64,
+    /// Of those, exits sent after [`CANCEL_WAIT_NS`] without the confirmations.
+    pub cancel_wait_timeouts: u64,
+    /// Pending bracket signals dropped as older than [`PENDING_MAX_AGE_NS`].
+    pub stale_signals: u64,
 }
 
 /// A position event the stage sends to its trade tap ([`ExecStage::attach_trade_tap`]): the
@@ -179,6 +193,8 @@ pub struct ExecStage<V: Venue> {
     reconcile_due: bool,
     killed: bool,
     retry_after: u64,
+    /// While an exit waits for cancel confirmations: when it goes anyway (0 = not waiting).
+    exit_wait_until: u64,
     mark: Px,
     /// Counters.
     pub counters: ExecCounters,
@@ -232,6 +248,7 @@ impl<V: Venue> ExecStage<V> {
             reconcile_due: false,
             killed: false,
             retry_after: 0,
+            exit_wait_until: 0,
             mark: 0,
             counters: ExecCounters::default(),
             metrics: None,
@@ -403,7 +420,8 @@ impl<V: Venue> ExecStage<V> {
     /// Approves and sends order `id` (in `New`); true when the venue took it.
     fn send_new(&mut self, id: u64, seq: u64, ts: u64, t0: u64, out: &mut Outbox) -> bool {
         let Some(intent) = self.oms.intent(id, seq, ts, self.trading.instrument_id) else { return false };
-        let approved = match self.risk.approve(intent, self.pos.qty()) {
+        let working = self.oms.live_qty(intent.side);
+        let approved = match self.risk.approve_working(intent, self.pos.qty(), working) {
             Ok(a) => a,
             Err(_reason) => {
                 self.counters.risk_rejects += 1;
@@ -431,7 +449,7 @@ impl<V: Venue> ExecStage<V> {
         let Ok(m) = self.oms.modify_intent(id, Amend::qty(qty), seq, ts, self.trading.instrument_id) else {
             return;
         };
-        let Ok(approved) = self.risk.approve(m, self.pos.qty()) else {
+        let Ok(approved) = self.risk.approve_modify(m, self.pos.qty()) else {
             self.counters.risk_rejects += 1;
             return;
         };
@@ -518,8 +536,26 @@ impl<V: Venue> ExecStage<V> {
             self.open_pending(seq, ts, t0, out);
             return;
         };
+        if self.oms.live_qty(side) > 0 {
+            // Orders on this side are still at the venue (cancels sent, not yet confirmed:
+            // only the bracket's old orders can be live here): one of them may still fill, so
+            // wait for the confirmations (each report reconciles again) rather than send a
+            // second order that could overfill; after CANCEL_WAIT_NS go anyway.
+            if self.exit_wait_until == 0 {
+                self.exit_wait_until = ts.saturating_add(CANCEL_WAIT_NS);
+                self.counters.cancel_waits += 1;
+            }
+            if ts < self.exit_wait_until {
+                return;
+            }
+            self.counters.cancel_wait_timeouts += 1;
+        }
+        self.exit_wait_until = 0;
         let reason = if self.halted() { ExitReason::Kill } else { self.exit_reason };
-        let qty = diff.unsigned_abs().min(u64::from(u32::MAX)) as u32;
+        // One order at most `max_order_qty` (risk refuses larger ones, exits included); the
+        // rest follows when it has filled.
+        let cap = u64::from(self.risk.config().max_order_qty.max(1));
+        let qty = diff.unsigned_abs().min(cap).min(u64::from(u32::MAX)) as u32;
         let spec = OrderSpec::market(side, qty).with_tag(reason as u8, self.mark);
         let Ok(id) = self.oms.create(spec, ts) else {
             self.counters.venue_rejects += 1;
@@ -534,9 +570,16 @@ impl<V: Venue> ExecStage<V> {
     }
 
     /// Enters the pending bracket once flat with nothing working.
+    /// Nothing may still execute: no order live at the venue (a cancelled order counts until
+    /// the venue confirms it), so the next entry cannot stack on a late fill. A pending
+    /// signal older than [`PENDING_MAX_AGE_NS`] is dropped (counted in `stale_signals`).
     fn open_pending(&mut self, seq: u64, ts: u64, t0: u64, out: &mut Outbox) {
-        if self.pos.is_flat() && self.working.is_none() && !self.halted() {
+        if self.pos.is_flat() && self.working.is_none() && !self.halted() && !self.oms.any_live() {
             if let Some(sig) = self.pending.take() {
+                if ts.saturating_sub(sig.ts) > PENDING_MAX_AGE_NS {
+                    self.counters.stale_signals += 1;
+                    return;
+                }
                 self.open_bracket(&sig, seq, ts, t0, out);
             }
         }
@@ -611,7 +654,8 @@ impl<V: Venue> ExecStage<V> {
         };
         let pos = self.pos.qty();
         let after_entry = pos + entry.side.sign() * i64::from(entry.qty);
-        let approved = self.risk.approve(ie, pos).and_then(|ae| {
+        let working = self.oms.live_qty(ie.side);
+        let approved = self.risk.approve_working(ie, pos, working).and_then(|ae| {
             let a_s = self.risk.approve(is, after_entry)?;
             let a_t = self.risk.approve(it, after_entry)?;
             Ok((ae, a_s, a_t))
@@ -898,7 +942,7 @@ impl<V: Venue> ExecStage<V> {
                     self.exit_all(ExitReason::Time, ev.seq, ev.ts_recv, env.t0, out);
                     self.reconcile(ev.seq, ev.ts_recv, env.t0, out);
                 }
-                if ev.is_last() && (self.halted() || self.retry_after != 0) {
+                if ev.is_last() && (self.halted() || self.retry_after != 0 || self.exit_wait_until != 0) {
                     self.reconcile(ev.seq, ev.ts_recv, env.t0, out);
                 }
             }
@@ -971,6 +1015,9 @@ impl<V: Venue> ExecStage<V> {
         r.count("exec.ignored_signals", c.ignored_signals);
         r.count("exec.ignored_reports", c.ignored_reports);
         r.count("exec.adopted", c.adopted);
+        r.count("exec.cancel_waits", c.cancel_waits);
+        r.count("exec.cancel_wait_timeouts", c.cancel_wait_timeouts);
+        r.count("exec.stale_signals", c.stale_signals);
         r.count("exec.venue_no_order_id", self.venue_no_id);
         let o: &OmsCounters = self.oms.counters();
         r.count("oms.illegal_transitions", o.illegal);

@@ -132,10 +132,9 @@ fn config(port: u16, dir: &std::path::Path, policy: IdlePolicy, cores: [i32; 3])
     let mut cfg = Config::default();
     cfg.signal.strategy = StrategyKind::Threshold;
     cfg.signal.threshold.cooldown_ms = 0;
-    // Target positions, not brackets: one market order per decision, and a fill that races an
-    // exit (the fake fills at once) cannot strand a bracket and stop the decisions.
-    cfg.signal.threshold.stop_points = 0.0;
-    cfg.signal.threshold.target_points = 0.0;
+    // Brackets (the threshold strategy's default stop and target): each entry is a native
+    // bracket of three orders; the fake fills the market entry at once, so the exits race
+    // the fills' reports (the exec stage waits for cancel confirmations, exec/tests/late_reports.rs).
     cfg.live.enabled = true;
     cfg.live.data = DataKind::Ibkr;
     cfg.live.venue = BrokerKind::Ibkr;

@@ -59,6 +59,17 @@ pub const CMDS_CAP: usize = 4;
 
 const NO_BRACKET: u8 = u8::MAX;
 
+#[inline]
+fn side_index(side: OrderSide) -> usize {
+    usize::from(side == OrderSide::Sell)
+}
+
+/// The slot of [`OrderManager::live`] order `o` counts in, and how much.
+#[inline]
+fn live_of(o: &Order) -> (usize, u64) {
+    (side_index(o.side), if o.state.is_working() { u64::from(o.leaves()) } else { 0 })
+}
+
 /// What an order is for.
 #[repr(u8)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -359,6 +370,11 @@ pub struct OrderManager {
     log_len: usize,
     log_next: usize,
     counters: OmsCounters,
+    /// Leaves of the orders the venue may still execute, `[buy, sell]` (every working order,
+    /// cancel-pending ones included). Invariant: equals a scan of the table; every change of
+    /// an order's state, filled or total quantity goes through [`OrderManager::unlive`] before
+    /// and [`OrderManager::relive`] after.
+    live: [u64; 2],
 }
 
 impl Default for OrderManager {
@@ -378,7 +394,34 @@ impl OrderManager {
             log_len: 0,
             log_next: 0,
             counters: OmsCounters::default(),
+            live: [0; 2],
         }
+    }
+
+    /// Contracts on `side` the venue may still execute: the leaves of every working order,
+    /// including those whose cancel is requested but not confirmed (they can still fill).
+    /// O(1). The exec stage adds this to the position for risk's worst case.
+    #[inline]
+    pub fn live_qty(&self, side: OrderSide) -> u64 {
+        self.live[side_index(side)]
+    }
+
+    /// True while any order may still execute at the venue (see [`OrderManager::live_qty`]).
+    #[inline]
+    pub fn any_live(&self) -> bool {
+        self.live != [0; 2]
+    }
+
+    #[inline]
+    fn unlive(&mut self, i: usize) {
+        let (s, q) = live_of(&self.orders[i]);
+        self.live[s] = self.live[s].saturating_sub(q);
+    }
+
+    #[inline]
+    fn relive(&mut self, i: usize) {
+        let (s, q) = live_of(&self.orders[i]);
+        self.live[s] += q;
     }
 
     /// Continues ids after `hwm` (a persisted [`IdGen::hwm`]); never moves the generator back.
@@ -457,7 +500,9 @@ impl OrderManager {
             return Err(self.log(ts, OmsError::Illegal { id: self.orders[i].id, from, to }));
         }
         self.counters.transitions[from as usize][to as usize] += 1;
+        self.unlive(i);
         self.orders[i].state = to;
+        self.relive(i);
         if to.is_terminal() {
             self.orders[i].cancel_pending = false;
             self.close_bracket_if_done(i);
@@ -697,9 +742,13 @@ impl OrderManager {
         let filled = o.filled + f.qty;
         let to = if filled == o.qty { OrderState::Filled } else { OrderState::PartiallyFilled };
         // Record the quantity first so a bracket closed by this transition sees it.
+        self.unlive(i);
         self.orders[i].filled = filled;
+        self.relive(i);
         if let Err(e) = self.go(i, to, f.ts) {
+            self.unlive(i);
             self.orders[i].filled = o.filled;
+            self.relive(i);
             return Err(e);
         }
         if f.leaves != self.orders[i].leaves() {
@@ -788,13 +837,16 @@ impl OrderManager {
     /// Unknown id, or [`OmsError::NotWorking`].
     pub fn on_modified(&mut self, m: &OrderIntent) -> Result<(), OmsError> {
         let i = self.find(m.client_order_id, m.ts)?;
-        let o = &mut self.orders[i];
+        let o = self.orders[i];
         if !o.state.is_working() || m.qty <= o.filled {
             return Err(OmsError::NotWorking(m.client_order_id));
         }
+        self.unlive(i);
+        let o = &mut self.orders[i];
         o.qty = m.qty;
         o.price = m.price;
         o.trigger = m.trigger;
+        self.relive(i);
         Ok(())
     }
 

@@ -352,3 +352,105 @@ fn modify_and_cancel_requests() {
     assert_eq!(m.on_end(id, ExecKind::Cancelled, 4), Ok(Applied::Duplicate));
     assert_eq!(m.request_cancel(id, 5), Err(OmsError::NotWorking(id)));
 }
+
+/// The live quantities by a scan of the table (what [`OrderManager::live_qty`] keeps in O(1)).
+fn live_scan(m: &OrderManager) -> [u64; 2] {
+    let mut v = [0u64; 2];
+    for o in m.orders().iter().filter(|o| o.id != 0 && o.state.is_working()) {
+        v[usize::from(o.side == OrderSide::Sell)] += u64::from(o.leaves());
+    }
+    v
+}
+
+mod live_props {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        New(bool, u32),
+        Bracket(bool, u32, bool),
+        Submit(usize),
+        Ack(usize),
+        Fill(usize, u32),
+        Cancel(usize),
+        End(usize, u8),
+        Modify(usize, u32),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (any::<bool>(), 1u32..4).prop_map(|(b, q)| Op::New(b, q)),
+            (any::<bool>(), 1u32..4, any::<bool>()).prop_map(|(b, q, n)| Op::Bracket(b, q, n)),
+            (0usize..16).prop_map(Op::Submit),
+            (0usize..16).prop_map(Op::Ack),
+            (0usize..16, 1u32..4).prop_map(|(k, q)| Op::Fill(k, q)),
+            (0usize..16).prop_map(Op::Cancel),
+            (0usize..16, 0u8..3).prop_map(|(k, e)| Op::End(k, e)),
+            (0usize..16, 1u32..6).prop_map(|(k, q)| Op::Modify(k, q)),
+        ]
+    }
+
+    proptest! {
+        /// Whatever the sequence of events (legal or not), the O(1) live quantities equal a
+        /// scan of the table after every step.
+        #[test]
+        fn live_quantities_follow_every_event(ops in proptest::collection::vec(op(), 1..80)) {
+            let mut m = OrderManager::default();
+            let mut ids: Vec<u64> = Vec::new();
+            let mut c = Cmds::default();
+            let pick = |ids: &[u64], k: usize| ids.get(k % ids.len().max(1)).copied().unwrap_or(0);
+            for (t, o) in ops.into_iter().enumerate() {
+                let ts = t as u64 + 1;
+                let side = |b: bool| if b { OrderSide::Buy } else { OrderSide::Sell };
+                match o {
+                    Op::New(b, q) => {
+                        if let Ok(id) = m.create(OrderSpec::market(side(b), q), ts) {
+                            ids.push(id);
+                        }
+                    }
+                    Op::Bracket(b, q, native) => {
+                        let (stop, target) = if b { (3990 * P, 4010 * P) } else { (4010 * P, 3990 * P) };
+                        let e = OrderSpec::market(side(b), q);
+                        if native {
+                            if let Ok((e, s, t)) = m.bracket_native(e, stop, target, ts) {
+                                ids.extend([e, s, t]);
+                            }
+                        } else if let Ok(id) = m.bracket(e, stop, target, ts) {
+                            ids.push(id);
+                        }
+                    }
+                    Op::Submit(k) => { let _ = m.on_submitted(pick(&ids, k), ts); }
+                    Op::Ack(k) => { let _ = m.on_ack(pick(&ids, k), ts); }
+                    Op::Fill(k, q) => {
+                        let id = pick(&ids, k);
+                        if let Some(o) = m.get(id).copied() {
+                            let q = q.min(o.leaves()).max(1);
+                            c.clear();
+                            let _ = m.on_fill(&fill(id, o.side, q, o.leaves().saturating_sub(q)), &mut c);
+                            for cmd in c.as_slice() {
+                                if let Cmd::Submit(id) = cmd {
+                                    ids.push(*id);
+                                    let _ = m.on_submitted(*id, ts);
+                                }
+                            }
+                        }
+                    }
+                    Op::Cancel(k) => { let _ = m.request_cancel(pick(&ids, k), ts); }
+                    Op::End(k, e) => {
+                        let kind = [ExecKind::Cancelled, ExecKind::Expired, ExecKind::Rejected][usize::from(e)];
+                        let _ = m.on_end(pick(&ids, k), kind, ts);
+                    }
+                    Op::Modify(k, q) => {
+                        if let Ok(i) = m.modify_intent(pick(&ids, k), Amend::qty(q), 1, ts, 1) {
+                            let _ = m.on_modified(&i);
+                        }
+                    }
+                }
+                let scan = live_scan(&m);
+                prop_assert_eq!([m.live_qty(OrderSide::Buy), m.live_qty(OrderSide::Sell)], scan);
+                prop_assert_eq!(m.any_live(), scan != [0, 0]);
+            }
+        }
+    }
+}

@@ -257,6 +257,13 @@ impl RateWindow {
     }
 }
 
+/// The filled position and the signed contracts of the same-side orders still working.
+#[derive(Clone, Copy, Debug)]
+struct Exposure {
+    position: i64,
+    working: i64,
+}
+
 /// New order or modify.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -618,8 +625,37 @@ impl RiskManager {
         intent: OrderIntent,
         position: i64,
     ) -> Result<Approved<OrderIntent>, RejectReason> {
+        self.approve_working(intent, position, 0)
+    }
+
+    /// As [`RiskManager::approve`], with `working`: the contracts of the orders already at the
+    /// venue on the intent's side that may still fill (a cancel not yet confirmed included),
+    /// unsigned. An order that opens or adds to the position is checked at its worst case,
+    /// `position ± working ± qty` (max position, margin), so a report that lags behind the
+    /// venue can never let the orders in flight add up past the limit. Whether an order is an
+    /// exit (always allowed while not Halted) is decided on the filled `position` alone.
+    ///
+    /// # Errors
+    /// The first check it fails (counted in `rejects`).
+    #[inline]
+    pub fn approve_working(
+        &mut self,
+        intent: OrderIntent,
+        position: i64,
+        working: u64,
+    ) -> Result<Approved<OrderIntent>, RejectReason> {
         let signed = intent.side.sign() * i64::from(intent.qty);
-        self.run(Kind::New, intent.ts, signed, intent.order_type, intent.price, position)?;
+        let working = intent.side.sign() * working.min(i64::MAX as u64) as i64;
+        self.advance(intent.ts);
+        let r = self.evaluate(
+            Kind::New,
+            intent.ts,
+            signed,
+            intent.order_type,
+            intent.price,
+            Exposure { position, working },
+        );
+        self.count(Kind::New, intent.ts, r)?;
         Ok(Approved(intent))
     }
 
@@ -651,7 +687,13 @@ impl RiskManager {
         position: i64,
     ) -> Result<(), RejectReason> {
         self.advance(ts);
-        let r = self.evaluate(kind, ts, signed_qty, order_type, price, position);
+        let r = self.evaluate(kind, ts, signed_qty, order_type, price, Exposure { position, working: 0 });
+        self.count(kind, ts, r)
+    }
+
+    /// Counts the outcome of one evaluation (approvals also feed the rate windows).
+    #[inline]
+    fn count(&mut self, kind: Kind, ts: u64, r: Result<(), RejectReason>) -> Result<(), RejectReason> {
         match r {
             Ok(()) => {
                 self.approved += 1;
@@ -672,8 +714,9 @@ impl RiskManager {
         signed_qty: i64,
         order_type: OrderType,
         price: Px,
-        position: i64,
+        exposure: Exposure,
     ) -> Result<(), RejectReason> {
+        let Exposure { position, working } = exposure;
         if self.state == RiskState::Halted {
             return Err(RejectReason::Halted);
         }
@@ -718,7 +761,9 @@ impl RiskManager {
         if self.lim.gamma_age > 0 && self.gamma_ts.is_none_or(|g| ts.saturating_sub(g) > self.lim.gamma_age) {
             return Err(RejectReason::StaleGamma);
         }
-        if after.unsigned_abs() > self.cfg.max_position.unsigned_abs() {
+        // The worst case once every order in flight on this side fills too.
+        let worst = after.saturating_add(working);
+        if worst.unsigned_abs() > self.cfg.max_position.unsigned_abs() {
             return Err(RejectReason::MaxPosition);
         }
         let opens = position == 0 || position.signum() != after.signum();
@@ -726,7 +771,7 @@ impl RiskManager {
             return Err(RejectReason::TradesPerDay);
         }
         if self.lim.margin > NanoUsd::ZERO {
-            let need = i128::from(after.unsigned_abs()) * i128::from(self.lim.margin.nano());
+            let need = i128::from(worst.unsigned_abs()) * i128::from(self.lim.margin.nano());
             if need > i128::from(self.equity().nano()) {
                 return Err(RejectReason::Margin);
             }

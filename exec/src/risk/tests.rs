@@ -55,6 +55,25 @@ fn position_and_size_limits() {
 }
 
 #[test]
+fn orders_that_add_risk_count_the_working_ones_exits_do_not() {
+    let mut r = rm(base());
+    let t = ct(9, 0);
+    let mkt =
+        |side, qty| OrderIntent { ts: t, side, qty, order_type: OrderType::Market, ..OrderIntent::default() };
+    // Flat, one buy still working (its fill may be on the wire): a second buy of 2 could make 3.
+    assert_eq!(r.approve_working(mkt(OrderSide::Buy, 2), 0, 1).map(|_| ()), Err(RejectReason::MaxPosition));
+    assert!(r.approve_working(mkt(OrderSide::Buy, 1), 0, 1).is_ok(), "1 + 1 = the limit");
+    // Long 1, a working buy of 1: nothing more on the buy side.
+    assert_eq!(r.approve_working(mkt(OrderSide::Buy, 1), 1, 1).map(|_| ()), Err(RejectReason::MaxPosition));
+    // An exit is decided on the filled position: long 2 with two working sells (a bracket's
+    // stop and target) can still sell 2.
+    assert!(r.approve_working(mkt(OrderSide::Sell, 2), 2, 2).is_ok());
+    // A sell that opens a short counts the working sells.
+    assert_eq!(r.approve_working(mkt(OrderSide::Sell, 1), 0, 2).map(|_| ()), Err(RejectReason::MaxPosition));
+    assert_eq!(r.rejected(RejectReason::MaxPosition), 3);
+}
+
+#[test]
 fn order_rate_window() {
     let mut r = rm(base());
     let t = ct(9, 0);

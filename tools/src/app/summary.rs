@@ -146,6 +146,9 @@ impl SessionSummary {
                 cancels: r.counter("exec.cancels"),
                 ignored_reports: r.counter("exec.ignored_reports"),
                 adopted: r.counter("exec.adopted"),
+                cancel_waits: r.counter("exec.cancel_waits"),
+                cancel_wait_timeouts: r.counter("exec.cancel_wait_timeouts"),
+                stale_signals: r.counter("exec.stale_signals"),
             },
             tap_dropped: report.tap_dropped,
             journal_records,
@@ -251,6 +254,16 @@ pub fn render_summary(s: &SessionSummary) -> String {
         t.push_str(&format!(
             "adopted: {} broker position(s) found at start-up, booked and flattened (docs/live.md)\n",
             s.exec.adopted
+        ));
+    }
+    let x = &s.exec;
+    if x.cancel_waits + x.stale_signals > 0 {
+        t.push_str(&format!(
+            "order races: {} exit(s) waited for cancel confirmations ({} sent after {} s without them), {} bracket signal(s) dropped as stale (docs/execution.md)\n",
+            x.cancel_waits,
+            x.cancel_wait_timeouts,
+            mia_exec::exec_stage::CANCEL_WAIT_NS / 1_000_000_000,
+            x.stale_signals
         ));
     }
     if let Some(f) = &s.features {
