@@ -51,9 +51,17 @@ impl Default for ChainConfig {
 /// - `sleep_us`: 64 spins, 2,048 yields, then the thread waits `idle_sleep_us` between polls
 ///   (the market-data thread blocks on the trade stream for that long, so a trade still wakes
 ///   it at once; quotes and depth wait up to `idle_sleep_us`). For laptops and CI.
+/// - `auto` (the default): `spin` when it can pay off (both edge threads pinned, `md_core` and
+///   `orders_core` ≥ 0, on a host with at least [`SPIN_MIN_CORES`] cores), `yield` otherwise;
+///   see [`IbkrConfig::resolved_idle`]. Spinning threads that share cores with the pipeline
+///   and ibapi's reader steal the cores they wait for: on this project's 2-core machine the
+///   loopback wire-to-order p50 was 2.1 ms with `spin` against 166 µs with `yield`
+///   (`docs/performance.md`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IdlePolicy {
+    /// `spin` on pinned edge threads with cores to spare, else `yield` (resolved at start).
+    Auto,
     /// Busy-poll: never yield, never sleep.
     Spin,
     /// Spin briefly, then yield the core between polls.
@@ -66,6 +74,7 @@ impl IdlePolicy {
     /// The label used in the config (`spin`, `yield`, `sleep_us`).
     pub fn label(self) -> &'static str {
         match self {
+            IdlePolicy::Auto => "auto",
             IdlePolicy::Spin => "spin",
             IdlePolicy::Yield => "yield",
             IdlePolicy::SleepUs => "sleep_us",
@@ -75,19 +84,23 @@ impl IdlePolicy {
     /// Parses a config or command-line value.
     ///
     /// # Errors
-    /// Not one of `spin`, `yield`, `sleep_us`.
+    /// Not one of `auto`, `spin`, `yield`, `sleep_us`.
     pub fn parse(s: &str) -> Result<Self, String> {
         match s {
+            "auto" => Ok(IdlePolicy::Auto),
             "spin" => Ok(IdlePolicy::Spin),
             "yield" => Ok(IdlePolicy::Yield),
             "sleep_us" => Ok(IdlePolicy::SleepUs),
-            _ => Err(format!("{s:?} is not an idle policy (spin, yield, sleep_us)")),
+            _ => Err(format!("{s:?} is not an idle policy (auto, spin, yield, sleep_us)")),
         }
     }
 }
 
 /// Empty polls an edge thread spins through before it yields (`yield`, `sleep_us`).
 pub const IDLE_SPINS: u32 = 64;
+/// The fewest cores on which `idle = "auto"` spins (two spinning edge threads, the pipeline
+/// thread and ibapi's reader each need one).
+pub const SPIN_MIN_CORES: usize = 4;
 /// Empty polls after which a `sleep_us` thread stops yielding and starts waiting.
 pub const IDLE_YIELDS: u32 = 2_048;
 
@@ -101,8 +114,10 @@ pub struct Idle {
 }
 
 impl Idle {
-    /// The wait of `policy`, sleeping `sleep_us` µs when it sleeps.
+    /// The wait of `policy`, sleeping `sleep_us` µs when it sleeps (an unresolved `auto`
+    /// waits as `yield`: resolve it with [`IbkrConfig::resolved_idle`]).
     pub fn new(policy: IdlePolicy, sleep_us: u32) -> Self {
+        let policy = if policy == IdlePolicy::Auto { IdlePolicy::Yield } else { policy };
         Self { policy, sleep: Duration::from_micros(u64::from(sleep_us.max(1))), empty: 0 }
     }
 
@@ -131,7 +146,8 @@ impl Idle {
         match self.policy {
             IdlePolicy::Spin => std::hint::spin_loop(),
             _ if self.empty < IDLE_SPINS => std::hint::spin_loop(),
-            IdlePolicy::Yield => std::thread::yield_now(),
+            // `new` turned an unresolved auto into yield; the arm keeps the match total.
+            IdlePolicy::Yield | IdlePolicy::Auto => std::thread::yield_now(),
             IdlePolicy::SleepUs if self.empty < IDLE_YIELDS => std::thread::yield_now(),
             IdlePolicy::SleepUs => std::thread::sleep(self.sleep),
         }
@@ -177,7 +193,8 @@ pub struct IbkrConfig {
     /// The largest clock skew against the server's time `check` accepts, ms.
     pub max_clock_skew_ms: u64,
     /// What the market-data and order threads do between two empty polls (see
-    /// [`IdlePolicy`]): `spin` (co-located, isolated cores), `yield`, `sleep_us`.
+    /// [`IdlePolicy`]): `auto` (default), `spin` (co-located, isolated cores), `yield`,
+    /// `sleep_us`.
     pub idle: IdlePolicy,
     /// The wait of `idle = "sleep_us"`, µs (1–10,000).
     pub idle_sleep_us: u32,
@@ -207,7 +224,7 @@ impl Default for IbkrConfig {
             request_timeout_ms: 10_000,
             commission_wait_ms: 1_000,
             max_clock_skew_ms: 2_000,
-            idle: IdlePolicy::Spin,
+            idle: IdlePolicy::Auto,
             idle_sleep_us: 50,
             reader_core: -1,
             md_core: -1,
@@ -232,9 +249,30 @@ impl IbkrConfig {
         Duration::from_millis(self.request_timeout_ms)
     }
 
-    /// The idle wait of an edge thread under `idle` / `idle_sleep_us`.
+    /// The policy `idle` stands for on a host with `cores` cores: `auto` becomes `spin` when
+    /// both edge threads are pinned and `cores ≥` [`SPIN_MIN_CORES`], `yield` otherwise; any
+    /// other value is itself.
+    pub fn resolved_idle(&self, cores: usize) -> IdlePolicy {
+        match self.idle {
+            IdlePolicy::Auto if self.md_core >= 0 && self.orders_core >= 0 && cores >= SPIN_MIN_CORES => {
+                IdlePolicy::Spin
+            }
+            IdlePolicy::Auto => IdlePolicy::Yield,
+            p => p,
+        }
+    }
+
+    /// The idle wait of an edge thread under `idle` (resolved on this host) / `idle_sleep_us`.
     pub fn idle_wait(&self) -> Idle {
-        Idle::new(self.idle, self.idle_sleep_us)
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let policy = self.resolved_idle(cores);
+        tracing::info!(
+            configured = self.idle.label(),
+            policy = policy.label(),
+            cores,
+            "ibkr edge idle policy"
+        );
+        Idle::new(policy, self.idle_sleep_us)
     }
 
     /// Checks every field; returns every problem found, each naming the field.
@@ -346,10 +384,13 @@ mod tests {
 
     #[test]
     fn the_idle_policy_is_parsed_and_checked() {
-        assert_eq!(IbkrConfig::default().idle, IdlePolicy::Spin, "the co-located default");
-        for (text, want) in
-            [("spin", IdlePolicy::Spin), ("yield", IdlePolicy::Yield), ("sleep_us", IdlePolicy::SleepUs)]
-        {
+        assert_eq!(IbkrConfig::default().idle, IdlePolicy::Auto, "the default");
+        for (text, want) in [
+            ("auto", IdlePolicy::Auto),
+            ("spin", IdlePolicy::Spin),
+            ("yield", IdlePolicy::Yield),
+            ("sleep_us", IdlePolicy::SleepUs),
+        ] {
             let c: IbkrConfig = toml::from_str(&format!("idle = \"{text}\"\n")).expect("parses");
             assert_eq!(c.idle, want);
             assert_eq!(IdlePolicy::parse(text), Ok(want));
@@ -361,13 +402,33 @@ mod tests {
             err.contains("spin") && err.contains("yield") && err.contains("sleep_us"),
             "lists the choices: {err}"
         );
-        assert!(IdlePolicy::parse("busy").is_err_and(|e| e.contains("spin, yield, sleep_us")));
+        assert!(IdlePolicy::parse("busy").is_err_and(|e| e.contains("auto, spin, yield, sleep_us")));
         let bad = IbkrConfig { idle_sleep_us: 0, md_core: -2, orders_core: 5000, ..IbkrConfig::default() };
         let errs = bad.validate().expect_err("invalid");
         for field in ["idle_sleep_us", "md_core", "orders_core"] {
             assert!(errs.iter().any(|e| e.contains(field)), "{field} missing from {errs:?}");
         }
         assert!(!errs.iter().any(|e| e.contains("reader_core")), "-1 is valid: {errs:?}");
+    }
+
+    #[test]
+    fn auto_spins_only_on_pinned_edge_threads_with_cores_to_spare() {
+        let d = IbkrConfig::default();
+        let pinned = IbkrConfig { md_core: 5, orders_core: 6, ..IbkrConfig::default() };
+        assert_eq!(d.resolved_idle(64), IdlePolicy::Yield, "unpinned: never spin");
+        assert_eq!(pinned.resolved_idle(SPIN_MIN_CORES), IdlePolicy::Spin);
+        assert_eq!(pinned.resolved_idle(SPIN_MIN_CORES - 1), IdlePolicy::Yield, "too few cores");
+        let half = IbkrConfig { orders_core: -1, ..pinned.clone() };
+        assert_eq!(half.resolved_idle(64), IdlePolicy::Yield, "both threads must be pinned");
+        for p in [IdlePolicy::Spin, IdlePolicy::Yield, IdlePolicy::SleepUs] {
+            assert_eq!(IbkrConfig { idle: p, ..IbkrConfig::default() }.resolved_idle(2), p, "explicit: kept");
+        }
+        // An unresolved auto never spins and never blocks.
+        let mut w = Idle::new(IdlePolicy::Auto, 50);
+        for _ in 0..IDLE_YIELDS {
+            w.count_empty();
+        }
+        assert!(!w.may_block());
     }
 
     #[test]
