@@ -735,7 +735,7 @@ impl<V: Venue> ExecStage<V> {
             let f = self.fills.fills()[k];
             (seq, ts) = (f.seq, f.ts);
             self.cmds.clear();
-            if !matches!(self.oms.on_fill(&f, &mut self.cmds), Ok(Applied::Changed(_))) {
+            if !matches!(self.oms.on_fill(&f, &mut self.cmds), Ok(Applied::Changed(_) | Applied::Late)) {
                 self.counters.ignored_reports += 1;
                 continue;
             }
@@ -1024,6 +1024,7 @@ impl<V: Venue> ExecStage<V> {
         r.count("oms.unknown_ids", o.unknown);
         r.count("oms.duplicate_reports", o.duplicates);
         r.count("oms.bad_fills", o.bad_fills);
+        r.count("oms.late_fills", o.late_fills);
         r.count("oms.id_hwm", self.oms.id_hwm());
         r.count("round_trips", self.pos.trips());
         r.count("risk.state", self.risk.state() as u64);
@@ -1040,7 +1041,14 @@ impl<V: Venue> ExecStage<V> {
         r.value("fees_usd", self.pos.fees().to_usd());
         r.note("venue", self.venue.describe());
         for e in self.oms.errors() {
-            r.warnings.push(format!("order manager refused at ts {}: {:?}", e.ts, e.error));
+            if let crate::oms::OmsError::LateFill(id) = e.error {
+                r.warnings.push(format!(
+                    "order {id}: a fill arrived at ts {} after the venue had reported the order ended; booked (the position follows every fill)",
+                    e.ts
+                ));
+            } else {
+                r.warnings.push(format!("order manager refused at ts {}: {:?}", e.ts, e.error));
+            }
         }
         let mut csv = String::new();
         if self.trades.write_csv(&mut csv).is_err() {
@@ -1757,6 +1765,53 @@ mod tests {
         st.on_envelope(&report(s.client_order_id, ExecKind::Cancelled, OrderSide::Sell, 0, 2, 0.0), &mut out);
         assert_eq!(st.bracket(), None, "the bracket is over");
         assert_eq!(st.trades().iter().next().map(|t| t.exit_reason), Some(ExitReason::Target));
+    }
+
+    /// A venue that confirms a cancel and then reports a fill of the same order (e.g. IB's
+    /// "order to cancel not found" for an order that had just filled): the fill is booked,
+    /// and the position it leaves is flattened through risk.
+    #[test]
+    fn a_fill_after_the_venue_ended_the_order_is_booked_and_flattened() {
+        use mia_model::msg::ExecKind;
+        let mut st = live_stage(1);
+        let mut out = Outbox::new();
+        lvl(&mut st, &mut out, 1_000, 4000.00, 4000.25);
+        st.on_envelope(
+            &bracket_signal(Direction::Long, 1_000, 4000.0, 3998.0, 4002.0, OrderType::Market),
+            &mut out,
+        );
+        let sent = intents(&out);
+        let (e, s, t) = (sent[0], sent[1], sent[2]);
+        out.clear();
+        // A flat signal: the stage cancels all three; the venue confirms every cancel…
+        st.on_envelope(&signal(Direction::Flat, 2, 2_000), &mut out);
+        for i in [e, s, t] {
+            st.on_envelope(
+                &report(i.client_order_id, ExecKind::Cancelled, i.side, i.qty, i.qty, 0.0),
+                &mut out,
+            );
+        }
+        assert!(st.position().is_flat() && st.oms().working() == 0);
+        out.clear();
+        // …and then reports that the entry had filled.
+        st.on_envelope(&report(e.client_order_id, ExecKind::Filled, OrderSide::Buy, 1, 0, 4000.25), &mut out);
+        assert_eq!(st.position().qty(), 1, "the position follows the fill");
+        let exit = intents(&out);
+        assert_eq!(exit.len(), 1, "one flattening order: {exit:?}");
+        assert_eq!((exit[0].side, exit[0].qty, exit[0].order_type), (OrderSide::Sell, 1, OrderType::Market));
+        // The same fill again is a duplicate: nothing more is booked or sent.
+        out.clear();
+        st.on_envelope(&report(e.client_order_id, ExecKind::Filled, OrderSide::Buy, 1, 0, 4000.25), &mut out);
+        assert_eq!(st.position().qty(), 1);
+        assert!(intents(&out).is_empty());
+        let mut r = StageReport::default();
+        st.report(&mut r);
+        assert_eq!(r.counter("oms.late_fills"), 1);
+        assert!(
+            r.warnings.iter().any(|w| w.contains("after the venue had reported the order ended")),
+            "{:?}",
+            r.warnings
+        );
     }
 
     #[test]

@@ -11,6 +11,9 @@
 //! - **State machine**: a transition outside [`OrderState::can_become`], or a report about an
 //!   id the manager does not hold, is refused with an [`OmsError`], counted in
 //!   [`OmsCounters`] and logged in a fixed ring ([`OrderManager::errors`]); nothing panics.
+//! - **Late fills**: a fill of an order already reported cancelled, expired or rejected is
+//!   recorded and returned as [`Applied::Late`] (the order keeps its end state): the venue's
+//!   execution outranks its end report, and the caller books it.
 //! - **Idempotency**: a repeated acknowledgement, or a repeated fill (recognised by its
 //!   [`Fill::leaves`]: a fill that does not lower the order's leaves quantity is one already
 //!   applied), returns [`Applied::Duplicate`] and changes nothing.
@@ -246,6 +249,9 @@ pub enum OmsError {
     BadOrder(&'static str),
     /// A cancel or modify of an order that is not working.
     NotWorking(u64),
+    /// A fill arrived for an order already reported ended (booked all the same; see
+    /// [`Applied::Late`]). Logged, not returned as an error.
+    LateFill(u64),
 }
 
 /// What an accepted event did.
@@ -255,6 +261,11 @@ pub enum Applied {
     Changed(OrderState),
     /// A repeat of something already applied: nothing changed.
     Duplicate,
+    /// A fill of an order the venue had already reported ended (cancelled, expired or
+    /// rejected): the venue executed it all the same, so the quantity is recorded (the order
+    /// stays in its end state) and the caller books it. Counted in
+    /// [`OmsCounters::late_fills`] and logged as [`OmsError::LateFill`].
+    Late,
 }
 
 /// What the caller must do after an event.
@@ -331,6 +342,8 @@ pub struct OmsCounters {
     pub table_full: u64,
     /// Fills whose reported leaves quantity disagreed with the manager's (applied anyway).
     pub leaves_mismatch: u64,
+    /// Fills of orders already reported ended, booked all the same ([`Applied::Late`]).
+    pub late_fills: u64,
 }
 
 /// A logged refusal.
@@ -738,6 +751,17 @@ impl OrderManager {
         if f.qty > leaves {
             self.counters.bad_fills += 1;
             return Err(self.log(f.ts, OmsError::BadFill(o.id)));
+        }
+        if matches!(o.state, OrderState::Cancelled | OrderState::Expired | OrderState::Rejected) {
+            // The venue's word on an execution outranks its earlier end report (a cancel
+            // confirmed on one channel while the fill was on another, a "not found" answer
+            // to a cancel of an order that had just filled): the position must follow every
+            // fill. The order keeps its end state; its quantity records the fill so a repeat
+            // is a duplicate. A terminal order counts nothing in the live quantities.
+            self.orders[i].filled += f.qty;
+            self.counters.late_fills += 1;
+            self.log(f.ts, OmsError::LateFill(o.id));
+            return Ok(Applied::Late);
         }
         let filled = o.filled + f.qty;
         let to = if filled == o.qty { OrderState::Filled } else { OrderState::PartiallyFilled };

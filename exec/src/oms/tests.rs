@@ -86,7 +86,11 @@ fn every_transition_through_the_manager() {
         (Rejected, Rejected),
         (Expired, Expired),
     ];
-    let (mut legal, mut illegal) = (0, 0);
+    // A fill of an order the venue reported ended is booked all the same (`Applied::Late`).
+    let late = |from: OrderState, to: OrderState| {
+        matches!(from, Cancelled | Rejected | Expired) && matches!(to, PartiallyFilled | Filled)
+    };
+    let (mut legal, mut illegal, mut lates) = (0, 0, 0);
     for from in OrderState::ALL {
         for to in OrderState::ALL.into_iter().filter(|&t| t != New) {
             let (mut m, id) = order_in(from);
@@ -95,6 +99,13 @@ fn every_transition_through_the_manager() {
             if duplicates.contains(&(from, to)) {
                 assert_eq!(r, Ok(Applied::Duplicate), "{from:?} → {to:?}");
                 assert_eq!(m.get(id), Some(&before), "a duplicate changes nothing");
+            } else if late(from, to) {
+                assert_eq!(r, Ok(Applied::Late), "{from:?} → {to:?}");
+                let after = m.get(id).copied().expect("held");
+                assert_eq!(after.state, from, "the end state is kept");
+                assert!(after.filled > before.filled, "the quantity is recorded");
+                assert_eq!(m.counters().late_fills, 1);
+                lates += 1;
             } else if from.can_become(to) {
                 assert_eq!(r, Ok(Applied::Changed(to)), "{from:?} → {to:?}");
                 assert_eq!(m.counters().transitions[from as usize][to as usize], 1);
@@ -109,7 +120,8 @@ fn every_transition_through_the_manager() {
         }
     }
     assert_eq!(legal, 16, "every legal transition exercised");
-    assert_eq!(illegal, 8 * 7 - 16 - duplicates.len());
+    assert_eq!(lates, 6);
+    assert_eq!(illegal, 8 * 7 - 16 - duplicates.len() - lates);
 }
 
 #[test]
@@ -351,6 +363,27 @@ fn modify_and_cancel_requests() {
     assert_eq!(m.on_end(id, ExecKind::Cancelled, 4), Ok(Applied::Changed(OrderState::Cancelled)));
     assert_eq!(m.on_end(id, ExecKind::Cancelled, 4), Ok(Applied::Duplicate));
     assert_eq!(m.request_cancel(id, 5), Err(OmsError::NotWorking(id)));
+}
+
+#[test]
+fn a_fill_after_the_end_report_is_recorded_once() {
+    for end in [ExecKind::Cancelled, ExecKind::Expired, ExecKind::Rejected] {
+        let (mut m, id) = order_in(OrderState::Submitted);
+        m.on_end(id, end, 3).expect("legal");
+        let mut c = Cmds::default();
+        assert_eq!(m.on_fill(&fill(id, OrderSide::Buy, 2, 1), &mut c), Ok(Applied::Late), "{end:?}");
+        let o = m.get(id).copied().expect("held");
+        assert!(o.state.is_terminal() && o.filled == 2, "end state kept, quantity recorded: {o:?}");
+        assert_eq!(m.on_fill(&fill(id, OrderSide::Buy, 2, 1), &mut c), Ok(Applied::Duplicate), "a repeat");
+        assert!(
+            matches!(m.on_fill(&fill(id, OrderSide::Buy, 2, 0), &mut c), Err(OmsError::BadFill(_))),
+            "overfill"
+        );
+        assert_eq!(m.on_fill(&fill(id, OrderSide::Buy, 1, 0), &mut c), Ok(Applied::Late), "the rest");
+        assert_eq!(m.counters().late_fills, 2);
+        assert!(!m.any_live(), "an ended order is not live");
+        assert!(c.as_slice().is_empty(), "no bracket command for a single order");
+    }
 }
 
 /// The live quantities by a scan of the table (what [`OrderManager::live_qty`] keeps in O(1)).
