@@ -51,6 +51,42 @@ pub fn spawn_gamma_thread(
 /// Subdirectory of a run holding its gamma publications (live sessions).
 pub const GAMMA_DIR: &str = "gamma";
 
+/// The gamma journal of a run (`RUN_DIR/gamma/`): one [`GammaPublication`] per publication,
+/// with the levels' exact words; a no-op without a directory. The one writer of gamma
+/// records, for live publications and for those known before a run.
+struct GammaJournal(Option<mia_journal::JournalWriter>);
+
+impl GammaJournal {
+    fn open(dir: Option<&std::path::Path>) -> Result<Self> {
+        Ok(Self(match dir {
+            Some(d) => Some(mia_journal::JournalWriter::create(
+                d,
+                mia_journal::JournalConfig::with_segment_size(1 << 20),
+            )?),
+            None => None,
+        }))
+    }
+
+    /// Appends publication `n` (stamped `unix_ns`), flushed when `flush`.
+    fn append(&mut self, n: u64, unix_ns: u64, levels: &GammaLevels, flush: bool) -> Result<()> {
+        use mia_model::words::Words;
+        if let Some(j) = self.0.as_mut() {
+            j.append_gamma(&GammaPublication { n, unix_ns, words: levels.to_words().to_vec() })?;
+            if flush {
+                j.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<()> {
+        if let Some(j) = self.0 {
+            j.finish()?;
+        }
+        Ok(())
+    }
+}
+
 /// Publishes gamma snapshots during a live session, replayably: each publication is journaled
 /// to `RUN_DIR/gamma/` (a [`GammaPublication`] with the levels' exact words), then written to
 /// the board, then announced by a sequenced `GammaPublished { arg: n }` — in that order, so a
@@ -58,7 +94,7 @@ pub const GAMMA_DIR: &str = "gamma";
 pub struct GammaPublisher {
     board: Arc<GammaBoard>,
     control: rtrb::Producer<Msg>,
-    journal: Option<mia_journal::JournalWriter>,
+    journal: GammaJournal,
     next: u64,
 }
 
@@ -74,14 +110,7 @@ impl GammaPublisher {
         control: rtrb::Producer<Msg>,
         journal_dir: Option<&std::path::Path>,
     ) -> Result<Self> {
-        let journal = match journal_dir {
-            Some(d) => Some(mia_journal::JournalWriter::create(
-                d,
-                mia_journal::JournalConfig::with_segment_size(1 << 20),
-            )?),
-            None => None,
-        };
-        Ok(Self { board, control, journal, next: 1 })
+        Ok(Self { board, control, journal: GammaJournal::open(journal_dir)?, next: 1 })
     }
 
     /// Publishes `levels`; returns its publication number.
@@ -89,15 +118,11 @@ impl GammaPublisher {
     /// # Errors
     /// The journal cannot be written (nothing is announced then), or the control ring is full.
     pub fn publish(&mut self, levels: &GammaLevels) -> Result<u64> {
-        use mia_model::words::Words;
         let n = self.next;
-        if let Some(j) = self.journal.as_mut() {
-            let unix_ns = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64);
-            j.append_gamma(&GammaPublication { n, unix_ns, words: levels.to_words().to_vec() })?;
-            j.flush()?;
-        }
+        let unix_ns = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        self.journal.append(n, unix_ns, levels, true)?;
         self.board.publish(n, levels);
         let c = Control { kind: ControlKind::GammaPublished, arg: n, ..Control::default() };
         self.control.push(Msg::Control(c)).map_err(|_| anyhow!("the control ring is full"))?;
@@ -110,10 +135,7 @@ impl GammaPublisher {
     /// # Errors
     /// The final flush failed.
     pub fn finish(self) -> Result<()> {
-        if let Some(j) = self.journal {
-            j.finish()?;
-        }
-        Ok(())
+        self.journal.finish()
     }
 }
 
@@ -144,18 +166,11 @@ pub fn schedule_publications(
     opening_ts: Option<u64>,
     journal_dir: Option<&std::path::Path>,
 ) -> Result<Option<ScheduledGamma>> {
-    use mia_model::words::Words;
     if pubs.is_empty() {
         return Ok(None);
     }
     let board = Arc::new(GammaBoard::new(pubs.len() + 1));
-    let mut journal = match journal_dir {
-        Some(d) => Some(mia_journal::JournalWriter::create(
-            d,
-            mia_journal::JournalConfig::with_segment_size(1 << 20),
-        )?),
-        None => None,
-    };
+    let mut journal = GammaJournal::open(journal_dir)?;
     let (mut schedule, mut times) = (Vec::with_capacity(pubs.len()), Vec::with_capacity(pubs.len()));
     let mut prev = opening_ts;
     for (i, (name, text)) in pubs.iter().enumerate() {
@@ -170,16 +185,12 @@ pub fn schedule_publications(
         }
         prev = Some(ts);
         let n = i as u64 + 1;
-        if let Some(j) = journal.as_mut() {
-            j.append_gamma(&GammaPublication { n, unix_ns: ts, words: levels.to_words().to_vec() })?;
-        }
+        journal.append(n, ts, &levels, false)?;
         board.publish(n, &levels);
         schedule.push((ts, Control { kind: ControlKind::GammaPublished, arg: n, ..Control::default() }));
         times.push(ts);
     }
-    if let Some(j) = journal {
-        j.finish()?;
-    }
+    journal.finish()?;
     Ok(Some(ScheduledGamma { board, schedule, times }))
 }
 
