@@ -1654,6 +1654,23 @@ mod tests {
         Envelope { t0: 0, msg: Msg::Exec(r) }
     }
 
+    /// A live stage of `qty` contracts per entry, a long native bracket (entry `ty` at 4000,
+    /// stop 3998, target 4002) sent at ts 1000: the stage, its outbox (cleared) and the three
+    /// intents (entry, stop, target).
+    fn native_long(
+        qty: u32,
+        ty: OrderType,
+    ) -> (ExecStage<crate::venue::LiveVenue>, Outbox, [OrderIntent; 3]) {
+        let mut st = live_stage(qty);
+        let mut out = Outbox::new();
+        lvl(&mut st, &mut out, 1_000, 4000.00, 4000.25);
+        st.on_envelope(&bracket_signal(Direction::Long, 1_000, 4000.0, 3998.0, 4002.0, ty), &mut out);
+        let sent = intents(&out);
+        assert_eq!(sent.len(), 3, "entry, stop and target together: {sent:?}");
+        out.clear();
+        (st, out, [sent[0], sent[1], sent[2]])
+    }
+
     #[test]
     fn an_adopted_broker_position_is_booked_and_flattened_through_risk() {
         use mia_model::msg::ExecKind;
@@ -1721,16 +1738,7 @@ mod tests {
     #[test]
     fn a_live_venue_gets_a_native_bracket_in_one_batch() {
         use mia_model::msg::ExecKind;
-        let mut st = live_stage(2);
-        let mut out = Outbox::new();
-        lvl(&mut st, &mut out, 1_000, 4000.00, 4000.25);
-        st.on_envelope(
-            &bracket_signal(Direction::Long, 1_000, 4000.0, 3998.0, 4002.0, OrderType::Market),
-            &mut out,
-        );
-        let sent = intents(&out);
-        assert_eq!(sent.len(), 3, "entry, stop and target together: {sent:?}");
-        let (e, s, t) = (sent[0], sent[1], sent[2]);
+        let (mut st, mut out, [e, s, t]) = native_long(2, OrderType::Market);
         assert_eq!((e.children, e.link, e.side, e.qty), (2, 0, OrderSide::Buy, 2));
         assert_eq!(
             (s.order_type, s.trigger, s.side, s.qty, s.link),
@@ -1773,16 +1781,7 @@ mod tests {
     #[test]
     fn a_fill_after_the_venue_ended_the_order_is_booked_and_flattened() {
         use mia_model::msg::ExecKind;
-        let mut st = live_stage(1);
-        let mut out = Outbox::new();
-        lvl(&mut st, &mut out, 1_000, 4000.00, 4000.25);
-        st.on_envelope(
-            &bracket_signal(Direction::Long, 1_000, 4000.0, 3998.0, 4002.0, OrderType::Market),
-            &mut out,
-        );
-        let sent = intents(&out);
-        let (e, s, t) = (sent[0], sent[1], sent[2]);
-        out.clear();
+        let (mut st, mut out, [e, s, t]) = native_long(1, OrderType::Market);
         // A flat signal: the stage cancels all three; the venue confirms every cancel…
         st.on_envelope(&signal(Direction::Flat, 2, 2_000), &mut out);
         for i in [e, s, t] {
@@ -1817,16 +1816,7 @@ mod tests {
     #[test]
     fn a_native_entry_that_ends_partly_filled_shrinks_its_children() {
         use mia_model::msg::ExecKind;
-        let mut st = live_stage(2);
-        let mut out = Outbox::new();
-        lvl(&mut st, &mut out, 1_000, 4000.00, 4000.25);
-        st.on_envelope(
-            &bracket_signal(Direction::Long, 1_000, 4000.0, 3998.0, 4002.0, OrderType::Limit),
-            &mut out,
-        );
-        let sent = intents(&out);
-        let (e, s, t) = (sent[0], sent[1], sent[2]);
-        out.clear();
+        let (mut st, mut out, [e, s, t]) = native_long(2, OrderType::Limit);
         st.on_envelope(&report(e.client_order_id, ExecKind::Filled, OrderSide::Buy, 1, 1, 4000.0), &mut out);
         st.on_envelope(&report(e.client_order_id, ExecKind::Expired, OrderSide::Buy, 1, 1, 0.0), &mut out);
         let mods: Vec<(u64, u32)> = intents(&out)
