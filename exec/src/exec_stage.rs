@@ -533,6 +533,7 @@ impl<V: Venue> ExecStage<V> {
         let diff = desired - self.pos.qty();
         let Some(side) = OrderSide::of_signed(diff) else {
             self.reconcile_due = false;
+            self.exit_wait_until = 0;
             self.open_pending(seq, ts, t0, out);
             return;
         };
@@ -1773,6 +1774,91 @@ mod tests {
         st.on_envelope(&report(s.client_order_id, ExecKind::Cancelled, OrderSide::Sell, 0, 2, 0.0), &mut out);
         assert_eq!(st.bracket(), None, "the bracket is over");
         assert_eq!(st.trades().iter().next().map(|t| t.exit_reason), Some(ExitReason::Target));
+    }
+
+    /// An exit waits for the venue to confirm the cancels of the orders on its side (one of
+    /// them could still fill), and goes without them after `CANCEL_WAIT_NS`.
+    #[test]
+    fn an_exit_waits_for_its_sides_cancels_then_for_at_most_the_limit() {
+        use mia_model::msg::ExecKind;
+        for confirm in [true, false] {
+            let (mut st, mut out, [e, s, t]) = native_long(1, OrderType::Market);
+            st.on_envelope(
+                &report(e.client_order_id, ExecKind::Filled, OrderSide::Buy, 1, 0, 4000.25),
+                &mut out,
+            );
+            assert_eq!(st.position().qty(), 1);
+            out.clear();
+            st.on_envelope(&signal(Direction::Flat, 2, 2_000), &mut out);
+            let sent = intents(&out);
+            assert!(
+                sent.iter().all(|i| i.action == OrderAction::Cancel),
+                "cancels only, no exit yet: {sent:?}"
+            );
+            assert_eq!(sent.len(), 2, "the two children (the entry is done): {sent:?}");
+            out.clear();
+            lvl(&mut st, &mut out, 1_000_000, 4000.00, 4000.25);
+            assert!(intents(&out).is_empty(), "still waiting");
+            if confirm {
+                st.on_envelope(
+                    &report(s.client_order_id, ExecKind::Cancelled, OrderSide::Sell, 1, 1, 0.0),
+                    &mut out,
+                );
+                assert!(intents(&out).is_empty(), "one of the two still live");
+                st.on_envelope(
+                    &report(t.client_order_id, ExecKind::Cancelled, OrderSide::Sell, 1, 1, 0.0),
+                    &mut out,
+                );
+            } else {
+                lvl(&mut st, &mut out, 2_000 + CANCEL_WAIT_NS, 4000.00, 4000.25);
+            }
+            let exit = intents(&out);
+            assert_eq!(exit.len(), 1, "the exit (confirm = {confirm}): {exit:?}");
+            assert_eq!(
+                (exit[0].side, exit[0].order_type, exit[0].action),
+                (OrderSide::Sell, OrderType::Market, OrderAction::New)
+            );
+            let mut r = StageReport::default();
+            st.report(&mut r);
+            assert_eq!(r.counter("exec.cancel_waits"), 1);
+            assert_eq!(r.counter("exec.cancel_wait_timeouts"), u64::from(!confirm));
+        }
+    }
+
+    /// An opposite bracket waits until the venue confirms the old bracket's cancels; a signal
+    /// that waited longer than `PENDING_MAX_AGE_NS` is dropped.
+    #[test]
+    fn an_opposite_bracket_waits_for_the_old_one_to_end_and_goes_stale() {
+        use mia_model::msg::ExecKind;
+        for late in [false, true] {
+            let (mut st, mut out, old) = native_long(1, OrderType::Market);
+            st.on_envelope(
+                &bracket_signal(Direction::Short, 2_000, 4000.0, 4002.0, 3998.0, OrderType::Market),
+                &mut out,
+            );
+            let sent = intents(&out);
+            assert!(sent.iter().all(|i| i.action == OrderAction::Cancel) && sent.len() == 3, "{sent:?}");
+            out.clear();
+            let at = if late { 2_000 + PENDING_MAX_AGE_NS + 1 } else { 3_000 };
+            for i in old {
+                let mut r = report(i.client_order_id, ExecKind::Cancelled, i.side, i.qty, i.qty, 0.0);
+                if let Msg::Exec(x) = &mut r.msg {
+                    x.ts = at;
+                }
+                st.on_envelope(&r, &mut out);
+            }
+            let entries: Vec<OrderIntent> =
+                intents(&out).into_iter().filter(|i| i.action == OrderAction::New).collect();
+            if late {
+                assert!(entries.is_empty(), "a stale signal is dropped: {entries:?}");
+                let mut r = StageReport::default();
+                st.report(&mut r);
+                assert_eq!(r.counter("exec.stale_signals"), 1);
+            } else {
+                assert_eq!(entries.len(), 3, "the short bracket once nothing is live: {entries:?}");
+                assert_eq!(entries[0].side, OrderSide::Sell);
+            }
+        }
     }
 
     /// A venue that confirms a cancel and then reports a fill of the same order (e.g. IB's
