@@ -1,8 +1,10 @@
 //! L3 FIFO end to end: the synthetic session written as MBO (`mia gen --schema mbo`) and
 //! backtested with `[sim.queue] model = "l3_fifo"`: the venue's queue runs from the raw MBO
 //! records (the summary names it), the bracket targets rest and fill through it, and inline,
-//! threaded and journal replay give the same digest. On MBP input the model falls back and the
-//! summary says so.
+//! threaded and journal replay give the same digest, and every limit fill and queue position
+//! equals the one an independent FIFO (`l3_oracle`: the DBN file read with the `dbn` crate, a
+//! naive per-price queue book, the documented rules) computes for the whole session. On MBP
+//! input the model falls back and the summary says so.
 
 mod l3_oracle;
 
@@ -138,6 +140,9 @@ fn an_mbo_session_backtests_with_l3_fifo_at_the_venue_and_replays_the_same() {
     // oracle's, on the whole session.
     let near = check_against_the_oracle(&mbo, &out, &cfg);
     assert!(near.fills > 0, "targets fill at their price through the L3 queue");
+    // Scripted orders that the strategy does not make: partial fills, two orders at one price,
+    // decreases, reprices, cancels.
+    scripted_orders_fill_as_the_oracle_says(&mbo, &out, &cfg);
 
     // Targets 14 ticks away often rest beyond the 10 visible levels, where an L2 model joins
     // with an unknown queue and L3 counts what rests there: the venue uses the L3 figure.
@@ -145,7 +150,6 @@ fn an_mbo_session_backtests_with_l3_fifo_at_the_venue_and_replays_the_same() {
     let far_cfg = config_with(QueueModelKind::L3Fifo, 14);
     run(Input::Dbn(mbo.clone()), Schedule::Inline, Some(&far_out), far_cfg.clone(), None);
     let far = check_against_the_oracle(&mbo, &far_out, &far_cfg);
-    scripted_orders_fill_as_the_oracle_says(&mbo, &out, &cfg);
     assert!(far.l2_differs > 0, "some far targets rest where an L2 model would join with another queue");
 
     // The same input under risk_averse runs the L2 model on the same events.
