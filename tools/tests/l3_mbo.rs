@@ -171,6 +171,11 @@ fn check_against_the_oracle(mbo: &Path, run: &Path, cfg: &Config) -> Checked {
     let j = l3_oracle::read_journal(run, &recs);
     assert!(j.intents.windows(2).all(|w| w[0].seq <= w[1].seq), "intents in event order");
     let want = l3_oracle::replay(&recs, &j, lat.entry_ns, Rule::Documented);
+    let mut actions = std::collections::BTreeMap::<char, u64>::new();
+    for r in &recs {
+        *actions.entry(char::from(r.action)).or_default() += 1;
+    }
+    eprintln!("l3 oracle: records by action {actions:?}");
     let limits: HashSet<u64> = want.limit_ids.iter().copied().collect();
     let skip: HashSet<u64> = want.marketable.iter().copied().collect();
     let mia: Vec<FillKey> = j
