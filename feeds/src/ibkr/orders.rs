@@ -123,8 +123,8 @@ impl OrderSlot {
     }
 
     /// Writes the order for intent `i` (IB id `ib`, parent `parent` or 0, OCA group of entry
-    /// `oca_entry` with `oca_type`, `transmit`); `None` (the slot then holds a partial order)
-    /// when a price or trigger its type needs is undefined.
+    /// `oca_entry` with `oca_type`, `transmit`); `None`, the slot untouched, when a price or
+    /// trigger its type needs is undefined. The slot has no `Debug`: it holds the account.
     pub(crate) fn fill(
         &mut self,
         i: &OrderIntent,
