@@ -220,22 +220,40 @@ fn session(args: &Args, policy: IdlePolicy) -> Result<(), String> {
     }
     // Per decision (the first PlaceOrder of an item), µs per hop.
     let mut hops: [Vec<f64>; 7] = Default::default();
+    // Per decision: the fake's write → its last PlaceOrder decoded (a native bracket acts only
+    // once its last child, `transmit = true`, is in), and how many PlaceOrders it sent.
+    let (mut to_last, mut per_decision): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
     let mut last_item = u64::MAX;
+    let mut counted = false;
     let mut mismatched = 0usize;
+    let us = |a: u64, b: u64| b.saturating_sub(a) as f64 / 1e3;
     for (o, p) in orders.iter().zip(&placed) {
         if o.ib != p.order_id {
             mismatched += 1;
             continue;
         }
         if o.item == last_item {
-            continue; // a later order of the same decision (bracket children, the exit)
+            // A later order of the same decision (bracket children, the exit).
+            if !counted {
+                continue;
+            }
+            if let (Some(&w), Some(v), Some(k)) =
+                (writes.get(o.item as usize), to_last.last_mut(), per_decision.last_mut())
+            {
+                *v = us(w, probe::ns_of(p.received));
+                *k += 1.0;
+            }
+            continue;
         }
         last_item = o.item;
+        counted = false;
         let (Some(&w), Some(it)) = (writes.get(o.item as usize), items.get(o.item as usize)) else {
             continue;
         };
+        counted = true;
         let got = probe::ns_of(p.received);
-        let us = |a: u64, b: u64| b.saturating_sub(a) as f64 / 1e3;
+        to_last.push(us(w, got));
+        per_decision.push(1.0);
         hops[0].push(us(w, got));
         hops[1].push(us(w, it.received));
         hops[2].push(us(it.received, it.pushed));
@@ -269,6 +287,8 @@ fn session(args: &Args, policy: IdlePolicy) -> Result<(), String> {
     row("4 order edge: intent -> IB order built", &mut hops[4]);
     row("5 ibapi encode + write + socket -> fake", &mut hops[5]);
     row("  (of which submit_order call -> return)", &mut hops[6]);
+    row("wire to the decision's last order decoded", &mut to_last);
+    row("  PlaceOrders per decision", &mut per_decision);
     for (name, label) in [
         ("end_to_end", "in-process: sequencer t0 -> intent (all)"),
         ("signal", "signal stage (sampled envelopes)"),

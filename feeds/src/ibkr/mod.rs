@@ -380,20 +380,36 @@ pub(crate) fn open_client(cfg: &IbkrConfig) -> Result<Client, IbkrError> {
     }
 }
 
-/// Pins the calling thread to core `core` (modulo the core count); −1 leaves it unpinned. A
-/// core that cannot be set is a warning (the thread runs unpinned), not an error.
+/// Pins the calling thread to core `core`; −1 leaves it unpinned. The core is taken as
+/// given first, so a thread can be pinned outside the mask the process was started with
+/// (`taskset -c 2-4` for the process, `reader_core = 5` for ibapi's reader); a core that
+/// cannot be set (absent, or outside the cgroup's cpuset) falls back to `core` modulo the
+/// cores the thread may run on. A core that cannot be set at all is a warning (the thread runs
+/// unpinned), not an error.
 fn pin_current(what: &str, core: i32) {
-    let Ok(want) = usize::try_from(core) else { return };
-    let ids = core_affinity::get_core_ids().unwrap_or_default();
-    let Some(id) = (!ids.is_empty()).then(|| ids[want % ids.len()]) else {
-        tracing::warn!(thread = what, core, "ibkr: no core list; thread not pinned");
-        return;
-    };
-    if core_affinity::set_for_current(id) {
-        tracing::info!(thread = what, core = id.id, "ibkr: thread pinned");
-    } else {
-        tracing::warn!(thread = what, core = id.id, "ibkr: cannot pin the thread");
+    match pin_to(core) {
+        None => {}
+        Some(Ok(id)) => tracing::info!(thread = what, core = id, "ibkr: thread pinned"),
+        Some(Err(why)) => tracing::warn!(thread = what, core, "ibkr: thread not pinned: {why}"),
     }
+}
+
+/// [`pin_current`]'s work: `None` for −1, else the core the thread is now on, or why not.
+fn pin_to(core: i32) -> Option<Result<usize, String>> {
+    let want = usize::try_from(core).ok()?;
+    // Linux's cpu_set_t holds 1,024 cores (core_affinity indexes it without a check).
+    if want < 1024 && core_affinity::set_for_current(core_affinity::CoreId { id: want }) {
+        return Some(Ok(want));
+    }
+    let ids = core_affinity::get_core_ids().unwrap_or_default();
+    let Some(&id) = ids.get(want % ids.len().max(1)) else {
+        return Some(Err("no core list".into()));
+    };
+    Some(if core_affinity::set_for_current(id) {
+        Ok(id.id)
+    } else {
+        Err(format!("cannot set core {}", id.id))
+    })
 }
 
 /// The account to trade: the configured one when the Gateway manages it, else the only managed
@@ -421,5 +437,52 @@ fn pick_account(want: Option<Secret>, managed: &[String]) -> Result<Secret, Ibkr
                 managed.len()
             ))),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The cores the calling thread may run on.
+    fn mask() -> Vec<usize> {
+        core_affinity::get_core_ids().unwrap_or_default().into_iter().map(|c| c.id).collect()
+    }
+
+    #[test]
+    fn a_thread_is_pinned_to_the_core_asked_even_outside_its_mask() {
+        let all = mask();
+        if all.len() < 2 {
+            eprintln!("skipped: needs 2 cores, this host gives {}", all.len());
+            return;
+        }
+        let (first, last) = (all[0], all[all.len() - 1]);
+        let got = std::thread::spawn(move || {
+            // The thread starts confined to the first core, as under `taskset -c <first>`.
+            assert!(core_affinity::set_for_current(core_affinity::CoreId { id: first }));
+            let confined = mask();
+            let pinned = pin_to(last as i32);
+            (confined, pinned, mask())
+        })
+        .join()
+        .expect("thread");
+        assert_eq!(got.0, [first]);
+        assert_eq!(got.1, Some(Ok(last)), "core {last} as given, not modulo the mask");
+        assert_eq!(got.2, [last]);
+        assert_eq!(pin_to(-1), None, "-1 leaves the thread alone");
+    }
+
+    #[test]
+    fn a_core_that_does_not_exist_falls_back_to_modulo_the_mask() {
+        let got = std::thread::spawn(|| {
+            let before = mask();
+            (before.clone(), pin_to(1_000_000), mask())
+        })
+        .join()
+        .expect("thread");
+        let (before, pinned, after) = got;
+        let expect = before[1_000_000 % before.len()];
+        assert_eq!(pinned, Some(Ok(expect)));
+        assert_eq!(after, [expect]);
     }
 }

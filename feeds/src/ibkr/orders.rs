@@ -22,6 +22,15 @@
 //! commission that arrives first is kept until its execution comes. Terminal statuses and
 //! rejects first flush the order's waiting fills, so `leaves` always decreases in report
 //! order. `Rejected`/`Cancelled` carry the IB code as `reason` (see the `errors` module).
+//!
+//! **Send path.** The edge keeps one `ibapi::orders::Order` ([`OrderSlot`]) whose constant
+//! fields (the account, every field MIA leaves at its default) are set once; each order
+//! overwrites only the fields an intent decides, in place (the strings keep their capacity),
+//! so building an order allocates nothing. The contract is built once at start, the order
+//! maps are pre-sized, and the OCA group is kept as the entry's client order id (the group
+//! string is written when an order is built). What `submit_order` itself costs (ibapi's
+//! encoder, one `write`) is measured by `feeds/examples/submit_cost.rs`
+//! (`docs/performance.md`, "Wire-to-order on loopback").
 
 use super::errors::{self, classify, reason, rejects_order, ErrorClass};
 use super::ids::OrderIds;
@@ -39,6 +48,7 @@ use mia_model::msg::{
 };
 use mia_model::price::{to_f64, Px, UNDEF_PX};
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -59,13 +69,17 @@ pub struct OrderEdgeSummary {
     pub reconciliations: u64,
 }
 
+/// Orders the edge's maps hold without growing (growth rehashes on the send path).
+const ORDERS_PRESIZE: usize = 4_096;
+
 /// One order the edge sent.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Sent {
     pub(crate) intent: OrderIntent,
     pub(crate) ib_id: i32,
     pub(crate) parent_ib: i32,
-    pub(crate) oca: String,
+    /// The entry whose OCA group (`mia-<entry>`) the order is in, if any.
+    pub(crate) oca_entry: Option<u64>,
     pub(crate) transmitted: bool,
     pub(crate) filled: u32,
     pub(crate) accepted: bool,
@@ -88,12 +102,73 @@ struct Held {
     children: Vec<i32>,
 }
 
+/// The IB order the edge sends, kept between orders: the constant fields (the account, the
+/// fields MIA leaves at their defaults) are set once, and [`OrderSlot::fill`] overwrites the
+/// fields an intent decides, in place. Once the strings have their capacity (reserved at
+/// start), building an order allocates nothing.
+pub(crate) struct OrderSlot {
+    order: IbOrder,
+}
+
+/// Capacity reserved for the order type and OCA group strings (`"STP LMT"`, `mia-<u64>`).
+const SLOT_STR: usize = 32;
+
+impl OrderSlot {
+    /// A slot for orders of `account`.
+    pub(crate) fn new(account: &str) -> Self {
+        let mut order = IbOrder { account: account.to_string(), ..IbOrder::default() };
+        order.order_type.reserve(SLOT_STR);
+        order.oca_group.reserve(SLOT_STR);
+        Self { order }
+    }
+
+    /// Writes the order for intent `i` (IB id `ib`, parent `parent` or 0, OCA group of entry
+    /// `oca_entry` with `oca_type`, `transmit`); `None`, the slot untouched, when a price or
+    /// trigger its type needs is undefined. The slot has no `Debug`: it holds the account.
+    pub(crate) fn fill(
+        &mut self,
+        i: &OrderIntent,
+        ib: i32,
+        parent: i32,
+        oca_entry: Option<u64>,
+        oca_type: OcaType,
+        transmit: bool,
+    ) -> Option<&IbOrder> {
+        let limit = if i.order_type.has_limit() { Some(good_px(i.price)?) } else { None };
+        let aux = if i.order_type.has_trigger() { Some(good_px(i.trigger)?) } else { None };
+        let o = &mut self.order;
+        o.order_id = ib;
+        o.action = match i.side {
+            OrderSide::Buy => Action::Buy,
+            OrderSide::Sell => Action::Sell,
+        };
+        o.total_quantity = f64::from(i.qty);
+        o.order_type.clear();
+        o.order_type.push_str(ib_type(i.order_type));
+        o.limit_price = limit;
+        o.aux_price = aux;
+        o.tif = ib_tif(i.tif);
+        o.transmit = transmit;
+        o.parent_id = parent;
+        o.oca_group.clear();
+        match oca_entry {
+            Some(entry) => {
+                // Writing to a String cannot fail.
+                let _ = write!(o.oca_group, "mia-{entry}");
+                o.oca_type = oca_type;
+            }
+            None => o.oca_type = OcaType::None,
+        }
+        Some(&self.order)
+    }
+}
+
 /// The order edge's state (owned by its thread).
 pub(crate) struct OrderEdge {
     pub(crate) client: Arc<Client>,
     pub(crate) cfg: IbkrConfig,
     contract: ibapi::contracts::Contract,
-    account: Secret,
+    slot: OrderSlot,
     pub(crate) ids: OrderIds,
     pub(crate) status: Arc<FeedStatus>,
     pub(crate) positions: Arc<Mutex<Vec<BrokerPosition>>>,
@@ -130,6 +205,15 @@ fn good_px(p: Px) -> Option<f64> {
     (p != UNDEF_PX && p > 0).then(|| to_f64(p))
 }
 
+/// Fills a pre-sized map to its capacity once and clears it (the capacity stays), so its
+/// memory is touched at start and the session's first orders take no page fault in it.
+fn prefault<K: std::hash::Hash + Eq, V: Copy>(m: &mut HashMap<K, V>, key: impl Fn(usize) -> K, v: V) {
+    for k in 0..m.capacity() {
+        m.insert(key(k), v);
+    }
+    m.clear();
+}
+
 /// The OCA group of the children of entry `coid`.
 pub fn oca_group(entry_coid: u64) -> String {
     format!("mia-{entry_coid}")
@@ -148,16 +232,32 @@ impl OrderEdge {
         positions: Arc<Mutex<Vec<BrokerPosition>>>,
     ) -> std::io::Result<Self> {
         let ids = OrderIds::open(Some(state_dir), cfg.client_id, next_valid_id)?;
+        let mut orders = HashMap::with_capacity(ORDERS_PRESIZE);
+        let mut by_coid = HashMap::with_capacity(ORDERS_PRESIZE);
+        let blank = Sent {
+            intent: OrderIntent::default(),
+            ib_id: 0,
+            parent_ib: 0,
+            oca_entry: None,
+            transmitted: false,
+            filled: 0,
+            accepted: false,
+            done: false,
+            last_code: 0,
+            perm_id: 0,
+        };
+        prefault(&mut orders, |k| -(k as i32) - 1, blank);
+        prefault(&mut by_coid, |k| k as u64, 0);
         Ok(Self {
             client,
             contract: super::contract::ib_contract(&contract),
+            slot: OrderSlot::new(account.expose()),
             cfg,
-            account,
             ids,
             status,
             positions,
-            orders: HashMap::new(),
-            by_coid: HashMap::new(),
+            orders,
+            by_coid,
             seen_execs: HashSet::new(),
             pending: HashMap::new(),
             early_fees: HashMap::new(),
@@ -363,7 +463,7 @@ impl OrderEdge {
                     let (entry_ib, entry_coid) = (h.entry_ib, h.entry_coid);
                     let last = h.children.len() + 1 == usize::from(h.expected);
                     if let Some(ib) =
-                        self.send_new(&i, entry_ib, &oca_group(entry_coid), OcaType::CancelWithBlock, last)
+                        self.send_new(&i, entry_ib, Some(entry_coid), OcaType::CancelWithBlock, last)
                     {
                         if let Some(h) = self.held.as_mut() {
                             h.children.push(ib);
@@ -383,7 +483,7 @@ impl OrderEdge {
                         self.break_held("a bracket child could not be sent");
                     }
                 } else if i.children > 0 {
-                    if let Some(ib) = self.send_new(&i, 0, "", OcaType::None, false) {
+                    if let Some(ib) = self.send_new(&i, 0, None, OcaType::None, false) {
                         self.held = Some(Held {
                             entry_coid: i.client_order_id,
                             entry_ib: ib,
@@ -404,9 +504,9 @@ impl OrderEdge {
                             "ibkr orders: OCA child of an entry this edge never sent"
                         );
                     }
-                    self.send_new(&i, 0, &oca_group(entry), OcaType::CancelWithBlock, true);
+                    self.send_new(&i, 0, Some(entry), OcaType::CancelWithBlock, true);
                 } else {
-                    self.send_new(&i, 0, "", OcaType::None, true);
+                    self.send_new(&i, 0, None, OcaType::None, true);
                 }
             }
             OrderAction::Modify => self.modify(i),
@@ -414,43 +514,12 @@ impl OrderEdge {
         }
     }
 
-    fn build(
-        &self,
-        i: &OrderIntent,
-        ib: i32,
-        parent: i32,
-        oca: &str,
-        oca_type: OcaType,
-        transmit: bool,
-    ) -> Option<IbOrder> {
-        let limit = if i.order_type.has_limit() { Some(good_px(i.price)?) } else { None };
-        let aux = if i.order_type.has_trigger() { Some(good_px(i.trigger)?) } else { None };
-        Some(IbOrder {
-            order_id: ib,
-            action: match i.side {
-                OrderSide::Buy => Action::Buy,
-                OrderSide::Sell => Action::Sell,
-            },
-            total_quantity: f64::from(i.qty),
-            order_type: ib_type(i.order_type).to_string(),
-            limit_price: limit,
-            aux_price: aux,
-            tif: ib_tif(i.tif),
-            account: self.account.expose().to_string(),
-            transmit,
-            parent_id: parent,
-            oca_group: oca.to_string(),
-            oca_type: if oca.is_empty() { OcaType::None } else { oca_type },
-            ..IbOrder::default()
-        })
-    }
-
     /// Sends a new order; returns its IB id, or reports a reject and returns `None`.
     fn send_new(
         &mut self,
         i: &OrderIntent,
         parent: i32,
-        oca: &str,
+        oca_entry: Option<u64>,
         oca_type: OcaType,
         transmit: bool,
     ) -> Option<i32> {
@@ -470,17 +539,17 @@ impl OrderEdge {
                 return None;
             }
         };
-        let Some(order) = self.build(i, ib, parent, oca, oca_type, transmit) else {
+        if self.slot.fill(i, ib, parent, oca_entry, oca_type, transmit).is_none() {
             self.refuse(i, reason::BAD_INTENT, "price or trigger undefined for the order type");
             return None;
-        };
+        }
         self.orders.insert(
             ib,
             Sent {
                 intent: *i,
                 ib_id: ib,
                 parent_ib: parent,
-                oca: oca.to_string(),
+                oca_entry,
                 transmitted: transmit,
                 filled: 0,
                 accepted: false,
@@ -492,12 +561,19 @@ impl OrderEdge {
         self.by_coid.insert(i.client_order_id, ib);
         #[cfg(feature = "latency-probe")]
         super::probe::order_submitting();
-        match self.client.submit_order(ib, &self.contract, &order) {
+        match self.client.submit_order(ib, &self.contract, &self.slot.order) {
             Ok(()) => {
                 #[cfg(feature = "latency-probe")]
                 super::probe::order_sent(ib);
                 self.summary.placed += 1;
-                tracing::debug!(coid = i.client_order_id, ib, parent, oca, transmit, "ibkr: order placed");
+                tracing::debug!(
+                    coid = i.client_order_id,
+                    ib,
+                    parent,
+                    oca_entry,
+                    transmit,
+                    "ibkr: order placed"
+                );
                 Some(ib)
             }
             Err(e) => {
@@ -519,7 +595,7 @@ impl OrderEdge {
             );
             return;
         };
-        let Some(o) = self.orders.get(&ib).cloned() else { return };
+        let Some(&o) = self.orders.get(&ib) else { return };
         if o.done {
             tracing::info!(coid = i.client_order_id, "ibkr orders: modify of a finished order; ignored");
             return;
@@ -528,11 +604,6 @@ impl OrderEdge {
         next.price = i.price;
         next.trigger = i.trigger;
         next.qty = i.qty;
-        let oca_type = if o.oca.is_empty() { OcaType::None } else { OcaType::CancelWithBlock };
-        let Some(order) = self.build(&next, ib, o.parent_ib, &o.oca, oca_type, true) else {
-            tracing::warn!(coid = i.client_order_id, "ibkr orders: modify with an undefined price; ignored");
-            return;
-        };
         if next.qty < o.filled || next.qty == 0 {
             tracing::warn!(
                 coid = i.client_order_id,
@@ -542,9 +613,13 @@ impl OrderEdge {
             );
             return;
         }
+        if self.slot.fill(&next, ib, o.parent_ib, o.oca_entry, OcaType::CancelWithBlock, true).is_none() {
+            tracing::warn!(coid = i.client_order_id, "ibkr orders: modify with an undefined price; ignored");
+            return;
+        }
         #[cfg(feature = "latency-probe")]
         super::probe::order_submitting();
-        match self.client.submit_order(ib, &self.contract, &order) {
+        match self.client.submit_order(ib, &self.contract, &self.slot.order) {
             Ok(()) => {
                 #[cfg(feature = "latency-probe")]
                 super::probe::order_sent(ib);
@@ -821,5 +896,71 @@ mod tests {
         assert_eq!(good_px(UNDEF_PX), None);
         assert_eq!(good_px(0), None);
         assert_eq!(good_px(6_000_250_000_000), Some(6000.25));
+    }
+
+    /// What the edge built per order before the slot: a fresh order with only the intent's
+    /// fields set (the reference the kept slot must match field for field).
+    fn fresh(i: &OrderIntent, ib: i32, parent: i32, oca: Option<u64>, transmit: bool) -> IbOrder {
+        IbOrder {
+            order_id: ib,
+            action: if i.side == OrderSide::Buy { Action::Buy } else { Action::Sell },
+            total_quantity: f64::from(i.qty),
+            order_type: ib_type(i.order_type).to_string(),
+            limit_price: i.order_type.has_limit().then(|| to_f64(i.price)),
+            aux_price: i.order_type.has_trigger().then(|| to_f64(i.trigger)),
+            tif: ib_tif(i.tif),
+            account: "DU1234567".to_string(),
+            transmit,
+            parent_id: parent,
+            oca_group: oca.map(oca_group).unwrap_or_default(),
+            oca_type: if oca.is_some() { OcaType::CancelWithBlock } else { OcaType::None },
+            ..IbOrder::default()
+        }
+    }
+
+    #[test]
+    fn the_kept_order_is_rewritten_whole_and_without_allocating() {
+        let mut slot = OrderSlot::new("DU1234567");
+        let (type_at, oca_at) = (slot.order.order_type.as_ptr(), slot.order.oca_group.as_ptr());
+        let px = 6_000_250_000_000;
+        let stop_limit = OrderIntent {
+            client_order_id: 7,
+            side: OrderSide::Sell,
+            order_type: OrderType::StopLimit,
+            price: px - 250_000_000,
+            trigger: px,
+            qty: 3,
+            tif: TimeInForce::Gtc,
+            ..OrderIntent::default()
+        };
+        let market = OrderIntent {
+            client_order_id: 8,
+            side: OrderSide::Buy,
+            order_type: OrderType::Market,
+            qty: 1,
+            ..OrderIntent::default()
+        };
+        let limit = OrderIntent { order_type: OrderType::Limit, price: px, ..market };
+        // Each order after another with more fields set: nothing of the previous one stays.
+        let steps = [
+            (stop_limit, 1001, 1000, Some(u64::MAX), false),
+            (market, 1002, 0, None, true),
+            (limit, 1003, 0, Some(5), true),
+            (market, 1004, 0, None, true),
+        ];
+        for (i, ib, parent, oca, transmit) in steps {
+            let oca_type = if oca.is_some() { OcaType::CancelWithBlock } else { OcaType::None };
+            let got = slot.fill(&i, ib, parent, oca, oca_type, transmit).cloned();
+            assert_eq!(got, Some(fresh(&i, ib, parent, oca, transmit)), "order {ib}");
+        }
+        assert_eq!(
+            (slot.order.order_type.as_ptr(), slot.order.oca_group.as_ptr()),
+            (type_at, oca_at),
+            "the strings were written in place (the longest group, mia-u64::MAX, fits the reserve)"
+        );
+        // A limit order without a price is refused.
+        assert!(slot
+            .fill(&OrderIntent { price: UNDEF_PX, ..limit }, 1005, 0, None, OcaType::None, true)
+            .is_none());
     }
 }
