@@ -82,6 +82,12 @@ impl FeedProbe {
     }
 }
 
+/// What a live wait produced.
+enum Next {
+    Source(Result<Option<Msg>, SourceError>),
+    Side(Msg),
+}
+
 /// Merges the source and the side inputs into one sequenced stream of envelopes.
 pub struct Sequencer {
     source: Box<dyn EventSource>,
@@ -95,6 +101,10 @@ pub struct Sequencer {
     probe: Option<FeedProbe>,
     /// The source may yield recorded side inputs (a journal): read `next_input`.
     recorded: bool,
+    /// The source may be pending (a live ring): poll it and the side rings in turn.
+    live: bool,
+    /// Polls of a pending live source spun through before each further poll yields the core.
+    idle_spins: u32,
     /// Controls scheduled at event times (see [`Sequencer::schedule`]), in time order.
     schedule: Vec<(u64, Control)>,
     /// Index of the next scheduled control.
@@ -118,6 +128,8 @@ impl Sequencer {
     ) -> Self {
         Self {
             recorded: source.has_recorded_inputs(),
+            live: source.may_pend(),
+            idle_spins: 64,
             source,
             side,
             pacer: Pacer::new(pace_events_per_sec),
@@ -184,6 +196,36 @@ impl Sequencer {
         env
     }
 
+    /// While a live source has nothing, spin `spins` polls, then yield the core between polls
+    /// (`[pipeline] idle_spins`: small on a shared machine, large on isolated cores).
+    pub fn set_idle_spins(&mut self, spins: u32) {
+        self.idle_spins = spins;
+    }
+
+    /// Waits for a live source's next event, sequencing the side inputs that arrive
+    /// meanwhile: a report, a control or a kill is never held behind a quiet or stalled feed.
+    #[cold]
+    fn wait_live(&mut self) -> Next {
+        let mut idle = 0u32;
+        loop {
+            match self.source.poll_event() {
+                Ok(std::task::Poll::Ready(o)) => return Next::Source(Ok(o.map(Msg::Market))),
+                Err(e) => return Next::Source(Err(e)),
+                Ok(std::task::Poll::Pending) => {
+                    if let Some(m) = self.poll_side() {
+                        return Next::Side(m);
+                    }
+                    if idle < self.idle_spins {
+                        std::hint::spin_loop();
+                    } else {
+                        std::thread::yield_now();
+                    }
+                    idle = idle.saturating_add(1);
+                }
+            }
+        }
+    }
+
     #[inline]
     fn poll_side(&mut self) -> Option<Msg> {
         for rx in self.side.iter_mut() {
@@ -213,6 +255,11 @@ impl Sequencer {
         }
         let next = if self.recorded {
             self.source.next_input()
+        } else if self.live {
+            match self.wait_live() {
+                Next::Side(m) => return Some(self.emit(m, Clock::now())),
+                Next::Source(r) => r,
+            }
         } else {
             self.source.next_event().map(|o| o.map(Msg::Market))
         };
@@ -272,6 +319,42 @@ mod tests {
         }
         assert_eq!(seen, ["m0", "m10", "m20", "Kill@20#3", "Flatten@20#4", "m30"]);
         assert_eq!(s.inputs(), 6, "the one due past the end is not sequenced");
+    }
+
+    /// A live feed that has gone quiet (its edge thread alive, its ring empty) must not hold
+    /// a control or a report back: a kill is sequenced while no market event comes.
+    #[test]
+    fn a_quiet_live_feed_does_not_hold_back_side_inputs() {
+        use crate::source::{FeedItem, RingSource};
+        let (mut feed, src) = RingSource::pair("live", 8);
+        let (mut side, rx) = rtrb::RingBuffer::<Msg>::new(8);
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let worker = std::thread::spawn(move || {
+            let mut s = Sequencer::new(Box::new(src), vec![rx], None, 0);
+            s.set_idle_spins(16);
+            while let Some(env) = s.next_input() {
+                if done_tx.send(env.msg).is_err() {
+                    break;
+                }
+            }
+        });
+        // Let the sequencer reach its wait on the empty feed first (with a blocking wait the
+        // kill pushed now would never be seen).
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let kill = Control { kind: ControlKind::Kill, arg: 7, ..Control::default() };
+        side.push(Msg::Control(kill)).expect("room");
+        let got = done_rx.recv_timeout(std::time::Duration::from_secs(20));
+        assert!(
+            matches!(got, Ok(Msg::Control(c)) if c.kind == ControlKind::Kill && c.arg == 7),
+            "the kill is sequenced with no market event: {got:?}"
+        );
+        let ev = Event::trade(5, 5, Side::Bid, 1, 1, 0);
+        feed.push(FeedItem::Event(ev)).expect("room");
+        feed.push(FeedItem::End).expect("room");
+        let m = done_rx.recv_timeout(std::time::Duration::from_secs(20));
+        assert!(matches!(m, Ok(Msg::Market(e)) if e.ts_recv == 5), "{m:?}");
+        worker.join().expect("the sequencer thread ends at the feed's End");
+        drop(feed);
     }
 
     #[test]

@@ -52,6 +52,25 @@ pub trait EventSource: Send {
     fn has_recorded_inputs(&self) -> bool {
         false
     }
+
+    /// True for a source whose next event may not have arrived yet (a live feed's ring): the
+    /// sequencer then polls it with [`poll_event`](EventSource::poll_event) and keeps
+    /// sequencing the side inputs (reports, controls, a kill) while the feed is quiet or
+    /// stalled. Files and generators are never pending.
+    fn may_pend(&self) -> bool {
+        false
+    }
+
+    /// The next event if one is available now: `Poll::Pending` when none has arrived yet (only
+    /// a source with [`may_pend`](EventSource::may_pend)); otherwise as
+    /// [`next_event`](EventSource::next_event). Never blocks.
+    ///
+    /// # Errors
+    /// As [`next_event`](EventSource::next_event).
+    #[inline]
+    fn poll_event(&mut self) -> Result<std::task::Poll<Option<Event>>, SourceError> {
+        self.next_event().map(std::task::Poll::Ready)
+    }
 }
 
 /// An [`EventSource`] over an in-memory slice of events (tests, benches).
@@ -188,8 +207,9 @@ pub enum FeedItem {
 
 /// An [`EventSource`] fed by a live feed's edge thread through an SPSC ring: the broker
 /// client (IBKR, DTC) decodes on its own thread, pushes POD [`FeedItem`]s, and the sequencer
-/// reads them here. `next_event` spins (with `spin_loop` hints, then yields) while the ring
-/// is empty; the stream ends on [`FeedItem::End`], or with an error naming the feed when the
+/// reads them here with [`EventSource::poll_event`] (never blocking, so it keeps sequencing
+/// reports and controls while the ring is empty; it waits per `[pipeline] idle_spins`).
+/// `next_event` spins 64 polls, then yields, while the ring is empty; the stream ends on [`FeedItem::End`], or with an error naming the feed when the
 /// edge thread is gone without sending `End` (a crashed or disconnected feed thread is never
 /// mistaken for the end of the session).
 pub struct RingSource {
@@ -217,36 +237,47 @@ impl EventSource for RingSource {
     }
 
     fn next_event(&mut self) -> Result<Option<Event>, SourceError> {
-        if self.ended {
-            return Ok(None);
-        }
         let mut idle: u32 = 0;
         loop {
-            match self.rx.pop() {
-                Ok(FeedItem::Event(e)) => return Ok(Some(e)),
-                Ok(FeedItem::End) => {
-                    self.ended = true;
-                    return Ok(None);
-                }
-                Err(_) if self.rx.is_abandoned() => {
-                    // Drain-before-abandon: rtrb reports abandonment only once the producer is
-                    // dropped; anything it pushed first was popped above.
-                    self.ended = true;
-                    return Err(SourceError::new(
-                        self.name.clone(),
-                        "feed thread",
-                        "the feed's edge thread stopped without ending the stream",
-                    ));
-                }
-                Err(_) => {
-                    idle = idle.saturating_add(1);
-                    if idle < 1 << 12 {
-                        std::hint::spin_loop();
-                    } else {
-                        std::thread::yield_now();
-                    }
-                }
+            if let std::task::Poll::Ready(e) = self.poll_event()? {
+                return Ok(e);
             }
+            idle = idle.saturating_add(1);
+            if idle < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+
+    fn may_pend(&self) -> bool {
+        true
+    }
+
+    #[inline]
+    fn poll_event(&mut self) -> Result<std::task::Poll<Option<Event>>, SourceError> {
+        use std::task::Poll;
+        if self.ended {
+            return Ok(Poll::Ready(None));
+        }
+        match self.rx.pop() {
+            Ok(FeedItem::Event(e)) => Ok(Poll::Ready(Some(e))),
+            Ok(FeedItem::End) => {
+                self.ended = true;
+                Ok(Poll::Ready(None))
+            }
+            Err(_) if self.rx.is_abandoned() => {
+                // Drain-before-abandon: rtrb reports abandonment only once the producer is
+                // dropped; anything it pushed first was popped above.
+                self.ended = true;
+                Err(SourceError::new(
+                    self.name.clone(),
+                    "feed thread",
+                    "the feed's edge thread stopped without ending the stream",
+                ))
+            }
+            Err(_) => Ok(Poll::Pending),
         }
     }
 }

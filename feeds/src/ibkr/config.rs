@@ -96,6 +96,31 @@ impl IdlePolicy {
     }
 }
 
+/// The host's online cores (`/sys/devices/system/cpu/online`), not only those of the process's
+/// affinity mask: an edge thread pinned with `md_core` / `orders_core` may sit outside a
+/// `taskset` mask. Falls back to `available_parallelism` where sysfs is not readable.
+pub fn online_cores() -> usize {
+    std::fs::read_to_string("/sys/devices/system/cpu/online")
+        .ok()
+        .map(|s| count_cpu_list(&s))
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Cores in a sysfs CPU list (`0-3,5,7-8`); malformed parts count nothing.
+pub fn count_cpu_list(s: &str) -> usize {
+    s.trim()
+        .split(',')
+        .filter_map(|part| match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (a.trim().parse::<usize>().ok()?, b.trim().parse::<usize>().ok()?);
+                (b >= a).then(|| b - a + 1)
+            }
+            None => part.trim().parse::<usize>().ok().map(|_| 1),
+        })
+        .sum()
+}
+
 /// Empty polls an edge thread spins through before it yields (`yield`, `sleep_us`).
 pub const IDLE_SPINS: u32 = 64;
 /// The fewest cores on which `idle = "auto"` spins (two spinning edge threads, the pipeline
@@ -264,7 +289,7 @@ impl IbkrConfig {
 
     /// The idle wait of an edge thread under `idle` (resolved on this host) / `idle_sleep_us`.
     pub fn idle_wait(&self) -> Idle {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = online_cores();
         let policy = self.resolved_idle(cores);
         tracing::info!(
             configured = self.idle.label(),
@@ -409,6 +434,16 @@ mod tests {
             assert!(errs.iter().any(|e| e.contains(field)), "{field} missing from {errs:?}");
         }
         assert!(!errs.iter().any(|e| e.contains("reader_core")), "-1 is valid: {errs:?}");
+    }
+
+    #[test]
+    fn online_cpu_lists_are_counted() {
+        assert_eq!(count_cpu_list("0-3\n"), 4);
+        assert_eq!(count_cpu_list("0-2,5,7-8"), 6);
+        assert_eq!(count_cpu_list("0"), 1);
+        assert_eq!(count_cpu_list(""), 0);
+        assert_eq!(count_cpu_list("x,3,5-4"), 1, "malformed parts count nothing");
+        assert!(online_cores() >= 1);
     }
 
     #[test]

@@ -126,7 +126,7 @@ fn finish_host(mut r: CheckReport, cfg: &Config, runs: &Path) -> CheckReport {
     check_disk(&mut r, runs);
     check_host(&mut r, cfg, Path::new("/sys/devices/system/cpu"));
     if brokers_in_use(cfg).contains(&"ibkr") {
-        check_idle(&mut r, &cfg.ibkr, std::thread::available_parallelism().map_or(1, |n| n.get()));
+        check_idle(&mut r, &cfg.ibkr, mia_feeds::ibkr::config::online_cores());
     }
     check_clock(&mut r);
     r

@@ -61,7 +61,8 @@ pub struct PipelineConfig {
     /// removes the hand-off between threads that can only take turns on the core.
     pub fuse_same_core: bool,
     /// Spins of an idle hot stage before it yields the CPU (lower is better when stages share
-    /// a core, higher when each has its own).
+    /// a core, higher when each has its own); also the sequencer's while a live feed's ring
+    /// is empty ([`Sequencer::set_idle_spins`]).
     pub idle_spins: u32,
     /// Feed pacing, events per second of wall time (0 = as fast as possible). When pacing,
     /// each event's `t0` is its *scheduled* send time, so a pipeline that falls behind shows
@@ -153,6 +154,7 @@ pub fn run(
 ) -> RunReport {
     Clock::init();
     let mut seq = Sequencer::new(inputs.source, inputs.side, taps.input.take(), cfg.pace_events_per_sec);
+    seq.set_idle_spins(cfg.idle_spins);
     seq.schedule(inputs.scheduled);
     let metrics = inputs.metrics;
     if let Some(m) = &metrics {
