@@ -261,23 +261,30 @@ impl EventSource for RingSource {
         if self.ended {
             return Ok(Poll::Ready(None));
         }
-        match self.rx.pop() {
-            Ok(FeedItem::Event(e)) => Ok(Poll::Ready(Some(e))),
-            Ok(FeedItem::End) => {
+        let item = match self.rx.pop() {
+            Ok(item) => item,
+            Err(_) if !self.rx.is_abandoned() => return Ok(Poll::Pending),
+            // Abandoned, but the producer may have pushed its last items (its `End`) between
+            // the failed pop and the check: everything it pushed before it was dropped is
+            // visible now, so pop once more before calling the stream broken.
+            Err(_) => match self.rx.pop() {
+                Ok(item) => item,
+                Err(_) => {
+                    self.ended = true;
+                    return Err(SourceError::new(
+                        self.name.clone(),
+                        "feed thread",
+                        "the feed's edge thread stopped without ending the stream",
+                    ));
+                }
+            },
+        };
+        match item {
+            FeedItem::Event(e) => Ok(Poll::Ready(Some(e))),
+            FeedItem::End => {
                 self.ended = true;
                 Ok(Poll::Ready(None))
             }
-            Err(_) if self.rx.is_abandoned() => {
-                // Drain-before-abandon: rtrb reports abandonment only once the producer is
-                // dropped; anything it pushed first was popped above.
-                self.ended = true;
-                Err(SourceError::new(
-                    self.name.clone(),
-                    "feed thread",
-                    "the feed's edge thread stopped without ending the stream",
-                ))
-            }
-            Err(_) => Ok(Poll::Pending),
         }
     }
 }
@@ -335,6 +342,35 @@ mod tests {
         }
         stop.store(true, Ordering::Release);
         assert_eq!(src.next_event(), Ok(None), "the stop flag ends the stream");
+    }
+
+    /// A feed that pushes its last events and `End` and then drops its end of the ring, while
+    /// the reader polls: the end is always clean (the `End` pushed between a failed pop and
+    /// the abandonment check is still read).
+    #[test]
+    fn an_end_pushed_just_before_the_feed_drops_is_never_lost() {
+        let ev = <Event as mia_model::fixed_vec::Blank>::BLANK;
+        for _ in 0..500 {
+            let (mut tx, mut src) = RingSource::pair("racy", 8);
+            let t = std::thread::spawn(move || {
+                for _ in 0..3 {
+                    std::hint::spin_loop();
+                }
+                tx.push(FeedItem::Event(ev)).expect("room");
+                tx.push(FeedItem::End).expect("room");
+            });
+            let mut got = 0;
+            loop {
+                match src.poll_event() {
+                    Ok(std::task::Poll::Ready(Some(_))) => got += 1,
+                    Ok(std::task::Poll::Ready(None)) => break,
+                    Ok(std::task::Poll::Pending) => std::hint::spin_loop(),
+                    Err(e) => panic!("a clean end read as a broken feed: {e}"),
+                }
+            }
+            assert_eq!(got, 1);
+            t.join().expect("feed thread");
+        }
     }
 
     #[test]
