@@ -31,15 +31,20 @@ const _: () = assert!(EVENT_BUF_CAP >= 2 * mia_model::book::DEPTH + 3);
 /// returns false and counts the event in `overflow()`.
 pub type EventBuf = FixedVec<Event, EVENT_BUF_CAP>;
 
-/// DBN side character to [`Side`] (`B` bid / buy aggressor, `A` ask / sell aggressor).
+/// DBN side character to [`Side`] (`B` bid / buy aggressor, `A` ask / sell aggressor, any
+/// other byte `None`): one load from a 256-entry table.
 #[inline]
 pub fn side_from_dbn(c: c_char) -> Side {
-    match c as u8 {
-        b'B' => Side::Bid,
-        b'A' => Side::Ask,
-        _ => Side::None,
-    }
+    SIDE_OF_BYTE[c as u8 as usize]
 }
+
+/// [`side_from_dbn`]'s table.
+static SIDE_OF_BYTE: [Side; 256] = {
+    let mut t = [Side::None; 256];
+    t[b'B' as usize] = Side::Bid;
+    t[b'A' as usize] = Side::Ask;
+    t
+};
 
 /// What every event of one record copies from it.
 #[derive(Clone, Copy)]
@@ -97,27 +102,19 @@ impl LastTracker {
     /// Applies the `LAST` rule to the events of one record (all of `out`).
     #[inline]
     fn finish(&mut self, st: &Stamp, out: &mut EventBuf) {
-        self.finish_from(st, out, 0);
-    }
-
-    /// Applies the `LAST` rule to the events of one record from index `first` of `out` (the
-    /// events before it, an MBO record's `Mbo` event, never carry `LAST`).
-    #[inline]
-    fn finish_from(&mut self, st: &Stamp, out: &mut EventBuf, first: usize) {
         let last = st.flags & flags::LAST != 0;
-        let derived = out.len() > first;
         match out.as_mut_slice().last_mut() {
-            Some(e) if derived => {
+            Some(e) => {
                 e.flags = st.flags;
                 self.open = !last;
             }
-            _ if last && self.open => {
+            None if last && self.open => {
                 let mut e = st.event(EventKind::Status);
                 e.flags = st.flags;
                 out.push(e);
                 self.open = false;
             }
-            _ => {}
+            None => {}
         }
     }
 }
@@ -351,48 +348,93 @@ impl MboNormalizer {
     }
 
     /// Clears `out` and writes the events of one MBO record.
+    ///
+    /// Per record: one table load decodes the action byte ([`MboAction::from_dbn`]), one
+    /// `match` dispatches it; the `Mbo` event is built once as a whole value and every derived
+    /// event is that value with its own kind and level fields (no per-event stamping); the
+    /// `LAST` rule is a few selects and one rare branch (the closing `Status`).
     #[inline]
     pub fn normalize(&mut self, rec: &MboMsg, out: &mut EventBuf) {
         out.clear();
-        let st = Stamp::new(&rec.hd, rec.ts_recv, rec.flags.raw());
-        let side = side_from_dbn(rec.side);
-        let action = MboAction::from_dbn(rec.action as u8);
-        if action.is_some() {
+        let fl = rec.flags.raw();
+        let Some(action) = MboAction::from_dbn(rec.action as u8) else {
+            // No `Mbo` event, no book change (the view was diffed after the previous record).
+            self.unknown_actions += 1;
+            self.last_rule(fl, rec, out);
+            return;
+        };
+        let raw = Event {
+            ts_event: rec.hd.ts_event,
+            ts_recv: rec.ts_recv,
+            seq: 0,
+            price: rec.price,
+            order_id: rec.order_id,
+            size: rec.size,
+            count: 0,
+            instrument_id: rec.hd.instrument_id,
+            kind: EventKind::Mbo,
+            side: side_from_dbn(rec.side),
+            depth: rec.action as u8,
+            flags: fl & !flags::LAST,
+        };
+        out.push(raw);
+        match action {
+            MboAction::Add => self.book.add(rec.order_id, raw.side, rec.price, rec.size),
+            MboAction::Cancel => self.book.cancel(rec.order_id, rec.size),
+            MboAction::Modify => self.book.modify(rec.order_id, raw.side, rec.price, rec.size),
+            MboAction::Trade => {
+                out.push(Event { kind: EventKind::Trade, depth: 0, ..raw });
+            }
+            MboAction::Clear => {
+                self.book.clear();
+                out.push(Event {
+                    kind: EventKind::Clear,
+                    side: Side::None,
+                    depth: 0,
+                    price: 0,
+                    size: 0,
+                    ..raw
+                });
+            }
+            MboAction::Fill | MboAction::None => {}
+        }
+        self.book.diff_top(|side, depth, l| {
             out.push(Event {
+                kind: EventKind::Level,
+                side,
+                depth,
+                price: l.price,
+                size: l.size,
+                count: l.count,
+                ..raw
+            });
+        });
+        self.last_rule(fl, rec, out);
+    }
+
+    /// The `LAST` rule on the events of one MBO record (all of `out`; a leading `Mbo` event
+    /// never carries `LAST`): the last derived event gets the record's flags; with no derived
+    /// event, a record with `LAST` closes an open exchange event with a `Status`.
+    #[inline]
+    fn last_rule(&mut self, fl: u8, rec: &MboMsg, out: &mut EventBuf) {
+        let n = out.len();
+        let last = fl & flags::LAST != 0;
+        let derived = n > 1;
+        if let Some(e) = out.as_mut_slice().last_mut() {
+            e.flags |= if derived { fl & flags::LAST } else { 0 };
+        }
+        let close = !derived && last && self.last.open;
+        self.last.open = if derived { !last } else { self.last.open && !last };
+        if close {
+            out.push(Event {
+                ts_event: rec.hd.ts_event,
+                ts_recv: rec.ts_recv,
                 instrument_id: rec.hd.instrument_id,
-                ..Event::mbo(
-                    rec.hd.ts_event,
-                    rec.ts_recv,
-                    rec.action as u8,
-                    side,
-                    rec.order_id,
-                    rec.price,
-                    rec.size,
-                    st.flags,
-                )
+                kind: EventKind::Status,
+                flags: fl,
+                ..Event::default()
             });
         }
-        let first = out.len();
-        match action {
-            Some(MboAction::Clear) => {
-                self.book.clear();
-                out.push(Event { order_id: rec.order_id, ..st.event(EventKind::Clear) });
-            }
-            Some(MboAction::Trade) => {
-                out.push(Event { order_id: rec.order_id, ..st.trade(rec.side, rec.price, rec.size) });
-            }
-            // Dispatched here, not through `MboBook::apply` (one match per record, not two).
-            Some(MboAction::Add) => self.book.add(rec.order_id, side, rec.price, rec.size),
-            Some(MboAction::Cancel) => self.book.cancel(rec.order_id, rec.size),
-            Some(MboAction::Modify) => self.book.modify(rec.order_id, side, rec.price, rec.size),
-            Some(MboAction::Fill | MboAction::None) => {}
-            None => self.unknown_actions += 1,
-        }
-        let order_id = rec.order_id;
-        self.book.diff_top(|s, d, l| {
-            out.push(Event { order_id, ..st.level(s, d as usize, l) });
-        });
-        self.last.finish_from(&st, out, first);
     }
 }
 

@@ -49,21 +49,29 @@ pub enum MboAction {
 }
 
 impl MboAction {
-    /// Decodes the DBN action character, `None` if unknown.
+    /// Decodes the DBN action character, `None` if unknown: one load from a 256-entry table
+    /// (no jump table, no branch).
     #[inline]
     pub fn from_dbn(c: u8) -> Option<Self> {
-        match c {
-            b'A' => Some(Self::Add),
-            b'C' => Some(Self::Cancel),
-            b'M' => Some(Self::Modify),
-            b'R' => Some(Self::Clear),
-            b'T' => Some(Self::Trade),
-            b'F' => Some(Self::Fill),
-            b'N' => Some(Self::None),
-            _ => None,
-        }
+        ACTION_OF_BYTE[c as usize]
     }
 }
+
+/// [`MboAction::from_dbn`]'s table: the action of each byte value (one byte per entry, the
+/// whole table four cache lines).
+static ACTION_OF_BYTE: [Option<MboAction>; 256] = {
+    let mut t = [None; 256];
+    t[b'A' as usize] = Some(MboAction::Add);
+    t[b'C' as usize] = Some(MboAction::Cancel);
+    t[b'M' as usize] = Some(MboAction::Modify);
+    t[b'R' as usize] = Some(MboAction::Clear);
+    t[b'T' as usize] = Some(MboAction::Trade);
+    t[b'F' as usize] = Some(MboAction::Fill);
+    t[b'N' as usize] = Some(MboAction::None);
+    t
+};
+
+const _: () = assert!(std::mem::size_of::<Option<MboAction>>() == 1);
 
 /// Sizing of an [`MboBook`]; everything is allocated once, in [`MboBook::new`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,6 +151,33 @@ impl Order {
     }
 }
 
+/// Division by the tick without a divide instruction (a 64-bit `idiv` is the slowest
+/// instruction of an add): `magic = ⌊(2⁶⁴ − 1) / tick⌋`, and for `n ≤ 2⁶³` the high half of
+/// `n · magic` is `⌊n / tick⌋` or one less (the error `n · (1 + tick) / (tick · 2⁶⁴)` is below
+/// 1), which one compare corrects.
+#[derive(Clone, Copy, Debug)]
+struct TickDiv {
+    tick: u64,
+    magic: u64,
+}
+
+impl TickDiv {
+    fn new(tick: Px) -> Self {
+        let tick = tick.max(1) as u64;
+        Self { tick, magic: u64::MAX / tick }
+    }
+
+    /// `(n / tick, n % tick)` for `n ≤ 2⁶³`.
+    #[inline]
+    fn div_rem(&self, n: u64) -> (u64, u64) {
+        debug_assert!(n <= 1 << 63);
+        let q = ((u128::from(n) * u128::from(self.magic)) >> 64) as u64;
+        let r = n - q * self.tick;
+        let carry = r >= self.tick;
+        (q + u64::from(carry), if carry { r - self.tick } else { r })
+    }
+}
+
 /// Consecutive ids in runs of `2^RUN_BITS` share one hashed run of slots (two cache lines):
 /// exchange order ids are mostly increasing, so the orders of one burst sit together.
 const RUN_BITS: u32 = 3;
@@ -166,6 +201,9 @@ struct OrderMap {
     run_bits: u32,
     len: usize,
     max: usize,
+    /// Number of stored orders not in their home slot. While it is 0 no probe run has a
+    /// member that a removal could shift back, so [`Self::remove_at`] only vacates the slot.
+    displaced: usize,
 }
 
 impl OrderMap {
@@ -181,6 +219,7 @@ impl OrderMap {
             run_bits,
             len: 0,
             max,
+            displaced: 0,
         }
     }
 
@@ -228,13 +267,21 @@ impl OrderMap {
     #[inline]
     fn insert_at(&mut self, i: usize, o: Order) {
         debug_assert!(self.slots[i].size == 0 && !self.is_full());
+        self.displaced += usize::from(i != self.home(o.id));
         self.slots[i] = o;
         self.len += 1;
     }
 
-    /// Removes the order at slot `i`, shifting later members of its probe run back.
+    /// Removes the order at slot `i`, shifting later members of its probe run back (only
+    /// displaced orders can move, so with none in the map there is nothing to scan).
     #[inline]
     fn remove_at(&mut self, i: usize) {
+        self.displaced -= usize::from(i != self.home(self.slots[i].id));
+        self.len -= 1;
+        if self.displaced == 0 {
+            self.slots[i] = Order::default();
+            return;
+        }
         let mut hole = i;
         let mut j = (i + 1) & self.mask;
         loop {
@@ -246,18 +293,19 @@ impl OrderMap {
             // Move slot j into the hole when its home is not in (hole, j] (cyclically).
             if (j.wrapping_sub(home) & self.mask) >= (j.wrapping_sub(hole) & self.mask) {
                 self.slots[hole] = s;
+                self.displaced -= usize::from(hole == home);
                 hole = j;
             }
             j = (j + 1) & self.mask;
         }
         self.slots[hole] = Order::default();
-        self.len -= 1;
     }
 
     fn clear(&mut self) {
         if self.len > 0 {
             self.slots.fill(Order::default());
             self.len = 0;
+            self.displaced = 0;
         }
     }
 }
@@ -498,6 +546,8 @@ impl Ladder {
 #[derive(Clone)]
 pub struct MboBook {
     tick: Px,
+    /// Division by `tick` (see [`TickDiv`]).
+    div: TickDiv,
     orders: OrderMap,
     /// `[bids, asks]`.
     ladders: [Ladder; 2],
@@ -515,30 +565,40 @@ pub struct MboBook {
 }
 
 /// One side's current top-[`DEPTH`] levels as ladder scores, best first, and the depths changed
-/// since the last diff. Entries at `len..` are `i64::MIN` (no order has that score: scores are
-/// within ±[`MAX_TICKS`]), so searches run over the whole fixed-size array without a length
-/// bound. The levels themselves are read from the ladder when the view is diffed.
+/// since the last diff. Scores are kept as `i32` (they are within ±[`MAX_TICKS`]), so the
+/// searches compare four to a 128-bit register. Entries at `len..` are `i32::MIN` (no order has
+/// that score), so searches run over the whole fixed-size array without a length bound and
+/// without a data-dependent branch. The levels themselves are read from the ladder when the
+/// view is diffed.
 #[derive(Clone, Copy, Debug)]
 struct TopView {
-    score: [i64; DEPTH],
+    score: [i32; DEPTH],
     len: usize,
     /// Bit `d`: depth `d` may differ from the published view.
     changed: u32,
 }
 
 impl TopView {
-    const EMPTY: Self = Self { score: [i64::MIN; DEPTH], len: 0, changed: 0 };
+    const EMPTY: Self = Self { score: [i32::MIN; DEPTH], len: 0, changed: 0 };
+
+    /// Number of view entries better than `score`: its depth if it is in the view, the depth
+    /// it would take if it entered, [`DEPTH`] if it is below a full view. Branch-free.
+    #[inline]
+    fn rank(&self, score: i32) -> usize {
+        self.score.iter().map(|&x| usize::from(x > score)).sum()
+    }
 
     /// Depth of the level of `score`, if it is in the view.
     #[inline]
-    fn find(&self, score: i64) -> Option<usize> {
-        self.score.iter().position(|&x| x == score)
+    fn find(&self, score: i32) -> Option<usize> {
+        let d = self.rank(score);
+        (d < DEPTH && self.score[d.min(DEPTH - 1)] == score).then_some(d)
     }
 
     /// Inserts `score` at depth `d`, shifting the deeper entries down one (the last one falls
     /// out). Fixed trip count and selects: no call, no data-dependent branch.
     #[inline]
-    fn insert(&mut self, d: usize, score: i64) {
+    fn insert(&mut self, d: usize, score: i32) {
         let old = self.score;
         for (k, x) in self.score.iter_mut().enumerate() {
             let prev = old[k.saturating_sub(1)];
@@ -554,7 +614,7 @@ impl TopView {
 
     /// Removes depth `d`, shifting the deeper entries up one and putting `last` at the bottom.
     #[inline]
-    fn remove(&mut self, d: usize, last: i64) {
+    fn remove(&mut self, d: usize, last: i32) {
         let old = self.score;
         for (k, x) in self.score.iter_mut().enumerate() {
             let next = if k + 1 < DEPTH { old[k + 1] } else { last };
@@ -562,22 +622,18 @@ impl TopView {
         }
     }
 
-    /// Marks depths `from..to` changed.
+    /// Marks depths `from..to` changed (`to <= DEPTH`; nothing when `to <= from`).
     #[inline]
     fn mark(&mut self, from: usize, to: usize) {
-        if to > from {
-            self.changed |= ((1u32 << (to - from)) - 1) << from;
-        }
+        self.changed |= ((1u32 << to) - 1) & !((1u32 << from) - 1);
     }
 }
 
+/// `Bid` → 0, `Ask` → 1 (`Side`'s discriminants minus one: no branch on the side).
 #[inline]
 fn side_index(side: Side) -> Option<usize> {
-    match side {
-        Side::Bid => Some(0),
-        Side::Ask => Some(1),
-        Side::None => None,
-    }
+    let i = (side as usize).wrapping_sub(1);
+    (i < 2).then_some(i)
 }
 
 const SIDES: [Side; 2] = [Side::Bid, Side::Ask];
@@ -588,6 +644,7 @@ impl MboBook {
         let n = cfg.ladder_ticks.max(64).div_ceil(64) * 64;
         Self {
             tick: cfg.tick.max(1),
+            div: TickDiv::new(cfg.tick),
             orders: OrderMap::new(cfg.max_orders, RUN_BITS),
             ladders: [Ladder::new(1, n), Ladder::new(-1, n)],
             published: [[Level::EMPTY; DEPTH]; 2],
@@ -613,16 +670,20 @@ impl MboBook {
         Self { orders: OrderMap::new(cfg.max_orders, 0), ..Self::new(cfg) }
     }
 
-    /// The level of `score` on `side` changed size or order count and is still there.
+    /// The level of `score` on `side` changed size or order count and is still there. A
+    /// level below a full view touches nothing: its rank is [`DEPTH`], the mark is empty.
     #[inline]
     fn level_changed(&mut self, side: usize, score: i64) {
         if self.rescan {
             return self.touch(side, score);
         }
         let v = &mut self.view[side];
-        if let Some(d) = v.find(score) {
-            v.changed |= 1 << d;
-        }
+        let s = score as i32;
+        let d = v.rank(s);
+        // The ladder holds the level, so a rank below DEPTH is its depth; the compare keeps
+        // the mark exact even so. No branch: the bit is 0 when the level is not visible.
+        let hit = d < DEPTH && v.score[d.min(DEPTH - 1)] == s;
+        v.changed |= u32::from(hit) << d;
     }
 
     /// A level appeared at `score` on `side` (its first order).
@@ -632,9 +693,13 @@ impl MboBook {
             return self.touch(side, score);
         }
         let v = &mut self.view[side];
-        // The entries past `len` are `i64::MIN`, below any score.
-        let Some(d) = v.score.iter().position(|&x| x < score) else { return };
-        v.insert(d, score);
+        let s = score as i32;
+        // The entries past `len` are `i32::MIN`, below any score.
+        let d = v.rank(s);
+        if d >= DEPTH {
+            return;
+        }
+        v.insert(d, s);
         v.len = (v.len + 1).min(DEPTH);
         let len = v.len;
         v.mark(d, len);
@@ -646,20 +711,20 @@ impl MboBook {
         if self.rescan {
             return self.touch(side, score);
         }
-        let Some(d) = self.view[side].find(score) else { return };
+        let Some(d) = self.view[side].find(score as i32) else { return };
         let old_len = self.view[side].len;
         // The level that enters the view at the bottom when it was full: the next one below
         // the deepest (the removed level is already gone from the ladder).
         let refill = if old_len == DEPTH {
             let l = &self.ladders[side];
-            l.slot_of(self.view[side].score[DEPTH - 1])
+            l.slot_of(i64::from(self.view[side].score[DEPTH - 1]))
                 .and_then(|s| l.next_below(s))
-                .map(|s| l.base + s as i64)
+                .map(|s| (l.base + s as i64) as i32)
         } else {
             None
         };
         let v = &mut self.view[side];
-        v.remove(d, refill.unwrap_or(i64::MIN));
+        v.remove(d, refill.unwrap_or(i32::MIN));
         if refill.is_none() {
             v.len -= 1;
         }
@@ -680,11 +745,12 @@ impl MboBook {
     /// ±[`MAX_TICKS`] ticks.
     #[inline]
     fn score(&self, side: usize, price: Px) -> Option<i64> {
-        // One division: the quotient and the remainder come from the same instruction.
-        let (q, r) = (price / self.tick, price % self.tick);
-        if price == UNDEF_PX || r != 0 || q.unsigned_abs() > MAX_TICKS as u64 {
+        // A multiplication, not a division (`TickDiv`); the sign is applied after.
+        let (q, r) = self.div.div_rem(price.unsigned_abs());
+        if price == UNDEF_PX || r != 0 || q > MAX_TICKS as u64 {
             return None;
         }
+        let q = if price < 0 { -(q as i64) } else { q as i64 };
         Some(q * self.ladders[side].sign)
     }
 
@@ -908,7 +974,7 @@ impl MboBook {
             while m != 0 {
                 let d = m.trailing_zeros() as usize;
                 m &= m - 1;
-                let cur = match l.slot_of(v.score[d]) {
+                let cur = match l.slot_of(i64::from(v.score[d])) {
                     Some(slot) if d < v.len => l.level_at(slot, self.tick),
                     _ => Level::EMPTY,
                 };
@@ -1217,6 +1283,8 @@ mod tests {
                 n += 1;
             }
         }
+        let displaced = m.slots.iter().enumerate().filter(|&(i, o)| o.size != 0 && i != m.home(o.id)).count();
+        assert_eq!(m.displaced, displaced, "the map's count of displaced orders");
         (sum as f64 / n.max(1) as f64, max)
     }
 
@@ -1286,6 +1354,37 @@ mod tests {
         // Sequential ids sit in adjacent slots: 8 consecutive ids span at most 2 cache lines.
         let run: Vec<usize> = (160_000u64..160_008).map(|id| m.home(id)).collect();
         assert!(run.windows(2).all(|p| p[1] == p[0] + 1), "a run of 8 ids is contiguous: {run:?}");
+    }
+
+    /// The reciprocal division equals `/` and `%` for every tick and numerator class: small,
+    /// around multiples of the tick, at 2⁶³ (|i64::MIN|) and pseudo-random, for ticks from 1
+    /// to 2⁶³ (an estimate that is off by one and not corrected fails at once).
+    #[test]
+    fn tick_division_by_multiplication_is_exact() {
+        let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let ticks =
+            [1u64, 2, 3, 7, 10, 250_000_000, 1_000_000_000, (1 << 31) + 1, 1 << 62, i64::MAX as u64, 1 << 63];
+        for &t in &ticks {
+            let d = TickDiv::new(t.min(i64::MAX as u64) as Px);
+            let t = d.tick;
+            let mut ns = vec![0u64, 1, t - 1, t, t + 1, 1 << 63, (1 << 63) - 1, (1 << 63) - t];
+            for k in [2u64, 3, 1000, 16_000, 1 << 20] {
+                if let Some(m) = t.checked_mul(k).filter(|&m| m <= 1 << 63) {
+                    ns.extend([m - 1, m, m + 1]);
+                }
+            }
+            ns.extend((0..20_000).map(|_| next() >> 1));
+            ns.extend((0..2_000).map(|_| (next() % 4_000_000) * t.min(1 << 40)));
+            for n in ns.into_iter().filter(|&n| n <= 1 << 63) {
+                assert_eq!(d.div_rem(n), (n / t, n % t), "{n} / {t}");
+            }
+        }
     }
 
     /// The 16-byte order slot round-trips side and score at the limits of the price range, and
