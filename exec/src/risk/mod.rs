@@ -612,7 +612,7 @@ impl RiskManager {
     /// The first check it fails (counted in `rejects`).
     #[inline]
     pub fn check(&mut self, ts: u64, signed_qty: i64, position: i64) -> Result<(), RejectReason> {
-        self.run(Kind::New, ts, signed_qty, OrderType::Market, 0, position)
+        self.run(Kind::New, ts, signed_qty, OrderType::Market, 0, Exposure { position, working: 0 })
     }
 
     /// Checks `intent` given the current (including pending) position and approves it.
@@ -646,16 +646,14 @@ impl RiskManager {
     ) -> Result<Approved<OrderIntent>, RejectReason> {
         let signed = intent.side.sign() * i64::from(intent.qty);
         let working = intent.side.sign() * working.min(i64::MAX as u64) as i64;
-        self.advance(intent.ts);
-        let r = self.evaluate(
+        self.run(
             Kind::New,
             intent.ts,
             signed,
             intent.order_type,
             intent.price,
             Exposure { position, working },
-        );
-        self.count(Kind::New, intent.ts, r)?;
+        )?;
         Ok(Approved(intent))
     }
 
@@ -672,7 +670,8 @@ impl RiskManager {
         position: i64,
     ) -> Result<Approved<OrderIntent>, RejectReason> {
         let signed = intent.side.sign() * i64::from(intent.qty);
-        self.run(Kind::Modify, intent.ts, signed, intent.order_type, intent.price, position)?;
+        let exposure = Exposure { position, working: 0 };
+        self.run(Kind::Modify, intent.ts, signed, intent.order_type, intent.price, exposure)?;
         Ok(Approved(intent))
     }
 
@@ -684,16 +683,10 @@ impl RiskManager {
         signed_qty: i64,
         order_type: OrderType,
         price: Px,
-        position: i64,
+        exposure: Exposure,
     ) -> Result<(), RejectReason> {
         self.advance(ts);
-        let r = self.evaluate(kind, ts, signed_qty, order_type, price, Exposure { position, working: 0 });
-        self.count(kind, ts, r)
-    }
-
-    /// Counts the outcome of one evaluation (approvals also feed the rate windows).
-    #[inline]
-    fn count(&mut self, kind: Kind, ts: u64, r: Result<(), RejectReason>) -> Result<(), RejectReason> {
+        let r = self.evaluate(kind, ts, signed_qty, order_type, price, exposure);
         match r {
             Ok(()) => {
                 self.approved += 1;
