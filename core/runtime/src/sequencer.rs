@@ -206,7 +206,7 @@ impl Sequencer {
     /// meanwhile: a report, a control or a kill is never held behind a quiet or stalled feed.
     #[cold]
     fn wait_live(&mut self) -> Next {
-        let mut idle = 0u32;
+        let mut backoff = crate::pipeline::tap::Backoff::hot(self.idle_spins);
         loop {
             match self.source.poll_event() {
                 Ok(std::task::Poll::Ready(o)) => return Next::Source(Ok(o.map(Msg::Market))),
@@ -215,12 +215,7 @@ impl Sequencer {
                     if let Some(m) = self.poll_side() {
                         return Next::Side(m);
                     }
-                    if idle < self.idle_spins {
-                        std::hint::spin_loop();
-                    } else {
-                        std::thread::yield_now();
-                    }
-                    idle = idle.saturating_add(1);
+                    backoff.snooze();
                 }
             }
         }

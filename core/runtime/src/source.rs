@@ -237,17 +237,12 @@ impl EventSource for RingSource {
     }
 
     fn next_event(&mut self) -> Result<Option<Event>, SourceError> {
-        let mut idle: u32 = 0;
+        let mut backoff = crate::pipeline::tap::Backoff::hot(64);
         loop {
             if let std::task::Poll::Ready(e) = self.poll_event()? {
                 return Ok(e);
             }
-            idle = idle.saturating_add(1);
-            if idle < 64 {
-                std::hint::spin_loop();
-            } else {
-                std::thread::yield_now();
-            }
+            backoff.snooze();
         }
     }
 
