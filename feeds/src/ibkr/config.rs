@@ -102,23 +102,30 @@ impl IdlePolicy {
 pub fn online_cores() -> usize {
     std::fs::read_to_string("/sys/devices/system/cpu/online")
         .ok()
-        .map(|s| count_cpu_list(&s))
+        .map(|s| parse_cpu_list(&s).len())
         .filter(|&n| n > 0)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// Cores in a sysfs CPU list (`0-3,5,7-8`); malformed parts count nothing.
-pub fn count_cpu_list(s: &str) -> usize {
-    s.trim()
-        .split(',')
-        .filter_map(|part| match part.split_once('-') {
+/// The cores of a Linux CPU list (`0-3,8,10-11`, as sysfs writes it); malformed parts and
+/// empty ranges give nothing, a range is capped at 4,097 cores.
+pub fn parse_cpu_list(s: &str) -> Vec<usize> {
+    let mut v = Vec::new();
+    for part in s.trim().split(',').filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
             Some((a, b)) => {
-                let (a, b) = (a.trim().parse::<usize>().ok()?, b.trim().parse::<usize>().ok()?);
-                (b >= a).then(|| b - a + 1)
+                if let (Ok(a), Ok(b)) = (a.trim().parse::<usize>(), b.trim().parse::<usize>()) {
+                    v.extend(a..=b.min(a + 4096));
+                }
             }
-            None => part.trim().parse::<usize>().ok().map(|_| 1),
-        })
-        .sum()
+            None => {
+                if let Ok(c) = part.trim().parse() {
+                    v.push(c);
+                }
+            }
+        }
+    }
+    v
 }
 
 /// Empty polls an edge thread spins through before it yields (`yield`, `sleep_us`).
@@ -438,11 +445,11 @@ mod tests {
 
     #[test]
     fn online_cpu_lists_are_counted() {
-        assert_eq!(count_cpu_list("0-3\n"), 4);
-        assert_eq!(count_cpu_list("0-2,5,7-8"), 6);
-        assert_eq!(count_cpu_list("0"), 1);
-        assert_eq!(count_cpu_list(""), 0);
-        assert_eq!(count_cpu_list("x,3,5-4"), 1, "malformed parts count nothing");
+        assert_eq!(parse_cpu_list("0-3\n").len(), 4);
+        assert_eq!(parse_cpu_list("0-2,5,7-8").len(), 6);
+        assert_eq!(parse_cpu_list("0").len(), 1);
+        assert_eq!(parse_cpu_list("").len(), 0);
+        assert_eq!(parse_cpu_list("x,3,5-4").len(), 1, "malformed parts count nothing");
         assert!(online_cores() >= 1);
     }
 

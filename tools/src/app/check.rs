@@ -299,25 +299,9 @@ fn check_disk(r: &mut CheckReport, runs: &Path) {
     }
 }
 
-/// Parses a Linux CPU list (`0-3,8,10-11`).
-pub fn parse_cpu_list(s: &str) -> Vec<usize> {
-    let mut v = Vec::new();
-    for part in s.trim().split(',').filter(|p| !p.is_empty()) {
-        match part.split_once('-') {
-            Some((a, b)) => {
-                if let (Ok(a), Ok(b)) = (a.trim().parse::<usize>(), b.trim().parse::<usize>()) {
-                    v.extend(a..=b.min(a + 4096));
-                }
-            }
-            None => {
-                if let Ok(c) = part.trim().parse() {
-                    v.push(c);
-                }
-            }
-        }
-    }
-    v
-}
+/// Parses a Linux CPU list (`0-3,8,10-11`); one parser for the host checks and the IBKR
+/// edge's `idle = "auto"`.
+pub use mia_feeds::ibkr::config::parse_cpu_list;
 
 /// The host checks against a sysfs CPU directory (a parameter, so tests use a fake tree).
 pub fn check_host(r: &mut CheckReport, cfg: &Config, cpu_dir: &Path) {
