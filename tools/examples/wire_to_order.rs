@@ -3,7 +3,7 @@
 //!
 //! The fake writes tick-by-tick bid/ask and trade frames that make the threshold strategy
 //! decide (alternating one-sided phases of 8 ticks: it exits and enters again in each phase);
-//! the time until the resulting `PlaceOrder` is decoded by the fake covers the socket, ibapi's
+//! the time until the resulting `PlaceOrder`'s bytes arrive back at the fake covers the socket, ibapi's
 //! reader and decoder, the market-data edge, the feed ring, the sequencer, the signal and exec
 //! stages (features, strategy, risk, order manager), the order ring, the order edge, ibapi's
 //! encoder and the socket back.
@@ -18,7 +18,9 @@
 //! clock: the fake's write (just before `write`), the market-data thread's receipt of the item
 //! from ibapi and its push into the feed ring (`mia_feeds::ibkr::probe`, compiled only with the
 //! `latency-probe` feature), the order thread's pop of the intent and the return of ibapi's
-//! `submit_order`, and the fake's decode of the `PlaceOrder`. Items are written 2 ms apart so
+//! `submit_order`, the arrival of the `PlaceOrder`'s bytes at the fake's socket (the kernel's
+//! receive timestamp, `SO_TIMESTAMPNS`, so the fake's own wake-up is not counted) and the
+//! fake's decode of it (reported apart, as the harness's share). Items are written 2 ms apart so
 //! each order belongs to exactly one item (the last one the market-data thread had received
 //! when the order thread popped the intent). The session's own `end_to_end` histogram (the
 //! sequencer's `t0` → the intent leaving the exec stage, every intent) splits the pipeline hop.
@@ -219,7 +221,7 @@ fn session(args: &Args, policy: IdlePolicy) -> Result<(), String> {
         return Err(format!("more than {} items or orders: raise probe::CAP or lower --ticks", probe::CAP));
     }
     // Per decision (the first PlaceOrder of an item), µs per hop.
-    let mut hops: [Vec<f64>; 7] = Default::default();
+    let mut hops: [Vec<f64>; 9] = Default::default();
     // Per decision: the fake's write → its last PlaceOrder decoded (a native bracket acts only
     // once its last child, `transmit = true`, is in), and how many PlaceOrders it sent.
     let (mut to_last, mut per_decision): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
@@ -240,7 +242,7 @@ fn session(args: &Args, policy: IdlePolicy) -> Result<(), String> {
             if let (Some(&w), Some(v), Some(k)) =
                 (writes.get(o.item as usize), to_last.last_mut(), per_decision.last_mut())
             {
-                *v = us(w, probe::ns_of(p.received));
+                *v = us(w, probe::ns_of(p.arrived));
                 *k += 1.0;
             }
             continue;
@@ -251,7 +253,8 @@ fn session(args: &Args, policy: IdlePolicy) -> Result<(), String> {
             continue;
         };
         counted = true;
-        let got = probe::ns_of(p.received);
+        let got = probe::ns_of(p.arrived);
+        let decoded = probe::ns_of(p.received);
         to_last.push(us(w, got));
         per_decision.push(1.0);
         hops[0].push(us(w, got));
@@ -261,13 +264,16 @@ fn session(args: &Args, policy: IdlePolicy) -> Result<(), String> {
         hops[4].push(us(o.popped, o.submitting));
         hops[5].push(us(o.submitting, got));
         hops[6].push(us(o.submitting, o.sent));
+        hops[7].push(us(w, decoded));
+        hops[8].push(us(got, decoded));
     }
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
-        "\nidle = {:<8} {} decisions ({} PlaceOrders, {} frames written {} ms apart, {} items received, {} orders in the summary{}); load {}",
+        "\nidle = {:<8} {} decisions ({} PlaceOrders, {} with a kernel arrival stamp, {} frames written {} ms apart, {} items received, {} orders in the summary{}); load {}",
         policy.label(),
         hops[0].len(),
         placed.len(),
+        placed.iter().filter(|p| p.kernel_stamped).count(),
         writes.len(),
         SPACING.as_millis(),
         items.len(),
@@ -280,14 +286,16 @@ fn session(args: &Args, policy: IdlePolicy) -> Result<(), String> {
         summary.signals, summary.fills, summary.risk, summary.position, summary.warnings
     );
     println!("  {:<44} {:>9} {:>9} {:>9} {:>9}", "hop (µs)", "p50", "p90", "p99", "max");
-    row("wire to order (fake write -> fake decoded)", &mut hops[0]);
+    row("wire to order (fake write -> bytes at fake)", &mut hops[0]);
+    row("  same, to the fake's decode (harness)", &mut hops[7]);
     row("1 socket + ibapi reader -> md edge has it", &mut hops[1]);
     row("2 md edge: map + feed ring push", &mut hops[2]);
     row("3 ring -> sequencer -> stages -> order edge", &mut hops[3]);
     row("4 order edge: intent -> IB order built", &mut hops[4]);
-    row("5 ibapi encode + write + socket -> fake", &mut hops[5]);
+    row("5 ibapi encode + write -> bytes at fake", &mut hops[5]);
     row("  (of which submit_order call -> return)", &mut hops[6]);
-    row("wire to the decision's last order decoded", &mut to_last);
+    row("fake: bytes arrived -> decoded (harness)", &mut hops[8]);
+    row("wire to the decision's last order's bytes", &mut to_last);
     row("  PlaceOrders per decision", &mut per_decision);
     for (name, label) in [
         ("end_to_end", "in-process: sequencer t0 -> intent (all)"),

@@ -161,6 +161,12 @@ pub struct PlacedOrder {
     pub con_id: i32,
     /// When the fake finished decoding it (latency measurements).
     pub received: Instant,
+    /// When its bytes arrived at the fake's socket: the kernel's receive timestamp of the
+    /// frame's first bytes (`SO_TIMESTAMPNS`), or when the fake read them if the kernel gave
+    /// none. Always ≤ `received`.
+    pub arrived: Instant,
+    /// `arrived` is the kernel's timestamp (false: the fake's read time).
+    pub kernel_stamped: bool,
 }
 
 /// A position the fake reports.
@@ -755,21 +761,84 @@ fn read_full(s: &mut TcpStream, buf: &mut [u8], inner: &Inner) -> bool {
     true
 }
 
-fn read_frame(s: &mut TcpStream, inner: &Inner) -> Option<Vec<u8>> {
+/// One frame and when its first bytes arrived (see [`recv_stamped`]).
+struct Frame {
+    body: Vec<u8>,
+    arrived: Instant,
+    /// `arrived` is the kernel's receive timestamp (else the read time).
+    stamped: bool,
+}
+
+/// Reads one length-prefixed frame; `arrived` is the kernel's receive time of the bytes
+/// that carried its length prefix, or the time the prefix was read without a timestamp.
+fn read_frame(s: &mut TcpStream, inner: &Inner) -> Option<Frame> {
     let mut len = [0u8; 4];
-    if !read_full(s, &mut len, inner) {
-        return None;
+    let mut got = 0;
+    let mut arrived = None;
+    let mut stamped = false;
+    while got < len.len() {
+        if inner.stop.load(Ordering::SeqCst) || inner.drop_now.load(Ordering::SeqCst) {
+            return None;
+        }
+        match recv_stamped(s, &mut len[got..]) {
+            Ok((0, _)) => return None,
+            Ok((n, at)) => {
+                if arrived.is_none() {
+                    stamped = at.is_some();
+                    arrived = at.or_else(|| Some(Instant::now()));
+                }
+                got += n;
+            }
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
     }
     let n = u32::from_be_bytes(len) as usize;
     if n > 16 << 20 {
         return None;
     }
     let mut body = vec![0u8; n];
-    read_full(s, &mut body, inner).then_some(body)
+    let arrived = arrived.unwrap_or_else(Instant::now);
+    read_full(s, &mut body, inner).then_some(Frame { body, arrived, stamped })
+}
+
+/// One `recvmsg` into `buf`: the byte count and, when the socket has `SO_TIMESTAMPNS` on, the
+/// kernel's receive time of the data read (mapped onto [`Instant`]). On loopback the kernel
+/// stamps the data when the sender's `write` hands it to the receiving socket, so this is
+/// when the bytes arrived, independent of when this thread was scheduled to read them.
+fn recv_stamped(s: &TcpStream, buf: &mut [u8]) -> io::Result<(usize, Option<Instant>)> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    use std::os::fd::AsRawFd;
+    let mut iov = [io::IoSliceMut::new(buf)];
+    let mut space = nix::cmsg_space!(nix::sys::time::TimeSpec);
+    let msg = recvmsg::<()>(s.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::empty())
+        .map_err(io::Error::from)?;
+    let mut at = None;
+    for c in msg.cmsgs().map_err(io::Error::from)? {
+        if let ControlMessageOwned::ScmTimestampns(ts) = c {
+            at = Some(kernel_time_to_instant(ts.tv_sec(), ts.tv_nsec()));
+        }
+    }
+    Ok((msg.bytes, at))
+}
+
+/// Maps a `CLOCK_REALTIME` reading (seconds, nanoseconds) onto [`Instant`] through its age
+/// now; a reading in the future (a clock step) maps to now.
+fn kernel_time_to_instant(sec: i64, nsec: i64) -> Instant {
+    let (now, wall) = (Instant::now(), std::time::SystemTime::now());
+    let (Ok(sec), Ok(nsec)) = (u64::try_from(sec), u32::try_from(nsec)) else { return now };
+    let stamped = std::time::UNIX_EPOCH + Duration::new(sec, nsec);
+    match wall.duration_since(stamped) {
+        Ok(age) => now.checked_sub(age).unwrap_or(now),
+        Err(_) => now,
+    }
 }
 
 fn serve(mut s: TcpStream, inner: &Arc<Inner>) {
     let _ = s.set_read_timeout(Some(Duration::from_millis(20)));
+    // Kernel receive timestamps: a placed order records when its bytes arrived.
+    let _ = nix::sys::socket::setsockopt(&s, nix::sys::socket::sockopt::ReceiveTimestampns, &true);
     // "API\0" then the version range frame (a TCP probe that sends nothing is not a session).
     let mut magic = [0u8; 4];
     if !read_full(&mut s, &mut magic, inner) || &magic != b"API\0" {
@@ -802,7 +871,7 @@ fn serve(mut s: TcpStream, inner: &Arc<Inner>) {
         inner.send(&out);
     }
     let session = inner.lock().snap.sessions;
-    while let Some(f) = read_frame(&mut s, inner) {
+    while let Some(Frame { body: f, arrived, stamped }) = read_frame(&mut s, inner) {
         if f.len() < 4 {
             continue;
         }
@@ -813,13 +882,13 @@ fn serve(mut s: TcpStream, inner: &Arc<Inner>) {
             let mut st = inner.lock();
             st.snap.frames.push(id);
         }
-        handle(inner, session, id, body);
+        handle(inner, session, id, body, (arrived, stamped));
         inner.notify();
     }
     let _ = s.shutdown(std::net::Shutdown::Both);
 }
 
-fn handle(inner: &Arc<Inner>, session: u32, id: i32, body: &[u8]) {
+fn handle(inner: &Arc<Inner>, session: u32, id: i32, body: &[u8], arrived: (Instant, bool)) {
     match id {
         71 => {
             let m = proto::StartApiRequest::decode(body).unwrap_or_default();
@@ -880,7 +949,7 @@ fn handle(inner: &Arc<Inner>, session: u32, id: i32, body: &[u8]) {
         }
         1 => market_data(inner, body),
         78 => sec_def_opt_params(inner, body),
-        3 => place_order(inner, session, body),
+        3 => place_order(inner, session, body, arrived),
         4 => cancel_order(inner, body),
         5 | 16 => {
             let msgs: Vec<Vec<u8>> = {
@@ -1134,11 +1203,12 @@ fn market_data(inner: &Arc<Inner>, body: &[u8]) {
     }
 }
 
-fn place_order(inner: &Arc<Inner>, session: u32, body: &[u8]) {
+fn place_order(inner: &Arc<Inner>, session: u32, body: &[u8], (arrived, stamped): (Instant, bool)) {
     let Ok(m) = proto::PlaceOrderRequest::decode(body) else { return };
     let o = m.order.unwrap_or_default();
     let c = m.contract.unwrap_or_default();
     let order_id = m.order_id.or(o.order_id).unwrap_or(0);
+    let received = Instant::now();
     let placed = PlacedOrder {
         session,
         order_id,
@@ -1155,7 +1225,9 @@ fn place_order(inner: &Arc<Inner>, session: u32, body: &[u8]) {
         account: o.account.clone().unwrap_or_default(),
         local_symbol: c.local_symbol.clone().unwrap_or_default(),
         con_id: c.con_id.unwrap_or(0),
-        received: Instant::now(),
+        received,
+        arrived: arrived.min(received),
+        kernel_stamped: stamped,
     };
     let mut out: Vec<Vec<u8>> = Vec::new();
     {
@@ -1270,5 +1342,60 @@ fn cancel_order(inner: &Arc<Inner>, body: &[u8]) {
     };
     for f in out {
         inner.send(&f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::net::TcpListener;
+
+    /// The arrival stamp is the kernel's, taken when the bytes reached the socket: data left
+    /// unread for 20 ms is stamped before the read, not at it. (Linux turns receive stamping
+    /// on a moment after the first socket asks for it, so the first few writes may arrive
+    /// unstamped: the test writes until one is stamped.)
+    #[test]
+    fn recv_stamped_gives_the_kernel_arrival_time() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let mut tx = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (rx, _) = listener.accept().expect("accept");
+        nix::sys::socket::setsockopt(&rx, nix::sys::socket::sockopt::ReceiveTimestampns, &true)
+            .expect("SO_TIMESTAMPNS");
+        for _ in 0..50 {
+            let before_write = Instant::now();
+            tx.write_all(b"abcd").expect("write");
+            std::thread::sleep(Duration::from_millis(20));
+            let before_read = Instant::now();
+            let mut buf = [0u8; 4];
+            let (n, at) = recv_stamped(&rx, &mut buf).expect("recv");
+            assert_eq!((n, &buf), (4, b"abcd"));
+            let Some(at) = at else { continue };
+            // 1 ms of slack for mapping the realtime stamp onto Instant.
+            assert!(at + Duration::from_millis(1) >= before_write, "stamped before the write");
+            assert!(at + Duration::from_millis(10) < before_read, "stamped at the read, not at arrival");
+            return;
+        }
+        panic!("50 writes, none stamped by the kernel with SO_TIMESTAMPNS on");
+    }
+
+    /// Without the option there is no stamp, and the frame reader falls back to its read time.
+    #[test]
+    fn recv_stamped_without_the_option_gives_none() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let mut tx = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (rx, _) = listener.accept().expect("accept");
+        tx.write_all(b"x").expect("write");
+        let mut buf = [0u8; 1];
+        let (n, at) = recv_stamped(&rx, &mut buf).expect("recv");
+        assert_eq!((n, at), (1, None));
+    }
+
+    #[test]
+    fn a_kernel_time_in_the_future_maps_to_now() {
+        let before = Instant::now();
+        let far = kernel_time_to_instant(i64::from(u32::MAX) * 2, 0);
+        assert!(far >= before);
+        assert!(kernel_time_to_instant(-1, 0) >= before);
     }
 }
