@@ -67,6 +67,13 @@ const RETRY_NS: u64 = 1_000_000_000;
 /// its side before it is sent anyway.
 pub const CANCEL_WAIT_NS: u64 = 2_000_000_000;
 
+/// A cancel request the venue has not answered after this long (event time) is sent again
+/// (every this long, until a report ends the order): a request lost on the way (the edge's
+/// ring full, the edge between connections) must not leave an order the venue may still
+/// execute counted as live forever, which would block every new entry. A repeated cancel of
+/// an order that is already done is harmless (IB answers 10148 or 161, which end nothing).
+pub const CANCEL_RETRY_NS: u64 = 1_000_000_000;
+
 /// A bracket signal waiting for the previous position to close is dropped when it is older
 /// than this (event time) by then: its decision is stale.
 pub const PENDING_MAX_AGE_NS: u64 = 2_000_000_000;
@@ -106,6 +113,8 @@ pub struct ExecCounters {
     pub cancel_wait_timeouts: u64,
     /// Pending bracket signals dropped as older than [`PENDING_MAX_AGE_NS`].
     pub stale_signals: u64,
+    /// Cancel requests sent again after [`CANCEL_RETRY_NS`] without an answer.
+    pub cancel_retries: u64,
 }
 
 /// A position event the stage sends to its trade tap ([`ExecStage::attach_trade_tap`]): the
@@ -195,6 +204,9 @@ pub struct ExecStage<V: Venue> {
     retry_after: u64,
     /// While an exit waits for cancel confirmations: when it goes anyway (0 = not waiting).
     exit_wait_until: u64,
+    /// Earliest event time at which an unanswered cancel request is due again
+    /// ([`CANCEL_RETRY_NS`]; `u64::MAX` = none outstanding).
+    cancel_retry_at: u64,
     mark: Px,
     /// Counters.
     pub counters: ExecCounters,
@@ -249,6 +261,7 @@ impl<V: Venue> ExecStage<V> {
             killed: false,
             retry_after: 0,
             exit_wait_until: 0,
+            cancel_retry_at: u64::MAX,
             mark: 0,
             counters: ExecCounters::default(),
             metrics: None,
@@ -484,6 +497,29 @@ impl<V: Venue> ExecStage<V> {
         out.push(Envelope { t0, msg: Msg::Intent(req) });
         if self.venue.cancel(id) {
             let _ = self.oms.on_end(id, mia_model::msg::ExecKind::Cancelled, ts);
+        } else {
+            // A request: its answer comes as a report, or it is sent again.
+            self.cancel_retry_at = self.cancel_retry_at.min(ts.saturating_add(CANCEL_RETRY_NS));
+        }
+    }
+
+    /// Sends again every cancel request unanswered for [`CANCEL_RETRY_NS`] (a scan of the
+    /// order table, at most once per [`CANCEL_RETRY_NS`] while requests are outstanding) and
+    /// sets the next due time.
+    fn retry_cancels(&mut self, seq: u64, ts: u64, t0: u64, out: &mut Outbox) {
+        self.cancel_retry_at = u64::MAX;
+        for k in 0..self.oms.orders().len() {
+            let o = self.oms.orders()[k];
+            if o.id == 0 || !o.state.is_working() || !o.cancel_pending {
+                continue;
+            }
+            if o.cancel_ts.saturating_add(CANCEL_RETRY_NS) <= ts {
+                self.counters.cancel_retries += 1;
+                // Re-stamps the request and sets the next due time.
+                self.send_cancel(o.id, seq, ts, t0, out);
+            } else {
+                self.cancel_retry_at = self.cancel_retry_at.min(o.cancel_ts.saturating_add(CANCEL_RETRY_NS));
+            }
         }
     }
 
@@ -943,6 +979,9 @@ impl<V: Venue> ExecStage<V> {
                     self.exit_all(ExitReason::Time, ev.seq, ev.ts_recv, env.t0, out);
                     self.reconcile(ev.seq, ev.ts_recv, env.t0, out);
                 }
+                if ev.ts_recv >= self.cancel_retry_at {
+                    self.retry_cancels(ev.seq, ev.ts_recv, env.t0, out);
+                }
                 if ev.is_last() && (self.halted() || self.retry_after != 0 || self.exit_wait_until != 0) {
                     self.reconcile(ev.seq, ev.ts_recv, env.t0, out);
                 }
@@ -963,6 +1002,9 @@ impl<V: Venue> ExecStage<V> {
                     }
                 }
                 self.venue.on_report(&r, &mut self.fills);
+                if r.ts >= self.cancel_retry_at {
+                    self.retry_cancels(r.seq, r.ts, env.t0, out);
+                }
                 if self.book_fills(env.t0, out).is_some() {
                     self.after_orders(r.seq, r.ts, env.t0, out);
                 }
@@ -1018,6 +1060,7 @@ impl<V: Venue> ExecStage<V> {
         r.count("exec.adopted", c.adopted);
         r.count("exec.cancel_waits", c.cancel_waits);
         r.count("exec.cancel_wait_timeouts", c.cancel_wait_timeouts);
+        r.count("exec.cancel_retries", c.cancel_retries);
         r.count("exec.stale_signals", c.stale_signals);
         r.count("exec.venue_no_order_id", self.venue_no_id);
         let o: &OmsCounters = self.oms.counters();
@@ -1812,7 +1855,10 @@ mod tests {
             } else {
                 lvl(&mut st, &mut out, 2_000 + CANCEL_WAIT_NS, 4000.00, 4000.25);
             }
-            let exit = intents(&out);
+            // Without answers the two cancels also went again (after CANCEL_RETRY_NS).
+            let (exit, repeated): (Vec<_>, Vec<_>) =
+                intents(&out).into_iter().partition(|i| i.action != OrderAction::Cancel);
+            assert_eq!(repeated.len(), if confirm { 0 } else { 2 }, "{repeated:?}");
             assert_eq!(exit.len(), 1, "the exit (confirm = {confirm}): {exit:?}");
             assert_eq!(
                 (exit[0].side, exit[0].order_type, exit[0].action),
@@ -1822,7 +1868,78 @@ mod tests {
             st.report(&mut r);
             assert_eq!(r.counter("exec.cancel_waits"), 1);
             assert_eq!(r.counter("exec.cancel_wait_timeouts"), u64::from(!confirm));
+            assert_eq!(r.counter("exec.cancel_retries"), if confirm { 0 } else { 2 });
         }
+    }
+
+    /// A cancel request lost on the way (the edge's ring full) is sent again after
+    /// `CANCEL_RETRY_NS` of event time, until a report ends the order; the requests the venue
+    /// answered are not repeated.
+    #[test]
+    fn an_unanswered_cancel_is_sent_again_until_the_order_ends() {
+        use mia_model::msg::ExecKind;
+        // Room for the bracket's three orders only: the exit's cancels find the ring full.
+        let (tx, mut rx) = rtrb::RingBuffer::new(3);
+        let mut st = ExecStage::new(
+            &risk(),
+            crate::venue::LiveVenue::new(tx),
+            Trading { contract: ContractSpec::ES, order_qty: 1, instrument_id: 7 },
+        );
+        let mut out = Outbox::new();
+        lvl(&mut st, &mut out, 1_000, 4000.00, 4000.25);
+        st.on_envelope(
+            &bracket_signal(Direction::Long, 1_000, 4000.0, 3998.0, 4002.0, OrderType::Limit),
+            &mut out,
+        );
+        let sent = intents(&out);
+        assert_eq!(sent.len(), 3);
+        out.clear();
+        st.on_envelope(&signal(Direction::Flat, 2, 2_000), &mut out);
+        assert_eq!(intents(&out).iter().filter(|i| i.action == OrderAction::Cancel).count(), 3);
+        assert_eq!(st.venue().refused, 3, "the three cancels were lost");
+        let drain = |rx: &mut rtrb::Consumer<OrderIntent>| {
+            let mut v = Vec::new();
+            while let Ok(i) = rx.pop() {
+                v.push(i);
+            }
+            v
+        };
+        assert_eq!(drain(&mut rx).len(), 3, "the bracket's orders reached the edge");
+        assert!(st.oms().any_live(), "nothing ended them: the venue may still execute them");
+        // Before the retry time nothing is repeated.
+        out.clear();
+        lvl(&mut st, &mut out, 2_000 + CANCEL_RETRY_NS - 1, 4000.00, 4000.25);
+        assert!(drain(&mut rx).is_empty());
+        // At it, the three cancels go again.
+        lvl(&mut st, &mut out, 2_000 + CANCEL_RETRY_NS, 4000.00, 4000.25);
+        let again = drain(&mut rx);
+        assert_eq!(again.len(), 3, "{again:?}");
+        assert!(again.iter().all(|i| i.action == OrderAction::Cancel));
+        let mut ids: Vec<u64> = again.iter().map(|i| i.client_order_id).collect();
+        ids.sort_unstable();
+        let mut want: Vec<u64> = sent.iter().map(|i| i.client_order_id).collect();
+        want.sort_unstable();
+        assert_eq!(ids, want);
+        // The venue answers two; only the third is repeated a second later.
+        for i in &sent[..2] {
+            st.on_envelope(&report(i.client_order_id, ExecKind::Cancelled, i.side, 1, 1, 0.0), &mut out);
+        }
+        lvl(&mut st, &mut out, 2_000 + 2 * CANCEL_RETRY_NS, 4000.00, 4000.25);
+        let third = drain(&mut rx);
+        assert_eq!(
+            third.iter().map(|i| i.client_order_id).collect::<Vec<_>>(),
+            vec![sent[2].client_order_id]
+        );
+        st.on_envelope(
+            &report(sent[2].client_order_id, ExecKind::Cancelled, sent[2].side, 1, 1, 0.0),
+            &mut out,
+        );
+        assert!(!st.oms().any_live());
+        lvl(&mut st, &mut out, 2_000 + 5 * CANCEL_RETRY_NS, 4000.00, 4000.25);
+        assert!(drain(&mut rx).is_empty(), "nothing outstanding, nothing repeated");
+        let mut r = StageReport::default();
+        st.report(&mut r);
+        assert_eq!(r.counter("exec.cancel_retries"), 4);
     }
 
     /// An opposite bracket waits until the venue confirms the old bracket's cancels; a signal

@@ -208,6 +208,8 @@ pub struct Order {
     pub parent: u64,
     /// A cancel was requested and not yet confirmed.
     pub cancel_pending: bool,
+    /// Event time of the latest cancel request (ns; 0 before any).
+    pub cancel_ts: u64,
     /// The caller's tag.
     pub tag: u8,
     /// The caller's decision price.
@@ -563,6 +565,7 @@ impl OrderManager {
             role,
             parent,
             cancel_pending: false,
+            cancel_ts: 0,
             tag: spec.tag,
             ref_px: spec.ref_px,
             created_ts: ts,
@@ -815,6 +818,7 @@ impl OrderManager {
             return Err(OmsError::NotWorking(id));
         }
         self.orders[i].cancel_pending = true;
+        self.orders[i].cancel_ts = ts;
         Ok(())
     }
 

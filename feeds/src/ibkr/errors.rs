@@ -44,6 +44,7 @@ pub const TABLE: &[(i32, ErrorClass, &str)] = &[
     (100, ErrorClass::Pacing, "max rate of messages per second exceeded (pacing)"),
     (103, ErrorClass::DuplicateId, "duplicate order id"),
     (201, ErrorClass::Reject, "order rejected"),
+    (161, ErrorClass::CancelRefused, "cancel attempted when the order is not in a cancellable state"),
     (202, ErrorClass::Cancelled, "order cancelled"),
     (10147, ErrorClass::CancelUnknown, "order to cancel not found"),
     (10148, ErrorClass::CancelRefused, "order cannot be cancelled in its state (filled/cancelled)"),
@@ -119,6 +120,9 @@ mod tests {
         assert_eq!(classify(504), ErrorClass::Other);
         assert!(rejects_order(201) && rejects_order(103) && rejects_order(110));
         assert!(!rejects_order(202) && !rejects_order(2104) && !rejects_order(399) && !rejects_order(10148));
+        // A repeated cancel of an order that is done or already cancelling ends nothing.
+        assert_eq!(classify(161), ErrorClass::CancelRefused);
+        assert!(!rejects_order(161));
         assert_eq!(reason_of(10148), 10148);
         assert_eq!(reason_of(-1), u16::MAX);
         let mut codes: Vec<i32> = TABLE.iter().map(|r| r.0).collect();

@@ -149,6 +149,7 @@ impl SessionSummary {
                 cancel_waits: r.counter("exec.cancel_waits"),
                 cancel_wait_timeouts: r.counter("exec.cancel_wait_timeouts"),
                 stale_signals: r.counter("exec.stale_signals"),
+                cancel_retries: r.counter("exec.cancel_retries"),
             },
             tap_dropped: report.tap_dropped,
             journal_records,
@@ -257,13 +258,15 @@ pub fn render_summary(s: &SessionSummary) -> String {
         ));
     }
     let x = &s.exec;
-    if x.cancel_waits + x.stale_signals > 0 {
+    if x.cancel_waits + x.stale_signals + x.cancel_retries > 0 {
         t.push_str(&format!(
-            "order races: {} exit(s) waited for cancel confirmations ({} sent after {} s without them), {} bracket signal(s) dropped as stale (docs/execution.md)\n",
+            "order races: {} exit(s) waited for cancel confirmations ({} sent after {} s without them), {} bracket signal(s) dropped as stale, {} cancel request(s) sent again unanswered after {} s (docs/execution.md)\n",
             x.cancel_waits,
             x.cancel_wait_timeouts,
             mia_exec::exec_stage::CANCEL_WAIT_NS / 1_000_000_000,
-            x.stale_signals
+            x.stale_signals,
+            x.cancel_retries,
+            mia_exec::exec_stage::CANCEL_RETRY_NS / 1_000_000_000,
         ));
     }
     if let Some(f) = &s.features {
