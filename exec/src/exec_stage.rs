@@ -41,7 +41,7 @@ use crate::position::{ExitReason, Position, TradeRing};
 use crate::risk::Approved;
 use crate::risk::{KillSource, RejectReason, RiskConfig, RiskManager, RiskState};
 use crate::sim::{session_end_after, FillBuf};
-use crate::venue::Venue;
+use crate::venue::{CancelOutcome, Venue};
 use mia_model::contract::ContractSpec;
 use mia_model::event::EventKind;
 use mia_model::money::NanoUsd;
@@ -67,12 +67,12 @@ const RETRY_NS: u64 = 1_000_000_000;
 /// its side before it is sent anyway.
 pub const CANCEL_WAIT_NS: u64 = 2_000_000_000;
 
-/// A cancel request the venue has not answered after this long (event time) is sent again
-/// (every this long, until a report ends the order): a request lost on the way (the edge's
-/// ring full, the edge between connections) must not leave an order the venue may still
-/// execute counted as live forever, which would block every new entry. A repeated cancel of
-/// an order that is already done is harmless (IB answers 10148 or 161, which end nothing).
-pub const CANCEL_RETRY_NS: u64 = 1_000_000_000;
+/// A cancel request the venue refused to take (the edge's ring full, the edge thread gone) is
+/// sent again this long after (event time), and again until it is taken: a lost request must
+/// not leave an order the venue may still execute counted as live forever, which would block
+/// every new entry. (A request that was taken gets its answer as a report: a broker answers
+/// every cancel, and a reconnect reconciles the open orders.)
+pub const CANCEL_RETRY_NS: u64 = 100_000_000;
 
 /// A bracket signal waiting for the previous position to close is dropped when it is older
 /// than this (event time) by then: its decision is stale.
@@ -113,7 +113,7 @@ pub struct ExecCounters {
     pub cancel_wait_timeouts: u64,
     /// Pending bracket signals dropped as older than [`PENDING_MAX_AGE_NS`].
     pub stale_signals: u64,
-    /// Cancel requests sent again after [`CANCEL_RETRY_NS`] without an answer.
+    /// Cancel requests sent again after the venue refused them ([`CANCEL_RETRY_NS`]).
     pub cancel_retries: u64,
 }
 
@@ -204,8 +204,8 @@ pub struct ExecStage<V: Venue> {
     retry_after: u64,
     /// While an exit waits for cancel confirmations: when it goes anyway (0 = not waiting).
     exit_wait_until: u64,
-    /// Earliest event time at which an unanswered cancel request is due again
-    /// ([`CANCEL_RETRY_NS`]; `u64::MAX` = none outstanding).
+    /// Event time at which the refused cancel requests are sent again ([`CANCEL_RETRY_NS`];
+    /// `u64::MAX` = none lost).
     cancel_retry_at: u64,
     mark: Px,
     /// Counters.
@@ -495,30 +495,46 @@ impl<V: Venue> ExecStage<V> {
             ..OrderIntent::default()
         };
         out.push(Envelope { t0, msg: Msg::Intent(req) });
-        if self.venue.cancel(id) {
-            let _ = self.oms.on_end(id, mia_model::msg::ExecKind::Cancelled, ts);
-        } else {
-            // A request: its answer comes as a report, or it is sent again.
-            self.cancel_retry_at = self.cancel_retry_at.min(ts.saturating_add(CANCEL_RETRY_NS));
+        match self.venue.cancel(id) {
+            CancelOutcome::Done => {
+                let _ = self.oms.on_end(id, mia_model::msg::ExecKind::Cancelled, ts);
+            }
+            CancelOutcome::Refused => {
+                self.oms.cancel_lost(id, ts);
+                self.cancel_retry_at = self.cancel_retry_at.min(ts.saturating_add(CANCEL_RETRY_NS));
+            }
+            // The answer comes as a report (or there is nothing to cancel).
+            CancelOutcome::Requested | CancelOutcome::NotWorking => {}
         }
     }
 
-    /// Sends again every cancel request unanswered for [`CANCEL_RETRY_NS`] (a scan of the
-    /// order table, at most once per [`CANCEL_RETRY_NS`] while requests are outstanding) and
-    /// sets the next due time.
+    /// What event time alone triggers, at `ts`: the time exit of a bracket position, cancel
+    /// retries, and (at a record boundary `boundary`) the reconciliation of a halted stage, a
+    /// retry or an exit waiting for cancels. Runs on market events and on a live session's
+    /// timers, so none of it waits for the market when the feed is quiet.
+    fn on_time(&mut self, seq: u64, ts: u64, t0: u64, out: &mut Outbox, boundary: bool) {
+        if ts >= self.time_exit_at && self.mode != Mode::Target {
+            self.exit_all(ExitReason::Time, seq, ts, t0, out);
+            self.reconcile(seq, ts, t0, out);
+        }
+        if ts >= self.cancel_retry_at {
+            self.retry_cancels(seq, ts, t0, out);
+        }
+        if boundary && (self.halted() || self.retry_after != 0 || self.exit_wait_until != 0) {
+            self.reconcile(seq, ts, t0, out);
+        }
+    }
+
+    /// Sends again every cancel request the venue refused (a scan of the order table, only
+    /// when one was refused [`CANCEL_RETRY_NS`] ago); a request refused again is due again
+    /// [`CANCEL_RETRY_NS`] later.
     fn retry_cancels(&mut self, seq: u64, ts: u64, t0: u64, out: &mut Outbox) {
         self.cancel_retry_at = u64::MAX;
         for k in 0..self.oms.orders().len() {
             let o = self.oms.orders()[k];
-            if o.id == 0 || !o.state.is_working() || !o.cancel_pending {
-                continue;
-            }
-            if o.cancel_ts.saturating_add(CANCEL_RETRY_NS) <= ts {
+            if o.id != 0 && o.state.is_working() && o.cancel_pending && o.cancel_lost {
                 self.counters.cancel_retries += 1;
-                // Re-stamps the request and sets the next due time.
                 self.send_cancel(o.id, seq, ts, t0, out);
-            } else {
-                self.cancel_retry_at = self.cancel_retry_at.min(o.cancel_ts.saturating_add(CANCEL_RETRY_NS));
             }
         }
     }
@@ -975,16 +991,7 @@ impl<V: Venue> ExecStage<V> {
                 if let Some((seq, ts)) = booked {
                     self.after_orders(seq, ts, env.t0, out);
                 }
-                if ev.ts_recv >= self.time_exit_at && self.mode != Mode::Target {
-                    self.exit_all(ExitReason::Time, ev.seq, ev.ts_recv, env.t0, out);
-                    self.reconcile(ev.seq, ev.ts_recv, env.t0, out);
-                }
-                if ev.ts_recv >= self.cancel_retry_at {
-                    self.retry_cancels(ev.seq, ev.ts_recv, env.t0, out);
-                }
-                if ev.is_last() && (self.halted() || self.retry_after != 0 || self.exit_wait_until != 0) {
-                    self.reconcile(ev.seq, ev.ts_recv, env.t0, out);
-                }
+                self.on_time(ev.seq, ev.ts_recv, env.t0, out, ev.is_last());
             }
             Msg::Exec(r) if r.kind == ExecKind::Adopted => self.adopt(&r, env.t0, out),
             Msg::Exec(r) => {
@@ -1037,7 +1044,12 @@ impl<V: Venue> ExecStage<V> {
                 }
                 // The signal stage adopted a snapshot computed at `arg`: it ages from there.
                 ControlKind::GammaAdopted => self.risk.on_gamma_age(c.ts, c.ts.saturating_sub(c.arg)),
-                ControlKind::GammaPublished | ControlKind::ModelPublished | ControlKind::Timer => {}
+                // A quiet live feed's clock (`[pipeline] live_timer_ms`): the timeouts run on it.
+                ControlKind::Timer => {
+                    self.risk.on_clock(c.ts);
+                    self.on_time(c.seq, c.ts, env.t0, out, true);
+                }
+                ControlKind::GammaPublished | ControlKind::ModelPublished => {}
             },
             Msg::Intent(_) | Msg::Fill(_) => {}
         }
@@ -1855,10 +1867,7 @@ mod tests {
             } else {
                 lvl(&mut st, &mut out, 2_000 + CANCEL_WAIT_NS, 4000.00, 4000.25);
             }
-            // Without answers the two cancels also went again (after CANCEL_RETRY_NS).
-            let (exit, repeated): (Vec<_>, Vec<_>) =
-                intents(&out).into_iter().partition(|i| i.action != OrderAction::Cancel);
-            assert_eq!(repeated.len(), if confirm { 0 } else { 2 }, "{repeated:?}");
+            let exit = intents(&out);
             assert_eq!(exit.len(), 1, "the exit (confirm = {confirm}): {exit:?}");
             assert_eq!(
                 (exit[0].side, exit[0].order_type, exit[0].action),
@@ -1868,15 +1877,44 @@ mod tests {
             st.report(&mut r);
             assert_eq!(r.counter("exec.cancel_waits"), 1);
             assert_eq!(r.counter("exec.cancel_wait_timeouts"), u64::from(!confirm));
-            assert_eq!(r.counter("exec.cancel_retries"), if confirm { 0 } else { 2 });
+            assert_eq!(r.counter("exec.cancel_retries"), 0, "the venue took the requests");
         }
     }
 
-    /// A cancel request lost on the way (the edge's ring full) is sent again after
-    /// `CANCEL_RETRY_NS` of event time, until a report ends the order; the requests the venue
-    /// answered are not repeated.
+    /// With the market feed silent, a live session's timers drive the timeouts: the exit that
+    /// waits for unanswered cancels goes at `CANCEL_WAIT_NS` on a `Timer`.
     #[test]
-    fn an_unanswered_cancel_is_sent_again_until_the_order_ends() {
+    fn timers_drive_the_timeouts_when_the_feed_is_silent() {
+        use mia_model::msg::ExecKind;
+        let (mut st, mut out, [e, _, _]) = native_long(1, OrderType::Market);
+        st.on_envelope(&report(e.client_order_id, ExecKind::Filled, OrderSide::Buy, 1, 0, 4000.25), &mut out);
+        st.on_envelope(&signal(Direction::Flat, 2, 2_000), &mut out);
+        out.clear();
+        // No market event from here on.
+        st.on_envelope(&timer(2_000 + CANCEL_WAIT_NS / 2), &mut out);
+        assert!(intents(&out).is_empty(), "nothing due yet");
+        st.on_envelope(&timer(2_000 + CANCEL_WAIT_NS), &mut out);
+        let exit = intents(&out);
+        assert_eq!(exit.len(), 1, "the exit goes on the timer: {exit:?}");
+        assert_eq!(
+            (exit[0].side, exit[0].order_type, exit[0].action),
+            (OrderSide::Sell, OrderType::Market, OrderAction::New)
+        );
+        let mut r = StageReport::default();
+        st.report(&mut r);
+        assert_eq!(r.counter("exec.cancel_wait_timeouts"), 1);
+    }
+
+    fn timer(ts: u64) -> Envelope {
+        use mia_model::msg::{Control, ControlKind};
+        Envelope { t0: 0, msg: Msg::Control(Control { kind: ControlKind::Timer, seq: 9, ts, arg: ts }) }
+    }
+
+    /// A cancel request the venue refused (the edge's ring full) is sent again
+    /// `CANCEL_RETRY_NS` later, also on a timer while the feed is quiet, until the venue takes
+    /// it; requests it took are never repeated (their answer comes as a report).
+    #[test]
+    fn a_refused_cancel_is_sent_again_until_the_venue_takes_it() {
         use mia_model::msg::ExecKind;
         // Room for the bracket's three orders only: the exit's cancels find the ring full.
         let (tx, mut rx) = rtrb::RingBuffer::new(3);
@@ -1904,42 +1942,31 @@ mod tests {
             }
             v
         };
-        assert_eq!(drain(&mut rx).len(), 3, "the bracket's orders reached the edge");
+        // The edge takes two orders off the ring: one cancel fits at the retry.
+        assert!(rx.pop().is_ok() && rx.pop().is_ok());
         assert!(st.oms().any_live(), "nothing ended them: the venue may still execute them");
-        // Before the retry time nothing is repeated.
-        out.clear();
         lvl(&mut st, &mut out, 2_000 + CANCEL_RETRY_NS - 1, 4000.00, 4000.25);
-        assert!(drain(&mut rx).is_empty());
-        // At it, the three cancels go again.
-        lvl(&mut st, &mut out, 2_000 + CANCEL_RETRY_NS, 4000.00, 4000.25);
+        assert_eq!(drain(&mut rx).len(), 1, "nothing repeated before the retry time");
+        // At it (a timer: the feed is quiet), the three go again; the ring takes all three now.
+        st.on_envelope(&timer(2_000 + CANCEL_RETRY_NS), &mut out);
         let again = drain(&mut rx);
-        assert_eq!(again.len(), 3, "{again:?}");
-        assert!(again.iter().all(|i| i.action == OrderAction::Cancel));
+        assert!(again.iter().all(|i| i.action == OrderAction::Cancel), "{again:?}");
         let mut ids: Vec<u64> = again.iter().map(|i| i.client_order_id).collect();
         ids.sort_unstable();
         let mut want: Vec<u64> = sent.iter().map(|i| i.client_order_id).collect();
         want.sort_unstable();
         assert_eq!(ids, want);
-        // The venue answers two; only the third is repeated a second later.
-        for i in &sent[..2] {
+        // Taken: never repeated, even unanswered; the answers end the orders.
+        lvl(&mut st, &mut out, 2_000 + 5 * CANCEL_RETRY_NS, 4000.00, 4000.25);
+        assert!(drain(&mut rx).is_empty(), "taken requests are not repeated");
+        for i in &sent {
             st.on_envelope(&report(i.client_order_id, ExecKind::Cancelled, i.side, 1, 1, 0.0), &mut out);
         }
-        lvl(&mut st, &mut out, 2_000 + 2 * CANCEL_RETRY_NS, 4000.00, 4000.25);
-        let third = drain(&mut rx);
-        assert_eq!(
-            third.iter().map(|i| i.client_order_id).collect::<Vec<_>>(),
-            vec![sent[2].client_order_id]
-        );
-        st.on_envelope(
-            &report(sent[2].client_order_id, ExecKind::Cancelled, sent[2].side, 1, 1, 0.0),
-            &mut out,
-        );
         assert!(!st.oms().any_live());
-        lvl(&mut st, &mut out, 2_000 + 5 * CANCEL_RETRY_NS, 4000.00, 4000.25);
-        assert!(drain(&mut rx).is_empty(), "nothing outstanding, nothing repeated");
         let mut r = StageReport::default();
         st.report(&mut r);
-        assert_eq!(r.counter("exec.cancel_retries"), 4);
+        assert_eq!(r.counter("exec.cancel_retries"), 3);
+        assert_eq!(st.venue().refused, 3);
     }
 
     /// An opposite bracket waits until the venue confirms the old bracket's cancels; a signal

@@ -1153,8 +1153,12 @@ impl Venue for SimVenue {
         SimVenue::submit(self, order.get())
     }
 
-    fn cancel(&mut self, client_order_id: u64) -> bool {
-        SimVenue::cancel(self, client_order_id)
+    fn cancel(&mut self, client_order_id: u64) -> crate::venue::CancelOutcome {
+        if SimVenue::cancel(self, client_order_id) {
+            crate::venue::CancelOutcome::Done
+        } else {
+            crate::venue::CancelOutcome::NotWorking
+        }
     }
 
     #[inline]

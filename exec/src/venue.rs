@@ -40,16 +40,29 @@ pub trait Venue: Send + 'static {
         false
     }
 
-    /// Cancels a working order. True when the order is cancelled now (the simulator); false
-    /// when it is not working, or when the cancel is a request whose answer comes back later
-    /// as a report (a live venue). A cancel takes no risk, so it needs no approval.
-    fn cancel(&mut self, client_order_id: u64) -> bool;
+    /// Cancels a working order (see [`CancelOutcome`]). A cancel takes no risk, so it needs
+    /// no approval.
+    fn cancel(&mut self, client_order_id: u64) -> CancelOutcome;
 
     /// A market event (the simulator fills here). `out` is cleared first.
     fn on_market(&mut self, ev: &Event, out: &mut FillBuf);
 
     /// An execution report from the sequencer (a live venue fills here). `out` is cleared first.
     fn on_report(&mut self, r: &ExecReport, out: &mut FillBuf);
+}
+
+/// What became of a cancel handed to a [`Venue`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CancelOutcome {
+    /// Cancelled now (the simulator).
+    Done,
+    /// Not working at the venue (already filled, expired, cancelled or unknown): nothing to do.
+    NotWorking,
+    /// A request on its way; the answer comes back as a report (a live venue).
+    Requested,
+    /// The request could not be handed on (the edge's ring full or gone): it is lost, and the
+    /// caller must send it again.
+    Refused,
 }
 
 /// A venue on another thread: orders leave through a ring, reports come back as sequenced
@@ -95,15 +108,17 @@ impl Venue for LiveVenue {
     }
 
     /// Cancels are requests to the broker (an intent with [`OrderAction::Cancel`] through the
-    /// ring); the answer comes back as a report, so this always returns false.
-    fn cancel(&mut self, client_order_id: u64) -> bool {
+    /// ring); the answer comes back as a report. Refused when the ring is full or its edge
+    /// thread gone (a replay, without a ring, requests).
+    fn cancel(&mut self, client_order_id: u64) -> CancelOutcome {
         if let Some(tx) = self.orders.as_mut() {
             let req = OrderIntent { client_order_id, action: OrderAction::Cancel, ..OrderIntent::default() };
             if tx.is_abandoned() || tx.push(req).is_err() {
                 self.refused += 1;
+                return CancelOutcome::Refused;
             }
         }
-        false
+        CancelOutcome::Requested
     }
 
     fn on_market(&mut self, _ev: &Event, out: &mut FillBuf) {
@@ -179,7 +194,7 @@ mod tests {
     fn live_cancels_go_through_the_ring() {
         let (tx, mut rx) = rtrb::RingBuffer::new(4);
         let mut v = LiveVenue::new(tx);
-        assert!(!v.cancel(12), "the answer comes back as a report");
+        assert_eq!(v.cancel(12), CancelOutcome::Requested, "the answer comes back as a report");
         let req = rx.pop().expect("cancel request sent");
         assert_eq!((req.client_order_id, req.action), (12, OrderAction::Cancel));
     }

@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::metrics::LiveMetrics;
 use crate::pipeline::tap::Tap;
 use crate::source::{EventSource, SourceError};
-use mia_model::msg::{Control, Envelope, Msg};
+use mia_model::msg::{Control, ControlKind, Envelope, Msg};
 use std::sync::Arc;
 
 /// Feed pacing: market event `k` is due at `start + k · interval` clock ticks.
@@ -105,6 +105,8 @@ pub struct Sequencer {
     live: bool,
     /// Polls of a pending live source spun through before each further poll yields the core.
     idle_spins: u32,
+    /// A quiet live source gets a `Timer` input after this long without input (None: never).
+    live_timer: Option<std::time::Duration>,
     /// Controls scheduled at event times (see [`Sequencer::schedule`]), in time order.
     schedule: Vec<(u64, Control)>,
     /// Index of the next scheduled control.
@@ -130,6 +132,7 @@ impl Sequencer {
             recorded: source.has_recorded_inputs(),
             live: source.may_pend(),
             idle_spins: 64,
+            live_timer: None,
             source,
             side,
             pacer: Pacer::new(pace_events_per_sec),
@@ -182,8 +185,22 @@ impl Sequencer {
         self.tap.as_ref().map_or(0, |t| t.dropped)
     }
 
+    /// A live source that has been quiet for `period` gets a [`ControlKind::Timer`] input
+    /// whose `arg` is the wall clock (UTC ns since the epoch, the clock of a live feed's
+    /// `ts_recv`); sequencing it advances event time to `arg` if that is later (here and in a
+    /// replay of its journal, so the run stays deterministic). `Duration::ZERO` turns it off.
+    pub fn set_live_timer(&mut self, period: std::time::Duration) {
+        self.live_timer = (!period.is_zero()).then_some(period);
+    }
+
     #[inline(always)]
     fn emit(&mut self, mut msg: Msg, t0: u64) -> Envelope {
+        if let Msg::Control(c) = &msg {
+            if c.kind == ControlKind::Timer {
+                // Event time follows the wall clock while the feed is quiet.
+                self.last_ts = self.last_ts.max(c.arg);
+            }
+        }
         msg.stamp_input(self.seq, self.last_ts);
         self.seq += 1;
         let env = Envelope { t0, msg };
@@ -207,6 +224,8 @@ impl Sequencer {
     #[cold]
     fn wait_live(&mut self) -> Next {
         let mut backoff = crate::pipeline::tap::Backoff::hot(self.idle_spins);
+        // When this wait found the source empty first (read lazily: no clock read per input).
+        let mut quiet_since: Option<std::time::Instant> = None;
         loop {
             match self.source.poll_event() {
                 Ok(std::task::Poll::Ready(o)) => return Next::Source(Ok(o.map(Msg::Market))),
@@ -214,6 +233,17 @@ impl Sequencer {
                 Ok(std::task::Poll::Pending) => {
                     if let Some(m) = self.poll_side() {
                         return Next::Side(m);
+                    }
+                    if let Some(period) = self.live_timer {
+                        // The idle path only: a clock read per empty poll.
+                        let now = std::time::Instant::now();
+                        if now.duration_since(*quiet_since.get_or_insert(now)) >= period {
+                            let wall = std::time::SystemTime::now()
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+                            let timer = Control { kind: ControlKind::Timer, arg: wall, ..Control::default() };
+                            return Next::Side(Msg::Control(timer));
+                        }
                     }
                     backoff.snooze();
                 }
@@ -350,6 +380,84 @@ mod tests {
         assert!(matches!(m, Ok(Msg::Market(e)) if e.ts_recv == 5), "{m:?}");
         worker.join().expect("the sequencer thread ends at the feed's End");
         drop(feed);
+    }
+
+    /// A quiet live feed gets `Timer` inputs carrying the wall clock, and event time (the
+    /// stamp of the following side inputs) advances to it; without the timer it stays at the
+    /// last market event.
+    #[test]
+    fn a_quiet_live_feed_gets_timers_that_advance_event_time() {
+        use crate::source::{FeedItem, RingSource};
+        for timer in [true, false] {
+            let (mut feed, src) = RingSource::pair("live", 8);
+            let (mut side, rx) = rtrb::RingBuffer::<Msg>::new(8);
+            let (done_tx, done_rx) = std::sync::mpsc::channel();
+            let worker = std::thread::spawn(move || {
+                let mut s = Sequencer::new(Box::new(src), vec![rx], None, 0);
+                s.set_idle_spins(16);
+                if timer {
+                    s.set_live_timer(std::time::Duration::from_millis(20));
+                }
+                while let Some(env) = s.next_input() {
+                    if done_tx.send(env.msg).is_err() {
+                        break;
+                    }
+                }
+            });
+            feed.push(FeedItem::Event(Event::trade(5, 5, Side::Bid, 1, 1, 0))).expect("room");
+            let first = done_rx.recv_timeout(std::time::Duration::from_secs(20));
+            assert!(matches!(first, Ok(Msg::Market(e)) if e.ts_recv == 5), "{first:?}");
+            let before = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            side.push(Msg::Control(Control { kind: ControlKind::Kill, ..Control::default() })).expect("room");
+            let mut timers = Vec::new();
+            let kill_ts = loop {
+                match done_rx.recv_timeout(std::time::Duration::from_secs(20)) {
+                    Ok(Msg::Control(c)) if c.kind == ControlKind::Timer => {
+                        assert_eq!(c.ts, c.arg, "the timer's own stamp is its wall time");
+                        timers.push(c.arg);
+                    }
+                    Ok(Msg::Control(c)) if c.kind == ControlKind::Kill => break c.ts,
+                    other => panic!("{other:?}"),
+                }
+            };
+            if timer {
+                assert!(!timers.is_empty(), "100 ms quiet with a 20 ms timer");
+                assert!(timers.windows(2).all(|w| w[0] <= w[1]));
+                assert!(timers[0] >= before, "wall clock, not the last event's time");
+                assert_eq!(kill_ts, *timers.last().unwrap_or(&0), "event time advanced to the last timer");
+            } else {
+                assert!(timers.is_empty());
+                assert_eq!(kill_ts, 5, "event time stays at the last market event");
+            }
+            feed.push(FeedItem::End).expect("room");
+            // Drain what came after (timers) until the sequencer ends.
+            while done_rx.recv_timeout(std::time::Duration::from_secs(20)).is_ok() {}
+            worker.join().expect("ends at the feed's End");
+            drop(feed);
+        }
+    }
+
+    /// A journaled timer advances event time in a replay as it did live.
+    #[test]
+    fn a_sequenced_timer_advances_event_time_for_what_follows() {
+        let ev: &'static [Event] = Box::leak(events(2).into_boxed_slice());
+        let (mut tx, rx) = rtrb::RingBuffer::<Msg>::new(8);
+        let mut s = Sequencer::new(Box::new(SliceSource::new(ev)), vec![rx], None, 0);
+        assert!(matches!(s.next_input().map(|e| e.msg), Some(Msg::Market(e)) if e.ts_recv == 10));
+        tx.push(Msg::Control(Control { kind: ControlKind::Timer, arg: 500, ..Control::default() })).unwrap();
+        tx.push(Msg::Control(Control { kind: ControlKind::Kill, ..Control::default() })).unwrap();
+        // A timer older than event time does not move it back.
+        tx.push(Msg::Control(Control { kind: ControlKind::Timer, arg: 3, ..Control::default() })).unwrap();
+        let ts: Vec<u64> = (0..3)
+            .map(|_| match s.next_input().map(|e| e.msg) {
+                Some(Msg::Control(c)) => c.ts,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(ts, [500, 500, 500]);
     }
 
     #[test]

@@ -208,8 +208,9 @@ pub struct Order {
     pub parent: u64,
     /// A cancel was requested and not yet confirmed.
     pub cancel_pending: bool,
-    /// Event time of the latest cancel request (ns; 0 before any).
-    pub cancel_ts: u64,
+    /// The latest cancel request could not be handed to the venue
+    /// ([`OrderManager::cancel_lost`]): it must be sent again.
+    pub cancel_lost: bool,
     /// The caller's tag.
     pub tag: u8,
     /// The caller's decision price.
@@ -565,7 +566,7 @@ impl OrderManager {
             role,
             parent,
             cancel_pending: false,
-            cancel_ts: 0,
+            cancel_lost: false,
             tag: spec.tag,
             ref_px: spec.ref_px,
             created_ts: ts,
@@ -818,8 +819,16 @@ impl OrderManager {
             return Err(OmsError::NotWorking(id));
         }
         self.orders[i].cancel_pending = true;
-        self.orders[i].cancel_ts = ts;
+        self.orders[i].cancel_lost = false;
         Ok(())
+    }
+
+    /// The cancel request of `id` never reached the venue (refused on the way): it is still
+    /// pending, to be sent again. Unknown ids are ignored.
+    pub fn cancel_lost(&mut self, id: u64, ts: u64) {
+        if let Ok(i) = self.find(id, ts) {
+            self.orders[i].cancel_lost = self.orders[i].cancel_pending;
+        }
     }
 
     /// The modify request for working order `id` with the new terms `amend`.

@@ -472,6 +472,13 @@ impl RiskManager {
         }
     }
 
+    /// Event time `ts` passed with no market event (a live session's `Timer` while its feed is
+    /// quiet): the clock advances, the feed's age grows (the stale-feed guard reads it).
+    #[inline]
+    pub fn on_clock(&mut self, ts: u64) {
+        self.advance(ts);
+    }
+
     /// A market event at event time `ts` (`ts_recv`); `last_price` is the trade price of a
     /// trade event, 0 for any other event (the last trade is kept). O(1).
     #[inline]

@@ -186,6 +186,11 @@ impl Config {
         } else {
             Ok(())
         });
+        check(if self.pipeline.live_timer_ms > 60_000 {
+            Err(format!("pipeline.live_timer_ms: {} is outside 0-60000", self.pipeline.live_timer_ms))
+        } else {
+            Ok(())
+        });
         check(if self.journal.segment_bytes < 4096 {
             Err("journal.segment_bytes: must be ≥ 4096".into())
         } else {
@@ -249,12 +254,15 @@ mod tests {
 
     #[test]
     fn every_bad_section_is_reported_not_only_the_first() {
-        let text = "[trading]\norder_qty = 0\n[control]\npoll_ms = 0\n[pipeline]\nring_capacity = 1\n";
+        let text =
+            "[trading]\norder_qty = 0\n[control]\npoll_ms = 0\n[pipeline]\nring_capacity = 1\nlive_timer_ms = 60001\n";
         let e = Config::from_toml(text, "t.toml").unwrap_err();
-        for key in ["trading.order_qty", "control.poll_ms", "pipeline.ring_capacity"] {
+        for key in
+            ["trading.order_qty", "control.poll_ms", "pipeline.ring_capacity", "pipeline.live_timer_ms"]
+        {
             assert!(e.reason.contains(key), "{key} missing from: {e}");
         }
-        assert_eq!(e.reason.lines().count(), 3, "{e}");
+        assert_eq!(e.reason.lines().count(), 4, "{e}");
     }
 
     #[test]

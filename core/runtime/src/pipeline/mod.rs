@@ -68,6 +68,12 @@ pub struct PipelineConfig {
     /// each event's `t0` is its *scheduled* send time, so a pipeline that falls behind shows
     /// the delay in its latency (no coordinated omission).
     pub pace_events_per_sec: u64,
+    /// While a live feed is quiet, the sequencer inserts a `Control::Timer` input after this
+    /// many milliseconds without any input (0 = never), so that event time, and with it the
+    /// exec stage's timeouts (cancel retries, exits waiting for cancels, time exits, the risk
+    /// manager's stale-feed guard), advances when the market does not
+    /// ([`Sequencer::set_live_timer`]). Ignored by non-live sources.
+    pub live_timer_ms: u64,
 }
 
 impl Default for PipelineConfig {
@@ -80,6 +86,7 @@ impl Default for PipelineConfig {
             fuse_same_core: false,
             idle_spins: 16,
             pace_events_per_sec: 0,
+            live_timer_ms: 100,
         }
     }
 }
@@ -155,6 +162,7 @@ pub fn run(
     Clock::init();
     let mut seq = Sequencer::new(inputs.source, inputs.side, taps.input.take(), cfg.pace_events_per_sec);
     seq.set_idle_spins(cfg.idle_spins);
+    seq.set_live_timer(std::time::Duration::from_millis(cfg.live_timer_ms));
     seq.schedule(inputs.scheduled);
     let metrics = inputs.metrics;
     if let Some(m) = &metrics {
