@@ -1832,11 +1832,12 @@ mod tests {
     }
 
     /// An exit waits for the venue to confirm the cancels of the orders on its side (one of
-    /// them could still fill), and goes without them after `CANCEL_WAIT_NS`.
+    /// them could still fill), and goes without them after `CANCEL_WAIT_NS` of event time,
+    /// also when the feed is silent and only a live session's timers advance it.
     #[test]
     fn an_exit_waits_for_its_sides_cancels_then_for_at_most_the_limit() {
         use mia_model::msg::ExecKind;
-        for confirm in [true, false] {
+        for (confirm, silent_feed) in [(true, false), (false, false), (false, true)] {
             let (mut st, mut out, [e, s, t]) = native_long(1, OrderType::Market);
             st.on_envelope(
                 &report(e.client_order_id, ExecKind::Filled, OrderSide::Buy, 1, 0, 4000.25),
@@ -1864,6 +1865,10 @@ mod tests {
                     &report(t.client_order_id, ExecKind::Cancelled, OrderSide::Sell, 1, 1, 0.0),
                     &mut out,
                 );
+            } else if silent_feed {
+                st.on_envelope(&timer(2_000 + CANCEL_WAIT_NS / 2), &mut out);
+                assert!(intents(&out).is_empty(), "nothing due yet");
+                st.on_envelope(&timer(2_000 + CANCEL_WAIT_NS), &mut out);
             } else {
                 lvl(&mut st, &mut out, 2_000 + CANCEL_WAIT_NS, 4000.00, 4000.25);
             }
@@ -1879,30 +1884,6 @@ mod tests {
             assert_eq!(r.counter("exec.cancel_wait_timeouts"), u64::from(!confirm));
             assert_eq!(r.counter("exec.cancel_retries"), 0, "the venue took the requests");
         }
-    }
-
-    /// With the market feed silent, a live session's timers drive the timeouts: the exit that
-    /// waits for unanswered cancels goes at `CANCEL_WAIT_NS` on a `Timer`.
-    #[test]
-    fn timers_drive_the_timeouts_when_the_feed_is_silent() {
-        use mia_model::msg::ExecKind;
-        let (mut st, mut out, [e, _, _]) = native_long(1, OrderType::Market);
-        st.on_envelope(&report(e.client_order_id, ExecKind::Filled, OrderSide::Buy, 1, 0, 4000.25), &mut out);
-        st.on_envelope(&signal(Direction::Flat, 2, 2_000), &mut out);
-        out.clear();
-        // No market event from here on.
-        st.on_envelope(&timer(2_000 + CANCEL_WAIT_NS / 2), &mut out);
-        assert!(intents(&out).is_empty(), "nothing due yet");
-        st.on_envelope(&timer(2_000 + CANCEL_WAIT_NS), &mut out);
-        let exit = intents(&out);
-        assert_eq!(exit.len(), 1, "the exit goes on the timer: {exit:?}");
-        assert_eq!(
-            (exit[0].side, exit[0].order_type, exit[0].action),
-            (OrderSide::Sell, OrderType::Market, OrderAction::New)
-        );
-        let mut r = StageReport::default();
-        st.report(&mut r);
-        assert_eq!(r.counter("exec.cancel_wait_timeouts"), 1);
     }
 
     fn timer(ts: u64) -> Envelope {

@@ -346,23 +346,40 @@ mod tests {
         assert_eq!(s.inputs(), 6, "the one due past the end is not sequenced");
     }
 
-    /// A live feed that has gone quiet (its edge thread alive, its ring empty) must not hold
-    /// a control or a report back: a kill is sequenced while no market event comes.
-    #[test]
-    fn a_quiet_live_feed_does_not_hold_back_side_inputs() {
-        use crate::source::{FeedItem, RingSource};
-        let (mut feed, src) = RingSource::pair("live", 8);
-        let (mut side, rx) = rtrb::RingBuffer::<Msg>::new(8);
+    /// A sequencer on its own thread over a live ring source and one side ring; every
+    /// sequenced message comes out of `done_rx`.
+    struct LiveRig {
+        feed: rtrb::Producer<crate::source::FeedItem>,
+        side: rtrb::Producer<Msg>,
+        done_rx: std::sync::mpsc::Receiver<Msg>,
+        worker: std::thread::JoinHandle<()>,
+    }
+
+    fn live_rig(timer: Option<std::time::Duration>) -> LiveRig {
+        let (feed, src) = crate::source::RingSource::pair("live", 8);
+        let (side, rx) = rtrb::RingBuffer::<Msg>::new(8);
         let (done_tx, done_rx) = std::sync::mpsc::channel();
         let worker = std::thread::spawn(move || {
             let mut s = Sequencer::new(Box::new(src), vec![rx], None, 0);
             s.set_idle_spins(16);
+            if let Some(p) = timer {
+                s.set_live_timer(p);
+            }
             while let Some(env) = s.next_input() {
                 if done_tx.send(env.msg).is_err() {
                     break;
                 }
             }
         });
+        LiveRig { feed, side, done_rx, worker }
+    }
+
+    /// A live feed that has gone quiet (its edge thread alive, its ring empty) must not hold
+    /// a control or a report back: a kill is sequenced while no market event comes.
+    #[test]
+    fn a_quiet_live_feed_does_not_hold_back_side_inputs() {
+        use crate::source::FeedItem;
+        let LiveRig { mut feed, mut side, done_rx, worker } = live_rig(None);
         // Let the sequencer reach its wait on the empty feed first (with a blocking wait the
         // kill pushed now would never be seen).
         std::thread::sleep(std::time::Duration::from_millis(200));
@@ -387,23 +404,10 @@ mod tests {
     /// last market event.
     #[test]
     fn a_quiet_live_feed_gets_timers_that_advance_event_time() {
-        use crate::source::{FeedItem, RingSource};
+        use crate::source::FeedItem;
         for timer in [true, false] {
-            let (mut feed, src) = RingSource::pair("live", 8);
-            let (mut side, rx) = rtrb::RingBuffer::<Msg>::new(8);
-            let (done_tx, done_rx) = std::sync::mpsc::channel();
-            let worker = std::thread::spawn(move || {
-                let mut s = Sequencer::new(Box::new(src), vec![rx], None, 0);
-                s.set_idle_spins(16);
-                if timer {
-                    s.set_live_timer(std::time::Duration::from_millis(20));
-                }
-                while let Some(env) = s.next_input() {
-                    if done_tx.send(env.msg).is_err() {
-                        break;
-                    }
-                }
-            });
+            let period = timer.then_some(std::time::Duration::from_millis(20));
+            let LiveRig { mut feed, mut side, done_rx, worker } = live_rig(period);
             feed.push(FeedItem::Event(Event::trade(5, 5, Side::Bid, 1, 1, 0))).expect("room");
             let first = done_rx.recv_timeout(std::time::Duration::from_secs(20));
             assert!(matches!(first, Ok(Msg::Market(e)) if e.ts_recv == 5), "{first:?}");
