@@ -588,9 +588,7 @@ fn swings(ring: &BarRing, structure_bars: usize, w: usize) -> (u32, u32, u32, u3
     if m <= SWING_COPY {
         let (mut hs, mut ls) = ([0 as Px; SWING_COPY], [0 as Px; SWING_COPY]);
         for k in 0..m {
-            let b = chrono(ring, len, first + k).copied().unwrap_or_default();
-            hs[k] = b.high;
-            ls[k] = b.low;
+            (hs[k], ls[k]) = chrono(ring, len, first + k).map_or((0, 0), |b| (b.high, b.low));
         }
         return swings_of(&hs[..m], &ls[..m], m - n, w, first);
     }
