@@ -26,6 +26,9 @@ pub const PROFILE_CAP: usize = 2048;
 pub const HVN_CAP: usize = 8;
 
 const CENTER: usize = PROFILE_CAP / 2;
+/// Slots per block of the profile's block maxima (see [`VolumeProfile::hvns`]).
+const BLOCK: usize = 16;
+const _: () = assert!(PROFILE_CAP.is_multiple_of(BLOCK));
 const NS_PER_MIN: f64 = 60e9;
 const NS_PER_HOUR: f64 = 3600e9;
 /// Round numbers: every 25 points within ±50 points (fixed) → at most 5 levels.
@@ -338,6 +341,9 @@ pub struct ProfileSummary {
 #[derive(Clone, Debug)]
 pub struct VolumeProfile {
     vol: Box<[u64]>,
+    /// `bmax[b]` = the largest volume of the slots `b·BLOCK .. (b+1)·BLOCK` (volumes only grow
+    /// within a session, so a trade keeps it in O(1)); the HVN search scans blocks, not slots.
+    bmax: Box<[u64]>,
     /// Tick index (price / tick) of the centre slot.
     origin: Option<i64>,
     lo: usize,
@@ -354,6 +360,7 @@ impl VolumeProfile {
     pub fn new(tick: Px) -> Self {
         Self {
             vol: vec![0u64; PROFILE_CAP].into_boxed_slice(),
+            bmax: vec![0u64; PROFILE_CAP / BLOCK].into_boxed_slice(),
             origin: None,
             lo: 0,
             hi: 0,
@@ -369,6 +376,7 @@ impl VolumeProfile {
     pub fn reset(&mut self) {
         if self.total > 0 {
             self.vol[self.lo..=self.hi].fill(0);
+            self.bmax[self.lo / BLOCK..=self.hi / BLOCK].fill(0);
         }
         self.origin = None;
         self.lo = 0;
@@ -403,6 +411,8 @@ impl VolumeProfile {
             self.hi = self.hi.max(s);
         }
         self.vol[s] += size as u64;
+        let b = &mut self.bmax[s / BLOCK];
+        *b = (*b).max(self.vol[s]);
         self.total += size as u64;
         self.last_ts = now;
         if s != self.poc {
@@ -498,32 +508,78 @@ impl VolumeProfile {
 
     /// Up to `out.len()` HVNs: the largest-volume prices more than `sep` ticks from the POC
     /// and from each other, picked greedily (ties to the lower price). Writes them into `out`
-    /// and returns how many were found. O(`out.len()`·range).
+    /// and returns how many were found. O(`out.len()`·(range/16 + 16)) with the block maxima.
     pub fn hvns(&self, sep: u32, out: &mut [Px]) -> usize {
         if self.total == 0 {
             return 0;
         }
         let sep = sep as usize;
-        let mut picked = [0usize; HVN_CAP];
+        // Each pick is the largest nonzero volume (the lowest price on a tie) among the slots
+        // more than `sep` from the POC and from every earlier pick: the slots of [lo, hi]
+        // outside the blocked bands [c − sep, c + sep], scanned gap by gap in ascending order
+        // with `max_in` (block maxima), so a pick costs O(range/BLOCK + BLOCK), not O(range).
+        let mut centres = [0usize; HVN_CAP + 1];
+        centres[0] = self.poc;
         let mut n = 0;
-        let far = |a: usize, b: usize| a.abs_diff(b) > sep;
         while n < out.len().min(HVN_CAP) {
-            let mut best: Option<usize> = None;
-            for s in self.lo..=self.hi {
-                let v = self.vol[s];
-                if v == 0 || !far(s, self.poc) || !picked[..n].iter().all(|&p| far(s, p)) {
-                    continue;
+            let mut best: Option<(u64, usize)> = None;
+            let mut consider = |a: usize, b: usize| {
+                let (v, s) = self.max_in(a, b);
+                if v > 0 && best.is_none_or(|(bv, _)| v > bv) {
+                    best = Some((v, s));
                 }
-                if best.is_none_or(|b| v > self.vol[b]) {
-                    best = Some(s);
+            };
+            let mut a = self.lo;
+            for &c in &centres[..=n] {
+                // centres are kept ascending
+                if c > sep && a + sep < c {
+                    consider(a, (c - sep - 1).min(self.hi));
                 }
+                a = a.max(c + sep + 1);
             }
-            let Some(b) = best else { break };
-            picked[n] = b;
+            if a <= self.hi {
+                consider(a, self.hi);
+            }
+            let Some((_, b)) = best else { break };
             out[n] = self.price(b);
             n += 1;
+            // insert b into the ascending centres
+            let mut j = n;
+            while j > 0 && centres[j - 1] > b {
+                centres[j] = centres[j - 1];
+                j -= 1;
+            }
+            centres[j] = b;
         }
         n
+    }
+
+    /// The largest volume in the slots `a..=b` and its lowest slot (`(0, a)` when all are
+    /// empty).
+    fn max_in(&self, a: usize, b: usize) -> (u64, usize) {
+        let (mut bv, mut bs) = (0u64, a);
+        let mut s = a;
+        while s <= b && !s.is_multiple_of(BLOCK) {
+            if self.vol[s] > bv {
+                (bv, bs) = (self.vol[s], s);
+            }
+            s += 1;
+        }
+        while s + BLOCK - 1 <= b {
+            let m = self.bmax[s / BLOCK];
+            if m > bv {
+                let off = self.vol[s..s + BLOCK].iter().position(|&x| x == m);
+                (bv, bs) = (m, off.map_or(s, |o| s + o));
+            }
+            s += BLOCK;
+        }
+        while s <= b {
+            if self.vol[s] > bv {
+                (bv, bs) = (self.vol[s], s);
+            }
+            s += 1;
+        }
+        (bv, bs)
     }
 
     /// POC, VAH and VAL with the value-area share `share`, `None` before the first trade.
@@ -940,6 +996,61 @@ mod tests {
 
     /// HVNs: POC 0 (100); +5 (50) is within 8 ticks; −10 and +10 (40 each) tie → −10 first;
     /// +12 (30) is within 8 of +10.
+    /// The greedy HVN search as SIGNALS §5 states it (a full scan per pick), to check the
+    /// block-maxima search against.
+    fn hvns_by_scan(p: &VolumeProfile, sep: u32, k: usize) -> Vec<Px> {
+        let sep = sep as usize;
+        let far = |a: usize, b: usize| a.abs_diff(b) > sep;
+        let mut picked: Vec<usize> = Vec::new();
+        while picked.len() < k && p.total > 0 {
+            let mut best: Option<usize> = None;
+            for s in p.lo..=p.hi {
+                let v = p.vol[s];
+                if v == 0 || !far(s, p.poc) || !picked.iter().all(|&q| far(s, q)) {
+                    continue;
+                }
+                if best.is_none_or(|b| v > p.vol[b]) {
+                    best = Some(s);
+                }
+            }
+            let Some(b) = best else { break };
+            picked.push(b);
+        }
+        picked.into_iter().map(|s| p.price(s)).collect()
+    }
+
+    /// Random profiles (ties, gaps, wide and narrow ranges, a reset in between): the block
+    /// search picks exactly what the full scan picks.
+    #[test]
+    fn hvn_block_search_matches_full_scan() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut p = VolumeProfile::new(T);
+        for round in 0..300 {
+            p.reset();
+            let width = 1 + (next() % 400) as i64;
+            let trades = 1 + next() % 600;
+            for _ in 0..trades {
+                let off = (next() % width as u64) as i64 - width / 2;
+                // few distinct sizes → many ties
+                let size = 1 + (next() % 4) as u32 * if round % 3 == 0 { 1 } else { 7 };
+                p.add(0, px(off), size);
+            }
+            for sep in [0u32, 1, 3, 8, 20] {
+                for k in [1usize, 2, 5, HVN_CAP] {
+                    let mut out = [0 as Px; HVN_CAP];
+                    let n = p.hvns(sep, &mut out[..k]);
+                    assert_eq!(out[..n].to_vec(), hvns_by_scan(&p, sep, k), "round {round} sep {sep} k {k}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn hvn_greedy() {
         let p = profile(&[(0, 100), (5, 50), (10, 40), (-10, 40), (12, 30)]);

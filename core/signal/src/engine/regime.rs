@@ -581,6 +581,67 @@ fn chrono(ring: &BarRing, n: usize, k: usize) -> Option<&Bar> {
 fn swings(ring: &BarRing, structure_bars: usize, w: usize) -> (u32, u32, u32, u32) {
     let len = ring.len();
     let n = structure_bars.min(len);
+    // The bars the test reads (the window and up to `w` before it), copied once into arrays
+    // in time order: the same comparisons without a ring lookup per neighbour.
+    let first = (len - n).saturating_sub(w);
+    let m = len - first;
+    if m <= SWING_COPY {
+        let (mut hs, mut ls) = ([0 as Px; SWING_COPY], [0 as Px; SWING_COPY]);
+        for k in 0..m {
+            (hs[k], ls[k]) = chrono(ring, len, first + k).map_or((0, 0), |b| (b.high, b.low));
+        }
+        return swings_of(&hs[..m], &ls[..m], m - n, w, first);
+    }
+    swings_by_ring(ring, n, w)
+}
+
+/// Bars [`swings`] copies at most (a larger `swing_width` takes the ring path).
+const SWING_COPY: usize = 2 * RANGE_CAP;
+
+/// [`swings`] over the highs `hs` and lows `ls` (time order) of the bars from chronological
+/// index `first` of the ring to its newest; the window starts at `hs[from]`.
+fn swings_of(hs: &[Px], ls: &[Px], from: usize, w: usize, first: usize) -> (u32, u32, u32, u32) {
+    let m = hs.len();
+    let (mut hh, mut lh, mut hl, mut ll) = (0, 0, 0, 0);
+    let (mut last_h, mut last_l): (Option<Px>, Option<Px>) = (None, None);
+    for i in from..m {
+        // chronological index first + i: it needs w bars before it in the ring and after it
+        if first + i < w || i + w >= m {
+            continue;
+        }
+        let (h, l) = (hs[i], ls[i]);
+        let (mut is_h, mut is_l) = (true, true);
+        for j in (i - w..i).chain(i + 1..=i + w) {
+            is_h &= h > hs[j];
+            is_l &= l < ls[j];
+        }
+        if is_h {
+            if let Some(p) = last_h {
+                if h > p {
+                    hh += 1;
+                } else if h < p {
+                    lh += 1;
+                }
+            }
+            last_h = Some(h);
+        }
+        if is_l {
+            if let Some(p) = last_l {
+                if l > p {
+                    hl += 1;
+                } else if l < p {
+                    ll += 1;
+                }
+            }
+            last_l = Some(l);
+        }
+    }
+    (hh, lh, hl, ll)
+}
+
+/// [`swings`] read from the ring directly (the newest `n` bars).
+fn swings_by_ring(ring: &BarRing, n: usize, w: usize) -> (u32, u32, u32, u32) {
+    let len = ring.len();
     let (mut hh, mut lh, mut hl, mut ll) = (0, 0, 0, 0);
     let (mut last_h, mut last_l): (Option<Px>, Option<Px>) = (None, None);
     for i in len - n..len {
@@ -640,6 +701,88 @@ fn nearest_rank(sorted: &[Px], p: usize) -> Px {
     let n = sorted.len();
     let rank = (p * n).div_ceil(100).clamp(1, n);
     sorted[rank - 1]
+}
+
+/// How many of the ascending `sorted` values lie within `tol` (already in 1e-9 units) of `c`,
+/// by the same test as the scan (`|v − c| as f64 ≤ tol`): that set is contiguous in sorted
+/// order (the test is monotone in `|v − c|`), so two binary searches find it.
+fn count_within_sorted(sorted: &[Px], c: Px, tol: f64) -> usize {
+    let within = |v: Px| ((v - c).abs() as f64) <= tol;
+    if !within(c) {
+        return 0; // a negative or NaN tolerance: nothing is within
+    }
+    let lo = sorted.partition_point(|&v| v < c && !within(v));
+    let hi = sorted.partition_point(|&v| v <= c || within(v));
+    hi - lo
+}
+
+/// The highs and lows of the newest decision bars kept between closes, so a close updates the
+/// range analysis' sorted arrays in O(n) (one value out, one in) instead of sorting them.
+#[derive(Clone, Debug)]
+struct RangeWindow {
+    /// Bars in the window at the last sync.
+    n: usize,
+    /// Highs and lows, newest first.
+    wh: [Px; RANGE_CAP],
+    wl: [Px; RANGE_CAP],
+    /// The same values, ascending.
+    sh: [Px; RANGE_CAP],
+    sl: [Px; RANGE_CAP],
+}
+
+impl Default for RangeWindow {
+    fn default() -> Self {
+        Self { n: 0, wh: [0; RANGE_CAP], wl: [0; RANGE_CAP], sh: [0; RANGE_CAP], sl: [0; RANGE_CAP] }
+    }
+}
+
+/// Removes one `out` from and inserts `inp` into the ascending `v[..n]` (`out` is present).
+fn replace_sorted(v: &mut [Px], n: usize, out: Option<Px>, inp: Px) {
+    let mut len = n;
+    if let Some(x) = out {
+        let i = v[..len].partition_point(|&y| y < x);
+        v.copy_within(i + 1..len, i);
+        len -= 1;
+    }
+    let j = v[..len].partition_point(|&y| y <= inp);
+    v.copy_within(j..len, j + 1);
+    v[j] = inp;
+}
+
+impl RangeWindow {
+    /// Makes the window hold the newest `n` (≥ 1, ≤ `ring.len()`) bars of `ring`. When the
+    /// ring's bars `1..` are the window of the last sync shifted by one (checked value by
+    /// value, so any other ring only costs a rebuild), the new bar goes in and the oldest out;
+    /// otherwise the window is rebuilt and sorted. Either way the sorted arrays hold exactly
+    /// the newest `n` highs and lows.
+    fn sync(&mut self, ring: &BarRing, n: usize) {
+        let prev = self.n;
+        let shifted = (n == prev || n == prev + 1)
+            && prev > 0
+            && (0..n - 1)
+                .all(|j| ring.back(j + 1).is_some_and(|b| b.high == self.wh[j] && b.low == self.wl[j]));
+        let Some(newest) = ring.back(0) else { return };
+        if shifted {
+            let leaving = (n == prev).then(|| (self.wh[prev - 1], self.wl[prev - 1]));
+            replace_sorted(&mut self.sh, prev, leaving.map(|x| x.0), newest.high);
+            replace_sorted(&mut self.sl, prev, leaving.map(|x| x.1), newest.low);
+            self.wh.copy_within(0..n - 1, 1);
+            self.wl.copy_within(0..n - 1, 1);
+            self.wh[0] = newest.high;
+            self.wl[0] = newest.low;
+        } else {
+            for k in 0..n {
+                let b = ring.back(k).copied().unwrap_or_default();
+                self.wh[k] = b.high;
+                self.wl[k] = b.low;
+            }
+            self.sh[..n].copy_from_slice(&self.wh[..n]);
+            self.sl[..n].copy_from_slice(&self.wl[..n]);
+            insertion_sort(&mut self.sh[..n]);
+            insertion_sort(&mut self.sl[..n]);
+        }
+        self.n = n;
+    }
 }
 
 fn insertion_sort(v: &mut [Px]) {
@@ -719,6 +862,7 @@ pub struct RegimeDetector {
     history: [Option<Regime>; 3],
     last: Option<RegimeOutput>,
     nonfinite: u64,
+    window: Box<RangeWindow>,
 }
 
 impl RegimeDetector {
@@ -731,7 +875,15 @@ impl RegimeDetector {
         c.slope_bars = c.slope_bars.clamp(2, RANGE_CAP);
         c.min_bars = c.min_bars.max(1);
         let implications = REGIMES.map(|r| cfg.implications.resolve(r));
-        Self { cfg: c, tick: tick.max(1), implications, history: [None; 3], last: None, nonfinite: 0 }
+        Self {
+            cfg: c,
+            tick: tick.max(1),
+            implications,
+            history: [None; 3],
+            last: None,
+            nonfinite: 0,
+            window: Box::default(),
+        }
     }
 
     /// The implication of `r` (config applied).
@@ -825,13 +977,30 @@ impl RegimeDetector {
         }
         insertion_sort(&mut highs[..n]);
         insertion_sort(&mut lows[..n]);
+        self.range_sorted(ring, &highs[..n], &lows[..n])
+    }
+
+    /// [`Self::range`] with the window kept between closes ([`RangeWindow`]): the same
+    /// result, without re-sorting the window at each close.
+    fn range_incremental(&mut self, ring: &BarRing) -> RangeInfo {
+        let n = self.cfg.range_bars.min(ring.len());
+        if n == 0 {
+            return RangeInfo::default();
+        }
+        self.window.sync(ring, n);
+        self.range_sorted(ring, &self.window.sh[..n], &self.window.sl[..n])
+    }
+
+    /// The range analysis of the newest `highs.len()` bars of `ring`, given their highs and
+    /// lows sorted ascending.
+    fn range_sorted(&self, ring: &BarRing, highs: &[Px], lows: &[Px]) -> RangeInfo {
+        let n = highs.len();
         let t = self.tick as f64;
         let within = |a: Px, b: Px, tol: f64| ((a - b).abs() as f64) <= tol * t;
+        // the bars whose high (low) lies within pick_tol of a candidate, counted on the sorted
+        // highs (lows): the same multiset as the window's bars
         let count = |lvl: Px, side_high: bool| {
-            (0..n)
-                .filter_map(|k| ring.back(k))
-                .filter(|b| within(if side_high { b.high } else { b.low }, lvl, self.cfg.pick_tol_ticks))
-                .count()
+            count_within_sorted(if side_high { highs } else { lows }, lvl, self.cfg.pick_tol_ticks * t)
         };
         // candidates in tie order: middle, inner, outer
         let pick = |cands: [Px; 3], side_high: bool| {
@@ -844,14 +1013,8 @@ impl RegimeDetector {
             }
             best.0
         };
-        let r = pick(
-            [nearest_rank(&highs[..n], 90), nearest_rank(&highs[..n], 85), nearest_rank(&highs[..n], 95)],
-            true,
-        );
-        let s = pick(
-            [nearest_rank(&lows[..n], 10), nearest_rank(&lows[..n], 15), nearest_rank(&lows[..n], 5)],
-            false,
-        );
+        let r = pick([nearest_rank(highs, 90), nearest_rank(highs, 85), nearest_rank(highs, 95)], true);
+        let s = pick([nearest_rank(lows, 10), nearest_rank(lows, 15), nearest_rank(lows, 5)], false);
         let tick = self.tick;
         let (mut tests_r, mut tests_s, mut touches, mut violations) = (0u32, 0u32, 0u32, 0u32);
         let mut duration = 0u32;
@@ -939,7 +1102,7 @@ impl RegimeDetector {
             return None;
         }
         let trend = self.trend(ring);
-        let mut range = self.range(ring);
+        let mut range = self.range_incremental(ring);
         let (regime, confidence) = classify(&trend, &mut range, &self.history);
         if !(confidence.is_finite() && trend.strength.is_finite() && range.quality.is_finite()) {
             self.nonfinite += 1;
@@ -1020,6 +1183,68 @@ mod tests {
     /// 5060.50 (t−10): momentum = |0.6·7/5073.5 + 0.4·20/5060.5|·200 = 0.481740; strength =
     /// 0.4 + 0.35 + 0.25·0.481740 = 0.870435 → VERY STRONG; STRONG_TREND_BULLISH, confidence
     /// 0.85 + 0.15 = 1.0.
+    /// The range analysis kept between closes equals the one sorted from scratch: bars pushed
+    /// one at a time into rings shorter and longer than `range_bars` (many equal highs and
+    /// lows), with now and then a call on another ring (a rebuild) or a repeated call.
+    #[test]
+    fn incremental_range_matches_sorted() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % m) as i64
+        };
+        for cap in [12usize, 60, 61, 120] {
+            for tol in [0.0, 2.0, 5.5, -1.0] {
+                let cfg = RegimeDetectorConfig { pick_tol_ticks: tol, ..RegimeDetectorConfig::default() };
+                let mut d = RegimeDetector::new(&cfg, T);
+                let mut r = BarRing::new(cap);
+                let other = zigzag(40, 1, 1.0);
+                let mut c = 0i64;
+                for i in 0..200 {
+                    c += next(9) - 4;
+                    let (h, l) = (c + next(4), c - next(4));
+                    r.push(bar(h, l, l + next((h - l + 1) as u64), 0.0, 1 + next(50) as u32));
+                    assert_eq!(d.range_incremental(&r), d.range(&r), "cap {cap} tol {tol} bar {i}");
+                    if i % 37 == 5 {
+                        assert_eq!(d.range_incremental(&other), d.range(&other));
+                    }
+                    if i % 23 == 3 {
+                        assert_eq!(d.range_incremental(&r), d.range(&r), "repeated call");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The swing counts from the copied arrays equal the ones read from the ring, for short
+    /// and long rings, windows and swing widths (equal highs and lows included).
+    #[test]
+    fn swings_from_arrays_match_ring() {
+        let mut x: u64 = 0x1234_5678_9abc_def1;
+        let mut next = move |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % m) as i64
+        };
+        for cap in [3usize, 20, 64, 200] {
+            let mut r = BarRing::new(cap);
+            let mut c = 0i64;
+            for _ in 0..250 {
+                c += next(7) - 3;
+                r.push(bar(c + next(3), c - next(3), c, 0.0, 10));
+                for n in [5usize, 30, 64] {
+                    for w in [1usize, 2, 4, 40] {
+                        let got = swings(&r, n, w);
+                        assert_eq!(got, swings_by_ring(&r, n.min(r.len()), w), "cap {cap} n {n} w {w}");
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn strong_trend_bullish() {
         let mut d = RegimeDetector::new(&RegimeDetectorConfig::default(), T);

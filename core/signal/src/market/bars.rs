@@ -86,7 +86,10 @@ impl BarRing {
     #[inline]
     pub fn push(&mut self, b: Bar) {
         self.bars[self.head] = b;
-        self.head = (self.head + 1) % self.bars.len();
+        self.head += 1;
+        if self.head == self.bars.len() {
+            self.head = 0;
+        }
         self.len = (self.len + 1).min(self.bars.len());
         self.total += 1;
     }
@@ -109,8 +112,14 @@ impl BarRing {
         if k >= self.len {
             return None;
         }
+        // head < n and k < len ≤ n, so head + n − 1 − k < 2n: one conditional subtraction
+        // instead of a division (this is called hundreds of times per decision close)
         let n = self.bars.len();
-        Some(&self.bars[(self.head + n - 1 - k) % n])
+        let mut i = self.head + n - 1 - k;
+        if i >= n {
+            i -= n;
+        }
+        self.bars.get(i)
     }
 
     /// The newest closed bar.

@@ -218,7 +218,14 @@ impl ImbalanceTracker {
             self.buy_c[a..b].fill(0);
             self.sell_c[a..b].fill(0);
         }
-        *self = Self { buy_c: self.buy_c, sell_c: self.sell_c, ..Self::default() };
+        // field by field: a struct update through `Self::default()` would build (and copy)
+        // two zeroed FP_CAP arrays at every bar
+        self.b = 0;
+        self.s = 0;
+        self.low = 0;
+        self.high = -1;
+        self.lo_set = i32::MAX;
+        self.hi_set = i32::MIN;
     }
 
     #[inline]
