@@ -294,7 +294,7 @@ impl OrderMap {
     /// Removes the order at slot `i` (as [`Self::lookup`] found it), shifting later members of
     /// its probe run back (only displaced orders can move, so with none in the map there is
     /// nothing to scan).
-    #[inline]
+    #[inline(always)]
     fn remove_slot(&mut self, i: MapSlot) {
         debug_assert_eq!(i.displaced, i.at != self.home(self.slots[i.at].id));
         self.displaced -= usize::from(i.displaced);
@@ -304,6 +304,13 @@ impl OrderMap {
             self.slots[i] = Order::default();
             return;
         }
+        self.backshift(i);
+    }
+
+    /// Vacates slot `i` by backward-shift deletion: later members of its probe run that may
+    /// live in it move back (out of line: with no displaced order it never runs).
+    #[inline(never)]
+    fn backshift(&mut self, i: usize) {
         let mut hole = i;
         let mut j = (i + 1) & self.mask;
         loop {
@@ -528,7 +535,7 @@ impl Ladder {
 
     /// Removes one order of `qty` from `slot`; returns the slot's new state (a count of 0:
     /// the level vanished), `None` when the slot held no order (nothing changed).
-    #[inline]
+    #[inline(always)]
     fn remove_order(&mut self, slot: usize, qty: u32) -> Option<Cell> {
         let c = &mut self.cells[slot];
         if c.count == 0 {
@@ -670,41 +677,30 @@ impl TopView {
     }
 
     /// Inserts `score` and its level at depth `d < DEPTH`, shifting the deeper entries down one
-    /// (the last one falls out). The scores by a fixed trip count of selects (no call, no
-    /// data-dependent branch), the levels by a loop over the moved entries only.
+    /// (the last one falls out): one loop over the moved entries only, score and level
+    /// together.
     #[inline]
     fn insert(&mut self, d: usize, score: i32, level: Level) {
-        let old = self.score;
-        for (k, x) in self.score.iter_mut().enumerate() {
-            let prev = old[k.saturating_sub(1)];
-            *x = if k < d {
-                old[k]
-            } else if k == d {
-                score
-            } else {
-                prev
-            };
-        }
+        let d = d.min(DEPTH - 1);
         let mut k = DEPTH - 1;
         while k > d {
+            self.score[k] = self.score[k - 1];
             self.level[k] = self.level[k - 1];
             k -= 1;
         }
-        self.level[d.min(DEPTH - 1)] = level;
+        self.score[d] = score;
+        self.level[d] = level;
     }
 
     /// Removes depth `d`, shifting the deeper entries up one and putting `last` (score and
-    /// level) at the bottom.
+    /// level) at the bottom: one loop over the moved entries only.
     #[inline]
     fn remove(&mut self, d: usize, last: (i32, Level)) {
-        let old = self.score;
-        for (k, x) in self.score.iter_mut().enumerate() {
-            let next = if k + 1 < DEPTH { old[k + 1] } else { last.0 };
-            *x = if k < d { old[k] } else { next };
-        }
         for k in d..DEPTH - 1 {
+            self.score[k] = self.score[k + 1];
             self.level[k] = self.level[k + 1];
         }
+        self.score[DEPTH - 1] = last.0;
         self.level[DEPTH - 1] = last.1;
     }
 
