@@ -350,9 +350,10 @@ impl MboNormalizer {
     /// Clears `out` and writes the events of one MBO record.
     ///
     /// Per record: one table load decodes the action byte ([`MboAction::from_dbn`]), one
-    /// `match` dispatches it; the `Mbo` event is built once as a whole value and every derived
-    /// event is that value with its own kind and level fields (no per-event stamping); the
-    /// `LAST` rule is a few selects and one rare branch (the closing `Status`).
+    /// `match` dispatches it; the `Mbo` event is written once as a whole value and every
+    /// derived event is a copy of it ([`FixedVec::push_copy_of`]: a few wide moves, no
+    /// per-field restamping) with its own kind and level fields written over; the `LAST` rule
+    /// is a few selects and one rare branch (the closing `Status`).
     #[inline]
     pub fn normalize(&mut self, rec: &MboMsg, out: &mut EventBuf) {
         out.clear();
@@ -363,7 +364,8 @@ impl MboNormalizer {
             self.last_rule(fl, rec, out);
             return;
         };
-        let raw = Event {
+        let side = side_from_dbn(rec.side);
+        out.push(Event {
             ts_event: rec.hd.ts_event,
             ts_recv: rec.ts_recv,
             seq: 0,
@@ -373,41 +375,32 @@ impl MboNormalizer {
             count: 0,
             instrument_id: rec.hd.instrument_id,
             kind: EventKind::Mbo,
-            side: side_from_dbn(rec.side),
+            side,
             depth: rec.action as u8,
             flags: fl & !flags::LAST,
-        };
-        out.push(raw);
+        });
         match action {
-            MboAction::Add => self.book.add(rec.order_id, raw.side, rec.price, rec.size),
+            MboAction::Add => self.book.add(rec.order_id, side, rec.price, rec.size),
             MboAction::Cancel => self.book.cancel(rec.order_id, rec.size),
-            MboAction::Modify => self.book.modify(rec.order_id, raw.side, rec.price, rec.size),
+            MboAction::Modify => self.book.modify(rec.order_id, side, rec.price, rec.size),
             MboAction::Trade => {
-                out.push(Event { kind: EventKind::Trade, depth: 0, ..raw });
+                if let Some(e) = out.push_copy_of(0) {
+                    (e.kind, e.depth) = (EventKind::Trade, 0);
+                }
             }
             MboAction::Clear => {
                 self.book.clear();
-                out.push(Event {
-                    kind: EventKind::Clear,
-                    side: Side::None,
-                    depth: 0,
-                    price: 0,
-                    size: 0,
-                    ..raw
-                });
+                if let Some(e) = out.push_copy_of(0) {
+                    (e.kind, e.side, e.depth, e.price, e.size) = (EventKind::Clear, Side::None, 0, 0, 0);
+                }
             }
             MboAction::Fill | MboAction::None => {}
         }
         self.book.diff_top(|side, depth, l| {
-            out.push(Event {
-                kind: EventKind::Level,
-                side,
-                depth,
-                price: l.price,
-                size: l.size,
-                count: l.count,
-                ..raw
-            });
+            if let Some(e) = out.push_copy_of(0) {
+                (e.kind, e.side, e.depth) = (EventKind::Level, side, depth);
+                (e.price, e.size, e.count) = (l.price, l.size, l.count);
+            }
         });
         self.last_rule(fl, rec, out);
     }

@@ -100,6 +100,31 @@ impl<T: Blank, const N: usize> FixedVec<T, N> {
     pub fn overflow(&self) -> u64 {
         self.overflow
     }
+
+    /// Appends a copy of the value at `i` (one whole-value copy) and returns the new last
+    /// value to be edited in place; `None` (nothing appended) when `i` is not a value or the
+    /// vector is full, which is counted in [`FixedVec::overflow`]. For a buffer whose first
+    /// value is the template of the ones after it: the copy moves the whole value in a few
+    /// wide moves and the caller writes only the fields that differ.
+    #[inline]
+    pub fn push_copy_of(&mut self, i: usize) -> Option<&mut T> {
+        let len = self.len;
+        if i >= len {
+            return None;
+        }
+        let v = self.items[i];
+        match self.items.get_mut(len) {
+            Some(slot) => {
+                *slot = v;
+                self.len = len + 1;
+                Some(slot)
+            }
+            None => {
+                self.overflow += 1;
+                None
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -124,5 +149,19 @@ mod tests {
         v.clear();
         assert!(v.is_empty() && v.overflow() == 1);
         assert_eq!(format!("{v:?}"), "[]");
+    }
+
+    /// A copy of an existing value is appended and can be edited in place; a missing source
+    /// or a full vector appends nothing (the full case is counted as overflow).
+    #[test]
+    fn push_copy_of_appends_an_editable_copy() {
+        let mut v = FixedVec::<u32, 3>::new();
+        assert!(v.push_copy_of(0).is_none(), "no value to copy");
+        assert!(v.push(4));
+        *v.push_copy_of(0).unwrap() += 1;
+        assert_eq!(v.push_copy_of(1).copied(), Some(5));
+        assert!(v.push_copy_of(0).is_none(), "full");
+        assert!(v.push_copy_of(3).is_none(), "beyond the values");
+        assert_eq!((v.as_slice(), v.overflow()), (&[4, 5, 5][..], 1));
     }
 }

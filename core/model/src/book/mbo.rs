@@ -11,12 +11,14 @@
 //! The book publishes a top-[`DEPTH`] view per side, which a normalizer turns into `Level`
 //! events: [`MboBook::diff_top`] reports each (side, depth) whose level changed since the last
 //! call. The view is kept **incrementally**: a record changes one level (two for a modify that
-//! moves an order), and the view (the levels' scores; sizes are read from the ladder at the
-//! diff) is edited in place — a size change at a visible level marks one entry, a new level shifts the deeper entries down, a vanished level shifts them up and
-//! fetches one level from the ladder (one bitset scan) — marking the depths it touched; the diff
-//! compares only those. The reference mode ([`MboBook::new_rescan`], the former algorithm, kept
-//! for the equivalence proof and the benchmark) walks the ladder's best 10 levels of every
-//! touched side at each diff instead.
+//! moves an order), and the view (the levels' scores and the levels themselves: price, size,
+//! count) is edited in place — a size change at a visible level updates and marks one entry (a
+//! change below a full view touches nothing), a new level shifts the deeper entries down, a
+//! vanished level shifts them up and fetches one level from the ladder (one bitset scan) —
+//! marking the depths it touched; the diff compares only those, against the view's own levels
+//! (no ladder read at the diff). The reference mode ([`MboBook::new_rescan`], the former
+//! algorithm, kept for the equivalence proof) walks the ladder's best 10 levels of both sides
+//! at each diff instead.
 //!
 //! Action semantics follow Databento's MBO conventions: `A` adds, `C` cancels `size` contracts
 //! (removing the order when nothing is left), `M` modifies price and/or size (an unknown order id
@@ -196,13 +198,19 @@ const RUN_BITS: u32 = 3;
 struct OrderMap {
     slots: Box<[Order]>,
     mask: usize,
+    /// `64 − log2(capacity)`: the hash's top bits index the table.
     shift: u32,
-    /// [`RUN_BITS`], or 0 for the reference per-id hash ([`MboBook::new_per_id_hash`]).
-    run_bits: u32,
+    /// `2^run_bits − 1` ([`RUN_BITS`], or 0 for the reference per-id hash,
+    /// [`MboBook::new_per_id_hash`]): the bits of an id that pick its slot within its run.
+    low: usize,
+    /// `mask & !low`: the bits of the hash that pick the run.
+    run_mask: usize,
+    /// `⌊2⁶⁴/φ⌋ >> run_bits` (see [`Self::home`]).
+    mul: u64,
     len: usize,
     max: usize,
     /// Number of stored orders not in their home slot. While it is 0 no probe run has a
-    /// member that a removal could shift back, so [`Self::remove_at`] only vacates the slot.
+    /// member that a removal could shift back, so [`Self::remove_slot`] only vacates the slot.
     displaced: usize,
 }
 
@@ -211,23 +219,30 @@ impl OrderMap {
     fn new(max_orders: usize, run_bits: u32) -> Self {
         let max = max_orders.max(1);
         let cap = max.saturating_mul(2).next_power_of_two().max(2 << run_bits);
-        let hashed_bits = cap.trailing_zeros() - run_bits;
+        let low = (1usize << run_bits) - 1;
         Self {
             slots: vec![Order::default(); cap].into_boxed_slice(),
             mask: cap - 1,
-            shift: 64 - hashed_bits,
-            run_bits,
+            shift: 64 - cap.trailing_zeros(),
+            low,
+            run_mask: (cap - 1) & !low,
+            mul: 0x9E37_79B9_7F4A_7C15 >> run_bits,
             len: 0,
             max,
             displaced: 0,
         }
     }
 
-    /// The home slot of `id`.
+    /// The home slot of `id`: the run `id >> run_bits` placed by Fibonacci hashing (the top
+    /// bits of its product with 2⁶⁴/φ), the low bits of `id` kept as the offset within the
+    /// run. Computed without shifting the id: `(id & !low) · (K >> b) = run · K'` with `K'`
+    /// the golden multiplier rounded down to a multiple of `2^b`, so the product's top bits,
+    /// with the run's offset bits masked off, are the run's hash already in place (one
+    /// multiply, one shift, two masks).
     #[inline]
     fn home(&self, id: u64) -> usize {
-        let run = ((id >> self.run_bits).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize;
-        (run << self.run_bits) | (id as usize & ((1 << self.run_bits) - 1))
+        let h = (id & !(self.low as u64)).wrapping_mul(self.mul);
+        ((h >> self.shift) as usize & self.run_mask) | (id as usize & self.low)
     }
 
     #[inline]
@@ -240,48 +255,62 @@ impl OrderMap {
         self.len >= self.max
     }
 
-    /// `Ok(slot)` holding `id`, or `Err(slot)`: the vacant slot where `id` would go.
+    /// `Ok(slot)` holding `id`, or `Err(slot)`: the vacant slot where `id` would go; either
+    /// way with whether that slot is away from `id`'s home (so that inserting and removing
+    /// keep [`Self::displaced`] without hashing the id again).
     #[inline]
-    fn probe(&self, id: u64) -> Result<usize, usize> {
-        let mut i = self.home(id);
+    fn lookup(&self, id: u64) -> Result<MapSlot, MapSlot> {
+        let home = self.home(id);
+        let mut i = home;
         loop {
-            let s = self.slots[i & self.mask];
+            let s = self.slots[i];
             if s.size == 0 {
-                return Err(i & self.mask);
+                return Err(MapSlot { at: i, displaced: i != home });
             }
             if s.id == id {
-                return Ok(i & self.mask);
+                return Ok(MapSlot { at: i, displaced: i != home });
             }
-            i = (i & self.mask) + 1;
+            i = (i + 1) & self.mask;
         }
     }
 
     /// The slot holding `id`.
     #[inline]
-    fn find(&self, id: u64) -> Option<usize> {
-        self.probe(id).ok()
+    fn find_slot(&self, id: u64) -> Option<MapSlot> {
+        self.lookup(id).ok()
     }
 
-    /// Stores `o` in the vacant slot `i` that [`Self::probe`] returned for `o.id` (no change
+    /// Stores `o` in the vacant slot `i` that [`Self::lookup`] returned for `o.id` (no change
     /// to the map since). The caller checked [`Self::is_full`].
     #[inline]
-    fn insert_at(&mut self, i: usize, o: Order) {
-        debug_assert!(self.slots[i].size == 0 && !self.is_full());
-        self.displaced += usize::from(i != self.home(o.id));
-        self.slots[i] = o;
+    fn insert_slot(&mut self, i: MapSlot, o: Order) {
+        debug_assert!(self.slots[i.at].size == 0 && !self.is_full());
+        debug_assert_eq!(i.displaced, i.at != self.home(o.id));
+        self.displaced += usize::from(i.displaced);
+        self.slots[i.at] = o;
         self.len += 1;
     }
 
-    /// Removes the order at slot `i`, shifting later members of its probe run back (only
-    /// displaced orders can move, so with none in the map there is nothing to scan).
-    #[inline]
-    fn remove_at(&mut self, i: usize) {
-        self.displaced -= usize::from(i != self.home(self.slots[i].id));
+    /// Removes the order at slot `i` (as [`Self::lookup`] found it), shifting later members of
+    /// its probe run back (only displaced orders can move, so with none in the map there is
+    /// nothing to scan).
+    #[inline(always)]
+    fn remove_slot(&mut self, i: MapSlot) {
+        debug_assert_eq!(i.displaced, i.at != self.home(self.slots[i.at].id));
+        self.displaced -= usize::from(i.displaced);
+        let i = i.at;
         self.len -= 1;
         if self.displaced == 0 {
             self.slots[i] = Order::default();
             return;
         }
+        self.backshift(i);
+    }
+
+    /// Vacates slot `i` by backward-shift deletion: later members of its probe run that may
+    /// live in it move back (out of line: with no displaced order it never runs).
+    #[inline(never)]
+    fn backshift(&mut self, i: usize) {
         let mut hole = i;
         let mut j = (i + 1) & self.mask;
         loop {
@@ -301,6 +330,30 @@ impl OrderMap {
         self.slots[hole] = Order::default();
     }
 
+    /// [`Self::lookup`] as slot indices (for the map's tests).
+    #[cfg(test)]
+    fn probe(&self, id: u64) -> Result<usize, usize> {
+        self.lookup(id).map(|s| s.at).map_err(|s| s.at)
+    }
+
+    /// [`Self::find_slot`] as a slot index (for the map's tests).
+    #[cfg(test)]
+    fn find(&self, id: u64) -> Option<usize> {
+        self.find_slot(id).map(|s| s.at)
+    }
+
+    /// [`Self::insert_slot`] at slot index `i` (for the map's tests).
+    #[cfg(test)]
+    fn insert_at(&mut self, i: usize, o: Order) {
+        self.insert_slot(MapSlot { at: i, displaced: i != self.home(o.id) }, o);
+    }
+
+    /// [`Self::remove_slot`] at slot index `i` (for the map's tests).
+    #[cfg(test)]
+    fn remove_at(&mut self, i: usize) {
+        self.remove_slot(MapSlot { at: i, displaced: i != self.home(self.slots[i].id) });
+    }
+
     fn clear(&mut self) {
         if self.len > 0 {
             self.slots.fill(Order::default());
@@ -308,6 +361,14 @@ impl OrderMap {
             self.displaced = 0;
         }
     }
+}
+
+/// A slot of the [`OrderMap`] as a probe found it: its index and whether it is away from the
+/// home slot of the id probed for.
+#[derive(Clone, Copy, Debug)]
+struct MapSlot {
+    at: usize,
+    displaced: bool,
 }
 
 impl std::ops::Index<usize> for OrderMap {
@@ -347,6 +408,14 @@ struct Ladder {
 struct Cell {
     size: u64,
     count: u32,
+}
+
+impl Cell {
+    /// The level this slot publishes at `price` (the size saturates at `u32::MAX`).
+    #[inline]
+    fn level(&self, price: Px) -> Level {
+        Level { price, size: self.size.min(u64::from(u32::MAX)) as u32, count: self.count }
+    }
 }
 
 impl Ladder {
@@ -447,9 +516,10 @@ impl Ladder {
         }
     }
 
-    /// Adds one order of `qty` at `slot`.
+    /// Adds one order of `qty` at `slot`; returns the slot's new state (a count of 1: the
+    /// level is new).
     #[inline]
-    fn add_order(&mut self, slot: usize, qty: u32) {
+    fn add_order(&mut self, slot: usize, qty: u32) -> Cell {
         let c = &mut self.cells[slot];
         if c.count == 0 {
             self.bits[slot / 64] |= 1 << (slot % 64);
@@ -460,38 +530,38 @@ impl Ladder {
         }
         c.count += 1;
         c.size += u64::from(qty);
+        *c
     }
 
-    /// True when `slot` holds no order.
-    #[inline]
-    fn is_empty_at(&self, slot: usize) -> bool {
-        self.cells[slot].count == 0
-    }
-
-    /// Removes one order of `qty` from `slot`.
-    #[inline]
-    fn remove_order(&mut self, slot: usize, qty: u32) {
+    /// Removes one order of `qty` from `slot`; returns the slot's new state (a count of 0:
+    /// the level vanished), `None` when the slot held no order (nothing changed).
+    #[inline(always)]
+    fn remove_order(&mut self, slot: usize, qty: u32) -> Option<Cell> {
         let c = &mut self.cells[slot];
         if c.count == 0 {
-            return;
+            return None;
         }
         c.count -= 1;
         c.size = c.size.saturating_sub(u64::from(qty));
-        if c.count == 0 {
-            c.size = 0;
+        let after = if c.count == 0 { Cell::default() } else { *c };
+        if after.count == 0 {
+            self.cells[slot].size = 0;
             self.bits[slot / 64] &= !(1 << (slot % 64));
             self.levels -= 1;
             if slot == self.best {
                 self.best = self.next_below(slot).unwrap_or(0);
             }
         }
+        Some(after)
     }
 
-    /// Changes the size of one order at `slot` from `old` to `new` (both > 0).
+    /// Changes the size of one order at `slot` from `old` to `new` (both > 0); returns the
+    /// slot's new state.
     #[inline]
-    fn resize_order(&mut self, slot: usize, old: u32, new: u32) {
+    fn resize_order(&mut self, slot: usize, old: u32, new: u32) -> Cell {
         let c = &mut self.cells[slot];
         c.size = (c.size + u64::from(new)).saturating_sub(u64::from(old));
+        *c
     }
 
     /// The slot of an order already in the ladder (its score was placed by this ladder).
@@ -503,11 +573,7 @@ impl Ladder {
 
     #[inline]
     fn level_at(&self, slot: usize, tick: Px) -> Level {
-        Level {
-            price: (self.base + slot as i64) * self.sign * tick,
-            size: self.cells[slot].size.min(u64::from(u32::MAX)) as u32,
-            count: self.cells[slot].count,
-        }
+        self.cells[slot].level((self.base + slot as i64) * self.sign * tick)
     }
 
     /// Fills `out` with the best `DEPTH` levels; returns the score of the deepest one filled
@@ -553,33 +619,32 @@ pub struct MboBook {
     ladders: [Ladder; 2],
     /// Last published top-`DEPTH` view, `[bids, asks]`.
     published: [[Level; DEPTH]; 2],
-    /// The current top-`DEPTH` view, kept incrementally (not in rescan mode).
+    /// The current top-`DEPTH` view, kept incrementally (in rescan mode too; there the diff
+    /// ignores it).
     view: [TopView; 2],
     /// Reference mode: recompute the view by walking the ladder at each diff.
     rescan: bool,
-    /// Score of the deepest published level when the view is full, else `i64::MIN`: a change
-    /// strictly worse than it cannot alter the view.
-    floor: [i64; 2],
-    dirty: [bool; 2],
     stats: MboStats,
 }
 
-/// One side's current top-[`DEPTH`] levels as ladder scores, best first, and the depths changed
-/// since the last diff. Scores are kept as `i32` (they are within ±[`MAX_TICKS`]), so the
-/// searches compare four to a 128-bit register. Entries at `len..` are `i32::MIN` (no order has
-/// that score), so searches run over the whole fixed-size array without a length bound and
-/// without a data-dependent branch. The levels themselves are read from the ladder when the
-/// view is diffed.
+/// One side's current top-[`DEPTH`] levels, best first: their ladder scores and their levels
+/// (price, size, count) as the diff publishes them, and the depths changed since the last
+/// diff. Scores are kept as `i32` (they are within ±[`MAX_TICKS`]), so the searches compare
+/// four to a 128-bit register. Entries at `len..` are `i32::MIN` (no order has that score) and
+/// [`Level::EMPTY`], so searches run over the whole fixed-size array without a length bound,
+/// and the diff reads a depth's level without a length check and without going back to the
+/// ladder (no slot lookup, no price multiplication per published level).
 #[derive(Clone, Copy, Debug)]
 struct TopView {
     score: [i32; DEPTH],
+    level: [Level; DEPTH],
     len: usize,
     /// Bit `d`: depth `d` may differ from the published view.
     changed: u32,
 }
 
 impl TopView {
-    const EMPTY: Self = Self { score: [i32::MIN; DEPTH], len: 0, changed: 0 };
+    const EMPTY: Self = Self { score: [i32::MIN; DEPTH], level: [Level::EMPTY; DEPTH], len: 0, changed: 0 };
 
     /// Number of view entries better than `score`: its depth if it is in the view, the depth
     /// it would take if it entered, [`DEPTH`] if it is below a full view. Branch-free.
@@ -595,31 +660,48 @@ impl TopView {
         (d < DEPTH && self.score[d.min(DEPTH - 1)] == score).then_some(d)
     }
 
-    /// Inserts `score` at depth `d`, shifting the deeper entries down one (the last one falls
-    /// out). Fixed trip count and selects: no call, no data-dependent branch.
+    /// Depth of the level of `score`, if it is in the view, for a level the ladder holds (so
+    /// not better than the view's best). A level below a full view is one compare; in a dense
+    /// book (every tick between the best and the level occupied) the depth is the distance in
+    /// ticks from the best, checked by one compare; otherwise [`Self::find`].
     #[inline]
-    fn insert(&mut self, d: usize, score: i32) {
-        let old = self.score;
-        for (k, x) in self.score.iter_mut().enumerate() {
-            let prev = old[k.saturating_sub(1)];
-            *x = if k < d {
-                old[k]
-            } else if k == d {
-                score
-            } else {
-                prev
-            };
+    fn depth_of(&self, score: i32) -> Option<usize> {
+        if score < self.score[DEPTH - 1] {
+            return None;
         }
+        let g = i64::from(self.score[0]).wrapping_sub(i64::from(score)) as u64;
+        if g < DEPTH as u64 && self.score[g as usize] == score {
+            return Some(g as usize);
+        }
+        self.find(score)
     }
 
-    /// Removes depth `d`, shifting the deeper entries up one and putting `last` at the bottom.
+    /// Inserts `score` and its level at depth `d < DEPTH`, shifting the deeper entries down one
+    /// (the last one falls out): one loop over the moved entries only, score and level
+    /// together.
     #[inline]
-    fn remove(&mut self, d: usize, last: i32) {
-        let old = self.score;
-        for (k, x) in self.score.iter_mut().enumerate() {
-            let next = if k + 1 < DEPTH { old[k + 1] } else { last };
-            *x = if k < d { old[k] } else { next };
+    fn insert(&mut self, d: usize, score: i32, level: Level) {
+        let d = d.min(DEPTH - 1);
+        let mut k = DEPTH - 1;
+        while k > d {
+            self.score[k] = self.score[k - 1];
+            self.level[k] = self.level[k - 1];
+            k -= 1;
         }
+        self.score[d] = score;
+        self.level[d] = level;
+    }
+
+    /// Removes depth `d`, shifting the deeper entries up one and putting `last` (score and
+    /// level) at the bottom: one loop over the moved entries only.
+    #[inline]
+    fn remove(&mut self, d: usize, last: (i32, Level)) {
+        for k in d..DEPTH - 1 {
+            self.score[k] = self.score[k + 1];
+            self.level[k] = self.level[k + 1];
+        }
+        self.score[DEPTH - 1] = last.0;
+        self.level[DEPTH - 1] = last.1;
     }
 
     /// Marks depths `from..to` changed (`to <= DEPTH`; nothing when `to <= from`).
@@ -627,6 +709,14 @@ impl TopView {
     fn mark(&mut self, from: usize, to: usize) {
         self.changed |= ((1u32 << to) - 1) & !((1u32 << from) - 1);
     }
+}
+
+/// True when two levels are equal: one test of the fields' differences or-ed together (no
+/// branch per field; size and count compared as one 64-bit word).
+#[inline]
+fn same_level(a: &Level, b: &Level) -> bool {
+    let pack = |l: &Level| u64::from(l.size) | u64::from(l.count) << 32;
+    ((a.price ^ b.price) as u64 | (pack(a) ^ pack(b))) == 0
 }
 
 /// `Bid` → 0, `Ask` → 1 (`Side`'s discriminants minus one: no branch on the side).
@@ -650,48 +740,39 @@ impl MboBook {
             published: [[Level::EMPTY; DEPTH]; 2],
             view: [TopView::EMPTY; 2],
             rescan: false,
-            floor: [i64::MIN; 2],
-            dirty: [false; 2],
             stats: MboStats::default(),
         }
     }
 
     /// The book in the reference mode: [`MboBook::diff_top`] recomputes the top-[`DEPTH`] view
-    /// of each touched side by walking the ladder (the algorithm before the incremental view;
-    /// same output, slower). For equivalence tests and the benchmark.
+    /// of both sides by walking the ladder at every call (the algorithm before the incremental
+    /// view; same output, slower). For the equivalence tests.
     pub fn new_rescan(cfg: MboConfig) -> Self {
         Self { rescan: true, ..Self::new(cfg) }
     }
 
     /// The book with the former order-map hash: each id placed by Fibonacci hashing on its
     /// own, so consecutive ids land on unrelated cache lines (same output, slower on
-    /// sequential ids). For the benchmark's before/after.
+    /// sequential ids). For the equivalence test of the map.
     pub fn new_per_id_hash(cfg: MboConfig) -> Self {
         Self { orders: OrderMap::new(cfg.max_orders, 0), ..Self::new(cfg) }
     }
 
-    /// The level of `score` on `side` changed size or order count and is still there. A
-    /// level below a full view touches nothing: its rank is [`DEPTH`], the mark is empty.
+    /// The level of `score` on `side` changed size or order count (its slot is now `cell`) and
+    /// is still there. A level below a full view touches nothing of the view (one compare).
     #[inline]
-    fn level_changed(&mut self, side: usize, score: i64) {
-        if self.rescan {
-            return self.touch(side, score);
-        }
+    fn level_changed(&mut self, side: usize, score: i64, cell: Cell) {
         let v = &mut self.view[side];
-        let s = score as i32;
-        let d = v.rank(s);
-        // The ladder holds the level, so a rank below DEPTH is its depth; the compare keeps
-        // the mark exact even so. No branch: the bit is 0 when the level is not visible.
-        let hit = d < DEPTH && v.score[d.min(DEPTH - 1)] == s;
-        v.changed |= u32::from(hit) << d;
+        if let Some(d) = v.depth_of(score as i32) {
+            let l = &mut v.level[d];
+            *l = cell.level(l.price);
+            v.changed |= 1 << d;
+        }
     }
 
-    /// A level appeared at `score` on `side` (its first order).
+    /// A level appeared at `score` on `side` (its first order; its slot is now `cell`).
     #[inline]
-    fn level_added(&mut self, side: usize, score: i64) {
-        if self.rescan {
-            return self.touch(side, score);
-        }
+    fn level_added(&mut self, side: usize, score: i64, cell: Cell) {
         let v = &mut self.view[side];
         let s = score as i32;
         // The entries past `len` are `i32::MIN`, below any score.
@@ -699,7 +780,8 @@ impl MboBook {
         if d >= DEPTH {
             return;
         }
-        v.insert(d, s);
+        let price = score * self.ladders[side].sign * self.tick;
+        v.insert(d, s, cell.level(price));
         v.len = (v.len + 1).min(DEPTH);
         let len = v.len;
         v.mark(d, len);
@@ -708,9 +790,6 @@ impl MboBook {
     /// The level of `score` on `side` vanished (its last order left; the ladder is updated).
     #[inline]
     fn level_removed(&mut self, side: usize, score: i64) {
-        if self.rescan {
-            return self.touch(side, score);
-        }
         let Some(d) = self.view[side].find(score as i32) else { return };
         let old_len = self.view[side].len;
         // The level that enters the view at the bottom when it was full: the next one below
@@ -719,12 +798,12 @@ impl MboBook {
             let l = &self.ladders[side];
             l.slot_of(i64::from(self.view[side].score[DEPTH - 1]))
                 .and_then(|s| l.next_below(s))
-                .map(|s| (l.base + s as i64) as i32)
+                .map(|s| ((l.base + s as i64) as i32, l.level_at(s, self.tick)))
         } else {
             None
         };
         let v = &mut self.view[side];
-        v.remove(d, refill.unwrap_or(i32::MIN));
+        v.remove(d, refill.unwrap_or((i32::MIN, Level::EMPTY)));
         if refill.is_none() {
             v.len -= 1;
         }
@@ -754,24 +833,17 @@ impl MboBook {
         Some(q * self.ladders[side].sign)
     }
 
-    #[inline]
-    fn touch(&mut self, side: usize, score: i64) {
-        if score >= self.floor[side] {
-            self.dirty[side] = true;
-        }
-    }
-
     /// Places a new order (id known to be absent); counts and drops it when it cannot fit.
     #[inline]
     fn place(&mut self, order_id: u64, side: usize, score: i64, size: u32) {
-        debug_assert!(self.orders.find(order_id).is_none());
-        let (Ok(at) | Err(at)) = self.orders.probe(order_id);
+        debug_assert!(self.orders.find_slot(order_id).is_none());
+        let (Ok(at) | Err(at)) = self.orders.lookup(order_id);
         self.place_at(at, order_id, side, score, size);
     }
 
     /// Places a new order in map slot `at`, the vacant slot a probe for `order_id` returned.
-    #[inline]
-    fn place_at(&mut self, at: usize, order_id: u64, side: usize, score: i64, size: u32) {
+    #[inline(always)]
+    fn place_at(&mut self, at: MapSlot, order_id: u64, side: usize, score: i64, size: u32) {
         if self.orders.is_full() {
             self.stats.order_overflow += 1;
             return;
@@ -780,36 +852,32 @@ impl MboBook {
             self.stats.ladder_overflow += 1;
             return;
         };
-        self.orders.insert_at(at, Order::new(order_id, side, score, size));
-        let new_level = self.ladders[side].is_empty_at(slot);
-        self.ladders[side].add_order(slot, size);
-        if new_level {
-            self.level_added(side, score);
+        self.orders.insert_slot(at, Order::new(order_id, side, score, size));
+        let cell = self.ladders[side].add_order(slot, size);
+        if cell.count == 1 {
+            self.level_added(side, score, cell);
         } else {
-            self.level_changed(side, score);
+            self.level_changed(side, score, cell);
         }
     }
 
     /// Removes the order in map slot `i` from its level and from the map.
-    #[inline]
-    fn unplace(&mut self, i: usize) {
-        let o = self.orders[i];
+    #[inline(always)]
+    fn unplace(&mut self, i: MapSlot) {
+        let o = self.orders[i.at];
         let (side, score) = (o.side(), o.score());
-        self.orders.remove_at(i);
+        self.orders.remove_slot(i);
         let Some(slot) = self.ladders[side].slot_of(score) else { return };
-        if self.ladders[side].is_empty_at(slot) {
-            return;
-        }
-        self.ladders[side].remove_order(slot, o.size);
-        if self.ladders[side].is_empty_at(slot) {
+        let Some(cell) = self.ladders[side].remove_order(slot, o.size) else { return };
+        if cell.count == 0 {
             self.level_removed(side, score);
         } else {
-            self.level_changed(side, score);
+            self.level_changed(side, score, cell);
         }
     }
 
     /// `A`: adds a resting order. A duplicate id is counted and replaces the old order.
-    #[inline]
+    #[inline(always)]
     pub fn add(&mut self, order_id: u64, side: Side, price: Px, size: u32) {
         let Some(s) = side_index(side) else {
             self.stats.invalid += 1;
@@ -823,7 +891,7 @@ impl MboBook {
             self.stats.invalid += 1;
             return;
         }
-        match self.orders.probe(order_id) {
+        match self.orders.lookup(order_id) {
             Err(at) => self.place_at(at, order_id, s, score, size),
             Ok(i) => {
                 self.stats.duplicate_add += 1;
@@ -837,21 +905,21 @@ impl MboBook {
     /// are counted.
     #[inline]
     pub fn cancel(&mut self, order_id: u64, size: u32) {
-        let Some(i) = self.orders.find(order_id) else {
+        let Some(i) = self.orders.find_slot(order_id) else {
             self.stats.unknown_order += 1;
             return;
         };
-        let o = self.orders[i];
+        let o = self.orders[i.at];
         if size >= o.size {
             self.unplace(i);
             return;
         }
         let (side, score) = (o.side(), o.score());
         let rest = o.size - size;
-        self.orders[i].size = rest;
+        self.orders[i.at].size = rest;
         if let Some(slot) = self.ladders[side].slot_of(score) {
-            self.ladders[side].resize_order(slot, o.size, rest);
-            self.level_changed(side, score);
+            let cell = self.ladders[side].resize_order(slot, o.size, rest);
+            self.level_changed(side, score, cell);
         }
     }
 
@@ -859,7 +927,7 @@ impl MboBook {
     /// counted, then added (Databento's reference behaviour).
     #[inline]
     pub fn modify(&mut self, order_id: u64, side: Side, price: Px, size: u32) {
-        let Some(i) = self.orders.find(order_id) else {
+        let Some(i) = self.orders.find_slot(order_id) else {
             self.stats.unknown_order += 1;
             if size > 0 {
                 self.add(order_id, side, price, size);
@@ -878,12 +946,12 @@ impl MboBook {
             self.stats.invalid += 1;
             return;
         };
-        let o = self.orders[i];
+        let o = self.orders[i.at];
         if o.side() == s && o.score() == score {
-            self.orders[i].size = size;
+            self.orders[i.at].size = size;
             if let Some(slot) = self.ladders[s].slot_of(score) {
-                self.ladders[s].resize_order(slot, o.size, size);
-                self.level_changed(s, score);
+                let cell = self.ladders[s].resize_order(slot, o.size, size);
+                self.level_changed(s, score, cell);
             }
         } else {
             self.unplace(i);
@@ -900,8 +968,6 @@ impl MboBook {
         }
         self.published = [[Level::EMPTY; DEPTH]; 2];
         self.view = [TopView::EMPTY; 2];
-        self.floor = [i64::MIN; 2];
-        self.dirty = [false; 2];
     }
 
     /// Applies one MBO action. `Trade`, `Fill` and `None` never change the book.
@@ -959,8 +1025,9 @@ impl MboBook {
 
     /// Calls `emit(side, depth, level)` for each level of the top-[`DEPTH`] view that differs
     /// from the published view (bids first, shallow to deep), and publishes the new view. Only
-    /// the depths the records since the last call touched are compared (in rescan mode: the
-    /// whole view of each touched side, recomputed from the ladder).
+    /// the depths the records since the last call touched are compared, each against the
+    /// view's cached level (in rescan mode: the whole view of both sides, recomputed from the
+    /// ladder).
     #[inline]
     pub fn diff_top(&mut self, mut emit: impl FnMut(Side, u8, Level)) {
         if self.rescan {
@@ -970,16 +1037,12 @@ impl MboBook {
             let v = &mut self.view[s];
             let mut m = v.changed;
             v.changed = 0;
-            let l = &self.ladders[s];
             while m != 0 {
                 let d = m.trailing_zeros() as usize;
                 m &= m - 1;
-                let cur = match l.slot_of(i64::from(v.score[d])) {
-                    Some(slot) if d < v.len => l.level_at(slot, self.tick),
-                    _ => Level::EMPTY,
-                };
+                let cur = v.level[d];
                 let p = &mut self.published[s][d];
-                if cur != *p {
+                if !same_level(&cur, p) {
                     *p = cur;
                     emit(side, d as u8, cur);
                 }
@@ -987,16 +1050,13 @@ impl MboBook {
         }
     }
 
-    /// [`Self::diff_top`] of the reference mode: walks the ladder of each touched side.
-    #[inline]
+    /// [`Self::diff_top`] of the reference mode: walks the ladder of both sides.
+    #[inline(never)]
     fn diff_top_rescan(&mut self, mut emit: impl FnMut(Side, u8, Level)) {
         for (s, side) in SIDES.into_iter().enumerate() {
-            if !self.dirty[s] {
-                continue;
-            }
-            self.dirty[s] = false;
+            self.view[s].changed = 0;
             let mut cur = [Level::EMPTY; DEPTH];
-            self.floor[s] = self.ladders[s].top(self.tick, &mut cur);
+            self.ladders[s].top(self.tick, &mut cur);
             for (d, (c, p)) in cur.iter().zip(self.published[s].iter_mut()).enumerate() {
                 if c != p {
                     *p = *c;
