@@ -58,7 +58,9 @@ proptest! {
     #[test]
     fn truncating_the_future_never_changes_past_detections(k in 200_000u64..FULL) {
         let (all, _) = full();
-        prop_assert!(all.len() > 50, "the reference run detects patterns");
+        // ≈ 36 detections on this day since the headfake and microstructure departures
+        // (docs/strategy.md; ≈ 220 before), spread over the session
+        prop_assert!(all.len() > 20, "the reference run detects patterns");
         let dir = tempfile::tempdir().expect("tmp");
         let cut = detections(Some(k), dir.path());
         // The truncated run ends at some event time; everything it emitted must be the

@@ -178,7 +178,8 @@ fn signal_engine_runs_the_same_in_both_modes() {
             .expect("detections")
             .lines()
             .count()
-            > 50,
+            > 20,
+        // ≈ 30 on this day since the headfake and microstructure departures (docs/strategy.md)
         "the engine detects patterns on a synthetic day"
     );
     let stats =

@@ -11,16 +11,23 @@
 //!
 //! | minutes | episode | label (pattern, direction, window) |
 //! |---|---|---|
-//! | 45–90 | a quiet base (event rate × 0.3, aggressors never take out the touch), flat for 25 minutes, then stepping 1.5 ticks per 5-minute bar in direction `d` (a Green base for a long) | — |
-//! | 90–100 | its break: 30 ticks in `d` in 10 minutes, event rate × 1.5 | base break, `d`, 85–100 (the last step of the base may already close outside it) |
+//! | 45–60 | three flat, quiet bars (event rate × 0.3, aggressors never take out the touch) | — |
+//! | 60–85 | the base: five quiet bars that each test a ceiling 7 ticks beyond the flat level in direction `d` in their first 1.5 minutes and then close 1.5 ticks further in `d` than the previous bar (closes 0, 1.5, …, 6 ticks: every close inside the band, every close difference strict, band ≈ 8–9 ticks ≤ 10: a Green base with quality ≈ 0.7 for a long, SIGNALS §3.2) | — |
+//! | 85–95 | its break, from the first bar after the base: 6 ticks beyond the ceiling at once, then 3 ticks a minute in `d`, event rate × 1.5 (the bar 85–90 closes outside the band and finalizes the base) | base break, `d`, 85–90 |
+//! | 95–105 | free | — |
 //! | 105–110 | a quiet hold | — |
 //! | 110–115 | a volume anomaly: event rate × 5, 75 % of aggressors on side `d`, price held | microstructure, `d`, 110–115 |
 //! | 120–165 | a tight range (nine 5-minute bars) | — |
-//! | 165–170 | a false breakout: 8 ticks beyond the range's middle in `d` in 2.5 min and back by the bar's close, event rate × 2.5 | headfake, `−d`, 165–170 |
+//! | 165–170 | a false breakout: 10 ticks beyond the range's middle in `d` in 2 min with 65 % of aggressors on side `d`, then back to the middle with 80 % on the other side by the bar's close, event rate × 2.5 (the break exceeds the range's edge by more than half a bar's range, the close is back inside and the bar's delta is against the break) | headfake, `−d`, 165–170 |
 //! | 230–275 | travel to the chosen gamma wall (call or put, drawn per day) | — |
-//! | 275–300 | a pin one tick on the near side of the wall, event rate × 0.6 | gamma pin, against the wall (call → short, put → long), 280–300 |
+//! | 275–300 | a pin one tick on the near side of the wall, event rate × 2 | gamma pin, against the wall (call → short, put → long), 280–300; confluence-zone *candidate*, 280–300 |
 //! | 300–320 | away from the wall by 16 ticks and held | — |
-//! | 320–335 | back to one tick in front of the wall (the wall, the session extreme made at the pin and the pin's high-volume prices form a multi-level zone) | confluence zone and gamma pin, against the wall, 320–335 (the bar of the return, which ends at 325, is the touch) |
+//! | 320–335 | back to one tick in front of the wall (the bar of the return, which ends at 325, is the touch) | gamma pin, against the wall, 320–335; confluence-zone *candidate*, 320–335 |
+//!
+//! A zone candidate is an episode only where at least 3 levels lie within 3 ticks with the
+//! wall, which the session's trades decide, not the script: the labels carry the wall's price
+//! ([`EpisodeLabel::level`]) and the scorer (`mia episodes`) confirms or drops each candidate
+//! from the trades (docs/strategy.md "Ground truth").
 //!
 //! The gamma episodes are planted on the first day only, at the walls of the day's pre-RTH
 //! chain publication (`super::chains`, the snapshot the session holds in RTH), and only when
@@ -98,14 +105,25 @@ pub struct EpisodeLabel {
     pub start_ns: u64,
     /// Window end, UTC ns.
     pub end_ns: u64,
+    /// The price the episode happens at, when it has one: the gamma wall (as an ES price on
+    /// the tick grid) of the pin and zone episodes.
+    pub level: Option<Px>,
 }
 
-/// The labels as CSV: `pattern_id,pattern,dir,start_ns,end_ns` (dir `long` / `short`).
+/// The labels as CSV: `pattern_id,pattern,dir,start_ns,end_ns,level_px` (dir `long` /
+/// `short`; `level_px` the raw 1e-9 price, empty without a level).
 pub fn labels_csv(labels: &[EpisodeLabel]) -> String {
-    let mut s = String::from("pattern_id,pattern,dir,start_ns,end_ns\n");
+    let mut s = String::from("pattern_id,pattern,dir,start_ns,end_ns,level_px\n");
     for l in labels {
         let dir = if l.dir > 0 { "long" } else { "short" };
-        s.push_str(&format!("{},{},{dir},{},{}\n", l.pattern.id(), l.pattern.name(), l.start_ns, l.end_ns));
+        let level = l.level.map_or(String::new(), |p| p.to_string());
+        s.push_str(&format!(
+            "{},{},{dir},{},{},{level}\n",
+            l.pattern.id(),
+            l.pattern.name(),
+            l.start_ns,
+            l.end_ns
+        ));
     }
     s
 }
@@ -132,6 +150,10 @@ pub(crate) struct Directive {
 pub(crate) struct Walls {
     pub(crate) call: f64,
     pub(crate) put: f64,
+    /// The call wall as an ES price on the tick grid.
+    pub(crate) call_px: Px,
+    /// The put wall as an ES price on the tick grid.
+    pub(crate) put_px: Px,
 }
 
 /// The script of one day.
@@ -143,11 +165,40 @@ pub(crate) struct DayScript {
     d_head: f64,
     /// +1 call wall, −1 put wall, with its price in ticks; None: no gamma episodes today.
     wall: Option<(f64, f64)>,
+    /// The chosen wall as an ES price.
+    wall_px: Option<Px>,
     /// Anchors captured at the start of each episode (the fair value then).
     anchor: [Option<f64>; 4],
 }
 
 const MIN: u64 = 60_000_000_000;
+
+/// How far the headfake's push goes beyond the range's middle (ticks): the 45-minute range is
+/// about ±6 ticks and its 5-minute bars about 10 ticks wide, so the push breaks the range's
+/// edge by about 8 ticks, more than half a bar's range (a breakout, not a poke).
+const HEAD_PUSH_TICKS: f64 = 14.0;
+
+/// Event-rate multiplier of the pin: dealers' two-sided hedging trades heavily at the pinned
+/// price, which becomes a high-volume node of the session (its POC or an HVN). Selected on
+/// seeds 21–40 against 3.0 (docs/strategy.md): 3.0 makes the pin's first bar a real volume
+/// anomaly, and the zone's recall moved within its seed-to-seed noise.
+const PIN_RATE: f64 = 2.0;
+
+/// Minute of the base's first step bar (after three flat, quiet bars from minute 45).
+const BASE_STEPS_MIN: f64 = 60.0;
+/// Minute the base break starts in script time: 15 s (the informed flow's look-ahead) after
+/// the 5-minute bar boundary at 85, so the informed aggressors start it at the boundary and
+/// the base's last bar is not moved; the bar 85–90 is the first bar after the base and must
+/// close outside it.
+const BREAK_MIN: f64 = 85.25;
+/// Share of aggressors on side `d` while a base bar settles to its close.
+const BASE_CLOSE_SHARE: f64 = 0.35;
+/// Height of the base's ceiling above its anchor (ticks, in `d`): each step bar tests it.
+const BASE_CEILING_TICKS: f64 = 6.0;
+/// Close-to-close step of the base's bars (ticks, in `d`): four steps of 1.25 ticks keep every
+/// close a tick inside the ceiling; with the closing aggressors on side `d` (the close prints
+/// at the ask for a long) each close difference is one or two ticks, strict (a Green base).
+const BASE_STEP_TICKS: f64 = 1.25;
 
 /// End of the last episode of a day, minutes after the open.
 pub(crate) const SCRIPT_END_MIN: f64 = 335.0;
@@ -157,24 +208,31 @@ impl DayScript {
     pub(crate) fn new(rng: &mut Rng, rth_open_ns: u64, walls: Option<Walls>) -> Self {
         let mut sign = || if rng.chance(0.5) { 1.0 } else { -1.0 };
         let (d_base, d_micro, d_head) = (sign(), sign(), sign());
-        let wall = walls.map(|w| if sign() > 0.0 { (1.0, w.call) } else { (-1.0, w.put) });
-        Self { rth_open_ns, d_base, d_micro, d_head, wall, anchor: [None; 4] }
+        let pick =
+            walls.map(|w| if sign() > 0.0 { (1.0, w.call, w.call_px) } else { (-1.0, w.put, w.put_px) });
+        let wall = pick.map(|(s, w, _)| (s, w));
+        let wall_px = pick.map(|(_, _, p)| p);
+        Self { rth_open_ns, d_base, d_micro, d_head, wall, wall_px, anchor: [None; 4] }
     }
 
     /// The labels of the day.
     pub(crate) fn labels(&self, out: &mut Vec<EpisodeLabel>) {
         let at = |m: u64| self.rth_open_ns + m * MIN;
         let dir = |d: f64| if d > 0.0 { 1 } else { -1 };
-        let mut push = |pattern, d: f64, a: u64, b: u64| {
-            out.push(EpisodeLabel { pattern, dir: dir(d), start_ns: at(a), end_ns: at(b) });
+        let mut push = |pattern, d: f64, a: u64, b: u64, level: Option<Px>| {
+            out.push(EpisodeLabel { pattern, dir: dir(d), start_ns: at(a), end_ns: at(b), level });
         };
-        push(EpisodePattern::BaseBreak, self.d_base, 85, 100);
-        push(EpisodePattern::Microstructure, self.d_micro, 110, 115);
-        push(EpisodePattern::Headfake, -self.d_head, 165, 170);
+        push(EpisodePattern::BaseBreak, self.d_base, 85, 90, None);
+        push(EpisodePattern::Microstructure, self.d_micro, 110, 115, None);
+        push(EpisodePattern::Headfake, -self.d_head, 165, 170, None);
         if let Some((s, _)) = self.wall {
-            push(EpisodePattern::GammaPin, -s, 280, 300);
-            push(EpisodePattern::ConfluenceZone, -s, 320, 335);
-            push(EpisodePattern::GammaPin, -s, 320, 335);
+            let w = self.wall_px;
+            push(EpisodePattern::GammaPin, -s, 280, 300, w);
+            // zone *candidates*: a zone episode only where ≥ 3 levels coincide at the wall,
+            // which the session's trades decide (the scorer confirms them, docs/strategy.md)
+            push(EpisodePattern::ConfluenceZone, -s, 280, 300, w);
+            push(EpisodePattern::ConfluenceZone, -s, 320, 335, w);
+            push(EpisodePattern::GammaPin, -s, 320, 335, w);
         }
     }
 
@@ -194,7 +252,7 @@ impl DayScript {
             no_sweep: false,
         };
         let mut anchor = |i: usize| *self.anchor[i].get_or_insert(fair);
-        if (45.0..100.0).contains(&m) {
+        if (45.0..BREAK_MIN + 10.0).contains(&m) {
             let a = anchor(0);
             let d = self.d_base;
             let quiet = |target: f64| Directive {
@@ -204,13 +262,26 @@ impl DayScript {
                 no_sweep: true,
                 ..hold(target)
             };
-            return Some(if m < 70.0 {
+            return Some(if m < BASE_STEPS_MIN {
                 quiet(a)
-            } else if m < 90.0 {
-                quiet(a + d * 0.3 * (m - 70.0))
+            } else if m < 85.0 {
+                // five bars under a ceiling: each tests it, then closes a step further in `d`
+                let k = ((m - BASE_STEPS_MIN) / 5.0).floor();
+                let into_bar = m - BASE_STEPS_MIN - 5.0 * k;
+                if into_bar < 1.5 {
+                    quiet(a + d * BASE_CEILING_TICKS)
+                } else {
+                    Directive {
+                        buy_share: Some(0.5 + BASE_CLOSE_SHARE * d),
+                        ..quiet(a + d * BASE_STEP_TICKS * k)
+                    }
+                }
+            } else if m < BREAK_MIN {
+                quiet(a + d * BASE_STEP_TICKS * 4.0)
             } else {
+                // the break starts with the bar: beyond the ceiling at once, then running
                 Directive {
-                    target: a + d * (6.0 + 3.0 * (m - 90.0)),
+                    target: a + d * (BASE_CEILING_TICKS + 6.0 + 3.0 * (m - BREAK_MIN)),
                     kappa: 0.1,
                     noise: 0.3,
                     rate: 1.5,
@@ -232,16 +303,19 @@ impl DayScript {
             let d = self.d_head;
             return Some(if m < 165.0 {
                 Directive { kappa: 0.03, noise: 0.35, ..hold(a) }
-            } else if m < 167.5 {
+            } else if m < 167.0 {
+                // the push: through the range's edge, buyers (for d = +1) leading
                 Directive {
-                    target: a + d * 8.0 * (m - 165.0) / 2.5,
+                    target: a + d * HEAD_PUSH_TICKS * (m - 165.0) / 2.0,
                     kappa: 0.1,
                     noise: 0.3,
                     rate: 2.5,
-                    ..hold(a)
+                    buy_share: Some(0.5 + 0.15 * d),
+                    no_sweep: false,
                 }
             } else {
-                Directive { kappa: 0.1, noise: 0.3, rate: 2.5, ..hold(a) }
+                // the failure: sellers take it back inside the range before the bar closes
+                Directive { kappa: 0.1, noise: 0.3, rate: 2.5, buy_share: Some(0.5 - 0.3 * d), ..hold(a) }
             });
         }
         let (s, w) = self.wall?;
@@ -251,7 +325,7 @@ impl DayScript {
             return Some(if m < 275.0 {
                 hold(a + (front - a) * ((m - 230.0) / 40.0).min(1.0))
             } else if m < 300.0 {
-                Directive { kappa: 0.08, rate: 2.0, no_sweep: true, ..hold(front) }
+                Directive { kappa: 0.08, rate: PIN_RATE, no_sweep: true, ..hold(front) }
             } else if m < 310.0 {
                 hold(front - s * 16.0 * (m - 300.0) / 10.0)
             } else if m < 320.0 {
@@ -283,5 +357,7 @@ pub(crate) fn walls(seed: u64, spot: f64, start_ns: u64, basis: f64, open: Px, t
     }
     let to_ticks =
         |spx: f64| ((spx + basis) - mia_model::price::to_f64(open)) / mia_model::price::to_f64(tick);
-    Some(Walls { call: to_ticks(rep.call_wall?), put: to_ticks(rep.put_wall?) })
+    let (call, put) = (to_ticks(rep.call_wall?), to_ticks(rep.put_wall?));
+    let px = |t: f64| open + t.round() as Px * tick;
+    Some(Walls { call, put, call_px: px(call), put_px: px(put) })
 }

@@ -935,14 +935,17 @@ fn planted_episodes_are_off_by_default_and_labelled_when_on() {
     assert_eq!(labels_csv(&labels).lines().count(), labels.len() + 1);
     let recs: Vec<Mbp10Msg> = on.collect();
     assert_ne!(recs, plain);
+    // The wall's price rides on the pin and zone labels only.
+    assert!(labels.iter().all(|l| l.level.is_some()
+        == matches!(l.pattern, EpisodePattern::GammaPin | EpisodePattern::ConfluenceZone)));
     // The base-break episode: the market is quiet during the base and breaks in the label's
-    // direction (mid change over the break window).
+    // direction (mid change over the break window, the first bar after the base).
     let l = labels.iter().find(|l| l.pattern == EpisodePattern::BaseBreak).copied().expect("base break");
     let mid_at = |t: u64| {
         let r = recs.iter().find(|r| r.hd.ts_event >= t).expect("record after t");
         (r.levels[0].bid_px + r.levels[0].ask_px) / 2
     };
-    let moved = mid_at(l.end_ns) - mid_at(l.start_ns + 5 * 60_000_000_000);
+    let moved = mid_at(l.end_ns) - mid_at(l.start_ns);
     assert!(moved * i64::from(l.dir) > 10 * 250_000_000, "break moved {moved}");
 }
 

@@ -17,6 +17,14 @@
 //! - liquidity sweep: both sides swept at once → no pattern; the bare `12T` of the score is
 //!   `2·min_wick_ticks` (equal by default);
 //! - no pattern filters its lookback by session (bars are not reset at a session change).
+//!
+//! Departures from SIGNALS §4 (issue 8 item 8; rule, reason and effect in docs/strategy.md
+//! "Departures of the patterns"): the microstructure flow anomaly is a z-score of the signed
+//! flow against its history (`flow_z`), not the band `[0.05, 0.6]` that flagged every balanced
+//! bar; the imbalance anomaly also needs the closing OBI's z-score (`imb_z`); `spread_z` is
+//! 3σ like volume; a headfake's break must reach `min_break_range` mean bar ranges, close back
+//! at or inside the level (`rejection_ticks = 0`) and be confirmed by absorption or a delta
+//! against it; the confluence zone's direction is the side price came from.
 
 use super::battle_navale::{BaseKind, BnState, GoldenRule};
 use crate::market::bars::{BarRing, BAR_RING_CAP};
@@ -141,13 +149,23 @@ pub struct HeadfakeConfig {
     pub min_spike: f64,
     /// `abs(delta)/(buy + sell)` below it, with a spike: absorption.
     pub max_delta_ratio: f64,
-    /// The close must come back within this of the broken level (ticks).
+    /// The close must come back within this of the broken level (ticks; 0 = at or inside it).
     pub rejection_ticks: f64,
+    /// Least excursion beyond the broken level, in mean bar ranges of the previous
+    /// `lookback − 1` bars (at least one tick): a poke smaller than that is noise, not a
+    /// breakout (departure from SIGNALS §4, docs/strategy.md).
+    pub min_break_range: f64,
 }
 
 impl Default for HeadfakeConfig {
     fn default() -> Self {
-        Self { lookback: 10, min_spike: 1.5, max_delta_ratio: 0.3, rejection_ticks: 2.0 }
+        Self {
+            lookback: 10,
+            min_spike: 1.5,
+            max_delta_ratio: 0.3,
+            rejection_ticks: 0.0,
+            min_break_range: 0.5,
+        }
     }
 }
 
@@ -163,17 +181,19 @@ pub struct MicrostructureConfig {
     pub vol_z: f64,
     /// Spread z-score threshold.
     pub spread_z: f64,
-    /// `abs(delta)/v` below it: a flow anomaly.
-    pub flow_lo: f64,
-    /// `abs(delta)/v` above it: a flow anomaly.
-    pub flow_hi: f64,
-    /// `abs(obi)` above it: an imbalance anomaly.
+    /// Order-flow z-score threshold: the bar's signed flow `delta/v` against the same history
+    /// (departure from SIGNALS §4's fixed band `[0.05, 0.6]`, docs/strategy.md).
+    pub flow_z: f64,
+    /// `abs(obi)` above it: an imbalance anomaly (with `imb_z`).
     pub imb: f64,
+    /// The OBI's z-score against the history's closing OBIs must also exceed it: a book that
+    /// closes one-sided on most bars is not anomalous when it does so again (departure).
+    pub imb_z: f64,
 }
 
 impl Default for MicrostructureConfig {
     fn default() -> Self {
-        Self { hist_len: 30, min_hist: 10, vol_z: 3.0, spread_z: 2.0, flow_lo: 0.05, flow_hi: 0.6, imb: 0.8 }
+        Self { hist_len: 30, min_hist: 10, vol_z: 3.0, spread_z: 3.0, flow_z: 3.0, imb: 0.8, imb_z: 3.0 }
     }
 }
 
@@ -270,6 +290,7 @@ impl PatternsConfig {
         finite_in("headfake.min_spike", h.min_spike, 0.0, 1e6)?;
         finite_in("headfake.max_delta_ratio", h.max_delta_ratio, 0.0, 1.0)?;
         finite_in("headfake.rejection_ticks", h.rejection_ticks, 0.0, 1000.0)?;
+        finite_in("headfake.min_break_range", h.min_break_range, 0.0, 100.0)?;
         let m = &self.microstructure;
         window("microstructure.hist_len", m.hist_len, 2)?;
         if !(2..=m.hist_len).contains(&m.min_hist) {
@@ -277,9 +298,9 @@ impl PatternsConfig {
         }
         finite_in("microstructure.vol_z", m.vol_z, 0.0, 1e6)?;
         finite_in("microstructure.spread_z", m.spread_z, 0.0, 1e6)?;
-        finite_in("microstructure.flow_lo", m.flow_lo, 0.0, 1.0)?;
-        finite_in("microstructure.flow_hi", m.flow_hi, m.flow_lo, 1.0)?;
+        finite_in("microstructure.flow_z", m.flow_z, 0.0, 1e6)?;
         finite_in("microstructure.imb", m.imb, 0.5, 1.0)?;
+        finite_in("microstructure.imb_z", m.imb_z, 0.0, 1e6)?;
         let z = &self.confluence_zone;
         if !(1..=48).contains(&z.min_levels) {
             return Err(format!("confluence_zone.min_levels: {} outside 1..=48", z.min_levels));
@@ -470,8 +491,11 @@ pub struct Headfake {
 }
 
 /// Pattern 3 at the close of `ring.back(0)`: a break of the previous `lookback − 1` bars'
-/// range, **rejected** (the close back within `rejection_ticks` of the level); score
-/// `0.3 + 0.4·[spike > min_spike] + 0.6·[absorption]`, capped at 1 (departure 10).
+/// range by at least `max(1 tick, min_break_range × their mean bar range)`, **rejected** (the
+/// close back within `rejection_ticks` of the level) and **confirmed** by absorption or by
+/// a delta against the break; score `0.3 + 0.4·[spike > min_spike] + 0.6·[absorption]`,
+/// capped at 1 (departure 10; the size and confirmation requirements depart from SIGNALS §4,
+/// docs/strategy.md).
 pub fn headfake(cfg: &HeadfakeConfig, ring: &BarRing, tick: Px) -> Headfake {
     let none = Headfake { hit: PatternHit::none(PatternId::Headfake), ..Headfake::default() };
     let n = cfg.lookback.saturating_sub(1);
@@ -479,12 +503,13 @@ pub fn headfake(cfg: &HeadfakeConfig, ring: &BarRing, tick: Px) -> Headfake {
     if n == 0 || ring.len() < n + 1 {
         return none;
     }
-    let (mut r, mut sp, mut vsum) = (Px::MIN, Px::MAX, 0u64);
+    let (mut r, mut sp, mut vsum, mut range_sum) = (Px::MIN, Px::MAX, 0u64, 0i128);
     for k in 1..=n {
         let Some(b) = ring.back(k) else { return none };
         r = r.max(b.high);
         sp = sp.min(b.low);
         vsum += b.volume as u64;
+        range_sum += (b.high - b.low) as i128;
     }
     let up = bar.high - r;
     let down = sp - bar.low;
@@ -501,6 +526,10 @@ pub fn headfake(cfg: &HeadfakeConfig, ring: &BarRing, tick: Px) -> Headfake {
     } else {
         return none;
     };
+    let min_break = (cfg.min_break_range * range_sum as f64 / n as f64).max(tick as f64);
+    if ((if bull { up } else { down }) as f64) < min_break {
+        return none;
+    }
     let rej = cfg.rejection_ticks * tick as f64;
     let rejected = if bull { ((bar.close - r) as f64) <= rej } else { ((sp - bar.close) as f64) <= rej };
     if !rejected {
@@ -511,6 +540,10 @@ pub fn headfake(cfg: &HeadfakeConfig, ring: &BarRing, tick: Px) -> Headfake {
     let low_delta = bs > 0 && (bar.delta as f64).abs() / (bs as f64) < cfg.max_delta_ratio;
     let fp = if bull { bar.fp_babs > 0 } else { bar.fp_sabs > 0 };
     let absorption = (spike > cfg.min_spike && low_delta) || fp;
+    let against = if bull { bar.delta < 0 } else { bar.delta > 0 };
+    if !(absorption || against) {
+        return none;
+    }
     let spike_term: f64 = if spike > cfg.min_spike { 0.4 } else { 0.0 };
     let score = (0.3 + spike_term + if absorption { 0.6 } else { 0.0 }).min(1.0);
     let kind = if score >= 0.7 {
@@ -540,7 +573,7 @@ pub enum AnomalyType {
     Volume,
     /// Spread z-score.
     Spread,
-    /// `abs(delta)/v` outside its band.
+    /// The signed flow `delta/v` far from its recent distribution (z-score).
     OrderFlow,
     /// `abs(obi)` beyond `imb`.
     Imbalance,
@@ -559,6 +592,15 @@ pub struct Microstructure {
     pub parts: [f64; 4],
 }
 
+/// The bar's signed order flow `delta/volume` (0 for an empty bar).
+fn flow(b: &Bar) -> f64 {
+    if b.volume > 0 {
+        b.delta as f64 / b.volume as f64
+    } else {
+        0.0
+    }
+}
+
 /// `abs(x − mean)/std` of `x` against `n` samples with sums `s`, `s2` (0 if std = 0).
 fn zscore(x: f64, n: f64, s: f64, s2: f64) -> f64 {
     let mean = s / n;
@@ -572,7 +614,9 @@ fn zscore(x: f64, n: f64, s: f64, s2: f64) -> f64 {
 }
 
 /// Pattern 4 at the close of `ring.back(0)`, against the `hist_len` bars before it (at least
-/// `min_hist`). `obi` is the OBI at the close (`None` when invalid).
+/// `min_hist`). `obi` is the OBI at the close (`None` when invalid). Volume, spread, signed
+/// flow `delta/v` and closing OBI are each z-scored against the history (the flow and the
+/// OBI tests depart from SIGNALS §4, see the module doc).
 pub fn microstructure(cfg: &MicrostructureConfig, ring: &BarRing, obi: Option<f64>) -> Microstructure {
     let none =
         Microstructure { hit: PatternHit::none(PatternId::Microstructure), ..Microstructure::default() };
@@ -581,8 +625,9 @@ pub fn microstructure(cfg: &MicrostructureConfig, ring: &BarRing, obi: Option<f6
     if n < cfg.min_hist || n == 0 {
         return none;
     }
-    // volume sums exact in integers; the spread is a ratio already
-    let (mut vs, mut vs2, mut ss, mut ss2) = (0u128, 0u128, 0f64, 0f64);
+    // volume sums exact in integers; the spread and the flow are ratios already
+    let (mut vs, mut vs2, mut ss, mut ss2, mut fs, mut fs2) = (0u128, 0u128, 0f64, 0f64, 0f64, 0f64);
+    let (mut os, mut os2) = (0f64, 0f64);
     for k in 1..=n {
         let Some(b) = ring.back(k) else { return none };
         let v = b.volume as u128;
@@ -591,6 +636,12 @@ pub fn microstructure(cfg: &MicrostructureConfig, ring: &BarRing, obi: Option<f6
         let sp = b.spread_mean_ticks as f64;
         ss += sp;
         ss2 += sp * sp;
+        let f = flow(b);
+        fs += f;
+        fs2 += f * f;
+        let o = if b.obi_close.is_finite() { b.obi_close as f64 } else { 0.0 };
+        os += o;
+        os2 += o * o;
     }
     let nf = n as f64;
     let v = bar.volume as u128;
@@ -601,18 +652,14 @@ pub fn microstructure(cfg: &MicrostructureConfig, ring: &BarRing, obi: Option<f6
     let a_v = if z_v > cfg.vol_z { (z_v / 5.0).min(1.0) } else { 0.0 };
     let z_s = zscore(bar.spread_mean_ticks as f64, nf, ss, ss2);
     let a_s = if z_s > cfg.spread_z { (z_s / 4.0).min(1.0) } else { 0.0 };
-    let a_f = if bar.volume > 0 {
-        let r = (bar.delta as f64).abs() / bar.volume as f64;
-        if r < cfg.flow_lo || r > cfg.flow_hi {
-            ((r - 0.25).abs() / 0.35).min(1.0)
-        } else {
-            0.0
-        }
-    } else {
-        0.0
-    };
+    // departure: the flow is anomalous when it is far from its own recent distribution (the
+    // same z-score test as volume, with the same scale), not when it is balanced
+    let z_f = if bar.volume > 0 { zscore(flow(bar), nf, fs, fs2) } else { 0.0 };
+    let a_f = if z_f > cfg.flow_z { (z_f / 5.0).min(1.0) } else { 0.0 };
     let obi = obi.filter(|o| o.is_finite()).unwrap_or(0.0);
-    let a_i = if obi.abs() > cfg.imb { ((obi.abs() - 0.5) / 0.5).clamp(0.0, 1.0) } else { 0.0 };
+    let z_i = zscore(obi, nf, os, os2);
+    let a_i =
+        if obi.abs() > cfg.imb && z_i > cfg.imb_z { ((obi.abs() - 0.5) / 0.5).clamp(0.0, 1.0) } else { 0.0 };
     let parts = [a_v, a_s, a_f, a_i];
     let kinds = [AnomalyType::Volume, AnomalyType::Spread, AnomalyType::OrderFlow, AnomalyType::Imbalance];
     let (mut best, mut kind) = (0.0, AnomalyType::None);
@@ -653,9 +700,18 @@ pub struct ZoneInput {
 
 /// Pattern 5: the nearest zone (by `|centre − P|`, the lower centre on a tie) with
 /// `n_levels ≥ min_levels` contains P or has its centre within `near_ticks`; score = the
-/// zone score; Long if centre ≤ P (support), Short otherwise.
-pub fn confluence_zone(cfg: &ConfluenceZoneConfig, zones: &[ZoneInput], p: Px, tick: Px) -> PatternHit {
+/// zone score. Direction (departure from SIGNALS §4, docs/strategy.md): the side price came
+/// from, the most recent close of `ring` before the current bar outside the zone's bounds:
+/// above → the zone is support → Long, below → resistance → Short; when every close of the
+/// ring lies inside the zone, SIGNALS §4's rule (Long if centre ≤ P).
+pub fn confluence_zone(
+    cfg: &ConfluenceZoneConfig,
+    zones: &[ZoneInput],
+    ring: &BarRing,
+    tick: Px,
+) -> PatternHit {
     let none = PatternHit::none(PatternId::ConfluenceZone);
+    let Some(p) = ring.back(0).map(|b| b.close) else { return none };
     let mut best: Option<&ZoneInput> = None;
     for z in zones.iter().filter(|z| z.n_levels >= cfg.min_levels) {
         let d = (z.center - p).unsigned_abs();
@@ -673,7 +729,10 @@ pub fn confluence_zone(cfg: &ConfluenceZoneConfig, zones: &[ZoneInput], p: Px, t
     if !(inside || near) {
         return none;
     }
-    let dir = if z.center <= p { Direction::Long } else { Direction::Short };
+    let came_from =
+        (1..ring.len()).filter_map(|k| ring.back(k)).map(|b| b.close).find(|&c| c < z.low || c > z.high);
+    let support = came_from.map_or(z.center <= p, |c| c > z.high);
+    let dir = if support { Direction::Long } else { Direction::Short };
     PatternHit::new(PatternId::ConfluenceZone, z.score, dir)
 }
 
@@ -794,7 +853,7 @@ impl PatternSet {
             gamma_pin: gamma_pin(&cfg.gamma_pin, ring, inp.net_gex_bn, inp.call_wall, inp.put_wall, tick),
             headfake: headfake(&cfg.headfake, ring, tick),
             microstructure: microstructure(&cfg.microstructure, ring, inp.obi),
-            confluence_zone: confluence_zone(&cfg.confluence_zone, inp.zones, bar.close, tick),
+            confluence_zone: confluence_zone(&cfg.confluence_zone, inp.zones, ring, tick),
             liquidity_sweep: liquidity_sweep(&cfg.liquidity_sweep, ring, tick),
         }
     }
@@ -972,35 +1031,51 @@ mod tests {
         [b; 9]
     }
 
-    /// Pattern 3: R = 5005, Sp = 5000 over the previous 9 bars (volume 1000 each).
+    /// Pattern 3: R = 5005, Sp = 5000 over the previous 9 bars (volume 1000 each, range 20
+    /// ticks, so a break must reach 0.5 × 20 = 10 ticks beyond the level).
     #[test]
     fn headfake_traps() {
         let cfg = HeadfakeConfig::default();
-        let mut cur = bar(5004.0, 5007.0, 5003.0, 5005.25, 2000);
+        let mut cur = bar(5004.0, 5008.0, 5003.0, 5004.75, 2000);
         (cur.buy_vol, cur.sell_vol, cur.delta) = (1100, 900, 200);
         let mk = |c: Bar| {
             let mut v = range9().to_vec();
             v.push(c);
             ring(&v)
         };
-        // close 5005.25 ≤ 5005.50: rejected; spike 2 > 1.5 and |200|/2000 < 0.3: absorbed
+        // 12 ticks beyond R, close 5004.75 ≤ 5005: rejected; spike 2 > 1.5 and
+        // |200|/2000 < 0.3: absorbed
         let h = headfake(&cfg, &mk(cur), T);
         assert_eq!((h.hit.dir, h.kind, h.level), (Direction::Short, HeadFakeType::BullTrap, px(5005.0)));
         assert_eq!(h.hit.score, 1.0);
-        // no rejection → none (departure 10)
-        assert_eq!(headfake(&cfg, &mk(Bar { close: px(5006.0), ..cur }), T).hit.score, 0.0);
-        // no spike, no absorption → 0.3, RangeFake, not detected
+        // a close above the broken level is no rejection; SIGNALS §4's 2-tick allowance accepts it
+        let above = Bar { close: px(5005.25), ..cur };
+        assert_eq!(headfake(&cfg, &mk(above), T).hit.score, 0.0);
+        let spec = HeadfakeConfig { rejection_ticks: 2.0, ..cfg };
+        assert_eq!(headfake(&spec, &mk(above), T).hit.score, 1.0);
+        // no rejection at all → none (departure 10)
+        assert_eq!(headfake(&spec, &mk(Bar { close: px(5006.0), ..cur }), T).hit.score, 0.0);
+        // an 8-tick poke (< 10) is not a breakout; without the size rule (SIGNALS §4) it is
+        let poke = Bar { high: px(5007.0), ..cur };
+        assert_eq!(headfake(&cfg, &mk(poke), T).hit.score, 0.0);
+        let any = HeadfakeConfig { min_break_range: 0.0, ..cfg };
+        assert_eq!(headfake(&any, &mk(poke), T).hit.score, 1.0);
+        // no spike and a delta with the break: unconfirmed → none; against it → 0.3, RangeFake,
+        // not detected
         let quiet = Bar { volume: 1000, ..cur };
-        let h = headfake(&cfg, &mk(quiet), T);
+        assert_eq!(headfake(&cfg, &mk(quiet), T).hit.score, 0.0);
+        let h = headfake(&cfg, &mk(Bar { delta: -200, buy_vol: 400, sell_vol: 600, ..quiet }), T);
         assert!(close(h.hit.score, 0.3) && h.kind == HeadFakeType::RangeFake && !h.hit.detected(0.3));
         // footprint absorption on the broken side: 0.3 + 0.6
         let h = headfake(&cfg, &mk(Bar { fp_babs: 5, ..quiet }), T);
         assert!(close(h.hit.score, 0.9) && h.kind == HeadFakeType::BullTrap);
-        // a spike with a one-sided delta: 0.3 + 0.4, not absorbed
-        let h = headfake(&cfg, &mk(Bar { delta: 1000, buy_vol: 1500, sell_vol: 500, ..cur }), T);
+        // a spike with a one-sided delta: with the break → unconfirmed; against it → 0.3 + 0.4
+        let with = Bar { delta: 1000, buy_vol: 1500, sell_vol: 500, ..cur };
+        assert_eq!(headfake(&cfg, &mk(with), T).hit.score, 0.0);
+        let h = headfake(&cfg, &mk(Bar { delta: -1000, buy_vol: 500, sell_vol: 1500, ..cur }), T);
         assert!(close(h.hit.score, 0.7));
-        // bear trap: low 4998, close 4999.75 ≥ 4999.50 → Long
-        let mut bear = bar(5001.0, 5001.5, 4998.0, 4999.75, 2000);
+        // bear trap: low 4997 (12 ticks under Sp), close 5000.25 ≥ 5000 → Long
+        let mut bear = bar(5001.0, 5001.5, 4997.0, 5000.25, 2000);
         (bear.buy_vol, bear.sell_vol, bear.delta) = (900, 1100, -200);
         let h = headfake(&cfg, &mk(bear), T);
         assert_eq!((h.hit.dir, h.kind), (Direction::Long, HeadFakeType::BearTrap));
@@ -1015,16 +1090,21 @@ mod tests {
         let cfg = MicrostructureConfig::default();
         let mut hist = [Bar::default(); 10];
         for (i, b) in hist.iter_mut().enumerate() {
-            *b =
-                Bar { volume: if i % 2 == 0 { 900 } else { 1100 }, spread_mean_ticks: 1.0, ..Bar::default() };
+            *b = Bar {
+                volume: if i % 2 == 0 { 900 } else { 1100 },
+                spread_mean_ticks: 1.0,
+                obi_close: if i % 2 == 0 { 0.1 } else { -0.1 },
+                ..Bar::default()
+            };
         }
         let mk = |h: &[Bar], c: Bar| {
             let mut v = h.to_vec();
             v.push(c);
             ring(&v)
         };
-        // volume 1400: z = 4 → a_v = 0.8; flow 700/1400 = 0.5 inside; obi 0.9 → a_i = 0.8; the
-        // tie goes to Volume, direction sgn(delta) = Long; mean = 1.6/4 = 0.4
+        // volume 1400: z = 4 → a_v = 0.8; flow 700/1400 = 0.5 against a flat history (std 0,
+        // no z); obi 0.9 against closing OBIs ±0.1 (z = 9) → a_i = 0.8; the tie goes to
+        // Volume, direction sgn(delta) = Long; mean = 1.6/4 = 0.4
         let cur = Bar { volume: 1400, delta: 700, spread_mean_ticks: 1.0, ..Bar::default() };
         let m = microstructure(&cfg, &mk(&hist, cur), Some(0.9));
         assert_eq!((m.kind, m.hit.dir), (AnomalyType::Volume, Direction::Long));
@@ -1034,11 +1114,31 @@ mod tests {
         let m = microstructure(&cfg, &mk(&hist, Bar { volume: 1000, delta: 300, ..cur }), Some(-0.95));
         assert_eq!((m.kind, m.hit.dir), (AnomalyType::Imbalance, Direction::Short));
         assert!(close(m.hit.score, 0.9));
-        // flow r = 0 < 0.05 → a_f = 0.25/0.35 = 0.714286; sign 0 → no direction
+        // a book that closed one-sided on every history bar (OBI ±0.9, mean 0, std 0.9):
+        // OBI 0.95 has z = 1.06, no anomaly (SIGNALS §4's rule gives a_i = 0.9)
+        let mut sided = hist;
+        for (i, b) in sided.iter_mut().enumerate() {
+            b.obi_close = if i % 2 == 0 { 0.9 } else { -0.9 };
+        }
+        let m = microstructure(&cfg, &mk(&sided, Bar { volume: 1000, delta: 300, ..cur }), Some(0.95));
+        assert_eq!((m.kind, m.hit.score), (AnomalyType::None, 0.0));
+        // a balanced bar (r = 0, SIGNALS §4's a_f = 0.714286) is no anomaly against a
+        // balanced history
         let m = microstructure(&cfg, &mk(&hist, Bar { volume: 1000, delta: 0, ..cur }), None);
-        assert_eq!((m.kind, m.hit.dir), (AnomalyType::OrderFlow, Direction::Flat));
-        assert!(close(m.hit.score, 0.714286));
-        // spreads 1/2 alternating (mean 1.5, std 0.5), current 3.0: z = 3 → a_s = 0.75, no direction
+        assert_eq!((m.kind, m.hit.score), (AnomalyType::None, 0.0));
+        // flows ±0.1 (mean 0, std 0.1): r = −0.45 → z = 4.5 → a_f = 0.9, Short; r = 0.25 (z =
+        // 2.5) is inside the distribution
+        let mut flows = hist;
+        for (i, b) in flows.iter_mut().enumerate() {
+            b.delta = if i % 2 == 0 { 90 } else { -110 };
+        }
+        let m = microstructure(&cfg, &mk(&flows, Bar { volume: 1000, delta: -450, ..cur }), None);
+        assert_eq!((m.kind, m.hit.dir), (AnomalyType::OrderFlow, Direction::Short));
+        assert!(close(m.hit.score, 0.9), "{}", m.hit.score);
+        let m = microstructure(&cfg, &mk(&flows, Bar { volume: 1000, delta: 250, ..cur }), None);
+        assert_eq!((m.kind, m.hit.score), (AnomalyType::None, 0.0));
+        // spreads 1/2 alternating (mean 1.5, std 0.5): 3.0 (z = 3) is not beyond spread_z = 3
+        // (SIGNALS §4's 2 would flag it); 3.25: z = 3.5 → a_s = 0.875, no direction
         for (i, b) in hist.iter_mut().enumerate() {
             b.spread_mean_ticks = if i % 2 == 0 { 1.0 } else { 2.0 };
         }
@@ -1047,8 +1147,14 @@ mod tests {
             &mk(&hist, Bar { volume: 1000, delta: 300, spread_mean_ticks: 3.0, ..cur }),
             None,
         );
+        assert_eq!(m.kind, AnomalyType::None);
+        let m = microstructure(
+            &cfg,
+            &mk(&hist, Bar { volume: 1000, delta: 300, spread_mean_ticks: 3.25, ..cur }),
+            None,
+        );
         assert_eq!((m.kind, m.hit.dir), (AnomalyType::Spread, Direction::Flat));
-        assert!(close(m.hit.score, 0.75));
+        assert!(close(m.hit.score, 0.875));
         // nothing abnormal → None
         let m = microstructure(
             &cfg,
@@ -1074,18 +1180,39 @@ mod tests {
         };
         let weak = ZoneInput { n_levels: 2, center: px(5000.5), score: 0.9, ..z };
         let zs = [weak, z];
-        let h = confluence_zone(&cfg, &zs, px(5000.5), T);
+        let at = |c: f64| ring(&[bar(c, c, c, c, 10)]);
+        // a ring holding only the current bar: SIGNALS §4's side rule
+        let h = confluence_zone(&cfg, &zs, &at(5000.5), T);
         assert_eq!((h.id, h.dir), (PatternId::ConfluenceZone, Direction::Long), "inside, centre ≤ P");
         assert!(close(h.score, 0.2825), "the n = 2 zone is skipped");
         // outside the bounds but the centre 3 ticks away → near, centre > P → Short
-        let h = confluence_zone(&cfg, &zs, px(4999.5), T);
+        let h = confluence_zone(&cfg, &zs, &at(4999.5), T);
         assert_eq!(h.dir, Direction::Short);
         // 4 ticks away and outside → none
-        assert_eq!(confluence_zone(&cfg, &zs, px(5001.25), T).score, 0.0);
+        assert_eq!(confluence_zone(&cfg, &zs, &at(5001.25), T).score, 0.0);
         // the nearest zone wins
         let far = ZoneInput { center: px(5010.0), low: px(5009.5), high: px(5010.5), score: 0.9, ..z };
-        assert!(close(confluence_zone(&cfg, &[far, z], px(5000.5), T).score, 0.2825));
-        assert_eq!(confluence_zone(&cfg, &[], px(5000.5), T).score, 0.0);
+        assert!(close(confluence_zone(&cfg, &[far, z], &at(5000.5), T).score, 0.2825));
+        assert_eq!(confluence_zone(&cfg, &[], &at(5000.5), T).score, 0.0);
+        assert_eq!(confluence_zone(&cfg, &zs, &BarRing::new(4), T).score, 0.0);
+        // the side price came from: P = 5000.50 is above the centre, but the last close outside
+        // the zone (5002.00, before two closes inside) was above it → support → Long; from
+        // 4998.00 below → resistance → Short, although the centre ≤ P
+        let path = |from: f64| {
+            ring(&[
+                bar(from, from, from, from, 10),
+                bar(5000.0, 5000.0, 5000.0, 5000.0, 10),
+                bar(5000.5, 5000.5, 5000.5, 5000.5, 10),
+            ])
+        };
+        assert_eq!(confluence_zone(&cfg, &zs, &path(5002.0), T).dir, Direction::Long);
+        assert_eq!(confluence_zone(&cfg, &zs, &path(4998.0), T).dir, Direction::Short);
+        let above = ring(&[bar(5002.0, 5002.0, 5002.0, 5002.0, 10), bar(5000.0, 5000.0, 5000.0, 5000.0, 10)]);
+        assert_eq!(
+            confluence_zone(&cfg, &zs, &above, T).dir,
+            Direction::Long,
+            "from above, P under the centre"
+        );
     }
 
     /// Pattern 6: previous 10 bars H 5005 / L 5000 with delta +100.
