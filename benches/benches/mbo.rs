@@ -9,11 +9,8 @@
 //! Rows, all in one run so the ratios are visible:
 //! - `mbo_to_l3_book`: the normalizer as used (incremental top-10 view with its levels cached,
 //!   run-hashed order map);
-//! - `mbo_to_l3_book_prev`: the normalizer and book before the third optimisation pass (the
-//!   one frozen reference, `mbo_prev/mod.rs`); the setup checks that it writes the same events
-//!   as the current one for every record of the session;
 //! - `mbo_book_only`: the book updates and the top-10 diff without writing events (where the
-//!   time goes: book vs event emission); `mbo_book_only_prev`: the same for the frozen book;
+//!   time goes: book vs event emission);
 //! - `mbo_raw_events_only`: only the raw `Mbo` event of each record written (the floor of the
 //!   contract's per-record write);
 //! - `mbp10_to_book`: the MBP-10 normalizer on the session's MBP-10 records (per MBP record).
@@ -21,9 +18,6 @@
 //! Run: `CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo bench -p
 //! mia-benches --bench mbo -- --warm-up-time 1 --measurement-time 3` (LTO off on the shared
 //! 2-core machine; the figures in docs/performance.md say which).
-
-#[path = "mbo_prev/mod.rs"]
-mod prev;
 
 use std::hint::black_box;
 
@@ -38,17 +32,6 @@ fn decode(c: &mut Criterion) {
     let cfg = SynthConfig { seed: 1, target_records: 300_000, ..SynthConfig::default() };
     let mbp: Vec<dbn::Mbp10Msg> = SynthSession::new(&cfg).collect();
     let mbo: Vec<dbn::MboMsg> = MboStream::new(mbp.clone().into_iter()).collect();
-    // The current and the previous implementation write the same events, record by record.
-    {
-        let (mut cur, mut old) =
-            (MboNormalizer::new(MboConfig::default()), prev::MboNormalizer::new(MboConfig::default()));
-        let (mut x, mut y) = (EventBuf::new(), EventBuf::new());
-        for (i, r) in mbo.iter().enumerate() {
-            cur.normalize(r, &mut x);
-            old.normalize(r, &mut y);
-            assert_eq!(x.as_slice(), y.as_slice(), "record {i}: the two implementations differ");
-        }
-    }
     let mut g = c.benchmark_group("decode");
     g.throughput(Throughput::Elements(mbo.len() as u64));
     g.sample_size(10);
@@ -64,37 +47,9 @@ fn decode(c: &mut Criterion) {
             BatchSize::LargeInput,
         );
     });
-    g.bench_function("mbo_to_l3_book_prev", |b| {
-        b.iter_batched_ref(
-            || (prev::MboNormalizer::new(MboConfig::default()), EventBuf::new()),
-            |(n, out)| {
-                for r in &mbo {
-                    n.normalize(r, out);
-                    black_box(out.len());
-                }
-            },
-            BatchSize::LargeInput,
-        );
-    });
     g.bench_function("mbo_book_only", |b| {
         b.iter_batched_ref(
             || MboBook::new(MboConfig::default()),
-            |book| {
-                let mut changed = 0u64;
-                for r in &mbo {
-                    if let Some(a) = MboAction::from_dbn(r.action as u8) {
-                        book.apply(a, side_from_dbn(r.side), r.order_id, r.price, r.size);
-                    }
-                    book.diff_top(|_, _, l| changed += u64::from(l.size));
-                }
-                black_box(changed)
-            },
-            BatchSize::LargeInput,
-        );
-    });
-    g.bench_function("mbo_book_only_prev", |b| {
-        b.iter_batched_ref(
-            || prev::MboBook::new(MboConfig::default()),
             |book| {
                 let mut changed = 0u64;
                 for r in &mbo {

@@ -13,15 +13,10 @@
 //! perf stat -e task-clock,cycles,instructions,cache-misses target/release/examples/mbo_profile incremental 20
 //! ```
 //!
-//! Arguments: `incremental` (default), `rescan` (the reference book) or `prev` (the normalizer
-//! and book before the third optimisation pass, the bench's frozen reference
-//! `benches/benches/mbo_prev/mod.rs`; same checksum), the number of passes
+//! Arguments: `incremental` (default) or `rescan` (the reference book), the number of passes
 //! (default 1), the number of MBP-10 records generated before the conversion (default 300,000,
 //! as the bench; fewer makes a callgrind run quicker). Prints records, events and a checksum of the events so the work cannot
 //! be optimised away.
-
-#[path = "../../benches/benches/mbo_prev/mod.rs"]
-mod prev;
 
 use std::hint::black_box;
 use std::process::ExitCode;
@@ -46,20 +41,6 @@ fn decode_pass(n: &mut MboNormalizer, out: &mut EventBuf, records: &[dbn::MboMsg
     (events, sum)
 }
 
-/// [`decode_pass`] over the frozen previous implementation (same checksum).
-#[inline(never)]
-fn decode_pass_prev(n: &mut prev::MboNormalizer, out: &mut EventBuf, records: &[dbn::MboMsg]) -> (u64, u64) {
-    let (mut events, mut sum) = (0u64, 0u64);
-    for r in records {
-        n.normalize(r, out);
-        events += out.len() as u64;
-        for e in out.iter() {
-            sum = sum.wrapping_mul(31).wrapping_add(e.price as u64 ^ u64::from(e.size));
-        }
-    }
-    (events, sum)
-}
-
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let variant = args.next().unwrap_or_else(|| "incremental".to_string());
@@ -71,8 +52,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if !matches!(variant.as_str(), "incremental" | "rescan" | "prev") {
-        eprintln!("mbo_profile: unknown variant {variant:?} (incremental | rescan | prev)");
+    if !matches!(variant.as_str(), "incremental" | "rescan") {
+        eprintln!("mbo_profile: unknown variant {variant:?} (incremental | rescan)");
         return ExitCode::FAILURE;
     }
     let mbp_records: u64 = match args.next().map(|s| s.parse()) {
@@ -90,24 +71,16 @@ fn main() -> ExitCode {
     for _ in 0..passes {
         let mut out = EventBuf::new();
         // The book is built before the clock starts (its allocation is not the decode).
-        let (events, sum, errors, resting, secs) = if variant == "prev" {
-            let mut n = prev::MboNormalizer::new(MboConfig::default());
-            let start = Instant::now();
-            let (events, sum) = decode_pass_prev(&mut n, &mut out, black_box(&records));
-            let secs = start.elapsed().as_secs_f64();
-            (events, sum, n.stats().errors(), n.book().order_count(), secs)
+        let book = if variant == "rescan" {
+            MboBook::new_rescan(MboConfig::default())
         } else {
-            let book = if variant == "rescan" {
-                MboBook::new_rescan(MboConfig::default())
-            } else {
-                MboBook::new(MboConfig::default())
-            };
-            let mut n = MboNormalizer::with_book(book);
-            let start = Instant::now();
-            let (events, sum) = decode_pass(&mut n, &mut out, black_box(&records));
-            let secs = start.elapsed().as_secs_f64();
-            (events, sum, n.stats().errors(), n.book().order_count(), secs)
+            MboBook::new(MboConfig::default())
         };
+        let mut n = MboNormalizer::with_book(book);
+        let start = Instant::now();
+        let (events, sum) = decode_pass(&mut n, &mut out, black_box(&records));
+        let secs = start.elapsed().as_secs_f64();
+        let (errors, resting) = (n.stats().errors(), n.book().order_count());
         best = best.min(secs);
         total = total.wrapping_add(sum);
         println!(
