@@ -512,6 +512,7 @@ impl<V: Venue> ExecStage<V> {
     /// retries, and (at a record boundary `boundary`) the reconciliation of a halted stage, a
     /// retry or an exit waiting for cancels. Runs on market events and on a live session's
     /// timers, so none of it waits for the market when the feed is quiet.
+    #[inline(always)]
     fn on_time(&mut self, seq: u64, ts: u64, t0: u64, out: &mut Outbox, boundary: bool) {
         if ts >= self.time_exit_at && self.mode != Mode::Target {
             self.exit_all(ExitReason::Time, seq, ts, t0, out);

@@ -193,14 +193,21 @@ impl Sequencer {
         self.live_timer = (!period.is_zero()).then_some(period);
     }
 
-    #[inline(always)]
-    fn emit(&mut self, mut msg: Msg, t0: u64) -> Envelope {
+    /// A side input (or a recorded one) about to be sequenced: a `Timer` advances event time
+    /// to its wall clock (never back). Kept off the market-event path.
+    #[inline]
+    fn side(&mut self, msg: Msg, t0: u64) -> Envelope {
         if let Msg::Control(c) = &msg {
             if c.kind == ControlKind::Timer {
                 // Event time follows the wall clock while the feed is quiet.
                 self.last_ts = self.last_ts.max(c.arg);
             }
         }
+        self.emit(msg, t0)
+    }
+
+    #[inline(always)]
+    fn emit(&mut self, mut msg: Msg, t0: u64) -> Envelope {
         msg.stamp_input(self.seq, self.last_ts);
         self.seq += 1;
         let env = Envelope { t0, msg };
@@ -266,7 +273,7 @@ impl Sequencer {
     #[inline(always)]
     pub fn next_input(&mut self) -> Option<Envelope> {
         if let Some(m) = self.poll_side() {
-            return Some(self.emit(m, Clock::now()));
+            return Some(self.side(m, Clock::now()));
         }
         if self.due_now {
             let c = self.schedule[self.next_due].1;
@@ -282,7 +289,7 @@ impl Sequencer {
             self.source.next_input()
         } else if self.live {
             match self.wait_live() {
-                Next::Side(m) => return Some(self.emit(m, Clock::now())),
+                Next::Side(m) => return Some(self.side(m, Clock::now())),
                 Next::Source(r) => r,
             }
         } else {
@@ -299,11 +306,15 @@ impl Sequencer {
                     }
                     self.events += 1;
                 }
-                Some(self.emit(m, t0))
+                if matches!(m, Msg::Market(_)) {
+                    Some(self.emit(m, t0))
+                } else {
+                    Some(self.side(m, t0))
+                }
             }
             Ok(None) => {
                 self.source_done = true;
-                self.poll_side().map(|m| self.emit(m, Clock::now()))
+                self.poll_side().map(|m| self.side(m, Clock::now()))
             }
             Err(e) => {
                 self.error = Some(e);
