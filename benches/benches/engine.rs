@@ -24,10 +24,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use mia_benches::{stages, synthetic_events};
-use mia_model::event::Event;
-use mia_model::msg::{Envelope, Msg};
-use mia_runtime::stage::{Outbox, Stage};
+use mia_benches::{synthetic_events, StageChain};
 use mia_signal::strategy::registry::StrategyKind;
 use mia_tools::app::config::Config;
 
@@ -40,34 +37,6 @@ const BAR_NS: u64 = 300_000_000_000;
 /// One minute, ns.
 const MINUTE_NS: u64 = 60_000_000_000;
 
-struct Chain {
-    stages: Vec<Box<dyn Stage>>,
-    mid: Outbox,
-    out: Outbox,
-}
-
-impl Chain {
-    fn new(cfg: &Config) -> Self {
-        Self { stages: stages(cfg), mid: Outbox::new(), out: Outbox::new() }
-    }
-
-    #[inline]
-    fn step(&mut self, ev: &Event) -> usize {
-        let env = Envelope { t0: 1, msg: Msg::Market(*ev) };
-        let [market, exec] = &mut self.stages[..] else { unreachable!("two stages") };
-        market.on_envelope(&env, &mut self.mid);
-        for k in 0..self.mid.len() {
-            if let Some(e) = self.mid.get(k) {
-                exec.on_envelope(&e, &mut self.out);
-            }
-        }
-        self.mid.clear();
-        let n = self.out.len();
-        self.out.clear();
-        n
-    }
-}
-
 fn elite() -> Config {
     let mut cfg = Config::default();
     cfg.signal.strategy = StrategyKind::Elite;
@@ -77,7 +46,7 @@ fn elite() -> Config {
 fn engine_event_inline(c: &mut Criterion) {
     let cfg = elite();
     let events = synthetic_events(EVENTS);
-    let mut chain = Chain::new(&cfg);
+    let mut chain = StageChain::new(&cfg);
     let mut pos = 0usize;
     let mut g = c.benchmark_group("engine_event_inline");
     g.throughput(Throughput::Elements(1));
@@ -87,14 +56,14 @@ fn engine_event_inline(c: &mut Criterion) {
             let mut left = iters;
             while left > 0 {
                 if pos == events.len() {
-                    chain = Chain::new(&cfg);
+                    chain = StageChain::new(&cfg);
                     pos = 0;
                 }
                 let k = (events.len() - pos).min(usize::try_from(left).unwrap_or(usize::MAX));
                 let start = Instant::now();
                 let mut n = 0usize;
                 for ev in &events[pos..pos + k] {
-                    n += chain.step(black_box(ev));
+                    n += chain.step(black_box(ev)).outputs;
                 }
                 total += start.elapsed();
                 black_box(n);
@@ -155,14 +124,14 @@ fn engine_bar_close(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let mut chain = Chain::new(&cfg);
+                    let mut chain = StageChain::new(&cfg);
                     for (ev, &k) in events.iter().zip(&kinds) {
                         if k == which {
                             let start = Instant::now();
-                            black_box(chain.step(black_box(ev)));
+                            black_box(chain.step(black_box(ev)).outputs);
                             total += start.elapsed();
                         } else {
-                            black_box(chain.step(ev));
+                            black_box(chain.step(ev).outputs);
                         }
                     }
                 }

@@ -21,14 +21,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use mia_benches::{level_events, stages, synthetic_events, synthetic_records, CountingSink, VecSource};
+use mia_benches::{
+    level_events, stages, synthetic_events, synthetic_records, CountingSink, StageChain, VecSource,
+};
 use mia_feeds::normalize::{EventBuf, Mbp10Normalizer};
 use mia_model::book::Book;
 use mia_model::event::Event;
 use mia_model::msg::{Envelope, Msg};
 use mia_runtime::pipeline::tap::Taps;
 use mia_runtime::pipeline::{self, Inputs, PipelineConfig, Schedule};
-use mia_runtime::stage::{Outbox, Stage};
 use mia_tools::app::config::Config;
 
 /// Events pre-generated for `pipeline_event_inline`.
@@ -161,49 +162,19 @@ fn normalize_mbp10(c: &mut Criterion) {
     g.finish();
 }
 
-/// `SignalStage` → `ExecStage` driven as the inline runner drives them, minus its timing.
-struct Chain {
-    stages: Vec<Box<dyn Stage>>,
-    mid: Outbox,
-    out: Outbox,
-}
-
-impl Chain {
-    fn new(cfg: &Config) -> Self {
-        Self { stages: stages(cfg), mid: Outbox::new(), out: Outbox::new() }
-    }
-
-    /// One market event through both stages; returns the number of outputs of the last stage.
-    #[inline]
-    fn step(&mut self, ev: &Event) -> usize {
-        let env = Envelope { t0: 1, msg: Msg::Market(*ev) };
-        let [market, exec] = &mut self.stages[..] else { unreachable!("two stages") };
-        market.on_envelope(&env, &mut self.mid);
-        for k in 0..self.mid.len() {
-            if let Some(e) = self.mid.get(k) {
-                exec.on_envelope(&e, &mut self.out);
-            }
-        }
-        self.mid.clear();
-        let n = self.out.len();
-        self.out.clear();
-        n
-    }
-}
-
 fn pipeline_event_inline(c: &mut Criterion) {
     let cfg = Config::default();
     let events = synthetic_events(INLINE_EVENTS);
     assert_eq!(events.len(), INLINE_EVENTS);
     // One untimed pass: what the chain decides on these events (each timed pass repeats it).
-    let mut chain = Chain::new(&cfg);
-    let outputs: usize = events.iter().map(|e| chain.step(e)).sum();
+    let mut chain = StageChain::new(&cfg);
+    let outputs: usize = events.iter().map(|e| chain.step(e).outputs).sum();
     eprintln!("pipeline_event_inline: {INLINE_EVENTS} events -> {outputs} intents + fills per pass");
 
     // Every pass over the events starts from fresh stages (time would otherwise jump back at the
     // wrap and the risk windows and signal cooldowns would see a different history); the
     // rebuild is not timed.
-    let mut chain = Chain::new(&cfg);
+    let mut chain = StageChain::new(&cfg);
     let mut pos = 0usize;
     let mut g = c.benchmark_group("pipeline_event_inline");
     g.throughput(Throughput::Elements(1));
@@ -213,14 +184,14 @@ fn pipeline_event_inline(c: &mut Criterion) {
             let mut left = iters;
             while left > 0 {
                 if pos == events.len() {
-                    chain = Chain::new(&cfg);
+                    chain = StageChain::new(&cfg);
                     pos = 0;
                 }
                 let k = (events.len() - pos).min(usize::try_from(left).unwrap_or(usize::MAX));
                 let start = Instant::now();
                 let mut n = 0usize;
                 for ev in &events[pos..pos + k] {
-                    n += chain.step(black_box(ev));
+                    n += chain.step(black_box(ev)).outputs;
                 }
                 total += start.elapsed();
                 black_box(n);

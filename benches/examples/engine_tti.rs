@@ -22,10 +22,8 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use mia_benches::{stages, synthetic_events_seeded};
+use mia_benches::{synthetic_events_seeded, StageChain};
 use mia_model::event::Event;
-use mia_model::msg::{Envelope, Msg};
-use mia_runtime::stage::{Outbox, Stage};
 use mia_signal::strategy::registry::StrategyKind;
 use mia_tools::app::config::Config;
 
@@ -34,41 +32,11 @@ const BAR_NS: u64 = 300_000_000_000;
 /// Events per session taken (more than a synthetic session holds: the whole session).
 const SESSION_EVENTS: usize = 3_000_000;
 
-struct Chain {
-    stages: Vec<Box<dyn Stage>>,
-    mid: Outbox,
-    out: Outbox,
-}
-
-impl Chain {
-    fn new(cfg: &Config) -> Self {
-        Self { stages: stages(cfg), mid: Outbox::new(), out: Outbox::new() }
-    }
-
-    /// One event through both stages; returns the signals (intents) the signal stage emitted.
-    #[inline]
-    fn step(&mut self, ev: &Event) -> usize {
-        let env = Envelope { t0: 1, msg: Msg::Market(*ev) };
-        let [market, exec] = &mut self.stages[..] else { unreachable!("two stages") };
-        market.on_envelope(&env, &mut self.mid);
-        let mut n = 0;
-        for k in 0..self.mid.len() {
-            if let Some(e) = self.mid.get(k) {
-                n += usize::from(matches!(e.msg, Msg::Signal(_)));
-                exec.on_envelope(&e, &mut self.out);
-            }
-        }
-        self.mid.clear();
-        self.out.clear();
-        n
-    }
-}
-
 /// The event that closes a decision bar (kept out of line so callgrind can collect inside
 /// it alone).
 #[inline(never)]
-fn close_step(chain: &mut Chain, ev: &Event) -> usize {
-    chain.step(ev)
+fn close_step(chain: &mut StageChain, ev: &Event) -> usize {
+    chain.step(ev).signals
 }
 
 fn pct(sorted: &[u64], p: f64) -> f64 {
@@ -131,14 +99,14 @@ fn main() {
     let mut signals = 0usize;
     for seed in seeds.0..=seeds.1 {
         let events = synthetic_events_seeded(seed, SESSION_EVENTS);
-        let mut chain = Chain::new(&cfg);
+        let mut chain = StageChain::new(&cfg);
         let mut prev = None;
         for ev in &events {
             let bucket = ev.ts_recv / BAR_NS;
             let is_close = prev.is_some_and(|p| bucket > p);
             prev = Some(bucket);
             let t = Instant::now();
-            let n = if is_close { close_step(&mut chain, black_box(ev)) } else { chain.step(ev) };
+            let n = if is_close { close_step(&mut chain, black_box(ev)) } else { chain.step(ev).signals };
             let dt = t.elapsed().as_nanos() as u64;
             if is_close {
                 closes.push(dt);

@@ -19,10 +19,10 @@ use dbn::Mbp10Msg;
 use mia_feeds::dbn_source::Mbp10IterSource;
 use mia_feeds::synth::{SynthConfig, SynthSession};
 use mia_model::event::{Event, EventKind};
-use mia_model::msg::Envelope;
+use mia_model::msg::{Envelope, Msg};
 use mia_runtime::pipeline::Sink;
 use mia_runtime::source::{EventSource, SourceError};
-use mia_runtime::stage::Stage;
+use mia_runtime::stage::{Outbox, Stage};
 use mia_tools::app::config::Config;
 use mia_tools::app::stages::{build_stages, StageParts};
 
@@ -91,6 +91,49 @@ pub fn level_events(n: usize) -> Vec<Event> {
 /// ([`mia_tools::app::stages::build_stages`], simulated venue, no chain).
 pub fn stages(cfg: &Config) -> Vec<Box<dyn Stage>> {
     build_stages(cfg, StageParts::default())
+}
+
+/// What one event did in a [`StageChain`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Step {
+    /// Signals the signal stage emitted (each becomes the exec stage's intents).
+    pub signals: usize,
+    /// Outputs of the last stage.
+    pub outputs: usize,
+}
+
+/// `SignalStage` → `ExecStage` driven as the inline runner drives them, minus its timing and
+/// taps: the one harness of the benches and examples that step the decision path by hand.
+pub struct StageChain {
+    stages: Vec<Box<dyn Stage>>,
+    mid: Outbox,
+    out: Outbox,
+}
+
+impl StageChain {
+    /// The decision path of `cfg` ([`stages`]).
+    pub fn new(cfg: &Config) -> Self {
+        Self { stages: stages(cfg), mid: Outbox::new(), out: Outbox::new() }
+    }
+
+    /// One market event through both stages.
+    #[inline]
+    pub fn step(&mut self, ev: &Event) -> Step {
+        let env = Envelope { t0: 1, msg: Msg::Market(*ev) };
+        let [market, exec] = &mut self.stages[..] else { unreachable!("two stages") };
+        market.on_envelope(&env, &mut self.mid);
+        let mut signals = 0;
+        for k in 0..self.mid.len() {
+            if let Some(e) = self.mid.get(k) {
+                signals += usize::from(matches!(e.msg, Msg::Signal(_)));
+                exec.on_envelope(&e, &mut self.out);
+            }
+        }
+        self.mid.clear();
+        let outputs = self.out.len();
+        self.out.clear();
+        Step { signals, outputs }
+    }
 }
 
 /// An [`EventSource`] that owns its events (shared, so building one per run does not copy
