@@ -31,7 +31,7 @@ mod proto;
 
 use prost::Message;
 use std::collections::BTreeMap;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -742,51 +742,32 @@ fn accept_loop(listener: &TcpListener, inner: &Arc<Inner>) {
     }
 }
 
-/// Reads exactly `buf.len()` bytes, tolerating read timeouts; false when the peer closed,
-/// the fake is stopping or the test dropped the connection.
-fn read_full(s: &mut TcpStream, buf: &mut [u8], inner: &Inner) -> bool {
+/// When the first bytes of a read arrived: the kernel's receive timestamp (see
+/// [`recv_stamped`]), or, when the kernel gave none, the time they were read.
+#[derive(Clone, Copy, Debug)]
+struct Arrival {
+    at: Instant,
+    /// `at` is the kernel's timestamp.
+    kernel: bool,
+}
+
+/// Reads exactly `buf.len()` bytes, tolerating read timeouts, and says when the first of
+/// them arrived; `None` when the peer closed, the fake is stopping or the test dropped the
+/// connection.
+fn read_full(s: &mut TcpStream, buf: &mut [u8], inner: &Inner) -> Option<Arrival> {
     let mut got = 0;
+    let mut first = None;
     while got < buf.len() {
-        if inner.stop.load(Ordering::SeqCst) || inner.drop_now.load(Ordering::SeqCst) {
-            return false;
-        }
-        match s.read(&mut buf[got..]) {
-            Ok(0) => return false,
-            Ok(n) => got += n,
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return false,
-        }
-    }
-    true
-}
-
-/// One frame and when its first bytes arrived (see [`recv_stamped`]).
-struct Frame {
-    body: Vec<u8>,
-    arrived: Instant,
-    /// `arrived` is the kernel's receive timestamp (else the read time).
-    stamped: bool,
-}
-
-/// Reads one length-prefixed frame; `arrived` is the kernel's receive time of the bytes
-/// that carried its length prefix, or the time the prefix was read without a timestamp.
-fn read_frame(s: &mut TcpStream, inner: &Inner) -> Option<Frame> {
-    let mut len = [0u8; 4];
-    let mut got = 0;
-    let mut arrived = None;
-    let mut stamped = false;
-    while got < len.len() {
         if inner.stop.load(Ordering::SeqCst) || inner.drop_now.load(Ordering::SeqCst) {
             return None;
         }
-        match recv_stamped(s, &mut len[got..]) {
+        match recv_stamped(s, &mut buf[got..]) {
             Ok((0, _)) => return None,
             Ok((n, at)) => {
-                if arrived.is_none() {
-                    stamped = at.is_some();
-                    arrived = at.or_else(|| Some(Instant::now()));
-                }
+                first.get_or_insert_with(|| Arrival {
+                    at: at.unwrap_or_else(Instant::now),
+                    kernel: at.is_some(),
+                });
                 got += n;
             }
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
@@ -794,13 +775,25 @@ fn read_frame(s: &mut TcpStream, inner: &Inner) -> Option<Frame> {
             Err(_) => return None,
         }
     }
+    Some(first.unwrap_or(Arrival { at: Instant::now(), kernel: false }))
+}
+
+/// One length-prefixed frame and when the bytes carrying its length prefix arrived.
+struct Frame {
+    body: Vec<u8>,
+    arrived: Arrival,
+}
+
+/// Reads one length-prefixed frame.
+fn read_frame(s: &mut TcpStream, inner: &Inner) -> Option<Frame> {
+    let mut len = [0u8; 4];
+    let arrived = read_full(s, &mut len, inner)?;
     let n = u32::from_be_bytes(len) as usize;
     if n > 16 << 20 {
         return None;
     }
     let mut body = vec![0u8; n];
-    let arrived = arrived.unwrap_or_else(Instant::now);
-    read_full(s, &mut body, inner).then_some(Frame { body, arrived, stamped })
+    read_full(s, &mut body, inner).map(|_| Frame { body, arrived })
 }
 
 /// One `recvmsg` into `buf`: the byte count and, when the socket has `SO_TIMESTAMPNS` on, the
@@ -841,7 +834,7 @@ fn serve(mut s: TcpStream, inner: &Arc<Inner>) {
     let _ = nix::sys::socket::setsockopt(&s, nix::sys::socket::sockopt::ReceiveTimestampns, &true);
     // "API\0" then the version range frame (a TCP probe that sends nothing is not a session).
     let mut magic = [0u8; 4];
-    if !read_full(&mut s, &mut magic, inner) || &magic != b"API\0" {
+    if read_full(&mut s, &mut magic, inner).is_none() || &magic != b"API\0" {
         return;
     }
     {
@@ -871,7 +864,7 @@ fn serve(mut s: TcpStream, inner: &Arc<Inner>) {
         inner.send(&out);
     }
     let session = inner.lock().snap.sessions;
-    while let Some(Frame { body: f, arrived, stamped }) = read_frame(&mut s, inner) {
+    while let Some(Frame { body: f, arrived }) = read_frame(&mut s, inner) {
         if f.len() < 4 {
             continue;
         }
@@ -882,13 +875,13 @@ fn serve(mut s: TcpStream, inner: &Arc<Inner>) {
             let mut st = inner.lock();
             st.snap.frames.push(id);
         }
-        handle(inner, session, id, body, (arrived, stamped));
+        handle(inner, session, id, body, arrived);
         inner.notify();
     }
     let _ = s.shutdown(std::net::Shutdown::Both);
 }
 
-fn handle(inner: &Arc<Inner>, session: u32, id: i32, body: &[u8], arrived: (Instant, bool)) {
+fn handle(inner: &Arc<Inner>, session: u32, id: i32, body: &[u8], arrived: Arrival) {
     match id {
         71 => {
             let m = proto::StartApiRequest::decode(body).unwrap_or_default();
@@ -1203,7 +1196,7 @@ fn market_data(inner: &Arc<Inner>, body: &[u8]) {
     }
 }
 
-fn place_order(inner: &Arc<Inner>, session: u32, body: &[u8], (arrived, stamped): (Instant, bool)) {
+fn place_order(inner: &Arc<Inner>, session: u32, body: &[u8], arrived: Arrival) {
     let Ok(m) = proto::PlaceOrderRequest::decode(body) else { return };
     let o = m.order.unwrap_or_default();
     let c = m.contract.unwrap_or_default();
@@ -1226,8 +1219,8 @@ fn place_order(inner: &Arc<Inner>, session: u32, body: &[u8], (arrived, stamped)
         local_symbol: c.local_symbol.clone().unwrap_or_default(),
         con_id: c.con_id.unwrap_or(0),
         received,
-        arrived: arrived.min(received),
-        kernel_stamped: stamped,
+        arrived: arrived.at.min(received),
+        kernel_stamped: arrived.kernel,
     };
     let mut out: Vec<Vec<u8>> = Vec::new();
     {
