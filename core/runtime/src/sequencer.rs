@@ -296,22 +296,18 @@ impl Sequencer {
             self.source.next_event().map(|o| o.map(Msg::Market))
         };
         match next {
-            Ok(Some(m)) => {
+            Ok(Some(Msg::Market(e))) => {
                 let mut t0 = Clock::now();
-                if let Msg::Market(e) = &m {
-                    self.last_ts = e.ts_recv;
-                    self.due_now = e.ts_recv >= self.due_ts;
-                    if let Some(p) = &self.pacer {
-                        t0 = p.wait(self.events);
-                    }
-                    self.events += 1;
+                self.last_ts = e.ts_recv;
+                self.due_now = e.ts_recv >= self.due_ts;
+                if let Some(p) = &self.pacer {
+                    t0 = p.wait(self.events);
                 }
-                if matches!(m, Msg::Market(_)) {
-                    Some(self.emit(m, t0))
-                } else {
-                    Some(self.side(m, t0))
-                }
+                self.events += 1;
+                Some(self.emit(Msg::Market(e), t0))
             }
+            // A recorded side input (a journal replay).
+            Ok(Some(m)) => Some(self.side(m, Clock::now())),
             Ok(None) => {
                 self.source_done = true;
                 self.poll_side().map(|m| self.side(m, Clock::now()))
