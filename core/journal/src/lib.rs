@@ -340,9 +340,4 @@ impl JournalError {
 }
 
 /// Wall-clock now, ns since the UNIX epoch (0 if the clock is before the epoch).
-pub fn unix_now_ns() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
-}
+pub use mia_runtime::clock::wall_ns as unix_now_ns;

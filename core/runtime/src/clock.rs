@@ -1,7 +1,17 @@
-//! The low-overhead monotonic clock used only for latency measurement (never for decisions).
+//! The low-overhead monotonic clock used only for latency measurement (never for decisions),
+//! and [`wall_ns`], the one reading of the wall clock for stamps taken at the edges.
 
 use std::sync::OnceLock;
 use std::time::Instant;
+
+/// The wall clock, UTC ns since the UNIX epoch (0 before the epoch, saturating after year
+/// 2554): the clock of a live feed's `ts_recv`, of a live session's `Timer` inputs, of journal
+/// and status-file stamps. Never read by a decision (decisions read event time).
+pub fn wall_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
 
 /// Monotonic clock for latency measurement (never for decisions).
 ///

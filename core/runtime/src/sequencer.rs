@@ -61,9 +61,7 @@ impl FeedProbe {
     fn new(m: Arc<LiveMetrics>) -> Self {
         Clock::init();
         let anchor_ticks = Clock::now();
-        let anchor_wall_ns = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
+        let anchor_wall_ns = crate::clock::wall_ns();
         Self { m, anchor_ticks, anchor_wall_ns, tap_drops: 0 }
     }
 
@@ -245,10 +243,11 @@ impl Sequencer {
                         // The idle path only: a clock read per empty poll.
                         let now = std::time::Instant::now();
                         if now.duration_since(*quiet_since.get_or_insert(now)) >= period {
-                            let wall = std::time::SystemTime::now()
-                                .duration_since(std::time::UNIX_EPOCH)
-                                .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
-                            let timer = Control { kind: ControlKind::Timer, arg: wall, ..Control::default() };
+                            let timer = Control {
+                                kind: ControlKind::Timer,
+                                arg: crate::clock::wall_ns(),
+                                ..Control::default()
+                            };
                             return Next::Side(Msg::Control(timer));
                         }
                     }
@@ -418,9 +417,7 @@ mod tests {
             feed.push(FeedItem::Event(Event::trade(5, 5, Side::Bid, 1, 1, 0))).expect("room");
             let first = done_rx.recv_timeout(std::time::Duration::from_secs(20));
             assert!(matches!(first, Ok(Msg::Market(e)) if e.ts_recv == 5), "{first:?}");
-            let before = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64);
+            let before = crate::clock::wall_ns();
             std::thread::sleep(std::time::Duration::from_millis(100));
             side.push(Msg::Control(Control { kind: ControlKind::Kill, ..Control::default() })).expect("room");
             let mut timers = Vec::new();
@@ -501,11 +498,7 @@ mod tests {
         let mut s = Sequencer::new(Box::new(SliceSource::new(ev)), vec![rx], None, 0);
         let m = Arc::new(LiveMetrics::new());
         s.attach_metrics(Arc::clone(&m));
-        let wall = || {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64)
-        };
+        let wall = crate::clock::wall_ns;
         let before = wall();
         tx.push(Msg::Control(Control { kind: ControlKind::Kill, ..Control::default() })).unwrap();
         while s.next_input().is_some() {}

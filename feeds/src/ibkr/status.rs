@@ -98,13 +98,8 @@ impl FeedStatus {
     }
 }
 
-/// The local clock, ns since the UNIX epoch.
-pub fn now_ns() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
+/// The local clock, ns since the UNIX epoch (the runtime's one wall-clock reading).
+pub use mia_runtime::clock::wall_ns as now_ns;
 
 #[cfg(test)]
 mod tests {

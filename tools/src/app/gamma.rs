@@ -119,9 +119,7 @@ impl GammaPublisher {
     /// The journal cannot be written (nothing is announced then), or the control ring is full.
     pub fn publish(&mut self, levels: &GammaLevels) -> Result<u64> {
         let n = self.next;
-        let unix_ns = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
+        let unix_ns = mia_runtime::clock::wall_ns();
         self.journal.append(n, unix_ns, levels, true)?;
         self.board.publish(n, levels);
         let c = Control { kind: ControlKind::GammaPublished, arg: n, ..Control::default() };

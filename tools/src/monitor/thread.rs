@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// Name of the status file in a run directory.
 pub const STATUS_FILE: &str = "status.json";
@@ -96,10 +96,8 @@ impl StatusFile {
     }
 }
 
-/// Wall clock, UTC ns.
-pub fn wall_ns() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
-}
+/// Wall clock, UTC ns (the runtime's one wall-clock reading).
+pub use mia_runtime::clock::wall_ns;
 
 /// What a stopped monitor reports.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]

@@ -253,10 +253,7 @@ fn bump(a: &AtomicU64) {
     a.fetch_add(1, Ordering::Relaxed);
 }
 
-/// Wall clock, ns since the UNIX epoch.
-fn now_ns() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
-}
+use mia_runtime::clock::wall_ns as now_ns;
 
 /// The credentials sent at logon and with every order.
 #[derive(Clone, Debug, Default)]
