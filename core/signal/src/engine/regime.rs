@@ -584,18 +584,18 @@ fn swings(ring: &BarRing, structure_bars: usize, w: usize) -> (u32, u32, u32, u3
     // The bars the test reads (the window and up to `w` before it), copied once into arrays
     // in time order: the same comparisons without a ring lookup per neighbour.
     let first = (len - n).saturating_sub(w);
+    // Invariant: m ≤ structure_bars + swing_width ≤ SWING_COPY (both capped by the detector).
     let m = len - first;
-    if m <= SWING_COPY {
-        let (mut hs, mut ls) = ([0 as Px; SWING_COPY], [0 as Px; SWING_COPY]);
-        for k in 0..m {
-            (hs[k], ls[k]) = chrono(ring, len, first + k).map_or((0, 0), |b| (b.high, b.low));
-        }
-        return swings_of(&hs[..m], &ls[..m], m - n, w, first);
+    debug_assert!(m <= SWING_COPY, "swings over {m} bars");
+    let (mut hs, mut ls) = ([0 as Px; SWING_COPY], [0 as Px; SWING_COPY]);
+    for k in 0..m {
+        (hs[k], ls[k]) = chrono(ring, len, first + k).map_or((0, 0), |b| (b.high, b.low));
     }
-    swings_by_ring(ring, n, w)
+    swings_of(&hs[..m], &ls[..m], m - n, w, first)
 }
 
-/// Bars [`swings`] copies at most (a larger `swing_width` takes the ring path).
+/// Bars [`swings`] copies at most: `structure_bars` and `swing_width` are each capped at
+/// [`RANGE_CAP`] by [`RegimeDetector::new`].
 const SWING_COPY: usize = 2 * RANGE_CAP;
 
 /// [`swings`] over the highs `hs` and lows `ls` (time order) of the bars from chronological
@@ -639,7 +639,9 @@ fn swings_of(hs: &[Px], ls: &[Px], from: usize, w: usize, first: usize) -> (u32,
     (hh, lh, hl, ll)
 }
 
-/// [`swings`] read from the ring directly (the newest `n` bars).
+/// [`swings`] read from the ring directly (the newest `n` bars): the reference the copying
+/// version is tested against.
+#[cfg(test)]
 fn swings_by_ring(ring: &BarRing, n: usize, w: usize) -> (u32, u32, u32, u32) {
     let len = ring.len();
     let (mut hh, mut lh, mut hl, mut ll) = (0, 0, 0, 0);
@@ -873,6 +875,7 @@ impl RegimeDetector {
         c.structure_bars = c.structure_bars.clamp(1, RANGE_CAP);
         c.range_bars = c.range_bars.clamp(1, RANGE_CAP);
         c.slope_bars = c.slope_bars.clamp(2, RANGE_CAP);
+        c.swing_width = c.swing_width.clamp(1, RANGE_CAP);
         c.min_bars = c.min_bars.max(1);
         let implications = REGIMES.map(|r| cfg.implications.resolve(r));
         Self {
