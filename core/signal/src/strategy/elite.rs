@@ -114,6 +114,10 @@ pub struct DecisionRow {
     pub dir: i8,
     /// With outcome NoSetup: 1 + the strategy's `SetupReject` code (0 = none).
     pub setup_reject: u8,
+    /// The decision bar's close `P`.
+    pub close: Px,
+    /// The range detector's support and resistance (0 when no range was measured).
+    pub range_sr: [Px; 2],
 }
 
 /// The decision trace as CSV (header names the columns).
@@ -122,7 +126,7 @@ pub fn decisions_csv(d: &[DecisionRow]) -> String {
     use crate::engine::types::REJECT_REASONS;
     use std::fmt::Write;
     let mut s = String::from(
-        "ts_ns,regime,regime_conf,trend_strength,bull,bear,vwap_slope,range,c_long,c_short,s,m,phase_mult,outcome,dir,setup_reject\n",
+        "ts_ns,regime,regime_conf,trend_strength,bull,bear,vwap_slope,range,c_long,c_short,s,m,phase_mult,outcome,dir,setup_reject,close,range_support,range_resistance\n",
     );
     for x in d {
         let regime = REGIMES.get(usize::from(x.regime)).map_or("warmup", |r| r.key());
@@ -137,7 +141,7 @@ pub fn decisions_csv(d: &[DecisionRow]) -> String {
         };
         let _ = writeln!(
             s,
-            "{},{},{:.3},{:.3},{},{},{:.3},{},{:.4},{:.4},{:.4},{:.4},{:.2},{},{},{}",
+            "{},{},{:.3},{:.3},{},{},{:.3},{},{:.4},{:.4},{:.4},{:.4},{:.2},{},{},{},{},{},{}",
             x.ts,
             regime,
             x.regime_conf,
@@ -153,7 +157,10 @@ pub fn decisions_csv(d: &[DecisionRow]) -> String {
             x.phase_mult,
             outcome,
             x.dir,
-            setup
+            setup,
+            to_f64(x.close),
+            to_f64(x.range_sr[0]),
+            to_f64(x.range_sr[1])
         );
     }
     s
@@ -223,6 +230,7 @@ impl EliteStrategy {
         m: Option<f64>,
         phase_mult: f64,
         d: &crate::engine::generator::Decision,
+        close: Px,
     ) {
         let (outcome, dir) = match (d.exit, d.entry) {
             (Some(x), _) => (1, x.dir),
@@ -245,6 +253,7 @@ impl EliteStrategy {
             phase_mult: phase_mult as f32,
             outcome,
             setup_reject: d.setup_reject.map_or(0, |r| r as u8 + 1),
+            close,
             dir: match dir {
                 Direction::Long => 1,
                 Direction::Short => -1,
@@ -260,6 +269,7 @@ impl EliteStrategy {
             row.bear = r.trend.bear().min(255) as u8;
             row.vwap_slope = r.trend.vwap_slope as f32;
             row.range = r.range.detected;
+            row.range_sr = [r.range.support, r.range.resistance];
         }
         self.trace[self.n_trace] = row;
         self.n_trace += 1;
@@ -463,7 +473,7 @@ impl EliteStrategy {
                 != 0,
         };
         let d = self.generator.decide(&inputs);
-        self.record_decision(cx.ts, regime_out.as_ref(), confluence, s, mtf, inputs.phase_mult, &d);
+        self.record_decision(cx.ts, regime_out.as_ref(), confluence, s, mtf, inputs.phase_mult, &d, bar.close);
         let msg = match (d.exit, d.entry) {
             (Some(x), _) => x,
             (None, Ok(e)) => e,
