@@ -473,7 +473,16 @@ impl EliteStrategy {
                 != 0,
         };
         let d = self.generator.decide(&inputs);
-        self.record_decision(cx.ts, regime_out.as_ref(), confluence, s, mtf, inputs.phase_mult, &d, bar.close);
+        self.record_decision(
+            cx.ts,
+            regime_out.as_ref(),
+            confluence,
+            s,
+            mtf,
+            inputs.phase_mult,
+            &d,
+            bar.close,
+        );
         let msg = match (d.exit, d.entry) {
             (Some(x), _) => x,
             (None, Ok(e)) => e,
