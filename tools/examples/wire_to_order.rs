@@ -10,11 +10,12 @@
 //!
 //! ```text
 //! cargo run --release -p mia-tools --features latency-probe --example wire_to_order -- \
-//!     [--ticks N] [--idle spin,yield,sleep_us] [--cores READER,MD,ORDERS]
+//!     [--ticks N] [--idle spin,yield,sleep_us] [--fuse never,always] [--cores READER,MD,ORDERS]
 //! ```
 //!
-//! One session per idle policy listed (default: `sleep_us,yield,spin`, so one command gives
-//! the before/after comparison), each against a fresh fake. Hops are stamped on one monotonic
+//! One session per idle policy and `[ibkr] fuse` setting listed (defaults: `sleep_us,yield,spin`
+//! and `never,always`, so one command gives the before/after comparison), each against a fresh
+//! fake. Fused, the market-data and order "threads" of the hops below are the pipeline's. Hops are stamped on one monotonic
 //! clock: the fake's write (just before `write`), the market-data thread's receipt of the item
 //! from ibapi and its push into the feed ring (`mia_feeds::ibkr::probe`, compiled only with the
 //! `latency-probe` feature), the order thread's pop of the intent and the return of ibapi's
@@ -30,7 +31,7 @@
 //! once per decision), so the figures can be read against what the kernel costs.
 
 use mia_feeds::ibkr::fake::{FakeConfig, FakeTws};
-use mia_feeds::ibkr::{probe, IdlePolicy};
+use mia_feeds::ibkr::{probe, Fuse, IdlePolicy};
 use mia_signal::strategy::registry::StrategyKind;
 use mia_tools::app::config::Config;
 use mia_tools::app::input::Input;
@@ -49,6 +50,7 @@ const T0: i64 = 1_796_137_200;
 struct Args {
     ticks: usize,
     policies: Vec<IdlePolicy>,
+    fuses: Vec<Fuse>,
     cores: [i32; 3],
 }
 
@@ -56,6 +58,7 @@ fn parse_args() -> Result<Args, String> {
     let mut a = Args {
         ticks: 4_000,
         policies: vec![IdlePolicy::SleepUs, IdlePolicy::Yield, IdlePolicy::Spin],
+        fuses: vec![Fuse::Never, Fuse::Always],
         cores: [-1, -1, -1],
     };
     let mut it = std::env::args().skip(1);
@@ -64,6 +67,7 @@ fn parse_args() -> Result<Args, String> {
         match k.as_str() {
             "--ticks" => a.ticks = v.parse().map_err(|e| format!("--ticks {v}: {e}"))?,
             "--idle" => a.policies = v.split(',').map(IdlePolicy::parse).collect::<Result<_, _>>()?,
+            "--fuse" => a.fuses = v.split(',').map(Fuse::parse).collect::<Result<_, _>>()?,
             "--cores" => {
                 let c: Vec<i32> = v
                     .split(',')
@@ -74,7 +78,11 @@ fn parse_args() -> Result<Args, String> {
                     .try_into()
                     .map_err(|_| format!("--cores {v}: give READER,MD,ORDERS (-1 = unpinned)"))?;
             }
-            _ => return Err(format!("unknown argument {k} (--ticks N, --idle LIST, --cores R,M,O)")),
+            _ => {
+                return Err(format!(
+                    "unknown argument {k} (--ticks N, --idle LIST, --fuse LIST, --cores R,M,O)"
+                ))
+            }
         }
     }
     Ok(a)
@@ -130,7 +138,7 @@ fn calibrate(n: usize) -> std::io::Result<(Vec<f64>, Vec<f64>)> {
     Ok((sent.iter().zip(&got).map(|(s, g)| g.saturating_sub(*s) as f64 / 1e3).collect(), call))
 }
 
-fn config(port: u16, dir: &std::path::Path, policy: IdlePolicy, cores: [i32; 3]) -> Config {
+fn config(port: u16, dir: &std::path::Path, policy: IdlePolicy, fuse: Fuse, cores: [i32; 3]) -> Config {
     let mut cfg = Config::default();
     cfg.signal.strategy = StrategyKind::Threshold;
     cfg.signal.threshold.cooldown_ms = 0;
@@ -149,6 +157,7 @@ fn config(port: u16, dir: &std::path::Path, policy: IdlePolicy, cores: [i32; 3])
     cfg.ibkr.request_timeout_ms = 10_000;
     cfg.ibkr.chain.refresh_secs = 3_600;
     cfg.ibkr.idle = policy;
+    cfg.ibkr.fuse = fuse;
     [cfg.ibkr.reader_core, cfg.ibkr.md_core, cfg.ibkr.orders_core] = cores;
     // Every market order fills at once (the fake's auto-fill): keep risk from stopping the run
     // on rates, trade counts and the commissions it pays.
@@ -160,15 +169,15 @@ fn config(port: u16, dir: &std::path::Path, policy: IdlePolicy, cores: [i32; 3])
     cfg
 }
 
-/// One session under `policy`; prints its table.
-fn session(args: &Args, policy: IdlePolicy) -> Result<(), String> {
+/// One session under `policy` and `fuse`; prints its table.
+fn session(args: &Args, policy: IdlePolicy, fuse: Fuse) -> Result<(), String> {
     probe::reset();
     let fake = Arc::new(
         FakeTws::start(FakeConfig { auto_fill_market: Some(6010.125), ..FakeConfig::default() })
             .map_err(|e| format!("fake TWS: {e}"))?,
     );
     let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
-    let cfg = config(fake.port(), dir.path(), policy, args.cores);
+    let cfg = config(fake.port(), dir.path(), policy, fuse, args.cores);
     let ticks = args.ticks;
     // Write instants of every frame, in order: item i of the market-data thread is frame i.
     let writes: Arc<Mutex<Vec<u64>>> = Arc::new(Mutex::new(Vec::with_capacity(2 * ticks + 200)));
@@ -269,8 +278,9 @@ fn session(args: &Args, policy: IdlePolicy) -> Result<(), String> {
     }
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
-        "\nidle = {:<8} {} decisions ({} PlaceOrders, {} with a kernel arrival stamp, {} frames written {} ms apart, {} items received, {} orders in the summary{}); load {}",
+        "\nidle = {:<8} fuse = {:<6} {} decisions ({} PlaceOrders, {} with a kernel arrival stamp, {} frames written {} ms apart, {} items received, {} orders in the summary{}); load {}",
         policy.label(),
+        fuse.label(),
         hops[0].len(),
         placed.len(),
         placed.iter().filter(|p| p.kernel_stamped).count(),
@@ -343,9 +353,11 @@ fn main() {
         Err(e) => eprintln!("calibration failed: {e}"),
     }
     for &p in &args.policies {
-        if let Err(e) = session(&args, p) {
-            eprintln!("wire_to_order ({}): {e}", p.label());
-            std::process::exit(1);
+        for &f in &args.fuses {
+            if let Err(e) = session(&args, p, f) {
+                eprintln!("wire_to_order ({}, fuse {}): {e}", p.label(), f.label());
+                std::process::exit(1);
+            }
         }
     }
 }

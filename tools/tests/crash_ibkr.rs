@@ -138,7 +138,7 @@ fn kill_9_then_restart_recovers_the_journal_and_reconciles_without_duplicates() 
         &cfg,
         format!(
             "[live]\nenabled = true\ndata = \"ibkr\"\nvenue = \"ibkr\"\nstop_grace_ms = 500\nstate_dir = {state:?}\n\
-             [ibkr]\nport = {}\nidle = \"sleep_us\"\ndepth_levels = 0\nconnect_timeout_ms = 10000\nrequest_timeout_ms = 10000\n\
+             [ibkr]\nport = {}\nidle = \"sleep_us\"\nfuse = \"always\"\ndepth_levels = 0\nconnect_timeout_ms = 10000\nrequest_timeout_ms = 10000\n\
              [ibkr.chain]\nrefresh_secs = 3600\n\
              [signal]\nstrategy = \"threshold\"\n[signal.threshold]\ncooldown_ms = 2000\n\
              [risk]\nsession_windows = [\"00:00-24:00\"]\n",
@@ -171,6 +171,10 @@ fn kill_9_then_restart_recovers_the_journal_and_reconciles_without_duplicates() 
     first.wait_for("the fill in the first journal", &fake, || {
         !common::filled_reports(&common::journal_msgs(&run1).0).is_empty()
     });
+    // Both edges ran on the pipeline's thread (`fuse = "always"`; `paper_ibkr` covers the
+    // edge threads): the bracket went out and the fill came back through the fused polls.
+    let text1 = std::fs::read_to_string(&log1).unwrap_or_default();
+    assert!(text1.contains("ibkr: edges on the pipeline thread"), "{text1}");
     let mut killed = first.child.take().expect("running");
     killed.kill().expect("kill -9");
     let status = killed.wait().expect("reaped");

@@ -4,6 +4,7 @@
 //! comes from the environment and never reaches the journal or the summary.
 
 use mia_feeds::ibkr::fake::{FakeConfig, FakeTws};
+use mia_feeds::ibkr::Fuse;
 use mia_tools::app::config::Config;
 use mia_tools::app::input::Input;
 use mia_tools::app::live::{run_live, DataKind, LiveMode, LiveOptions};
@@ -36,6 +37,14 @@ fn opts(input: Input, cfg: Config, run_mode: RunMode, out: &Path) -> SessionOpti
 fn paper_on_ibkr_data_runs_journals_and_replays() {
     // Edition 2021 `set_var`; this test binary has one test, so no other thread reads it.
     std::env::set_var("MIA_IBKR_ACCOUNT", ACCOUNT);
+    // The market-data edge on a thread of its own, then fused into the pipeline's thread
+    // (`[ibkr] fuse`): the same session either way.
+    for fuse in [Fuse::Never, Fuse::Always] {
+        paper_session(fuse);
+    }
+}
+
+fn paper_session(fuse: Fuse) {
     let fake = std::sync::Arc::new(FakeTws::start(FakeConfig::default()).expect("fake TWS"));
     let dir = tempfile::tempdir().expect("tmp");
     let mut cfg = Config::default();
@@ -48,6 +57,7 @@ fn paper_on_ibkr_data_runs_journals_and_replays() {
     cfg.ibkr.chain.refresh_secs = 3_600;
     // Polite on a 2-core CI box (the product default `spin` is for isolated cores).
     cfg.ibkr.idle = mia_feeds::ibkr::IdlePolicy::SleepUs;
+    cfg.ibkr.fuse = fuse;
     let out = dir.path().join("paper");
 
     // The market: once subscribed, the fake streams quotes and trades until the session has
@@ -76,9 +86,9 @@ fn paper_on_ibkr_data_runs_journals_and_replays() {
         speed: None,
         live_flag: false,
     };
-    let s = run_live(live).expect("paper on IBKR");
+    let s = run_live(live).unwrap_or_else(|e| panic!("paper on IBKR, fuse {}: {e:#}", fuse.label()));
     feeder.join().expect("feeder");
-    assert_eq!(s.events, EVENTS);
+    assert_eq!(s.events, EVENTS, "fuse {}", fuse.label());
     assert!(s.source.contains("ibkr ESZ6"), "front month by the roll rule: {}", s.source);
     let text = std::fs::read_to_string(out.join("summary.txt")).expect("summary");
     assert!(text.contains("run: paper"), "{text}");

@@ -13,7 +13,7 @@
 use crate::clock::Clock;
 use crate::metrics::LiveMetrics;
 use crate::pipeline::tap::Tap;
-use crate::source::{EventSource, SourceError};
+use crate::source::{EventSource, LivePoll, SourceError};
 use mia_model::msg::{Control, ControlKind, Envelope, Msg};
 use std::sync::Arc;
 
@@ -80,6 +80,16 @@ impl FeedProbe {
     }
 }
 
+impl Drop for Sequencer {
+    /// The stream is over (the pipeline drops its sequencer after the last envelope): the
+    /// fused edges send what the last passes left for them and release their resources.
+    fn drop(&mut self) {
+        for p in self.polls.iter_mut() {
+            p.finish();
+        }
+    }
+}
+
 /// What a live wait produced.
 enum Next {
     Source(Result<Option<Msg>, SourceError>),
@@ -105,6 +115,8 @@ pub struct Sequencer {
     idle_spins: u32,
     /// A quiet live source gets a `Timer` input after this long without input (None: never).
     live_timer: Option<std::time::Duration>,
+    /// Edges fused into this thread ([`Sequencer::fuse`]), polled with a live source.
+    polls: Vec<Box<dyn LivePoll>>,
     /// Controls scheduled at event times (see [`Sequencer::schedule`]), in time order.
     schedule: Vec<(u64, Control)>,
     /// Index of the next scheduled control.
@@ -141,6 +153,7 @@ impl Sequencer {
             source_done: false,
             probe: None,
             error: None,
+            polls: Vec::new(),
             schedule: Vec::new(),
             next_due: 0,
             due_ts: u64::MAX,
@@ -218,6 +231,16 @@ impl Sequencer {
         env
     }
 
+    /// Runs `polls` on this thread: each is polled before every poll of a live source and
+    /// finished when the stream ends (see [`LivePoll`]). A sequencer with fused edges always
+    /// takes the polling path (a source that never pends is then read one event per poll),
+    /// so an edge is never starved by a source that blocks; a recorded source (a journal
+    /// replay) has no broker edge and ignores them.
+    pub fn fuse(&mut self, polls: Vec<Box<dyn LivePoll>>) {
+        self.polls.extend(polls);
+        self.live |= !self.polls.is_empty();
+    }
+
     /// While a live source has nothing, spin `spins` polls, then yield the core between polls
     /// (`[pipeline] idle_spins`: small on a shared machine, large on isolated cores).
     pub fn set_idle_spins(&mut self, spins: u32) {
@@ -232,6 +255,11 @@ impl Sequencer {
         // When this wait found the source empty first (read lazily: no clock read per input).
         let mut quiet_since: Option<std::time::Instant> = None;
         loop {
+            // Fused edges first: an intent of the last pass goes out, then what the broker
+            // sent is mapped into the feed ring the source reads.
+            for p in self.polls.iter_mut() {
+                p.poll();
+            }
             match self.source.poll_event() {
                 Ok(std::task::Poll::Ready(o)) => return Next::Source(Ok(o.map(Msg::Market))),
                 Err(e) => return Next::Source(Err(e)),
@@ -350,6 +378,67 @@ mod tests {
         }
         assert_eq!(seen, ["m0", "m10", "m20", "Kill@20#3", "Flatten@20#4", "m30"]);
         assert_eq!(s.inputs(), 6, "the one due past the end is not sequenced");
+    }
+
+    /// A fused edge that is the feed itself: it pushes the next event into the ring the
+    /// source reads when polled, and counts its polls and finishes.
+    struct FeedPoll {
+        feed: rtrb::Producer<crate::source::FeedItem>,
+        next: u64,
+        polls: std::sync::Arc<std::sync::atomic::AtomicU64>,
+        finished: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    }
+
+    impl LivePoll for FeedPoll {
+        fn poll(&mut self) -> bool {
+            self.polls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.next += 1;
+            self.feed
+                .push(crate::source::FeedItem::Event(Event::trade(self.next, self.next, Side::Bid, 1, 1, 0)))
+                .is_ok()
+        }
+
+        fn finish(&mut self) {
+            self.finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// The fused feed runs on the sequencer's thread: behind a capped source (a session with
+    /// `max_events`) and behind a source that never pends alike, the sequencer polls it and
+    /// finishes it once when it is dropped.
+    #[test]
+    fn fused_edges_are_polled_on_the_sequencer_thread_and_finished_once() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let polls = std::sync::Arc::new(AtomicU64::new(0));
+        let finished = std::sync::Arc::new(AtomicU64::new(0));
+        let (feed, src) = crate::source::RingSource::pair("fused", 4);
+        let capped = crate::source::TakeSource::new(Box::new(src), 50);
+        let mut s = Sequencer::new(Box::new(capped), Vec::new(), None, 0);
+        let edge = FeedPoll { feed, next: 0, polls: polls.clone(), finished: finished.clone() };
+        s.fuse(vec![Box::new(edge)]);
+        let mut ts = Vec::new();
+        while let Some(env) = s.next_input() {
+            if let Msg::Market(e) = env.msg {
+                ts.push(e.ts_recv);
+            }
+        }
+        assert_eq!(ts, (1..=50).collect::<Vec<_>>(), "every event the edge mapped, in order, up to the cap");
+        assert!(polls.load(Ordering::Relaxed) >= 50);
+        assert_eq!(finished.load(Ordering::Relaxed), 0, "not before the sequencer is dropped");
+        drop(s);
+        assert_eq!(finished.load(Ordering::Relaxed), 1);
+
+        let evs: &'static [Event] = Box::leak(events(3).into_boxed_slice());
+        let (feed, _unused) = crate::source::RingSource::pair("unused", 4);
+        let mut s = Sequencer::new(Box::new(SliceSource::new(evs)), Vec::new(), None, 0);
+        let polls = std::sync::Arc::new(AtomicU64::new(0));
+        s.fuse(vec![Box::new(FeedPoll { feed, next: 0, polls: polls.clone(), finished: finished.clone() })]);
+        let mut n = 0;
+        while s.next_input().is_some() {
+            n += 1;
+        }
+        assert_eq!(n, 3);
+        assert!(polls.load(Ordering::Relaxed) >= 3, "a source that never pends still polls the edge");
     }
 
     /// A sequencer on its own thread over a live ring source and one side ring; every

@@ -73,6 +73,21 @@ pub trait EventSource: Send {
     }
 }
 
+/// Work a live session runs on the sequencer's own thread instead of a thread of its own: a
+/// broker edge "fused" into the pipeline thread on a machine with too few cores for one
+/// thread per edge (`[ibkr] fuse`). The sequencer calls [`poll`](LivePoll::poll) on each
+/// poll of a live source (so before every market event, and while the feed is quiet), in
+/// registration order, and [`finish`](LivePoll::finish) once when the stream has ended.
+/// A poll must not block: it moves what is ready (a broker message into the feed ring, an
+/// order intent onto the wire) and returns.
+pub trait LivePoll: Send {
+    /// One non-blocking round; true when it did something.
+    fn poll(&mut self) -> bool;
+
+    /// The stream has ended (nothing will be sequenced any more): last sends, then release.
+    fn finish(&mut self) {}
+}
+
 /// An [`EventSource`] over an in-memory slice of events (tests, benches).
 pub struct SliceSource<'a> {
     events: &'a [Event],
@@ -139,6 +154,24 @@ impl EventSource for TakeSource {
 
     fn has_recorded_inputs(&self) -> bool {
         self.inner.has_recorded_inputs()
+    }
+
+    // A live feed stays live under the cap: the sequencer keeps polling it (and the side
+    // inputs, and any fused edge) instead of blocking in `next_event`.
+    fn may_pend(&self) -> bool {
+        self.inner.may_pend()
+    }
+
+    #[inline]
+    fn poll_event(&mut self) -> Result<std::task::Poll<Option<Event>>, SourceError> {
+        if self.left == 0 {
+            return Ok(std::task::Poll::Ready(None));
+        }
+        let p = self.inner.poll_event()?;
+        if matches!(p, std::task::Poll::Ready(Some(_))) {
+            self.left -= 1;
+        }
+        Ok(p)
     }
 }
 
@@ -296,6 +329,22 @@ mod tests {
         assert!(matches!(t.next_event(), Ok(Some(_))));
         assert!(matches!(t.next_event(), Ok(None)));
         assert_eq!(t.describe(), "memory");
+    }
+
+    #[test]
+    fn take_keeps_a_live_feed_live() {
+        let ev = <Event as mia_model::fixed_vec::Blank>::BLANK;
+        let (mut tx, src) = RingSource::pair("ibkr ESZ6", 8);
+        let mut t = TakeSource::new(Box::new(src), 2);
+        assert!(t.may_pend(), "a capped live feed still pends");
+        assert_eq!(t.poll_event(), Ok(std::task::Poll::Pending), "an empty ring does not count");
+        for _ in 0..3 {
+            tx.push(FeedItem::Event(ev)).expect("room");
+        }
+        assert_eq!(t.poll_event(), Ok(std::task::Poll::Ready(Some(ev))));
+        assert_eq!(t.poll_event(), Ok(std::task::Poll::Ready(Some(ev))));
+        assert_eq!(t.poll_event(), Ok(std::task::Poll::Ready(None)), "the cap ends the stream");
+        assert!(!TakeSource::new(Box::new(SliceSource::new(&[])), 1).may_pend());
     }
 
     #[test]

@@ -237,6 +237,53 @@ pub struct IbkrConfig {
     pub md_core: i32,
     /// Core of the order edge thread (`mia-ibkr-orders`); −1 = not pinned.
     pub orders_core: i32,
+    /// Whether the market-data and order edges run on the pipeline's thread instead of a
+    /// thread each (see [`Fuse`]).
+    pub fuse: Fuse,
+}
+
+/// Where the market-data and order edges run (`[ibkr] fuse`).
+///
+/// A tick that leads to an order crosses every thread on its way: ibapi's reader, the
+/// market-data edge, the pipeline, the order edge. Each hand-off costs a cache-line transfer
+/// when the two threads have cores of their own, and a wait for a time slice when they share
+/// one. Fused, the sequencer polls both edges itself between inputs (an inline pipeline
+/// only), so a tick crosses one hand-off (ibapi's reader → the pipeline thread) and the
+/// order is written by the thread that decided it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fuse {
+    /// Fused when no edge thread is pinned (`md_core` and `orders_core` both −1) and the
+    /// process may use fewer than [`SPIN_MIN_CORES`] cores; a thread each otherwise.
+    Auto,
+    /// Always fused (an inline pipeline; a threaded one keeps the edge threads).
+    Always,
+    /// A thread each (`mia-ibkr-md`, `mia-ibkr-orders`).
+    Never,
+}
+
+impl Fuse {
+    /// The label used in the config.
+    pub fn label(self) -> &'static str {
+        match self {
+            Fuse::Auto => "auto",
+            Fuse::Always => "always",
+            Fuse::Never => "never",
+        }
+    }
+
+    /// Parses a config or command-line value.
+    ///
+    /// # Errors
+    /// Not one of `auto`, `always`, `never`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(Fuse::Auto),
+            "always" => Ok(Fuse::Always),
+            "never" => Ok(Fuse::Never),
+            _ => Err(format!("fuse: unknown value {s:?} (auto, always, never)")),
+        }
+    }
 }
 
 impl Default for IbkrConfig {
@@ -261,6 +308,7 @@ impl Default for IbkrConfig {
             reader_core: -1,
             md_core: -1,
             orders_core: -1,
+            fuse: Fuse::Auto,
         }
     }
 }
@@ -292,6 +340,17 @@ impl IbkrConfig {
             IdlePolicy::Auto => IdlePolicy::Yield,
             p => p,
         }
+    }
+
+    /// True when the edges run fused into an inline pipeline's thread on a host where the
+    /// process may use `cores` cores (see [`Fuse`]).
+    pub fn fused(&self, cores: usize, inline: bool) -> bool {
+        inline
+            && match self.fuse {
+                Fuse::Always => true,
+                Fuse::Never => false,
+                Fuse::Auto => self.md_core < 0 && self.orders_core < 0 && cores < SPIN_MIN_CORES,
+            }
     }
 
     /// The idle wait of an edge thread under `idle` (resolved on this host) / `idle_sleep_us`.
@@ -402,6 +461,28 @@ mod tests {
         {
             assert!(errs.iter().any(|e| e.contains(field)), "{field} missing from {errs:?}");
         }
+    }
+
+    #[test]
+    fn the_edges_fuse_on_small_hosts_unless_pinned_or_told() {
+        let c = IbkrConfig::default();
+        assert_eq!(c.fuse, Fuse::Auto, "the default");
+        assert!(c.fused(2, true), "auto: a 2-core host fuses");
+        assert!(!c.fused(SPIN_MIN_CORES, true), "auto: a host with cores to spare keeps the threads");
+        assert!(!c.fused(2, false), "a threaded pipeline never fuses");
+        let pinned = IbkrConfig { md_core: 1, ..IbkrConfig::default() };
+        assert!(!pinned.fused(2, true), "auto: a pinned edge keeps its thread");
+        let always = IbkrConfig { fuse: Fuse::Always, md_core: 1, ..IbkrConfig::default() };
+        assert!(always.fused(64, true) && !always.fused(64, false));
+        let never = IbkrConfig { fuse: Fuse::Never, ..IbkrConfig::default() };
+        assert!(!never.fused(1, true));
+        for f in [Fuse::Auto, Fuse::Always, Fuse::Never] {
+            assert_eq!(Fuse::parse(f.label()), Ok(f));
+            let c: IbkrConfig = toml::from_str(&format!("fuse = \"{}\"\n", f.label())).expect("parses");
+            assert_eq!(c.fuse, f);
+        }
+        assert!(Fuse::parse("sometimes").is_err_and(|e| e.contains("auto, always, never")));
+        assert!(toml::from_str::<IbkrConfig>("fuse = \"sometimes\"\n").is_err());
     }
 
     #[test]

@@ -236,7 +236,7 @@ pub(crate) fn push(feed: &mut rtrb::Producer<FeedItem>, status: &FeedStatus, e: 
     }
 }
 
-pub(crate) use thread::run;
+pub(crate) use thread::{run, MdLoop, Step};
 
 mod thread {
     use super::*;
@@ -302,40 +302,91 @@ mod thread {
         }
     }
 
-    /// The market-data thread's body. Returns `Ok` after pushing [`FeedItem::End`] on a
-    /// requested stop; `Err` (without `End`, so the source reports a dead feed) when the
-    /// client gave up reconnecting.
-    pub(crate) fn run(
+    /// What one round of the market-data loop did.
+    pub(crate) enum Step {
+        /// Items were mapped and pushed (or a notice handled).
+        Busy,
+        /// Nothing arrived.
+        Idle,
+        /// No subscription to poll: a resubscription or a reconnection is pending (the thread
+        /// form sleeps between such rounds).
+        Waiting,
+        /// The loop ended: `Ok` after pushing [`FeedItem::End`] on a requested stop (or when
+        /// the ring's reader is gone); `Err` (without `End`, so the source reports a dead
+        /// feed) when the client gave up reconnecting.
+        Done(Result<(), String>),
+    }
+
+    /// The market-data loop's state, stepped by its own thread ([`run`]) or, fused into the
+    /// pipeline thread, by the sequencer between inputs ([`super::MdPoll`]). One round never
+    /// blocks unless the caller allows it (`sleep_us` idle on the edge's own thread).
+    pub(crate) struct MdLoop {
         client: Arc<Client>,
         cfg: IbkrConfig,
         contract: ResolvedContract,
-        mut feed: rtrb::Producer<FeedItem>,
+        feed: rtrb::Producer<FeedItem>,
         status: Arc<FeedStatus>,
         stop: Arc<AtomicBool>,
-    ) -> Result<(), String> {
-        let notices = client.notice_stream().map_err(|e| format!("ibkr market data: notice stream: {e}"))?;
-        let mut map = Mapper::new(u32::try_from(contract.con_id).unwrap_or(0), usize::from(cfg.depth_levels));
-        let mut out: Vec<Event> = Vec::with_capacity(64);
-        let mut subs: Option<Subs> = None;
-        let mut backoff = Duration::from_millis(cfg.reconnect_initial_ms);
-        let mut retry_at = Instant::now();
-        let mut lost = false;
+        notices: ibapi::subscriptions::NoticeStream,
+        map: Mapper,
+        out: Vec<Event>,
+        subs: Option<Subs>,
+        backoff: Duration,
+        retry_at: Instant,
+        lost: bool,
         // When the last connection loss was seen, and when the live subscriptions were made.
-        let mut lost_at: Option<Instant> = None;
-        let mut subscribed_at = Instant::now();
-        let mut idle = cfg.idle_wait();
-        let depth_on = cfg.depth_levels > 0;
-        loop {
-            if stop.load(Ordering::Acquire) || feed.is_abandoned() {
-                let _ = feed.push(FeedItem::End);
-                status.set_state(LinkState::Stopped);
-                return Ok(());
-            }
-            // Connectivity notices.
-            while let Some(n) = notices.try_next() {
+        lost_at: Option<Instant>,
+        subscribed_at: Instant,
+        depth_on: bool,
+        /// A thread blocked in ibapi's `wait_connected` while the client reconnects.
+        waiter: Option<std::thread::JoinHandle<Result<(), ibapi::Error>>>,
+    }
+
+    impl MdLoop {
+        /// The loop over `client`'s subscriptions of `contract`, pushing into `feed`.
+        ///
+        /// # Errors
+        /// ibapi refuses the notice stream.
+        pub(crate) fn new(
+            client: Arc<Client>,
+            cfg: IbkrConfig,
+            contract: ResolvedContract,
+            feed: rtrb::Producer<FeedItem>,
+            status: Arc<FeedStatus>,
+            stop: Arc<AtomicBool>,
+        ) -> Result<Self, String> {
+            let notices =
+                client.notice_stream().map_err(|e| format!("ibkr market data: notice stream: {e}"))?;
+            let map = Mapper::new(u32::try_from(contract.con_id).unwrap_or(0), usize::from(cfg.depth_levels));
+            let backoff = Duration::from_millis(cfg.reconnect_initial_ms);
+            let depth_on = cfg.depth_levels > 0;
+            Ok(Self {
+                client,
+                cfg,
+                contract,
+                feed,
+                status,
+                stop,
+                notices,
+                map,
+                out: Vec::with_capacity(64),
+                subs: None,
+                backoff,
+                retry_at: Instant::now(),
+                lost: false,
+                lost_at: None,
+                subscribed_at: Instant::now(),
+                depth_on,
+                waiter: None,
+            })
+        }
+
+        /// Connectivity notices.
+        fn on_notices(&mut self) {
+            while let Some(n) = self.notices.try_next() {
                 match (n.code, classify(n.code)) {
                     (ibapi::TRANSPORT_RECONNECT_CODE, _)
-                        if subs.is_some() && lost_at.is_some_and(|l| subscribed_at > l) =>
+                        if self.subs.is_some() && self.lost_at.is_some_and(|l| self.subscribed_at > l) =>
                     {
                         // The streams already failed with the drop and were reopened on the new
                         // connection: nothing to redo.
@@ -343,21 +394,21 @@ mod thread {
                     }
                     (ibapi::TRANSPORT_RECONNECT_CODE, _) | (_, ErrorClass::RestoredDataLost) => {
                         tracing::warn!(code = n.code, "ibkr market data: resubscribing after a reconnect");
-                        subs = None;
-                        retry_at = Instant::now();
+                        self.subs = None;
+                        self.retry_at = Instant::now();
                     }
                     (_, ErrorClass::ConnectivityLost) => {
                         tracing::warn!(code = n.code, "ibkr: TWS lost its connection to IB");
-                        status.set_state(LinkState::Lost);
-                        lost = true;
+                        self.status.set_state(LinkState::Lost);
+                        self.lost = true;
                     }
                     (_, ErrorClass::RestoredDataKept) => {
                         tracing::info!(code = n.code, "ibkr: connection to IB restored, data kept");
-                        status.set_state(LinkState::Restored);
-                        lost = false;
+                        self.status.set_state(LinkState::Restored);
+                        self.lost = false;
                     }
                     (_, ErrorClass::Pacing) => {
-                        status.pacing.fetch_add(1, Ordering::Relaxed);
+                        self.status.pacing.fetch_add(1, Ordering::Relaxed);
                         tracing::warn!(code = n.code, msg = %n.message, "ibkr: pacing violation");
                     }
                     (_, ErrorClass::Informational) => {
@@ -366,59 +417,101 @@ mod thread {
                     _ => tracing::warn!(code = n.code, msg = %n.message, "ibkr notice"),
                 }
             }
-            let Some(s) = subs.as_ref() else {
-                if Instant::now() < retry_at {
-                    std::thread::sleep(Duration::from_millis(5));
-                    continue;
+        }
+
+        /// True once the client is connected; while it is not, ibapi's blocking
+        /// `wait_connected` runs on a helper thread (started once per outage) and this returns
+        /// at once. `Err` when ibapi gave up reconnecting (or shut down).
+        fn connected(&mut self) -> Result<bool, String> {
+            if let Some(w) = self.waiter.take() {
+                if !w.is_finished() {
+                    self.waiter = Some(w);
+                    return Ok(false);
                 }
-                if !client.is_connected() {
-                    if status.state().is_up() {
-                        status.set_state(LinkState::Lost);
-                        lost = true;
-                    }
-                    match wait_connected(&client, &stop) {
-                        Ok(true) => {}
-                        Ok(false) => continue,
-                        Err(e) => {
-                            status.set_state(LinkState::Stopped);
-                            return Err(format!("ibkr market data: reconnect gave up: {e}"));
-                        }
-                    }
+                return match w.join() {
+                    Ok(Ok(())) => Ok(true),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(_) => Err("the wait thread panicked".into()),
+                };
+            }
+            if self.client.is_connected() {
+                return Ok(true);
+            }
+            let c = Arc::clone(&self.client);
+            let waiter = std::thread::Builder::new()
+                .name("mia-ibkr-wait".into())
+                .spawn(move || c.wait_connected())
+                .map_err(|e| format!("cannot start a wait thread: {e}"))?;
+            self.waiter = Some(waiter);
+            Ok(false)
+        }
+
+        /// (Re)subscribes when due: `Busy` on success, `Waiting` otherwise.
+        fn resubscribe(&mut self) -> Step {
+            if Instant::now() < self.retry_at {
+                return Step::Waiting;
+            }
+            if !self.client.is_connected() || self.waiter.is_some() {
+                if self.status.state().is_up() {
+                    self.status.set_state(LinkState::Lost);
+                    self.lost = true;
                 }
-                match subscribe(&client, &cfg, &contract) {
-                    Ok(s) => {
-                        subs = Some(s);
-                        subscribed_at = Instant::now();
-                        backoff = Duration::from_millis(cfg.reconnect_initial_ms);
-                        if matches!(status.state(), LinkState::Connecting) && !lost {
-                            status.set_state(LinkState::Connected);
-                        } else {
-                            status.set_state(LinkState::Restored);
-                        }
-                        lost = false;
-                        // The local depth copy describes the old subscription.
-                        if depth_on {
-                            let e = map.reset(now_ns());
-                            push(&mut feed, &status, e);
-                        }
-                    }
+                match self.connected() {
+                    Ok(true) => {}
+                    Ok(false) => return Step::Waiting,
                     Err(e) => {
-                        tracing::warn!(error = %e, backoff_ms = backoff.as_millis() as u64, "ibkr market data: subscribe failed");
-                        retry_at = Instant::now() + backoff;
-                        backoff = (backoff * 2).min(Duration::from_millis(cfg.reconnect_max_ms));
+                        self.status.set_state(LinkState::Stopped);
+                        return Step::Done(Err(format!("ibkr market data: reconnect gave up: {e}")));
                     }
                 }
-                continue;
-            };
+            }
+            match subscribe(&self.client, &self.cfg, &self.contract) {
+                Ok(s) => {
+                    self.subs = Some(s);
+                    self.subscribed_at = Instant::now();
+                    self.backoff = Duration::from_millis(self.cfg.reconnect_initial_ms);
+                    if matches!(self.status.state(), LinkState::Connecting) && !self.lost {
+                        self.status.set_state(LinkState::Connected);
+                    } else {
+                        self.status.set_state(LinkState::Restored);
+                    }
+                    self.lost = false;
+                    // The local depth copy describes the old subscription.
+                    if self.depth_on {
+                        let e = self.map.reset(now_ns());
+                        push(&mut self.feed, &self.status, e);
+                    }
+                    Step::Busy
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, backoff_ms = self.backoff.as_millis() as u64, "ibkr market data: subscribe failed");
+                    self.retry_at = Instant::now() + self.backoff;
+                    self.backoff = (self.backoff * 2).min(Duration::from_millis(self.cfg.reconnect_max_ms));
+                    Step::Waiting
+                }
+            }
+        }
+
+        /// One round: notices, (re)subscription, then every stream polled once. With
+        /// `block_for` (the edge's own thread, `sleep_us` idle, idle long enough) the trade
+        /// stream is waited on that long instead of polled.
+        pub(crate) fn step(&mut self, block_for: Option<Duration>) -> Step {
+            if self.stop.load(Ordering::Acquire) || self.feed.is_abandoned() {
+                let _ = self.feed.push(FeedItem::End);
+                self.status.set_state(LinkState::Stopped);
+                return Step::Done(Ok(()));
+            }
+            self.on_notices();
+            let Some(s) = self.subs.as_ref() else { return self.resubscribe() };
             let mut busy = false;
             let mut fault: Option<Poll> = None;
             let now = now_ns();
+            let (map, out, depth_on) = (&mut self.map, &mut self.out, self.depth_on);
             out.clear();
-            // `idle = "sleep_us"` only: once idle long enough, block on the trade stream (it
-            // wakes at once on a trade) instead of sleeping; quotes and depth then wait at most
-            // `idle_sleep_us`. `spin` and `yield` never block here.
-            let blocked = idle.may_block();
-            let next_trade = if blocked { s.trades.next_timeout(idle.sleep()) } else { s.trades.try_next() };
+            let next_trade = match block_for {
+                Some(d) => s.trades.next_timeout(d),
+                None => s.trades.try_next(),
+            };
             match item(next_trade, |t: Trade| {
                 #[cfg(feature = "latency-probe")]
                 crate::ibkr::probe::md_received();
@@ -441,7 +534,7 @@ mod thread {
                     q.bid_size,
                     q.ask_size,
                     !depth_on,
-                    &mut out,
+                    out,
                 )
             }) {
                 Poll::Busy => busy = true,
@@ -451,10 +544,10 @@ mod thread {
             if let Some(d) = s.depth.as_ref() {
                 match item(d.try_next(), |m: MarketDepths| match m {
                     MarketDepths::MarketDepth(r) => {
-                        map.depth(now, r.position, r.operation, r.side, r.price, r.size, &mut out)
+                        map.depth(now, r.position, r.operation, r.side, r.price, r.size, out)
                     }
                     MarketDepths::MarketDepthL2(r) => {
-                        map.depth(now, r.position, r.operation, r.side, r.price, r.size, &mut out)
+                        map.depth(now, r.position, r.operation, r.side, r.price, r.size, out)
                     }
                     MarketDepths::Reset => out.push(map.reset(now)),
                 }) {
@@ -463,67 +556,63 @@ mod thread {
                     p => fault = fault.or(Some(p)),
                 }
             }
-            for e in out.drain(..) {
-                push(&mut feed, &status, e);
+            for e in self.out.drain(..) {
+                push(&mut self.feed, &self.status, e);
             }
             #[cfg(feature = "latency-probe")]
             crate::ibkr::probe::md_pushed();
             if busy {
-                status.touch(now);
-                idle.busy();
+                self.status.touch(now);
             }
             match fault {
                 Some(Poll::Lost(why)) => {
                     tracing::warn!(reason = %why, "ibkr market data: connection lost");
-                    status.set_state(LinkState::Lost);
-                    lost = true;
-                    lost_at = Some(Instant::now());
-                    subs = None;
-                    retry_at = Instant::now();
+                    self.status.set_state(LinkState::Lost);
+                    self.lost = true;
+                    self.lost_at = Some(Instant::now());
+                    self.subs = None;
+                    self.retry_at = Instant::now();
                 }
                 Some(Poll::Broken(why)) => {
-                    tracing::warn!(reason = %why, backoff_ms = backoff.as_millis() as u64, "ibkr market data: subscription ended; resubscribing");
-                    subs = None;
-                    retry_at = Instant::now() + backoff;
-                    backoff = (backoff * 2).min(Duration::from_millis(cfg.reconnect_max_ms));
+                    tracing::warn!(reason = %why, backoff_ms = self.backoff.as_millis() as u64, "ibkr market data: subscription ended; resubscribing");
+                    self.subs = None;
+                    self.retry_at = Instant::now() + self.backoff;
+                    self.backoff = (self.backoff * 2).min(Duration::from_millis(self.cfg.reconnect_max_ms));
                 }
                 _ => {}
             }
-            if !busy {
-                if blocked {
-                    idle.count_empty();
-                } else {
-                    idle.wait();
-                }
+            if busy {
+                Step::Busy
+            } else {
+                Step::Idle
             }
         }
     }
 
-    /// Waits for the client to be connected again, checking `stop`: `Ok(true)` connected,
-    /// `Ok(false)` stopping, `Err` when ibapi gave up reconnecting (or shut down). ibapi's
-    /// `wait_connected` blocks, so it runs on a helper thread while this one polls `stop`.
-    pub(crate) fn wait_connected(client: &Arc<Client>, stop: &AtomicBool) -> Result<bool, ibapi::Error> {
-        if client.is_connected() {
-            return Ok(true);
-        }
-        let c = Arc::clone(client);
-        let waiter = std::thread::Builder::new()
-            .name("mia-ibkr-wait".into())
-            .spawn(move || c.wait_connected())
-            .map_err(|e| ibapi::Error::Simple(format!("cannot start a wait thread: {e}")))?;
+    /// The market-data thread's body: [`MdLoop::step`] until it ends, waiting between empty
+    /// rounds as `[ibkr] idle` says. Returns what the loop ended with.
+    pub(crate) fn run(
+        client: Arc<Client>,
+        cfg: IbkrConfig,
+        contract: ResolvedContract,
+        feed: rtrb::Producer<FeedItem>,
+        status: Arc<FeedStatus>,
+        stop: Arc<AtomicBool>,
+    ) -> Result<(), String> {
+        let mut idle = cfg.idle_wait();
+        let mut md = MdLoop::new(client, cfg, contract, feed, status, stop)?;
         loop {
-            if waiter.is_finished() {
-                return match waiter.join() {
-                    Ok(Ok(())) => Ok(true),
-                    Ok(Err(e)) => Err(e),
-                    Err(_) => Err(ibapi::Error::Simple("the wait thread panicked".into())),
-                };
+            // `idle = "sleep_us"` only: once idle long enough, block on the trade stream (it
+            // wakes at once on a trade) instead of sleeping; quotes and depth then wait at most
+            // `idle_sleep_us`. `spin` and `yield` never block here.
+            let blocked = idle.may_block();
+            match md.step(blocked.then(|| idle.sleep())) {
+                Step::Busy => idle.busy(),
+                Step::Idle if blocked => idle.count_empty(),
+                Step::Idle => idle.wait(),
+                Step::Waiting => std::thread::sleep(Duration::from_millis(5)),
+                Step::Done(r) => return r,
             }
-            if stop.load(Ordering::Acquire) {
-                // The helper ends when the client reconnects or shuts down.
-                return Ok(false);
-            }
-            std::thread::sleep(Duration::from_millis(10));
         }
     }
 }

@@ -34,7 +34,7 @@ pub mod reconcile;
 pub mod status;
 
 pub use check::{check, CheckReport, CheckRow, Verdict};
-pub use config::{ChainConfig, IbkrConfig, Idle, IdlePolicy, Secret, ACCOUNT_ENV};
+pub use config::{ChainConfig, Fuse, IbkrConfig, Idle, IdlePolicy, Secret, ACCOUNT_ENV};
 pub use contract::{ContractError, ResolvedContract};
 pub use orders::OrderEdgeSummary;
 pub use reconcile::{BrokerPosition, StartupState};
@@ -44,7 +44,7 @@ use ibapi::client::blocking::Client;
 use mia_model::msg::{Msg, OrderIntent};
 use mia_model::time::calendar::{self, Date};
 use mia_options::chain::Chain;
-use mia_runtime::source::FeedItem;
+use mia_runtime::source::{FeedItem, LivePoll};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -103,6 +103,9 @@ pub enum IbkrError {
     /// A thread could not be started.
     #[error("ibkr: cannot start the {0} thread: {1}")]
     Spawn(&'static str, std::io::Error),
+    /// A fused edge could not open its ibapi streams.
+    #[error("{0}")]
+    Streams(String),
     /// The start-up reconciliation (open orders, positions, cancels) failed.
     #[error("ibkr start-up reconciliation: {0}")]
     Startup(String),
@@ -301,9 +304,60 @@ impl IbkrEdge {
             .name("mia-ibkr-orders".into())
             .spawn(move || {
                 pin_current("orders", core);
-                edge.run(orders, reports, &stop)
+                edge.run(orders, reports, stop)
             })
             .map_err(|e| IbkrError::Spawn("orders", e))
+    }
+
+    /// The market-data edge as a [`LivePoll`] for the pipeline's sequencer to run on its own
+    /// thread (`[ibkr] fuse`), instead of [`spawn_market_data`](Self::spawn_market_data)'s
+    /// thread; the [`EdgeJoin`] gives what it ended with once the sequencer has finished.
+    ///
+    /// # Errors
+    /// ibapi refuses the notice stream.
+    pub fn fused_market_data(
+        &self,
+        feed: rtrb::Producer<FeedItem>,
+    ) -> Result<(Box<dyn LivePoll>, EdgeJoin<()>), IbkrError> {
+        let md = md::MdLoop::new(
+            Arc::clone(&self.client),
+            self.cfg.clone(),
+            self.contract.clone(),
+            feed,
+            self.status(),
+            Arc::clone(&self.stop),
+        )
+        .map_err(IbkrError::Streams)?;
+        let slot = Arc::new(Mutex::new(None));
+        Ok((Box::new(MdPoll { md: Some(md), slot: Arc::clone(&slot) }), EdgeJoin::Fused(slot)))
+    }
+
+    /// The order edge as a [`LivePoll`] for the pipeline's sequencer (`[ibkr] fuse`), instead
+    /// of [`spawn_orders`](Self::spawn_orders)'s thread: the thread that decided an order
+    /// writes it.
+    ///
+    /// # Errors
+    /// The order-id state cannot be read, or ibapi refuses a stream.
+    pub fn fused_orders(
+        &self,
+        orders: rtrb::Consumer<OrderIntent>,
+        reports: rtrb::Producer<Msg>,
+    ) -> Result<(Box<dyn LivePoll>, EdgeJoin<OrderEdgeSummary>), IbkrError> {
+        let edge = orders::OrderEdge::new(
+            Arc::clone(&self.client),
+            self.cfg.clone(),
+            self.contract.clone(),
+            self.account.clone(),
+            &self.state_dir,
+            self.next_valid_id,
+            self.status(),
+            Arc::clone(&self.positions),
+        )
+        .map_err(IbkrError::Ids)?;
+        let l = orders::OrderLoop::new(edge, orders, reports, Arc::clone(&self.stop))
+            .map_err(IbkrError::Streams)?;
+        let slot = Arc::new(Mutex::new(None));
+        Ok((Box::new(OrdersPoll { l, slot: Arc::clone(&slot), done: false }), EdgeJoin::Fused(slot)))
     }
 
     /// Starts the SPX chain thread (`mia-ibkr-chain`): every `every` it assembles a [`Chain`]
@@ -342,6 +396,114 @@ impl IbkrEdge {
 impl Drop for IbkrEdge {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+/// How an edge's result is collected at the end: its thread's, or, fused, what the sequencer's
+/// last poll left in the slot.
+pub enum EdgeJoin<T> {
+    /// The edge ran on its own thread.
+    Thread(JoinHandle<Result<T, String>>),
+    /// The edge ran on the pipeline's thread ([`IbkrEdge::fused_market_data`],
+    /// [`IbkrEdge::fused_orders`]).
+    Fused(Arc<Mutex<Option<Result<T, String>>>>),
+}
+
+impl<T> EdgeJoin<T> {
+    /// Waits for the edge's thread, or reads the fused edge's result (an error if the
+    /// sequencer never finished it: the pipeline is still running or was leaked).
+    pub fn join(self) -> std::thread::Result<Result<T, String>> {
+        match self {
+            EdgeJoin::Thread(h) => h.join(),
+            EdgeJoin::Fused(slot) => Ok(slot
+                .lock()
+                .ok()
+                .and_then(|mut r| r.take())
+                .unwrap_or_else(|| Err("the fused edge was never finished by its pipeline".into()))),
+        }
+    }
+}
+
+impl<T> From<JoinHandle<Result<T, String>>> for EdgeJoin<T> {
+    fn from(h: JoinHandle<Result<T, String>>) -> Self {
+        EdgeJoin::Thread(h)
+    }
+}
+
+/// [`IbkrEdge::fused_market_data`]'s poll: [`md::MdLoop::step`] without blocking. When the loop
+/// ends with an error, the loop (and with it the feed ring's producer) is dropped, so the
+/// source reports a dead feed as it does when the edge's thread ends.
+struct MdPoll {
+    md: Option<md::MdLoop>,
+    slot: Arc<Mutex<Option<Result<(), String>>>>,
+}
+
+impl MdPoll {
+    fn end(&mut self, r: Result<(), String>) {
+        self.md = None;
+        if let Ok(mut s) = self.slot.lock() {
+            s.get_or_insert(r);
+        }
+    }
+}
+
+impl LivePoll for MdPoll {
+    fn poll(&mut self) -> bool {
+        let Some(md) = self.md.as_mut() else { return false };
+        match md.step(None) {
+            md::Step::Busy => true,
+            md::Step::Idle | md::Step::Waiting => false,
+            md::Step::Done(r) => {
+                self.end(r);
+                false
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.md.is_some() {
+            self.end(Ok(()));
+        }
+    }
+}
+
+/// [`IbkrEdge::fused_orders`]'s poll: [`orders::OrderLoop::step`]; at the end (or on
+/// shutdown) the loop's `finish`, whose summary goes to the slot.
+struct OrdersPoll {
+    l: orders::OrderLoop,
+    slot: Arc<Mutex<Option<Result<OrderEdgeSummary, String>>>>,
+    done: bool,
+}
+
+impl OrdersPoll {
+    fn end(&mut self) {
+        self.done = true;
+        let summary = self.l.finish();
+        if let Ok(mut s) = self.slot.lock() {
+            *s = Some(Ok(summary));
+        }
+    }
+}
+
+impl LivePoll for OrdersPoll {
+    fn poll(&mut self) -> bool {
+        if self.done {
+            return false;
+        }
+        match self.l.step() {
+            orders::OrderStep::Busy => true,
+            orders::OrderStep::Idle => false,
+            orders::OrderStep::Done => {
+                self.end();
+                false
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if !self.done {
+            self.end();
+        }
     }
 }
 

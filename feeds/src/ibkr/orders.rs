@@ -268,114 +268,21 @@ impl OrderEdge {
         })
     }
 
-    /// The thread body.
+    /// The order thread's body: [`OrderLoop::step`] until it ends, waiting between empty
+    /// rounds as `[ibkr] idle` says.
     pub(crate) fn run(
-        mut self,
-        mut orders: rtrb::Consumer<OrderIntent>,
-        mut reports: rtrb::Producer<Msg>,
-        stop: &AtomicBool,
+        self,
+        orders: rtrb::Consumer<OrderIntent>,
+        reports: rtrb::Producer<Msg>,
+        stop: Arc<AtomicBool>,
     ) -> Result<OrderEdgeSummary, String> {
-        let mut updates = Some(
-            self.client
-                .order_update_stream()
-                .map_err(|e| format!("ibkr orders: order update stream: {e}"))?,
-        );
-        let notices = self.client.notice_stream().map_err(|e| format!("ibkr orders: notice stream: {e}"))?;
-        let mut reconcile_at: Option<Instant> = None;
-        let mut backoff = Duration::from_millis(self.cfg.reconnect_initial_ms);
-        if let Err(e) = super::reconcile::refresh_positions(&mut self) {
-            tracing::warn!(error = %e, "ibkr orders: initial positions request failed");
-        }
         let mut idle = self.cfg.idle_wait();
-        self.top_up_ids();
+        let mut l = OrderLoop::new(self, orders, reports, stop)?;
         loop {
-            let mut busy = false;
-            if stop.load(Ordering::Acquire) {
-                self.break_held("the edge is shutting down");
-                self.flush_out(&mut reports);
-                return Ok(self.summary);
-            }
-            // Intents.
-            while let Ok(i) = orders.pop() {
-                busy = true;
-                #[cfg(feature = "latency-probe")]
-                super::probe::order_popped();
-                self.on_intent(i);
-            }
-            if busy {
-                // After the orders are on the wire: the id reservation's fsync is never on
-                // the path of the next order (unless a burst outruns half a block).
-                self.top_up_ids();
-            }
-            if orders.is_abandoned() && orders.is_empty() {
-                self.break_held("the order ring closed before the bracket's children arrived");
-                self.flush_out(&mut reports);
-                return Ok(self.summary);
-            }
-            // Broker updates.
-            if let Some(u) = updates.as_ref() {
-                loop {
-                    match u.try_next() {
-                        None => break,
-                        Some(Ok(SubscriptionItem::Data(d))) => {
-                            busy = true;
-                            self.on_update(d);
-                        }
-                        Some(Ok(SubscriptionItem::Notice(n))) => {
-                            busy = true;
-                            self.on_order_notice(n.request_id.unwrap_or(-1), n.code, &n.message);
-                        }
-                        Some(Err(e)) => {
-                            tracing::warn!(error = %e, "ibkr orders: order update stream ended; reopening");
-                            updates = None;
-                            reconcile_at = Some(Instant::now());
-                            break;
-                        }
-                    }
-                }
-            } else if self.client.is_connected() {
-                match self.client.order_update_stream() {
-                    Ok(u) => updates = Some(u),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "ibkr orders: cannot reopen the order update stream")
-                    }
-                }
-            }
-            while let Some(n) = notices.try_next() {
-                match (n.code, classify(n.code)) {
-                    (ibapi::TRANSPORT_RECONNECT_CODE, _)
-                    | (_, ErrorClass::RestoredDataLost)
-                    | (_, ErrorClass::RestoredDataKept) => {
-                        tracing::warn!(code = n.code, "ibkr orders: reconnected; reconciling");
-                        reconcile_at = Some(Instant::now());
-                    }
-                    (_, ErrorClass::Pacing) => {
-                        self.status.pacing.fetch_add(1, Ordering::Relaxed);
-                    }
-                    _ => {}
-                }
-            }
-            if let Some(at) = reconcile_at {
-                if Instant::now() >= at && self.client.is_connected() {
-                    match super::reconcile::reconcile(&mut self) {
-                        Ok(()) => {
-                            reconcile_at = None;
-                            backoff = Duration::from_millis(self.cfg.reconnect_initial_ms);
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, backoff_ms = backoff.as_millis() as u64, "ibkr orders: reconciliation failed; retrying");
-                            reconcile_at = Some(Instant::now() + backoff);
-                            backoff = (backoff * 2).min(Duration::from_millis(self.cfg.reconnect_max_ms));
-                        }
-                    }
-                }
-            }
-            self.expire_pending(false);
-            busy |= self.flush_out(&mut reports);
-            if busy {
-                idle.busy();
-            } else {
-                idle.wait();
+            match l.step() {
+                OrderStep::Busy => idle.busy(),
+                OrderStep::Idle => idle.wait(),
+                OrderStep::Done => return Ok(l.finish()),
             }
         }
     }
@@ -880,6 +787,180 @@ impl OrderEdge {
             .collect();
         v.sort_unstable();
         v
+    }
+}
+
+/// What one round of the order loop did.
+pub(crate) enum OrderStep {
+    /// An intent was sent, a broker update handled or a report pushed.
+    Busy,
+    /// Nothing to do.
+    Idle,
+    /// Shutdown was requested, or the venue dropped its end of the order ring: call
+    /// [`OrderLoop::finish`].
+    Done,
+}
+
+/// The order edge with its streams and rings, stepped by its own thread ([`OrderEdge::run`])
+/// or, fused into the pipeline thread, by the sequencer between inputs ([`super::OrdersPoll`]).
+/// A round never blocks.
+pub(crate) struct OrderLoop {
+    edge: OrderEdge,
+    orders: rtrb::Consumer<OrderIntent>,
+    reports: rtrb::Producer<Msg>,
+    stop: Arc<AtomicBool>,
+    updates: Option<ibapi::subscriptions::sync::Subscription<OrderUpdate>>,
+    notices: ibapi::subscriptions::NoticeStream,
+    reconcile_at: Option<Instant>,
+    backoff: Duration,
+    finished: bool,
+}
+
+impl OrderLoop {
+    /// Opens the order-update and notice streams and runs the first positions request.
+    ///
+    /// # Errors
+    /// ibapi refuses a stream.
+    pub(crate) fn new(
+        mut edge: OrderEdge,
+        orders: rtrb::Consumer<OrderIntent>,
+        reports: rtrb::Producer<Msg>,
+        stop: Arc<AtomicBool>,
+    ) -> Result<Self, String> {
+        let updates = Some(
+            edge.client
+                .order_update_stream()
+                .map_err(|e| format!("ibkr orders: order update stream: {e}"))?,
+        );
+        let notices = edge.client.notice_stream().map_err(|e| format!("ibkr orders: notice stream: {e}"))?;
+        if let Err(e) = super::reconcile::refresh_positions(&mut edge) {
+            tracing::warn!(error = %e, "ibkr orders: initial positions request failed");
+        }
+        let backoff = Duration::from_millis(edge.cfg.reconnect_initial_ms);
+        edge.top_up_ids();
+        Ok(Self {
+            edge,
+            orders,
+            reports,
+            stop,
+            updates,
+            notices,
+            reconcile_at: None,
+            backoff,
+            finished: false,
+        })
+    }
+
+    /// One round: intents onto the wire, then broker updates and notices, a due
+    /// reconciliation, fills whose commission is overdue, and the reports out.
+    pub(crate) fn step(&mut self) -> OrderStep {
+        if self.finished || self.stop.load(Ordering::Acquire) {
+            return OrderStep::Done;
+        }
+        let mut busy = false;
+        // Intents.
+        while let Ok(i) = self.orders.pop() {
+            busy = true;
+            #[cfg(feature = "latency-probe")]
+            super::probe::order_popped();
+            self.edge.on_intent(i);
+        }
+        if busy {
+            // After the orders are on the wire: the id reservation's fsync is never on
+            // the path of the next order (unless a burst outruns half a block).
+            self.edge.top_up_ids();
+        }
+        if self.orders.is_abandoned() && self.orders.is_empty() {
+            return OrderStep::Done;
+        }
+        // Broker updates.
+        if let Some(u) = self.updates.as_ref() {
+            loop {
+                match u.try_next() {
+                    None => break,
+                    Some(Ok(SubscriptionItem::Data(d))) => {
+                        busy = true;
+                        self.edge.on_update(d);
+                    }
+                    Some(Ok(SubscriptionItem::Notice(n))) => {
+                        busy = true;
+                        self.edge.on_order_notice(n.request_id.unwrap_or(-1), n.code, &n.message);
+                    }
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "ibkr orders: order update stream ended; reopening");
+                        self.updates = None;
+                        self.reconcile_at = Some(Instant::now());
+                        break;
+                    }
+                }
+            }
+        } else if self.edge.client.is_connected() {
+            match self.edge.client.order_update_stream() {
+                Ok(u) => self.updates = Some(u),
+                Err(e) => {
+                    tracing::warn!(error = %e, "ibkr orders: cannot reopen the order update stream")
+                }
+            }
+        }
+        while let Some(n) = self.notices.try_next() {
+            match (n.code, classify(n.code)) {
+                (ibapi::TRANSPORT_RECONNECT_CODE, _)
+                | (_, ErrorClass::RestoredDataLost)
+                | (_, ErrorClass::RestoredDataKept) => {
+                    tracing::warn!(code = n.code, "ibkr orders: reconnected; reconciling");
+                    self.reconcile_at = Some(Instant::now());
+                }
+                (_, ErrorClass::Pacing) => {
+                    self.edge.status.pacing.fetch_add(1, Ordering::Relaxed);
+                }
+                _ => {}
+            }
+        }
+        if let Some(at) = self.reconcile_at {
+            if Instant::now() >= at && self.edge.client.is_connected() {
+                match super::reconcile::reconcile(&mut self.edge) {
+                    Ok(()) => {
+                        self.reconcile_at = None;
+                        self.backoff = Duration::from_millis(self.edge.cfg.reconnect_initial_ms);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, backoff_ms = self.backoff.as_millis() as u64, "ibkr orders: reconciliation failed; retrying");
+                        self.reconcile_at = Some(Instant::now() + self.backoff);
+                        self.backoff =
+                            (self.backoff * 2).min(Duration::from_millis(self.edge.cfg.reconnect_max_ms));
+                    }
+                }
+            }
+        }
+        self.edge.expire_pending(false);
+        busy |= self.edge.flush_out(&mut self.reports);
+        if busy {
+            OrderStep::Busy
+        } else {
+            OrderStep::Idle
+        }
+    }
+
+    /// The end: intents still in the ring are sent (unless shutting down), a bracket held
+    /// for its children is cancelled before it was ever transmitted, and the reports left
+    /// are pushed. Idempotent; returns what the edge did.
+    pub(crate) fn finish(&mut self) -> OrderEdgeSummary {
+        if !self.finished {
+            self.finished = true;
+            if !self.stop.load(Ordering::Acquire) {
+                while let Ok(i) = self.orders.pop() {
+                    self.edge.on_intent(i);
+                }
+            }
+            let why = if self.stop.load(Ordering::Acquire) {
+                "the edge is shutting down"
+            } else {
+                "the order ring closed before the bracket's children arrived"
+            };
+            self.edge.break_held(why);
+            self.edge.flush_out(&mut self.reports);
+        }
+        self.edge.summary.clone()
     }
 }
 

@@ -30,10 +30,11 @@ use crate::monitor::discord;
 use crate::monitor::thread::MonitorReport;
 use crate::monitor::Monitor;
 use anyhow::{anyhow, bail, Context, Result};
+use mia_feeds::ibkr::EdgeJoin;
 use mia_model::msg::{Control, ControlKind, Msg};
 use mia_options::gex::{compute_levels, GexConfig};
 use mia_runtime::metrics::LiveMetrics;
-use mia_runtime::source::{EventSource, RealTimeSource};
+use mia_runtime::source::{EventSource, LivePoll, RealTimeSource};
 use mia_signal::gates::gamma::GammaBoard;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -378,7 +379,25 @@ fn run_live_inner(
             link = Some(FeedLink::Ibkr(edge.status()));
             let name = format!("ibkr {}", edge.contract().local_symbol);
             let (feed, src) = mia_runtime::source::RingSource::pair(name, cfg.live.feed_ring);
-            edges.threads.push(edge.spawn_market_data(feed).map_err(|e| anyhow!("ibkr market data: {e}"))?);
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            edges.fused = cfg.ibkr.fused(cores, cfg.pipeline.mode == mia_runtime::pipeline::Schedule::Inline);
+            if edges.fused {
+                let (poll, join) =
+                    edge.fused_market_data(feed).map_err(|e| anyhow!("ibkr market data: {e}"))?;
+                edges.fused_md = Some(poll);
+                edges.threads.push(join);
+            } else {
+                edges
+                    .threads
+                    .push(edge.spawn_market_data(feed).map_err(|e| anyhow!("ibkr market data: {e}"))?.into());
+            }
+            tracing::info!(
+                fuse = cfg.ibkr.fuse.label(),
+                cores,
+                fused = edges.fused,
+                "ibkr: edges {}",
+                if edges.fused { "on the pipeline thread" } else { "on their own threads" }
+            );
             // The SPX chain from IBKR, republished every `[ibkr.chain] refresh_secs`: each
             // publication journaled, put on the board, then announced through the sequencer.
             let board = Arc::new(GammaBoard::new(1024));
@@ -429,6 +448,8 @@ fn run_live_inner(
             Box::new(src)
         }
     };
+    // Fused edges run only while the sequencer waits on a source that may pend (a live ring).
+    let pends = source.may_pend();
     extras.source = Some(source);
     extras.venue = Some(match (opts.mode, broker) {
         (LiveMode::Paper, _) => VenueChoice::Sim,
@@ -441,7 +462,15 @@ fn run_live_inner(
                 rtx.push(Msg::Exec(adopted))
                     .map_err(|_| anyhow!("ibkr: the report ring is full at start-up"))?;
             }
-            edges.orders = Some(edge.spawn_orders(orx, rtx).map_err(|e| anyhow!("ibkr orders: {e}"))?);
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            if pends && cfg.ibkr.fused(cores, cfg.pipeline.mode == mia_runtime::pipeline::Schedule::Inline) {
+                let (poll, join) = edge.fused_orders(orx, rtx).map_err(|e| anyhow!("ibkr orders: {e}"))?;
+                edges.fused_orders = Some(poll);
+                edges.orders = Some(join);
+            } else {
+                edges.orders =
+                    Some(edge.spawn_orders(orx, rtx).map_err(|e| anyhow!("ibkr orders: {e}"))?.into());
+            }
             extras.side.push(rrx);
             VenueChoice::Live(otx)
         }
@@ -457,6 +486,9 @@ fn run_live_inner(
     if let Some(l) = edges.start_dtc(&cfg)? {
         link = Some(l);
     }
+    // The order edge first: an intent of the last pass goes out before new data is read.
+    extras.polls.extend(edges.fused_orders.take());
+    extras.polls.extend(edges.fused_md.take());
     extras.live = true;
     // A broker feed ends when its edge is shut down: after Ctrl-C's grace period, or when the
     // session ends for another reason.
@@ -510,9 +542,14 @@ fn run_live_inner(
 #[derive(Default)]
 struct Edges {
     ibkr: Option<Arc<mia_feeds::ibkr::IbkrEdge>>,
-    threads: Vec<JoinHandle<Result<(), String>>>,
+    threads: Vec<EdgeJoin<()>>,
     chain: Option<JoinHandle<Result<u64, String>>>,
-    orders: Option<JoinHandle<Result<mia_feeds::ibkr::OrderEdgeSummary, String>>>,
+    orders: Option<EdgeJoin<mia_feeds::ibkr::OrderEdgeSummary>>,
+    /// The IBKR edges run on the pipeline's thread (`[ibkr] fuse`): the order edge's poll,
+    /// then the market data's, in the order the sequencer must poll them.
+    fused: bool,
+    fused_orders: Option<Box<dyn LivePoll>>,
+    fused_md: Option<Box<dyn LivePoll>>,
     dtc: Option<mia_feeds::sierra::dtc::DtcHandle>,
     dtc_feed: Option<rtrb::Producer<mia_runtime::source::FeedItem>>,
     dtc_orders: Option<(rtrb::Consumer<mia_model::msg::OrderIntent>, rtrb::Producer<Msg>)>,

@@ -104,6 +104,8 @@ pub struct SessionExtras {
     pub venue: Option<VenueChoice>,
     /// Side inputs merged by the sequencer.
     pub side: Vec<SideInput>,
+    /// Broker edges fused into the pipeline's thread (`[ibkr] fuse`), polled by the sequencer.
+    pub polls: Vec<Box<dyn mia_runtime::source::LivePoll>>,
     /// A source to read instead of opening `SessionOptions::input` (a live feed's ring, a
     /// real-time synthetic session); the input still names the chain.
     pub source: Option<Box<dyn mia_runtime::source::EventSource>>,
@@ -329,7 +331,7 @@ pub fn prepare(opts: &SessionOptions, extras: SessionExtras) -> Result<Prepared>
         },
     );
     Ok(Prepared {
-        inputs: Inputs { source, side, metrics: metrics.clone(), scheduled },
+        inputs: Inputs { source, side, metrics: metrics.clone(), scheduled, polls: extras.polls },
         stages,
         taps,
         pcfg,

@@ -131,12 +131,16 @@ pub struct Inputs {
     pub metrics: Option<std::sync::Arc<crate::metrics::LiveMetrics>>,
     /// Controls sequenced at event times ([`Sequencer::schedule`]).
     pub scheduled: Vec<(u64, mia_model::msg::Control)>,
+    /// Broker edges run on the sequencer's thread ([`Sequencer::fuse`]). Meant for inline
+    /// runs: a threaded run's sequencer (and so each edge's `finish`) ends on the feed thread
+    /// before the stages have drained, so intents of the last envelopes would not be sent.
+    pub polls: Vec<Box<dyn crate::source::LivePoll>>,
 }
 
 impl Inputs {
     /// A source with no side inputs.
     pub fn source(source: Box<dyn EventSource>) -> Self {
-        Self { source, side: Vec::new(), metrics: None, scheduled: Vec::new() }
+        Self { source, side: Vec::new(), metrics: None, scheduled: Vec::new(), polls: Vec::new() }
     }
 }
 
@@ -164,6 +168,7 @@ pub fn run(
     seq.set_idle_spins(cfg.idle_spins);
     seq.set_live_timer(std::time::Duration::from_millis(cfg.live_timer_ms));
     seq.schedule(inputs.scheduled);
+    seq.fuse(inputs.polls);
     let metrics = inputs.metrics;
     if let Some(m) = &metrics {
         seq.attach_metrics(std::sync::Arc::clone(m));
