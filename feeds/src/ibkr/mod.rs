@@ -277,6 +277,21 @@ impl IbkrEdge {
             .map_err(|e| IbkrError::Spawn("market data", e))
     }
 
+    /// The order edge over this connection: its id allocator reads the state directory.
+    fn order_edge(&self) -> Result<orders::OrderEdge, IbkrError> {
+        orders::OrderEdge::new(
+            Arc::clone(&self.client),
+            self.cfg.clone(),
+            self.contract.clone(),
+            self.account.clone(),
+            &self.state_dir,
+            self.next_valid_id,
+            self.status(),
+            Arc::clone(&self.positions),
+        )
+        .map_err(IbkrError::Ids)
+    }
+
     /// Starts the order thread (`mia-ibkr-orders`): intents from `orders`, reports into
     /// `reports`. It ends when `orders` is abandoned (the venue dropped) or on shutdown.
     ///
@@ -287,17 +302,7 @@ impl IbkrEdge {
         orders: rtrb::Consumer<OrderIntent>,
         reports: rtrb::Producer<Msg>,
     ) -> Result<JoinHandle<Result<OrderEdgeSummary, String>>, IbkrError> {
-        let edge = orders::OrderEdge::new(
-            Arc::clone(&self.client),
-            self.cfg.clone(),
-            self.contract.clone(),
-            self.account.clone(),
-            &self.state_dir,
-            self.next_valid_id,
-            self.status(),
-            Arc::clone(&self.positions),
-        )
-        .map_err(IbkrError::Ids)?;
+        let edge = self.order_edge()?;
         let stop = Arc::clone(&self.stop);
         let core = self.cfg.orders_core;
         std::thread::Builder::new()
@@ -343,17 +348,7 @@ impl IbkrEdge {
         orders: rtrb::Consumer<OrderIntent>,
         reports: rtrb::Producer<Msg>,
     ) -> Result<(Box<dyn LivePoll>, EdgeJoin<OrderEdgeSummary>), IbkrError> {
-        let edge = orders::OrderEdge::new(
-            Arc::clone(&self.client),
-            self.cfg.clone(),
-            self.contract.clone(),
-            self.account.clone(),
-            &self.state_dir,
-            self.next_valid_id,
-            self.status(),
-            Arc::clone(&self.positions),
-        )
-        .map_err(IbkrError::Ids)?;
+        let edge = self.order_edge()?;
         let l = orders::OrderLoop::new(edge, orders, reports, Arc::clone(&self.stop))
             .map_err(IbkrError::Streams)?;
         let slot = Arc::new(Mutex::new(None));
