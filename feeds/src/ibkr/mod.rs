@@ -502,6 +502,14 @@ impl LivePoll for OrdersPoll {
     }
 }
 
+impl Drop for OrdersPoll {
+    /// Dropped without the sequencer's finish (the session failed before or while running):
+    /// the same end as the thread's, so a held bracket is never left half sent.
+    fn drop(&mut self) {
+        LivePoll::finish(self);
+    }
+}
+
 /// Connects the ibapi client, with a TCP probe first (a clear "not reachable") and the
 /// handshake on a helper thread (a clear timeout).
 pub(crate) fn open_client(cfg: &IbkrConfig) -> Result<Client, IbkrError> {
