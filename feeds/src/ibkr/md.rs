@@ -240,6 +240,7 @@ pub(crate) use thread::{run, MdLoop, Step};
 
 mod thread {
     use super::*;
+    use crate::ibkr::config::Backoff;
     use crate::ibkr::contract::ResolvedContract;
     use crate::ibkr::errors::{classify, ErrorClass};
     use crate::ibkr::IbkrConfig;
@@ -331,7 +332,7 @@ mod thread {
         map: Mapper,
         out: Vec<Event>,
         subs: Option<Subs>,
-        backoff: Duration,
+        backoff: Backoff,
         retry_at: Instant,
         lost: bool,
         // When the last connection loss was seen, and when the live subscriptions were made.
@@ -358,7 +359,7 @@ mod thread {
             let notices =
                 client.notice_stream().map_err(|e| format!("ibkr market data: notice stream: {e}"))?;
             let map = Mapper::new(u32::try_from(contract.con_id).unwrap_or(0), usize::from(cfg.depth_levels));
-            let backoff = Duration::from_millis(cfg.reconnect_initial_ms);
+            let backoff = cfg.backoff();
             let depth_on = cfg.depth_levels > 0;
             Ok(Self {
                 client,
@@ -469,7 +470,7 @@ mod thread {
                 Ok(s) => {
                     self.subs = Some(s);
                     self.subscribed_at = Instant::now();
-                    self.backoff = Duration::from_millis(self.cfg.reconnect_initial_ms);
+                    self.backoff.reset();
                     if matches!(self.status.state(), LinkState::Connecting) && !self.lost {
                         self.status.set_state(LinkState::Connected);
                     } else {
@@ -484,9 +485,9 @@ mod thread {
                     Step::Busy
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, backoff_ms = self.backoff.as_millis() as u64, "ibkr market data: subscribe failed");
-                    self.retry_at = Instant::now() + self.backoff;
-                    self.backoff = (self.backoff * 2).min(Duration::from_millis(self.cfg.reconnect_max_ms));
+                    let wait = self.backoff.failed();
+                    tracing::warn!(error = %e, backoff_ms = wait.as_millis() as u64, "ibkr market data: subscribe failed");
+                    self.retry_at = Instant::now() + wait;
                     Step::Waiting
                 }
             }
@@ -574,10 +575,10 @@ mod thread {
                     self.retry_at = Instant::now();
                 }
                 Some(Poll::Broken(why)) => {
-                    tracing::warn!(reason = %why, backoff_ms = self.backoff.as_millis() as u64, "ibkr market data: subscription ended; resubscribing");
+                    let wait = self.backoff.failed();
+                    tracing::warn!(reason = %why, backoff_ms = wait.as_millis() as u64, "ibkr market data: subscription ended; resubscribing");
                     self.subs = None;
-                    self.retry_at = Instant::now() + self.backoff;
-                    self.backoff = (self.backoff * 2).min(Duration::from_millis(self.cfg.reconnect_max_ms));
+                    self.retry_at = Instant::now() + wait;
                 }
                 _ => {}
             }

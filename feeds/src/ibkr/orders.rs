@@ -32,6 +32,7 @@
 //! encoder, one `write`) is measured by `feeds/examples/submit_cost.rs`
 //! (`docs/performance.md`, "Wire-to-order on loopback").
 
+use super::config::Backoff;
 use super::errors::{self, classify, reason, rejects_order, ErrorClass};
 use super::ids::OrderIds;
 use super::md::{price_of, size_of};
@@ -812,7 +813,7 @@ pub(crate) struct OrderLoop {
     updates: Option<ibapi::subscriptions::sync::Subscription<OrderUpdate>>,
     notices: ibapi::subscriptions::NoticeStream,
     reconcile_at: Option<Instant>,
-    backoff: Duration,
+    backoff: Backoff,
     finished: bool,
 }
 
@@ -836,7 +837,7 @@ impl OrderLoop {
         if let Err(e) = super::reconcile::refresh_positions(&mut edge) {
             tracing::warn!(error = %e, "ibkr orders: initial positions request failed");
         }
-        let backoff = Duration::from_millis(edge.cfg.reconnect_initial_ms);
+        let backoff = edge.cfg.backoff();
         edge.top_up_ids();
         Ok(Self {
             edge,
@@ -921,13 +922,12 @@ impl OrderLoop {
                 match super::reconcile::reconcile(&mut self.edge) {
                     Ok(()) => {
                         self.reconcile_at = None;
-                        self.backoff = Duration::from_millis(self.edge.cfg.reconnect_initial_ms);
+                        self.backoff.reset();
                     }
                     Err(e) => {
-                        tracing::warn!(error = %e, backoff_ms = self.backoff.as_millis() as u64, "ibkr orders: reconciliation failed; retrying");
-                        self.reconcile_at = Some(Instant::now() + self.backoff);
-                        self.backoff =
-                            (self.backoff * 2).min(Duration::from_millis(self.edge.cfg.reconnect_max_ms));
+                        let wait = self.backoff.failed();
+                        tracing::warn!(error = %e, backoff_ms = wait.as_millis() as u64, "ibkr orders: reconciliation failed; retrying");
+                        self.reconcile_at = Some(Instant::now() + wait);
                     }
                 }
             }
