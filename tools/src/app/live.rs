@@ -367,6 +367,10 @@ fn run_live_inner(
     let mut link: Option<FeedLink> = None;
     let broker = (opts.mode == LiveMode::Live).then(|| opts.venue.unwrap_or(cfg.live.venue));
     let mut edges = Edges::default();
+    // Whether the IBKR edges run on the pipeline's thread (`[ibkr] fuse`), decided once for
+    // both edges.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let fuse = cfg.ibkr.fused(cores, cfg.pipeline.mode == mia_runtime::pipeline::Schedule::Inline);
     let source: Box<dyn EventSource> = match data {
         DataKind::Synthetic => {
             let inner = opts.session.input.open()?;
@@ -379,9 +383,7 @@ fn run_live_inner(
             link = Some(FeedLink::Ibkr(edge.status()));
             let name = format!("ibkr {}", edge.contract().local_symbol);
             let (feed, src) = mia_runtime::source::RingSource::pair(name, cfg.live.feed_ring);
-            let cores = std::thread::available_parallelism().map_or(1, usize::from);
-            edges.fused = cfg.ibkr.fused(cores, cfg.pipeline.mode == mia_runtime::pipeline::Schedule::Inline);
-            if edges.fused {
+            if fuse {
                 let (poll, join) =
                     edge.fused_market_data(feed).map_err(|e| anyhow!("ibkr market data: {e}"))?;
                 edges.fused_md = Some(poll);
@@ -394,9 +396,9 @@ fn run_live_inner(
             tracing::info!(
                 fuse = cfg.ibkr.fuse.label(),
                 cores,
-                fused = edges.fused,
+                fused = fuse,
                 "ibkr: edges {}",
-                if edges.fused { "on the pipeline thread" } else { "on their own threads" }
+                if fuse { "on the pipeline thread" } else { "on their own threads" }
             );
             // The SPX chain from IBKR, republished every `[ibkr.chain] refresh_secs`: each
             // publication journaled, put on the board, then announced through the sequencer.
@@ -448,7 +450,8 @@ fn run_live_inner(
             Box::new(src)
         }
     };
-    // Fused edges run only while the sequencer waits on a source that may pend (a live ring).
+    // The order edge is fused only over a source that may pend (a live ring): another source
+    // (a paced file) would hold intents back while it waits inside `next_event`.
     let pends = source.may_pend();
     extras.source = Some(source);
     extras.venue = Some(match (opts.mode, broker) {
@@ -462,8 +465,7 @@ fn run_live_inner(
                 rtx.push(Msg::Exec(adopted))
                     .map_err(|_| anyhow!("ibkr: the report ring is full at start-up"))?;
             }
-            let cores = std::thread::available_parallelism().map_or(1, usize::from);
-            if pends && cfg.ibkr.fused(cores, cfg.pipeline.mode == mia_runtime::pipeline::Schedule::Inline) {
+            if pends && fuse {
                 let (poll, join) = edge.fused_orders(orx, rtx).map_err(|e| anyhow!("ibkr orders: {e}"))?;
                 edges.fused_orders = Some(poll);
                 edges.orders = Some(join);
@@ -547,7 +549,6 @@ struct Edges {
     orders: Option<EdgeJoin<mia_feeds::ibkr::OrderEdgeSummary>>,
     /// The IBKR edges run on the pipeline's thread (`[ibkr] fuse`): the order edge's poll,
     /// then the market data's, in the order the sequencer must poll them.
-    fused: bool,
     fused_orders: Option<Box<dyn LivePoll>>,
     fused_md: Option<Box<dyn LivePoll>>,
     dtc: Option<mia_feeds::sierra::dtc::DtcHandle>,
