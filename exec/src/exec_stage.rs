@@ -115,7 +115,28 @@ pub struct ExecCounters {
     pub stale_signals: u64,
     /// Cancel requests sent again after the venue refused them ([`CANCEL_RETRY_NS`]).
     pub cancel_retries: u64,
+    /// Positions opened, by the opening signal's `tier` code (the signal engine's tier,
+    /// SIGNALS §11: 0 ULTIMATE_ELITE … 9 REJECTED): the "executed" side of the engine's
+    /// generated-vs-executed statistics, which only this stage can see.
+    pub executed_by_tier: [u64; EXECUTED_TIERS],
 }
+
+/// Tier codes [`ExecCounters::executed_by_tier`] keeps (the signal engine's ten tiers).
+pub const EXECUTED_TIERS: usize = 10;
+
+/// Report keys of [`ExecCounters::executed_by_tier`], by tier code.
+pub const EXECUTED_TIER_KEYS: [&str; EXECUTED_TIERS] = [
+    "exec.executed_tier.0",
+    "exec.executed_tier.1",
+    "exec.executed_tier.2",
+    "exec.executed_tier.3",
+    "exec.executed_tier.4",
+    "exec.executed_tier.5",
+    "exec.executed_tier.6",
+    "exec.executed_tier.7",
+    "exec.executed_tier.8",
+    "exec.executed_tier.9",
+];
 
 /// A position event the stage sends to its trade tap ([`ExecStage::attach_trade_tap`]): the
 /// fill that opened a position (entry) or closed a round trip (exit), with the risk manager's
@@ -336,6 +357,16 @@ impl<V: Venue> ExecStage<V> {
         e.set_trips(self.pos.trips());
         e.set_prices(self.pos.avg_entry_px().unwrap_or(0), self.last_fill_px);
         self.publish_mark(m);
+    }
+
+    /// Counts a position opened by the signal acted on, under its tier code.
+    #[inline]
+    fn count_executed(&mut self) {
+        if let Some(s) = self.acted_signal {
+            if let Some(n) = self.counters.executed_by_tier.get_mut(usize::from(s.tier)) {
+                *n += 1;
+            }
+        }
     }
 
     /// Sends the trade mark of fill `f` (entry or exit).
@@ -855,12 +886,14 @@ impl<V: Venue> ExecStage<V> {
             }
             if !self.pos.is_flat() {
                 self.entry_ref = o.ref_px;
+                self.count_executed();
                 if self.trade_tap.is_some() {
                     self.send_mark(false, f, 0, 0);
                 }
             }
         } else if was_flat && !self.pos.is_flat() {
             self.entry_ref = o.ref_px;
+            self.count_executed();
             if self.trade_tap.is_some() {
                 self.send_mark(false, f, 0, 0);
             }
@@ -1076,6 +1109,9 @@ impl<V: Venue> ExecStage<V> {
         r.count("exec.cancel_retries", c.cancel_retries);
         r.count("exec.stale_signals", c.stale_signals);
         r.count("exec.venue_no_order_id", self.venue_no_id);
+        for (k, n) in EXECUTED_TIER_KEYS.iter().zip(c.executed_by_tier) {
+            r.count(k, n);
+        }
         let o: &OmsCounters = self.oms.counters();
         r.count("oms.illegal_transitions", o.illegal);
         r.count("oms.unknown_ids", o.unknown);

@@ -77,7 +77,7 @@ struct LiveArgs {
     #[arg(long)]
     speed: Option<f64>,
     /// Synthetic source: seed.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = mia_tools::app::input::DEFAULT_SEED)]
     seed: u64,
     /// Synthetic source: trading days.
     #[arg(long, default_value_t = 1)]
@@ -109,7 +109,7 @@ enum Command {
         #[arg(long)]
         depth: Option<PathBuf>,
         /// Seed of the synthetic session.
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = mia_tools::app::input::DEFAULT_SEED)]
         seed: u64,
         /// Trading days of the synthetic session (1–60; weekends and holidays skipped).
         #[arg(long, default_value_t = 1)]
@@ -136,7 +136,7 @@ enum Command {
     /// Write the synthetic session as a standard DBN file (MBP-10, or MBO with `--schema mbo`).
     Gen {
         /// Seed of the synthetic session.
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = mia_tools::app::input::DEFAULT_SEED)]
         seed: u64,
         /// Trading days of the synthetic session (1–60; weekends and holidays skipped).
         #[arg(long, default_value_t = 1)]

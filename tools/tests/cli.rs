@@ -115,3 +115,56 @@ fn killed_run_journal_replays_after_crash() {
     let digest = |s: &str| s.lines().find_map(|l| l.strip_prefix("digest: ")).map(str::to_string);
     assert_eq!(digest(&out), digest(&bout), "replay of the crashed journal = backtest of the same prefix");
 }
+
+/// The README's first command, as it is (no seed, no config): the default strategy (the signal
+/// engine) enters on the default session, the entry goes out as a bracket through risk and the
+/// queue-model venue, and a child of the bracket (its stop or its target) closes it
+/// (`app::input::DEFAULT_SEED`, docs/strategy.md "The default session").
+#[test]
+fn the_default_backtest_trades_an_engine_bracket() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = mia(&["backtest", "--out", "run"], dir.path());
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let line = |prefix: &str| {
+        out.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("{prefix} in {out}"))
+    };
+    let number_after = |text: &str, key: &str| -> u64 {
+        let at = text.find(key).unwrap_or_else(|| panic!("{key} in {text}")) + key.len();
+        text[at..].split(|c: char| !c.is_ascii_digit()).next().and_then(|n| n.parse().ok()).unwrap_or(0)
+    };
+    assert!(line("source: ").contains("seed=65"), "{out}");
+    assert!(line("run: ").contains("profile backtest"), "{out}");
+    let engine = line("engine: ");
+    assert!(number_after(engine, "decisions, ") >= 1, "the engine entered: {engine}");
+    assert!(line("venue: ").contains("queue: risk_averse"), "{out}");
+    let signals = line("signals: ");
+    assert!(number_after(signals, "round_trips: ") >= 1, "{signals}");
+    assert_eq!(number_after(signals, "risk_rejects: "), 0, "{signals}");
+    // entry + its two OCO children at least
+    assert!(number_after(&out, "\norders: ") >= 3, "{out}");
+    assert!(line("risk: ").contains("position 0"), "flat at the end: {out}");
+    // The engine's entry decision and the round trip it became.
+    let decisions = std::fs::read_to_string(dir.path().join("run/decisions.csv")).expect("decisions.csv");
+    let entry_ts: Vec<u64> = decisions
+        .lines()
+        .filter(|l| l.split(',').nth(13) == Some("entry"))
+        .filter_map(|l| l.split(',').next()?.parse().ok())
+        .collect();
+    assert!(!entry_ts.is_empty(), "an entry row in decisions.csv");
+    let trades = std::fs::read_to_string(dir.path().join("run/trades.csv")).expect("trades.csv");
+    let header: Vec<&str> = trades.lines().next().expect("header").split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("{name} column"));
+    let (ets, reason) = (col("entry_ts"), col("exit_reason"));
+    let rows: Vec<Vec<&str>> = trades.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    assert!(!rows.is_empty(), "a round trip in trades.csv");
+    for r in &rows {
+        let t: u64 = r[ets].parse().expect("entry_ts");
+        // filled after the decision, within a second (250 µs order latency)
+        assert!(
+            entry_ts.iter().any(|&d| t >= d && t - d < 1_000_000_000),
+            "entry {t} follows a decision {entry_ts:?}"
+        );
+        assert!(["target", "stop"].contains(&r[reason]), "closed by a bracket child: {r:?}");
+    }
+}

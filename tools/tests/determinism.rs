@@ -158,18 +158,22 @@ fn signal_engine_runs_the_same_in_both_modes() {
     let mut cfg = Config::default();
     cfg.signal.strategy = mia_signal::strategy::registry::StrategyKind::Elite;
     let a = run_with(
-        Input::Synthetic { seed: 1, days: 1 },
+        Input::Synthetic { seed: 65, days: 1 },
         Schedule::Inline,
         Some(&dir.path().join("a")),
         cfg.clone(),
     );
-    let b =
-        run_with(Input::Synthetic { seed: 1, days: 1 }, Schedule::Threaded, Some(&dir.path().join("b")), cfg);
+    let b = run_with(
+        Input::Synthetic { seed: 65, days: 1 },
+        Schedule::Threaded,
+        Some(&dir.path().join("b")),
+        cfg,
+    );
     assert_eq!(a.digest, b.digest, "threaded = inline");
-    // The engine trades nothing on this day (docs/strategy.md), so the digest alone would not
-    // see a difference: its decisions' outputs (pattern detections, rejections by reason)
-    // must be identical too.
-    for f in ["detections.csv", "engine_stats.csv"] {
+    // The default day (seed 65): the engine enters once, so the digest hashes its bracket's
+    // intents and fills; every decision, detection, statistic and the round trip must be
+    // identical too.
+    for f in ["decisions.csv", "detections.csv", "engine_stats.csv", "trades.csv"] {
         let read = |d: &str| std::fs::read_to_string(dir.path().join(d).join(f)).expect(f);
         assert_eq!(read("a"), read("b"), "{f}: threaded = inline");
     }
@@ -192,4 +196,14 @@ fn signal_engine_runs_the_same_in_both_modes() {
     // one per 5-minute bar of the synthetic day (17:00 CT to 15:15 CT: 266 bars)
     assert!((250..=270).contains(&decisions), "{decisions} decisions");
     assert!(stats.contains("reject,"), "rejections by reason are counted");
+    // generated = executed: the entry's fill is counted under its tier (by the exec stage)
+    let sum = |group: &str| -> u64 {
+        stats
+            .lines()
+            .filter(|l| l.starts_with(group))
+            .filter_map(|l| l.rsplit(',').next()?.parse::<u64>().ok())
+            .sum()
+    };
+    assert!(sum("tier,") >= 1, "the engine enters on the default day");
+    assert_eq!(sum("executed_tier,"), sum("tier,"), "every entry executed: {stats}");
 }

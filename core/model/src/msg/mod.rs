@@ -45,7 +45,8 @@ pub struct Signal {
     pub size_hint: u32,
     /// Desired position direction.
     pub direction: Direction,
-    /// Quality tier (SIGNALS.md §11: 0 = none, 1 premium … 3 standard).
+    /// Quality tier code of the strategy: the signal engine's tier (SIGNALS.md §11:
+    /// 0 ULTIMATE_ELITE … 9 REJECTED); strategies without tiers leave it 0.
     pub tier: u8,
     /// Who produced it.
     pub source: SignalSource,

@@ -129,7 +129,9 @@ impl EngineStats {
         self.by_kind[SignalKind::Exit as usize] += 1;
     }
 
-    /// Records an entry the OMS executed (generated vs executed).
+    /// Records an entry the OMS executed (generated vs executed). The engine runs upstream of
+    /// the order manager and sees no fill: a run's `engine_stats.csv` gets its executed rows
+    /// from the exec stage's counts through [`with_executed`].
     pub fn record_executed(&mut self, tier: Tier) {
         self.executed_by_tier[tier.index()] += 1;
     }
@@ -213,9 +215,53 @@ impl EngineStats {
     }
 }
 
+/// `csv` (an [`EngineStats::to_csv`] table) with its `executed_tier` rows set to
+/// `executed` (entries the order manager filled, by tier code: the exec stage's
+/// `executed_by_tier`), every other row unchanged.
+pub fn with_executed(csv: &str, executed: &[u64; TIER_COUNT]) -> String {
+    let mut out = String::with_capacity(csv.len());
+    for line in csv.lines() {
+        let tier = line.strip_prefix("executed_tier,").and_then(|rest| {
+            let name = rest.split(',').next()?;
+            TIERS.iter().find(|t| t.name() == name)
+        });
+        match tier {
+            Some(t) => {
+                out.push_str("executed_tier,");
+                out.push_str(t.name());
+                out.push(',');
+                out.push_str(&executed[t.index()].to_string());
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The exec stage's counts replace the executed rows, by tier name; nothing else moves.
+    #[test]
+    fn executed_rows_come_from_the_exec_counts() {
+        let mut st = EngineStats::default();
+        st.record_decision(Some(0.30), Some(0.8), 1.3, true);
+        let csv = st.to_csv();
+        let mut ex = [0u64; TIER_COUNT];
+        ex[Tier::Institutional.index()] = 2;
+        ex[Tier::Weak.index()] = 1;
+        let merged = with_executed(&csv, &ex);
+        assert!(merged.contains("executed_tier,INSTITUTIONAL,2\n"), "{merged}");
+        assert!(merged.contains("executed_tier,WEAK,1\n"));
+        assert!(merged.contains("executed_tier,ULTIMATE_ELITE,0\n"));
+        assert!(merged.contains("total,decisions,1\n"));
+        let other =
+            |t: &str| t.lines().filter(|l| !l.starts_with("executed_tier,")).collect::<Vec<_>>().join("\n");
+        assert_eq!(other(&merged), other(&csv));
+        assert_eq!(merged.lines().count(), csv.lines().count());
+    }
 
     #[test]
     fn counters_boost_and_csv() {
