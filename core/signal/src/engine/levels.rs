@@ -471,21 +471,45 @@ impl VolumeProfile {
     /// POC, compare the next two prices above with the next two below, add the larger pair
     /// (above on ties; a side past the profile's high or low is never chosen), and repeat.
     /// O(range); `None` before the first trade.
+    ///
+    /// The walk of the spec (kept as `value_area_by_spec` in the tests, which check that this
+    /// one returns the same on random profiles), in integers: `covered < share·total` holds
+    /// exactly when `covered < ⌈share·total⌉`, because `covered` is a whole number of lots;
+    /// while two prices remain on both sides, a step is two loads a side and one compare.
     pub fn value_area(&self, share: f64) -> Option<(Px, Px)> {
         if self.total == 0 {
             return None;
         }
         let target = share * self.total as f64;
-        let (mut up, mut dn) = (self.poc, self.poc);
-        let mut covered = self.vol[self.poc];
-        while (covered as f64) < target {
-            let above = (up < self.hi).then(|| {
-                let n = (self.hi - up).min(2);
-                (self.vol[up + 1..=up + n].iter().sum::<u64>(), n)
+        // ⌈target⌉ lots; a non-positive (or NaN) target needs nothing beyond the POC
+        let need = if target > 0.0 { target.ceil() as u64 } else { 0 };
+        let (lo, hi) = (self.lo, self.hi);
+        // Invariant: lo ≤ dn ≤ poc ≤ up ≤ hi < vol.len().
+        let vol = &self.vol[lo..=hi];
+        let (mut up, mut dn) = (self.poc - lo, self.poc - lo);
+        let top = hi - lo;
+        let mut covered = vol[up];
+        // both sides have two prices left: no edge checks
+        while covered < need && up + 2 <= top && dn >= 2 {
+            let a = vol[up + 1] + vol[up + 2];
+            let b = vol[dn - 1] + vol[dn - 2];
+            if a >= b {
+                up += 2;
+                covered += a;
+            } else {
+                dn -= 2;
+                covered += b;
+            }
+        }
+        // near an edge: the spec's steps, one or two prices a side
+        while covered < need {
+            let above = (up < top).then(|| {
+                let n = (top - up).min(2);
+                (vol[up + 1..=up + n].iter().sum::<u64>(), n)
             });
-            let below = (dn > self.lo).then(|| {
-                let n = (dn - self.lo).min(2);
-                (self.vol[dn - n..dn].iter().sum::<u64>(), n)
+            let below = (dn > 0).then(|| {
+                let n = dn.min(2);
+                (vol[dn - n..dn].iter().sum::<u64>(), n)
             });
             match (above, below) {
                 (Some((a, n)), Some((b, _))) if a >= b => {
@@ -503,7 +527,7 @@ impl VolumeProfile {
                 (None, None) => break,
             }
         }
-        Some((self.price(dn), self.price(up)))
+        Some((self.price(lo + dn), self.price(lo + up)))
     }
 
     /// Up to `out.len()` HVNs: the largest-volume prices more than `sep` ticks from the POC
@@ -1017,6 +1041,77 @@ mod tests {
             picked.push(b);
         }
         picked.into_iter().map(|s| p.price(s)).collect()
+    }
+
+    /// The value area walk as SIGNALS §5 states it (float comparison, one step at a time,
+    /// edge checks at every step): the reference of [`VolumeProfile::value_area`].
+    fn value_area_by_spec(p: &VolumeProfile, share: f64) -> Option<(Px, Px)> {
+        if p.total == 0 {
+            return None;
+        }
+        let target = share * p.total as f64;
+        let (mut up, mut dn) = (p.poc, p.poc);
+        let mut covered = p.vol[p.poc];
+        while (covered as f64) < target {
+            let above = (up < p.hi).then(|| {
+                let n = (p.hi - up).min(2);
+                (p.vol[up + 1..=up + n].iter().sum::<u64>(), n)
+            });
+            let below = (dn > p.lo).then(|| {
+                let n = (dn - p.lo).min(2);
+                (p.vol[dn - n..dn].iter().sum::<u64>(), n)
+            });
+            match (above, below) {
+                (Some((a, n)), Some((b, _))) if a >= b => {
+                    up += n;
+                    covered += a;
+                }
+                (_, Some((b, n))) => {
+                    dn -= n;
+                    covered += b;
+                }
+                (Some((a, n)), None) => {
+                    up += n;
+                    covered += a;
+                }
+                (None, None) => break,
+            }
+        }
+        Some((p.price(dn), p.price(up)))
+    }
+
+    /// Random profiles (ties, gaps, one-sided, wide and narrow, POC at an edge) and shares:
+    /// the integer walk returns exactly the spec's value area.
+    #[test]
+    fn value_area_matches_the_spec_walk() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut p = VolumeProfile::new(T);
+        for round in 0..2000 {
+            p.reset();
+            let width = 1 + (next() % 300) as i64;
+            let trades = 1 + next() % 400;
+            let skew = round % 4; // 0: centred, 1: all above the first trade, 2: all below, 3: gaps
+            for _ in 0..trades {
+                let mut off = (next() % width as u64) as i64;
+                off = match skew {
+                    0 => off - width / 2,
+                    1 => off,
+                    2 => -off,
+                    _ => (off - width / 2) * 3,
+                };
+                let size = 1 + (next() % 5) as u32 * if round % 2 == 0 { 1 } else { 13 };
+                p.add(0, px(off), size);
+            }
+            for share in [0.0, 0.01, 0.5, 0.68, 0.70, 0.7000001, 0.95, 1.0] {
+                assert_eq!(p.value_area(share), value_area_by_spec(&p, share), "round {round} share {share}");
+            }
+        }
     }
 
     /// Random profiles (ties, gaps, wide and narrow ranges, a reset in between): the block
