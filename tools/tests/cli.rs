@@ -136,7 +136,9 @@ fn the_default_backtest_trades_an_engine_bracket() {
     assert!(line("source: ").contains("seed=65"), "{out}");
     assert!(line("run: ").contains("profile backtest"), "{out}");
     let engine = line("engine: ");
-    assert!(number_after(engine, "decisions, ") >= 1, "the engine entered: {engine}");
+    let entries = number_after(engine, "decisions, ");
+    assert!(entries >= 1, "the engine entered: {engine}");
+    assert_eq!(number_after(engine, "entries ("), entries, "every entry executed: {engine}");
     assert!(line("venue: ").contains("queue: risk_averse"), "{out}");
     let signals = line("signals: ");
     assert!(number_after(signals, "round_trips: ") >= 1, "{signals}");

@@ -477,12 +477,10 @@ pub fn collect(e: Executed, out: Option<PathBuf>) -> Result<SessionSummary> {
     for s in &report.stages {
         s.report(&mut stage_report);
     }
-    // The engine's executed-by-tier rows: only the exec stage saw the fills.
+    // The engine's executed entries: only the exec stage saw the fills.
     let executed: [u64; mia_exec::exec_stage::EXECUTED_TIERS] =
         std::array::from_fn(|i| stage_report.counter(mia_exec::exec_stage::EXECUTED_TIER_KEYS[i]));
-    if let Some(f) = stage_report.files.iter_mut().find(|f| f.0 == "engine_stats.csv") {
-        f.1 = mia_signal::engine::stats::with_executed(&f.1, &executed);
-    }
+    mia_signal::strategy::elite::apply_executed(&mut stage_report, &executed);
     let summary = SessionSummary::new(
         &report,
         &stage_report,

@@ -192,6 +192,25 @@ pub struct EliteStrategy {
     setup_rejects: Box<[u64; SetupReject::ALL.len()]>,
 }
 
+/// Completes the engine's part of a run's `report` with the entries the order manager
+/// executed, by tier code (the exec stage's `executed_by_tier`): the `executed_tier` rows of
+/// `engine_stats.csv` and "(N executed)" after the entries of the summary's `engine` line.
+/// The engine runs upstream of the order manager and sees no fill, so this is done once the
+/// stages' reports are gathered. Nothing happens in a run without the engine.
+pub fn apply_executed(
+    report: &mut mia_runtime::stage::StageReport,
+    executed: &[u64; crate::engine::types::TIER_COUNT],
+) {
+    let Some(f) = report.files.iter_mut().find(|f| f.0 == "engine_stats.csv") else { return };
+    f.1 = crate::engine::stats::with_executed(&f.1, executed);
+    let n: u64 = executed.iter().sum();
+    if let Some(line) = report.notes.iter_mut().find(|x| x.0 == "engine") {
+        if let Some(at) = line.1.find(" entries, ") {
+            line.1.insert_str(at + " entries".len(), &format!(" ({n} executed)"));
+        }
+    }
+}
+
 /// The generator's sections, from the `[signal.*]` engine sections.
 pub fn generator_config(e: &EngineConfig) -> GeneratorConfig {
     GeneratorConfig {
@@ -627,5 +646,34 @@ impl Strategy for EliteStrategy {
         r.count("engine.decisions_untraced", self.trace_lost);
         r.notes.push(("engine", self.summary_line()));
         r.files.push(("decisions.csv", decisions_csv(&self.trace[..self.n_trace])));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::stats::EngineStats;
+    use crate::engine::types::{Tier, TIER_COUNT};
+    use mia_runtime::stage::StageReport;
+
+    /// The exec stage's counts complete the engine's table and its summary line; a run
+    /// without the engine is left alone.
+    #[test]
+    fn executed_entries_complete_the_engine_report() {
+        let mut r = StageReport::default();
+        r.note("engine", "266 decisions, 1 entries, 0 exits; rejected: none".to_string());
+        r.files.push(("engine_stats.csv", EngineStats::default().to_csv()));
+        let mut ex = [0u64; TIER_COUNT];
+        ex[Tier::Institutional.index()] = 1;
+        apply_executed(&mut r, &ex);
+        assert_eq!(
+            r.get_note("engine"),
+            Some("266 decisions, 1 entries (1 executed), 0 exits; rejected: none")
+        );
+        assert!(r.files[0].1.contains("executed_tier,INSTITUTIONAL,1\n"));
+        let mut other = StageReport::default();
+        other.note("engine", "x entries, y".to_string());
+        apply_executed(&mut other, &ex);
+        assert_eq!(other.get_note("engine"), Some("x entries, y"), "no engine_stats.csv: not the engine");
     }
 }
