@@ -176,6 +176,12 @@ fn a_monitored_paper_session_serves_metrics_alerts_discord_and_writes_status() {
     assert!(last.snapshot.fills > 0 && last.snapshot.signals > 0, "{:?}", last.snapshot);
     assert!(last.snapshot.journal_records > 0, "the journal thread publishes its progress");
     assert!(last.snapshot.latency[0].count > 0, "stage latency published");
+    // The data latency of a paced replay of a 2024 session is measured against its schedule
+    // (how far the feed runs behind it), not against 2024.
+    let s = &last.snapshot;
+    let lag_ns = s.last_recv_wall_ns as i128 - s.last_event_wall_ns as i128;
+    assert!(s.last_event_wall_ns > s.last_event_ts_ns, "due on the wall clock, not in 2024: {s:?}");
+    assert!(lag_ns.abs() < 60_000_000_000, "data latency {lag_ns} ns against the schedule");
     assert!(last.discord.sent >= 1, "{:?}", last.discord);
 
     // Discord got trade messages on the trades webhook

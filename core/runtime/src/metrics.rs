@@ -46,6 +46,7 @@ pub struct FeedCells {
     market_events: AtomicU64,
     last_event_ts_ns: AtomicU64,
     last_recv_wall_ns: AtomicU64,
+    last_event_wall_ns: AtomicU64,
     feed_connected: AtomicU64,
     feed_reconnects: AtomicU64,
     ring_drops: AtomicU64,
@@ -160,9 +161,18 @@ impl FeedCells {
     /// A market event: count it and record its event time and the wall time it was received.
     #[inline]
     pub fn on_market(&self, ts_event_ns: u64, recv_wall_ns: u64) {
+        self.on_replayed_market(ts_event_ns, recv_wall_ns, ts_event_ns);
+    }
+    /// A market event of a source replaying history on a wall-clock schedule
+    /// ([`crate::source::EventSource::scheduled_wall_ns`]): as [`Self::on_market`], with
+    /// `due_wall_ns` the wall time the event was due, which the data latency is measured from
+    /// (a live feed's event is due at its own event time).
+    #[inline]
+    pub fn on_replayed_market(&self, ts_event_ns: u64, recv_wall_ns: u64, due_wall_ns: u64) {
         bump(&self.market_events);
         self.last_event_ts_ns.store(ts_event_ns, Relaxed);
         self.last_recv_wall_ns.store(recv_wall_ns, Relaxed);
+        self.last_event_wall_ns.store(due_wall_ns, Relaxed);
     }
     /// Event time of the latest market event (UTC ns).
     #[inline]
@@ -384,6 +394,11 @@ pub struct HealthSnapshot {
     pub last_event_ts_ns: u64,
     /// Wall time the latest market event was received, UTC ns (0: none yet).
     pub last_recv_wall_ns: u64,
+    /// Wall time the latest market event was due, UTC ns (0: none yet): its event time for a
+    /// live feed, its place in the schedule for a paced replay (`mia paper --source
+    /// synthetic`); the data latency is `last_recv_wall_ns` minus this.
+    #[serde(default)]
+    pub last_event_wall_ns: u64,
     /// Feed connected.
     pub feed_connected: bool,
     /// Feed reconnections.
@@ -477,6 +492,7 @@ impl LiveMetrics {
             market_events: f.market_events.load(Relaxed),
             last_event_ts_ns: f.last_event_ts_ns.load(Relaxed),
             last_recv_wall_ns: f.last_recv_wall_ns.load(Relaxed),
+            last_event_wall_ns: f.last_event_wall_ns.load(Relaxed),
             feed_connected: f.feed_connected.load(Relaxed) != 0,
             feed_reconnects: f.feed_reconnects.load(Relaxed),
             ring_drops: f.ring_drops.load(Relaxed),

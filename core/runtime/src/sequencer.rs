@@ -66,12 +66,15 @@ impl FeedProbe {
     }
 
     #[inline]
-    fn publish(&mut self, env: &Envelope, tap_drops: u64) {
+    fn publish(&mut self, env: &Envelope, tap_drops: u64, source: &dyn EventSource) {
         let f = &self.m.feed;
         f.bump_inputs();
         if let Msg::Market(e) = &env.msg {
             let wall = self.anchor_wall_ns + Clock::ticks_to_ns(env.t0.saturating_sub(self.anchor_ticks));
-            f.on_market(e.ts_event, wall);
+            match source.scheduled_wall_ns(e.ts_event) {
+                Some(due) => f.on_replayed_market(e.ts_event, wall, due),
+                None => f.on_market(e.ts_event, wall),
+            }
         }
         if tap_drops != self.tap_drops {
             self.tap_drops = tap_drops;
@@ -226,7 +229,7 @@ impl Sequencer {
             t.send(env);
         }
         if let Some(p) = self.probe.as_mut() {
-            p.publish(&env, self.tap.as_ref().map_or(0, |t| t.dropped));
+            p.publish(&env, self.tap.as_ref().map_or(0, |t| t.dropped), self.source.as_ref());
         }
         env
     }

@@ -71,6 +71,15 @@ pub trait EventSource: Send {
     fn poll_event(&mut self) -> Result<std::task::Poll<Option<Event>>, SourceError> {
         self.next_event().map(std::task::Poll::Ready)
     }
+
+    /// For a source that replays history on a wall-clock schedule ([`RealTimeSource`]): the
+    /// wall time (UTC ns) at which an event of event time `ts_ns` was due, so the monitor
+    /// measures the data latency against the schedule and not against a date in the past.
+    /// `None` (the default) when the event time is the wall clock (a live feed). Wrappers
+    /// forward it. Cold: called only by a monitored session's feed probe.
+    fn scheduled_wall_ns(&self, _ts_ns: u64) -> Option<u64> {
+        None
+    }
 }
 
 /// Work a live session runs on the sequencer's own thread instead of a thread of its own: a
@@ -162,6 +171,10 @@ impl EventSource for TakeSource {
         self.inner.may_pend()
     }
 
+    fn scheduled_wall_ns(&self, ts_ns: u64) -> Option<u64> {
+        self.inner.scheduled_wall_ns(ts_ns)
+    }
+
     #[inline]
     fn poll_event(&mut self) -> Result<std::task::Poll<Option<Event>>, SourceError> {
         if self.left == 0 {
@@ -185,7 +198,8 @@ pub struct RealTimeSource {
     inner: Box<dyn EventSource>,
     speed: f64,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    origin: Option<(std::time::Instant, u64)>,
+    /// (instant, wall clock UTC ns, event time) of the first event.
+    origin: Option<(std::time::Instant, u64, u64)>,
 }
 
 impl RealTimeSource {
@@ -206,13 +220,20 @@ impl EventSource for RealTimeSource {
         self.inner.describe()
     }
 
+    fn scheduled_wall_ns(&self, ts_ns: u64) -> Option<u64> {
+        let (_, wall0, ts0) = self.origin?;
+        let due = (ts_ns.saturating_sub(ts0) as f64 / self.speed).min(1e18) as u64;
+        Some(wall0.saturating_add(due))
+    }
+
     fn next_event(&mut self) -> Result<Option<Event>, SourceError> {
         use std::sync::atomic::Ordering;
         if self.stop.load(Ordering::Acquire) {
             return Ok(None);
         }
         let Some(ev) = self.inner.next_event()? else { return Ok(None) };
-        let (t0, ts0) = *self.origin.get_or_insert((std::time::Instant::now(), ev.ts_recv));
+        let (t0, _, ts0) =
+            *self.origin.get_or_insert((std::time::Instant::now(), crate::clock::wall_ns(), ev.ts_recv));
         let due_ns = (ev.ts_recv.saturating_sub(ts0) as f64 / self.speed).min(1e18) as u64;
         let due = t0 + std::time::Duration::from_nanos(due_ns);
         loop {
@@ -381,9 +402,18 @@ mod tests {
         let stop = Arc::new(AtomicBool::new(false));
         // 1 ms of event time between events at speed 1000: 1 µs of wall time each.
         let mut src = RealTimeSource::new(Box::new(SliceSource::new(evs)), 1000.0, stop.clone());
+        assert_eq!(src.scheduled_wall_ns(1_000), None, "no schedule before the first event");
+        let before = crate::clock::wall_ns();
         for e in evs.iter().take(2) {
             assert_eq!(src.next_event(), Ok(Some(*e)), "events pass unchanged");
         }
+        // the schedule: the first event at the wall time it was read, then 1 µs per ms
+        let first = src.scheduled_wall_ns(1_000).expect("scheduled");
+        assert!(first >= before && first <= crate::clock::wall_ns(), "{before} {first}");
+        assert_eq!(src.scheduled_wall_ns(1_000 + 3_000_000), Some(first + 3_000));
+        let take = TakeSource::new(Box::new(src), 10);
+        assert_eq!(take.scheduled_wall_ns(1_000), Some(first), "a wrapper forwards the schedule");
+        let mut src = take;
         stop.store(true, Ordering::Release);
         assert_eq!(src.next_event(), Ok(None), "the stop flag ends the stream");
     }

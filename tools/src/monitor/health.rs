@@ -189,8 +189,10 @@ impl HealthModel {
     pub fn update(&mut self, s: &HealthSnapshot, host: HostSample, wall_ns: u64) -> Health {
         let has_event = s.last_recv_wall_ns != 0;
         let feed_age_s = has_event.then(|| wall_ns.saturating_sub(s.last_recv_wall_ns) as f64 / NS_PER_SEC);
-        let data_latency_ms = (has_event && s.last_event_ts_ns != 0)
-            .then(|| (s.last_recv_wall_ns as i128 - s.last_event_ts_ns as i128) as f64 / 1e6);
+        // against the time the event was due: its event time live, its slot in a paced replay
+        let due = if s.last_event_wall_ns != 0 { s.last_event_wall_ns } else { s.last_event_ts_ns };
+        let data_latency_ms =
+            (has_event && due != 0).then(|| (s.last_recv_wall_ns as i128 - due as i128) as f64 / 1e6);
         let gamma_age_s = (s.gamma_computed_at_ns != 0 && s.last_event_ts_ns != 0)
             .then(|| s.last_event_ts_ns.saturating_sub(s.gamma_computed_at_ns) as f64 / NS_PER_SEC);
         let drops_total = s.ring_drops.saturating_add(s.tap_drops);
@@ -285,6 +287,15 @@ mod tests {
         assert_eq!(h.feed_age_s, Some(2.0));
         assert!((h.data_latency_ms.unwrap_or(0.0) - 3.0).abs() < 1e-9, "{h:?}");
         assert_eq!(h.gamma_age_s, Some(60.0));
+        // a paced replay of a past session: the latency is measured from the event's slot in
+        // the schedule, not from its date; the gamma age stays in event time
+        let mut r = s;
+        r.last_event_ts_ns = 5 * S; // long ago
+        r.last_event_wall_ns = 100 * S + 1_000_000; // due 2 ms before it arrived
+        r.gamma_computed_at_ns = 4 * S;
+        let hr = HealthModel::new().update(&r, HostSample::default(), 102 * S + 3_000_000);
+        assert!((hr.data_latency_ms.unwrap_or(0.0) - 2.0).abs() < 1e-9, "{hr:?}");
+        assert_eq!(hr.gamma_age_s, Some(1.0));
         assert_eq!(h.journal_lag, 10);
         assert_eq!((h.equity_usd, h.peak_equity_usd, h.drawdown_usd), (500.0, 500.0, 0.0));
         s.realized_pnl_nano = 200 * 1_000_000_000;
