@@ -2,6 +2,7 @@
 //! ES/SPX market, Cboe option chains, the journal, and the Interactive Brokers edge (`ibkr`:
 //! live market data, orders and the SPX chain through `ibapi`).
 
+pub(crate) mod backoff;
 pub mod cboe;
 pub mod dbn_source;
 pub mod dbn_write;

@@ -439,34 +439,13 @@ impl IbkrConfig {
     }
 }
 
-/// The retry back-off of resubscriptions and reconciliations: `reconnect_initial_ms`, doubled
-/// after each failure up to `reconnect_max_ms`, back to the start after a success.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Backoff {
-    initial: Duration,
-    max: Duration,
-    next: Duration,
-}
-
-impl Backoff {
-    /// A retry failed: the wait to use now (returned), and a doubled one for the next failure.
-    pub(crate) fn failed(&mut self) -> Duration {
-        let wait = self.next;
-        self.next = (wait * 2).min(self.max);
-        wait
-    }
-
-    /// A retry succeeded: the next failure waits the initial delay again.
-    pub(crate) fn reset(&mut self) {
-        self.next = self.initial;
-    }
-}
-
 impl IbkrConfig {
     /// A fresh retry back-off from `reconnect_initial_ms` and `reconnect_max_ms`.
-    pub(crate) fn backoff(&self) -> Backoff {
-        let initial = Duration::from_millis(self.reconnect_initial_ms);
-        Backoff { initial, max: Duration::from_millis(self.reconnect_max_ms), next: initial }
+    pub(crate) fn backoff(&self) -> crate::backoff::Backoff {
+        crate::backoff::Backoff::new(
+            Duration::from_millis(self.reconnect_initial_ms),
+            Duration::from_millis(self.reconnect_max_ms),
+        )
     }
 }
 
@@ -517,16 +496,11 @@ mod tests {
     }
 
     #[test]
-    fn the_backoff_doubles_to_its_cap_and_resets() {
+    fn the_backoff_comes_from_the_reconnect_keys() {
         let cfg = IbkrConfig { reconnect_initial_ms: 500, reconnect_max_ms: 1_500, ..IbkrConfig::default() };
         let mut b = cfg.backoff();
         let ms = |d: Duration| d.as_millis();
-        assert_eq!(
-            [ms(b.failed()), ms(b.failed()), ms(b.failed()), ms(b.failed())],
-            [500, 1_000, 1_500, 1_500]
-        );
-        b.reset();
-        assert_eq!(ms(b.failed()), 500, "a success starts over");
+        assert_eq!([ms(b.failed()), ms(b.failed()), ms(b.failed())], [500, 1_000, 1_500]);
     }
 
     #[test]

@@ -240,7 +240,7 @@ pub(crate) use thread::{run, MdLoop, Step};
 
 mod thread {
     use super::*;
-    use crate::ibkr::config::Backoff;
+    use crate::backoff::Backoff;
     use crate::ibkr::contract::ResolvedContract;
     use crate::ibkr::errors::{classify, ErrorClass};
     use crate::ibkr::IbkrConfig;

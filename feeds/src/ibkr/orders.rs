@@ -32,13 +32,13 @@
 //! encoder, one `write`) is measured by `feeds/examples/submit_cost.rs`
 //! (`docs/performance.md`, "Wire-to-order on loopback").
 
-use super::config::Backoff;
 use super::errors::{self, classify, reason, rejects_order, ErrorClass};
 use super::ids::OrderIds;
 use super::md::{price_of, size_of};
 use super::reconcile::BrokerPosition;
 use super::status::FeedStatus;
 use super::{contract::ResolvedContract, IbkrConfig, Secret};
+use crate::backoff::Backoff;
 use ibapi::client::blocking::Client;
 use ibapi::orders::{
     Action, CommissionReport, Execution, OcaType, Order as IbOrder, OrderStatusKind, OrderUpdate,

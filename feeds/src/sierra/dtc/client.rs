@@ -905,8 +905,11 @@ impl Edge {
     }
 
     fn reconnect(&mut self) -> Result<(), DtcError> {
-        let mut delay = Duration::from_millis(self.cfg.reconnect_initial_ms);
-        let max = Duration::from_millis(self.cfg.reconnect_max_ms);
+        let mut backoff = crate::backoff::Backoff::new(
+            Duration::from_millis(self.cfg.reconnect_initial_ms),
+            Duration::from_millis(self.cfg.reconnect_max_ms),
+        );
+        let mut delay = backoff.failed();
         let mut attempts = 0u32;
         loop {
             if !self.sleep_offline(delay) {
@@ -926,11 +929,12 @@ impl Edge {
                     return Err(e)
                 }
                 Err(e) => {
+                    // the wait before the next attempt (the log used to name the one just spent)
+                    delay = backoff.failed();
                     tracing::warn!(error = %e, attempts, next_ms = delay.as_millis() as u64, "DTC reconnect failed");
                     if self.cfg.max_reconnect_attempts > 0 && attempts >= self.cfg.max_reconnect_attempts {
                         return Err(DtcError::GaveUp { peer: self.peer(), attempts, last: e.to_string() });
                     }
-                    delay = (delay * 2).min(max);
                 }
             }
         }
