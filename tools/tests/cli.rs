@@ -146,6 +146,9 @@ fn the_default_backtest_trades_an_engine_bracket() {
     // entry + its two OCO children at least
     assert!(number_after(&out, "\norders: ") >= 3, "{out}");
     assert!(line("risk: ").contains("position 0"), "flat at the end: {out}");
+    // the round trip is listed in the summary, with its exit reason
+    let t1 = line("trade 1: ");
+    assert!(t1.contains(" CT → ") && (t1.contains("(stop)") || t1.contains("(target)")), "{t1}");
     // The engine's entry decision and the round trip it became.
     let decisions = std::fs::read_to_string(dir.path().join("run/decisions.csv")).expect("decisions.csv");
     let entry_ts: Vec<u64> = decisions

@@ -81,7 +81,12 @@ pub struct SessionSummary {
     pub warnings: Vec<String>,
     /// Where artefacts were written.
     pub out: Option<PathBuf>,
+    /// The first [`SUMMARY_TRADES`] round trips of `trades.csv` (printed one per line).
+    pub first_trades: Vec<crate::report::trades::Trade>,
 }
+
+/// Round trips the summary lists (the rest are in `trades.csv`; `mia report` has them all).
+pub const SUMMARY_TRADES: usize = 5;
 
 impl SessionSummary {
     /// Builds the summary from what the run and its stages reported.
@@ -178,6 +183,13 @@ impl SessionSummary {
             notes: r.notes.clone(),
             warnings: r.warnings.clone(),
             out,
+            first_trades: r
+                .files
+                .iter()
+                .find(|f| f.0 == "trades.csv")
+                .and_then(|f| crate::report::trades::parse_trades(&f.1, "trades.csv").ok())
+                .map(|t| t.trades.into_iter().take(SUMMARY_TRADES).collect())
+                .unwrap_or_default(),
         })
     }
 }
@@ -254,6 +266,15 @@ pub fn render_summary(s: &SessionSummary) -> String {
         t.push_str(&format!(", first stop at {}", fmt_chicago(*first_stop)));
     }
     t.push_str(&format!(", position {}\n", s.position));
+    for (i, tr) in s.first_trades.iter().enumerate() {
+        t.push_str(&format_trade(i + 1, tr));
+    }
+    if s.trades as usize > s.first_trades.len() && !s.first_trades.is_empty() {
+        t.push_str(&format!(
+            "  … {} more round trips in trades.csv\n",
+            s.trades as usize - s.first_trades.len()
+        ));
+    }
     if s.exec.adopted > 0 {
         t.push_str(&format!(
             "adopted: {} broker position(s) found at start-up, booked and flattened (docs/live.md)\n",
@@ -336,6 +357,23 @@ pub fn render_feature_stats(f: &FeatureStats, run: Option<([u64; 4], u64)>) -> S
         }
     }
     t
+}
+
+/// One round trip of the summary: `trade N: side qty @ entry (time) → exit (time, reason),
+/// net USD`, the times in Chicago.
+fn format_trade(n: usize, tr: &crate::report::trades::Trade) -> String {
+    let side = if tr.long { "long" } else { "short" };
+    let exit_time = fmt_chicago(tr.exit_ts);
+    // the exit's clock time only when it is on the entry's date
+    let entry_time = fmt_chicago(tr.entry_ts);
+    let exit_shown = match (entry_time.get(..10), exit_time.get(..10)) {
+        (Some(a), Some(b)) if a == b => exit_time.get(11..).unwrap_or(&exit_time).to_string(),
+        _ => exit_time.clone(),
+    };
+    format!(
+        "trade {n}: {side} {} @ {:.2} {entry_time} → {:.2} {exit_shown} ({}), net {:.2} USD (fees {:.2}, MAE {:.2} / MFE {:.2} pts)\n",
+        tr.qty, tr.entry_px, tr.exit_px, tr.exit_reason, tr.net_usd, tr.fees_usd, tr.mae_points, tr.mfe_points
+    )
 }
 
 /// `yyyy-mm-dd hh:mm:ss CT` of an event time (ns, UTC).
