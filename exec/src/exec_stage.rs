@@ -1265,6 +1265,11 @@ mod tests {
         assert_eq!(exit.signal.map(|s| s.tier), Some(3), "the exit carries the opening signal");
         assert_eq!(exit.net_pnl, st.trades().iter().next().map_or(0, |t| t.net().nano()));
         assert_eq!(exit.exit_reason, ExitReason::Signal as u8);
+        // the position it opened is counted as executed under the signal's tier, once
+        let mut r = StageReport::default();
+        st.report(&mut r);
+        assert_eq!(r.counter(EXECUTED_TIER_KEYS[3]), 1);
+        assert_eq!(EXECUTED_TIER_KEYS.iter().map(|k| r.counter(k)).sum::<u64>(), 1);
     }
 
     #[test]
