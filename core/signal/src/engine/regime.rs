@@ -610,11 +610,9 @@ fn swings_of(hs: &[Px], ls: &[Px], from: usize, w: usize, first: usize) -> (u32,
             continue;
         }
         let (h, l) = (hs[i], ls[i]);
-        let (mut is_h, mut is_l) = (true, true);
-        for j in (i - w..i).chain(i + 1..=i + w) {
-            is_h &= h > hs[j];
-            is_l &= l < ls[j];
-        }
+        // strictly above (below) the w bars on each side; stops at the first bar that is not
+        let is_h = hs[i - w..i].iter().all(|&x| h > x) && hs[i + 1..=i + w].iter().all(|&x| h > x);
+        let is_l = ls[i - w..i].iter().all(|&x| l < x) && ls[i + 1..=i + w].iter().all(|&x| l < x);
         if is_h {
             if let Some(p) = last_h {
                 if h > p {
@@ -705,11 +703,31 @@ fn nearest_rank(sorted: &[Px], p: usize) -> Px {
     sorted[rank - 1]
 }
 
-/// How many of the ascending `sorted` values lie within `tol` (already in 1e-9 units) of `c`,
-/// by the same test as the scan (`|v − c| as f64 ≤ tol`): that set is contiguous in sorted
-/// order (the test is monotone in `|v − c|`), so two binary searches find it.
-fn count_within_sorted(sorted: &[Px], c: Px, tol: f64) -> usize {
-    let within = |v: Px| ((v - c).abs() as f64) <= tol;
+/// A distance tolerance in 1e-9 units, tested as `|a − b| as f64 ≤ tol` (the spec's test)
+/// with an integer compare: for a whole number `0 ≤ d < 2⁵³`, `d as f64 ≤ tol` holds exactly
+/// when `d ≤ ⌊tol⌋` (`d as f64` is exact there). Price distances stay far below 2⁵³ (≈ 9·10¹⁵
+/// units, 9 million index points), since every price passed the sanity band.
+#[derive(Clone, Copy, Debug)]
+struct Tol(i64);
+
+impl Tol {
+    fn new(tol: f64) -> Self {
+        // a negative or NaN tolerance: nothing is within (−1 < every distance)
+        Self(if tol >= 0.0 { tol.floor() as i64 } else { -1 })
+    }
+
+    /// `|a − b| as f64 ≤ tol`.
+    #[inline]
+    fn within(self, a: Px, b: Px) -> bool {
+        (a - b).abs() <= self.0
+    }
+}
+
+/// How many of the ascending `sorted` values lie within `tol` of `c`, by the same test as the
+/// scan ([`Tol::within`]): that set is contiguous in sorted order (the test is monotone in
+/// `|v − c|`), so two binary searches find it.
+fn count_within_sorted(sorted: &[Px], c: Px, tol: Tol) -> usize {
+    let within = |v: Px| tol.within(v, c);
     if !within(c) {
         return 0; // a negative or NaN tolerance: nothing is within
     }
@@ -999,11 +1017,12 @@ impl RegimeDetector {
     fn range_sorted(&self, ring: &BarRing, highs: &[Px], lows: &[Px]) -> RangeInfo {
         let n = highs.len();
         let t = self.tick as f64;
-        let within = |a: Px, b: Px, tol: f64| ((a - b).abs() as f64) <= tol * t;
+        let (test_tol, touch_tol, pick_tol) =
+            (Tol::new(self.cfg.test_tol_ticks * t), Tol::new(2.0 * t), Tol::new(self.cfg.pick_tol_ticks * t));
         // the bars whose high (low) lies within pick_tol of a candidate, counted on the sorted
         // highs (lows): the same multiset as the window's bars
         let count = |lvl: Px, side_high: bool| {
-            count_within_sorted(if side_high { highs } else { lows }, lvl, self.cfg.pick_tol_ticks * t)
+            count_within_sorted(if side_high { highs } else { lows }, lvl, pick_tol)
         };
         // candidates in tie order: middle, inner, outer
         let pick = |cands: [Px; 3], side_high: bool| {
@@ -1024,13 +1043,13 @@ impl RegimeDetector {
         let mut inside_run = true;
         for k in 0..n {
             let Some(b) = ring.back(k) else { break };
-            tests_r += within(b.high, r, self.cfg.test_tol_ticks) as u32;
-            tests_s += within(b.low, s, self.cfg.test_tol_ticks) as u32;
-            if within(b.high, r, 2.0) {
+            tests_r += test_tol.within(b.high, r) as u32;
+            tests_s += test_tol.within(b.low, s) as u32;
+            if touch_tol.within(b.high, r) {
                 touches += 1;
                 violations += (b.close > r + tick) as u32;
             }
-            if within(b.low, s, 2.0) {
+            if touch_tol.within(b.low, s) {
                 touches += 1;
                 violations += (b.close < s - tick) as u32;
             }
@@ -1216,6 +1235,53 @@ mod tests {
                     if i % 23 == 3 {
                         assert_eq!(d.range_incremental(&r), d.range(&r), "repeated call");
                     }
+                }
+            }
+        }
+    }
+
+    /// The integer tolerance test is the float one, on every kind of tolerance (whole, half,
+    /// tiny, negative, NaN, infinite, beyond 2⁵³) and distance (zero, at the tolerance, around
+    /// it, huge).
+    #[test]
+    fn integer_tolerance_is_the_float_test() {
+        let tols = [
+            0.0,
+            0.25,
+            1.0,
+            1.5,
+            2.0,
+            2.5e8,
+            3.75e8,
+            5e8,
+            1.5e9,
+            2e9,
+            -1.0,
+            -0.0,
+            f64::NAN,
+            f64::INFINITY,
+            9.007_199_254_740_992e15,
+            1e17,
+            1e-300,
+        ];
+        let mut x: u64 = 0x1234_5678_9abc_def1;
+        for &tol in &tols {
+            let t = Tol::new(tol);
+            let base = 5_000_000_000_000i64;
+            let mut ds: Vec<i64> = vec![0, 1, 2, 249_999_999, 250_000_000, 250_000_001, 1_500_000_000];
+            if tol.is_finite() && tol.abs() < 1e15 {
+                let f = tol.floor() as i64;
+                ds.extend([f - 1, f, f + 1]);
+            }
+            for _ in 0..200 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                ds.push((x % 4_000_000_000) as i64);
+            }
+            for d in ds {
+                for (a, b) in [(base + d, base), (base, base + d), (base - d, base)] {
+                    assert_eq!(t.within(a, b), ((a - b).abs() as f64) <= tol, "tol {tol} a {a} b {b}");
                 }
             }
         }
