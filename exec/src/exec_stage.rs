@@ -138,6 +138,11 @@ pub const EXECUTED_TIER_KEYS: [&str; EXECUTED_TIERS] = [
     "exec.executed_tier.9",
 ];
 
+/// [`ExecCounters::executed_by_tier`] as the stage reported it ([`EXECUTED_TIER_KEYS`]).
+pub fn executed_by_tier(r: &StageReport) -> [u64; EXECUTED_TIERS] {
+    std::array::from_fn(|i| r.counter(EXECUTED_TIER_KEYS[i]))
+}
+
 /// A position event the stage sends to its trade tap ([`ExecStage::attach_trade_tap`]): the
 /// fill that opened a position (entry) or closed a round trip (exit), with the risk manager's
 /// state after it and the signal that opened the trade. A cold consumer joins it with the

@@ -213,6 +213,12 @@ impl RealTimeSource {
         let speed = if speed.is_finite() { speed.max(1e-6) } else { 1.0 };
         Self { inner, speed, stop, origin: None }
     }
+
+    /// Wall time (ns) after the first event at which an event of event time `ts_ns` is due,
+    /// `ts0` being the first event's.
+    fn wall_offset_ns(&self, ts_ns: u64, ts0: u64) -> u64 {
+        (ts_ns.saturating_sub(ts0) as f64 / self.speed).min(1e18) as u64
+    }
 }
 
 impl EventSource for RealTimeSource {
@@ -222,8 +228,7 @@ impl EventSource for RealTimeSource {
 
     fn scheduled_wall_ns(&self, ts_ns: u64) -> Option<u64> {
         let (_, wall0, ts0) = self.origin?;
-        let due = (ts_ns.saturating_sub(ts0) as f64 / self.speed).min(1e18) as u64;
-        Some(wall0.saturating_add(due))
+        Some(wall0.saturating_add(self.wall_offset_ns(ts_ns, ts0)))
     }
 
     fn next_event(&mut self) -> Result<Option<Event>, SourceError> {
@@ -234,8 +239,7 @@ impl EventSource for RealTimeSource {
         let Some(ev) = self.inner.next_event()? else { return Ok(None) };
         let (t0, _, ts0) =
             *self.origin.get_or_insert((std::time::Instant::now(), crate::clock::wall_ns(), ev.ts_recv));
-        let due_ns = (ev.ts_recv.saturating_sub(ts0) as f64 / self.speed).min(1e18) as u64;
-        let due = t0 + std::time::Duration::from_nanos(due_ns);
+        let due = t0 + std::time::Duration::from_nanos(self.wall_offset_ns(ev.ts_recv, ts0));
         loop {
             if self.stop.load(Ordering::Acquire) {
                 return Ok(None);

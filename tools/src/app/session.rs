@@ -478,8 +478,7 @@ pub fn collect(e: Executed, out: Option<PathBuf>) -> Result<SessionSummary> {
         s.report(&mut stage_report);
     }
     // The engine's executed entries: only the exec stage saw the fills.
-    let executed: [u64; mia_exec::exec_stage::EXECUTED_TIERS] =
-        std::array::from_fn(|i| stage_report.counter(mia_exec::exec_stage::EXECUTED_TIER_KEYS[i]));
+    let executed = mia_exec::exec_stage::executed_by_tier(&stage_report);
     mia_signal::strategy::elite::apply_executed(&mut stage_report, &executed);
     let summary = SessionSummary::new(
         &report,

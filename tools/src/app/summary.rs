@@ -155,9 +155,7 @@ impl SessionSummary {
                 cancel_wait_timeouts: r.counter("exec.cancel_wait_timeouts"),
                 stale_signals: r.counter("exec.stale_signals"),
                 cancel_retries: r.counter("exec.cancel_retries"),
-                executed_by_tier: std::array::from_fn(|i| {
-                    r.counter(mia_exec::exec_stage::EXECUTED_TIER_KEYS[i])
-                }),
+                executed_by_tier: mia_exec::exec_stage::executed_by_tier(r),
             },
             tap_dropped: report.tap_dropped,
             journal_records,
