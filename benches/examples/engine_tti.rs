@@ -73,6 +73,8 @@ fn parse_seeds(s: &str) -> Result<(u64, u64), String> {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let mut seeds = (1, 3);
+    let mut twin = false;
+    let mut lead = None;
     let mut k = 1;
     while k < args.len() {
         match args[k].as_str() {
@@ -87,6 +89,18 @@ fn main() {
                 };
                 k += 2;
             }
+            "--lead" => {
+                lead = args.get(k + 1).and_then(|v| v.parse::<u64>().ok());
+                if lead.is_none() {
+                    eprintln!("engine_tti: --lead expects milliseconds (0 = no rehearsal)");
+                    std::process::exit(2);
+                }
+                k += 2;
+            }
+            "--twin" => {
+                twin = true;
+                k += 1;
+            }
             a => {
                 eprintln!("engine_tti: unknown argument {a:?} (usage: engine_tti [--seeds A-B])");
                 std::process::exit(2);
@@ -95,16 +109,23 @@ fn main() {
     }
     let mut cfg = Config::default();
     cfg.signal.strategy = StrategyKind::Elite;
+    if let Some(ms) = lead {
+        cfg.signal.rehearse_lead_ms = ms;
+    }
     let (mut closes, mut others) = (Vec::new(), Vec::new());
     let mut signals = 0usize;
     for seed in seeds.0..=seeds.1 {
         let events = synthetic_events_seeded(seed, SESSION_EVENTS);
         let mut chain = StageChain::new(&cfg);
+        let mut other = StageChain::new(&cfg);
         let mut prev = None;
         for ev in &events {
             let bucket = ev.ts_recv / BAR_NS;
             let is_close = prev.is_some_and(|p| bucket > p);
             prev = Some(bucket);
+            if twin {
+                black_box(other.step(ev));
+            }
             let t = Instant::now();
             let n = if is_close { close_step(&mut chain, black_box(ev)) } else { chain.step(ev).signals };
             let dt = t.elapsed().as_nanos() as u64;

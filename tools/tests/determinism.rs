@@ -222,3 +222,24 @@ fn signal_engine_runs_the_same_in_both_modes() {
     assert!(sum("tier,") >= 1, "the engine enters on the default day");
     assert_eq!(sum("executed_tier,"), sum("tier,"), "every entry executed: {stats}");
 }
+
+/// Rehearsing bar closes on the understudy (`[signal] rehearse_lead_ms`, on by default) only
+/// moves code and data into cache: the engine's day decides exactly the same with it off.
+#[test]
+fn rehearsing_bar_closes_changes_no_output() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut on = Config::default();
+    on.signal.strategy = mia_signal::strategy::registry::StrategyKind::Elite;
+    assert!(on.signal.rehearse_lead_ms > 0, "rehearsal is on by default");
+    let mut off = on.clone();
+    off.signal.rehearse_lead_ms = 0;
+    let input = || Input::Synthetic { seed: 65, days: 1 };
+    let a = run_with(input(), Schedule::Inline, Some(&dir.path().join("on")), on);
+    let b = run_with(input(), Schedule::Inline, Some(&dir.path().join("off")), off);
+    assert_eq!(a.digest, b.digest, "digest with and without rehearsal");
+    assert!(a.orders >= 3, "the day trades, so the digest covers a bracket");
+    for f in ["decisions.csv", "detections.csv", "engine_stats.csv", "trades.csv"] {
+        let read = |d: &str| std::fs::read_to_string(dir.path().join(d).join(f)).expect(f);
+        assert_eq!(read("on"), read("off"), "{f}: rehearsal on = off");
+    }
+}

@@ -103,6 +103,14 @@ pub struct SignalStage {
     snapshot_tap: Option<Tap<FeatureSnapshot>>,
     metrics: Option<Arc<LiveMetrics>>,
     ml: MlGate,
+    /// A second instance of the strategy that rehearses each bar close shortly before it is
+    /// due (see [`Self::rehearse`]); `None` when rehearsal is off.
+    understudy: Option<Box<AnyStrategy>>,
+    rehearse_lead_ns: u64,
+    /// The close (event time) last rehearsed.
+    rehearsed_for: u64,
+    /// Bar closes rehearsed.
+    pub rehearsals: u64,
 }
 
 impl SignalStage {
@@ -129,6 +137,11 @@ impl SignalStage {
             snapshot_tap: None,
             metrics: None,
             ml: MlGate::new(),
+            understudy: (cfg.signal.rehearse_lead_ms > 0)
+                .then(|| Box::new(AnyStrategy::new(&cfg.signal, cfg.profile))),
+            rehearse_lead_ns: cfg.signal.rehearse_lead_ms.saturating_mul(1_000_000),
+            rehearsed_for: 0,
+            rehearsals: 0,
         }
     }
 
@@ -265,6 +278,9 @@ impl SignalStage {
                 }
                 let t = self.engine.trade(ev);
                 self.strategy.on_trade(&self.engine.market, &t);
+                if let Some(u) = self.understudy.as_mut() {
+                    u.on_trade(&self.engine.market, &t);
+                }
             }
             EventKind::Status | EventKind::Mbo => {}
         }
@@ -285,6 +301,35 @@ impl SignalStage {
         let sig = self.strategy.decide(&cx, self.engine.vector())?;
         self.engine.snapshot(SnapshotKind::Signal, ev.seq);
         self.ml.filter(sig, self.engine.vector())
+    }
+
+    /// Rehearses the bar closes due at `due` on the understudy, after `ev` (the first event
+    /// within `[signal] rehearse_lead_ms` of them) has been fully handled.
+    ///
+    /// A bar close runs once a minute, after thousands of per-event steps that use other
+    /// code and data: by then its code has left the instruction cache and the branch
+    /// predictors have forgotten it, and the closing event pays for that (measured in
+    /// `docs/performance.md`). The understudy is a second instance of the same strategy, fed
+    /// the same trades and sessions, that runs the same bar-close code on the current market
+    /// state (reading the real bars, features and vector, which brings them into cache too)
+    /// shortly before the real close. Its output is dropped and its own state (which drifts
+    /// from the strategy's by the rehearsed closes) is never read by anything else: nothing
+    /// it does can change a decision, an output or the digest.
+    #[cold]
+    #[inline(never)]
+    fn rehearse(&mut self, ev: &Event, due: u64) {
+        self.rehearsed_for = due;
+        let Some(u) = self.understudy.as_mut() else { return };
+        let e = &self.engine;
+        let Some(ref_price) = e.market.reference_price() else { return };
+        let cx = DecisionContext { seq: ev.seq, ts: due, ref_price, allow: Allow::ALL };
+        let closing = e.market.bars.closing_at(due);
+        for tf in crate::market::bars::TIMEFRAMES {
+            if closing & (1 << tf.index()) != 0 {
+                std::hint::black_box(u.on_bar_close(&cx, &e.market, &e.features, e.vector(), tf));
+            }
+        }
+        self.rehearsals += 1;
     }
 
     /// Bars closed before `ev` is applied: the strategy's bar-close decisions.
@@ -388,6 +433,9 @@ impl Stage for SignalStage {
         let (closed, new_session) = self.engine.begin(ev.ts_recv, ev.seq);
         if new_session {
             self.strategy.on_session(&self.engine.market);
+            if let Some(u) = self.understudy.as_mut() {
+                u.on_session(&self.engine.market);
+            }
         }
         if closed != 0 {
             self.on_bars_closed(closed, &ev, env.t0, out);
@@ -409,10 +457,19 @@ impl Stage for SignalStage {
         if self.engine.has_snapshots() && self.snapshot_tap.is_some() {
             self.flush_snapshots();
         }
+        let due = self.engine.market.bars.next_close();
+        if self.understudy.is_some()
+            && ev.ts_recv < due
+            && ev.ts_recv.saturating_add(self.rehearse_lead_ns) >= due
+            && self.rehearsed_for != due
+        {
+            self.rehearse(&ev, due);
+        }
     }
 
     fn report(&self, r: &mut StageReport) {
         r.count("signals", self.signals);
+        r.count("signal.rehearsals", self.rehearsals);
         r.count("gamma.vetoed_entries", self.gamma_vetoes());
         r.count("gamma.stale_evals", self.gate.stale);
         r.count("gamma.adopted", self.gate.adopted);

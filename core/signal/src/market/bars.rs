@@ -321,6 +321,17 @@ impl Bars {
         &self.series[tf.index()]
     }
 
+    /// The earliest close due (event time, ns; `u64::MAX` before the first trade).
+    #[inline]
+    pub fn next_close(&self) -> u64 {
+        self.next_close
+    }
+
+    /// The timeframes whose open bar ends at `at` (bitmask by [`Timeframe::index`]).
+    pub fn closing_at(&self, at: u64) -> u8 {
+        self.series.iter().filter(|s| s.end_ns == at).fold(0, |m, s| m | 1 << s.tf.index())
+    }
+
     /// True when an event at `now` closes at least one bar.
     #[inline]
     pub fn due(&self, now: u64) -> bool {

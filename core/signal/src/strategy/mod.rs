@@ -19,6 +19,10 @@ use mia_model::features::FeatureVector;
 use mia_model::msg::Signal;
 use mia_model::price::Px;
 
+/// Default of `[signal] rehearse_lead_ms`: a bar close is rehearsed on the first event at most
+/// this long before it is due (measured in `docs/performance.md`).
+pub const DEFAULT_REHEARSE_LEAD_MS: u64 = 250;
+
 /// What a strategy knows besides the features when it decides.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DecisionContext {
@@ -104,6 +108,17 @@ macro_rules! strategy_set {
             )+
         }
 
+        impl Default for StrategiesConfig {
+            fn default() -> Self {
+                Self {
+                    strategy: StrategyKind::default(),
+                    rehearse_lead_ms: $crate::strategy::DEFAULT_REHEARSE_LEAD_MS,
+                    $($ename: Default::default(),)*
+                    $($name: Default::default(),)+
+                }
+            }
+        }
+
         impl Default for StrategyKind {
             fn default() -> Self {
                 StrategyKind::$default
@@ -111,11 +126,15 @@ macro_rules! strategy_set {
         }
 
         /// The `[signal]` config: the strategy to run and every strategy's section.
-        #[derive(Clone, Debug, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+        #[derive(Clone, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
         #[serde(deny_unknown_fields, default)]
         pub struct StrategiesConfig {
             /// The strategy that runs.
             pub strategy: StrategyKind,
+            /// Rehearse each bar close this long (event time, ms) before it is due on a second
+            /// instance of the strategy, so that the closing event finds the close's code and
+            /// data in cache (`SignalStage::rehearse`; 0 = off). Changes no output.
+            pub rehearse_lead_ms: u64,
             $(
                 #[doc = concat!("`[signal.", stringify!($ename), "]` (signal-engine module).")]
                 pub $ename: $ety,
