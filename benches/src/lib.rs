@@ -116,9 +116,26 @@ impl StageChain {
         Self { stages: stages(cfg), mid: Outbox::new(), out: Outbox::new() }
     }
 
-    /// One market event through both stages.
+    /// One market event through both stages, then their idle hook, as the inline runner
+    /// does ([`Self::serve`] then [`Self::idle`]).
     #[inline]
     pub fn step(&mut self, ev: &Event) -> Step {
+        let s = self.serve(ev);
+        self.idle();
+        s
+    }
+
+    /// The stages' idle hook ([`Stage::on_idle`]: the signal stage's rehearsal runs here).
+    #[inline]
+    pub fn idle(&mut self) {
+        for s in &mut self.stages {
+            s.on_idle();
+        }
+    }
+
+    /// One market event through both stages, without the idle hook: its service time alone.
+    #[inline]
+    pub fn serve(&mut self, ev: &Event) -> Step {
         let env = Envelope { t0: 1, msg: Msg::Market(*ev) };
         let [market, exec] = &mut self.stages[..] else { unreachable!("two stages") };
         market.on_envelope(&env, &mut self.mid);

@@ -237,6 +237,16 @@ fn rehearsing_bar_closes_changes_no_output() {
     let a = run_with(input(), Schedule::Inline, Some(&dir.path().join("on")), on);
     let b = run_with(input(), Schedule::Inline, Some(&dir.path().join("off")), off);
     assert_eq!(a.digest, b.digest, "digest with and without rehearsal");
+    // It did run, at most once per close instant (every close instant is a 1-minute close).
+    // Only closes with an event in the 250 ms before them are asked for: 551 of this day's
+    // 1,334 (overnight minutes are often quiet then), so the floor is a quarter.
+    assert_eq!(b.rehearsals, 0, "off means off");
+    assert!(
+        a.rehearsals * 4 > a.bars[0] && a.rehearsals <= a.bars[0],
+        "{} rehearsals for {} 1-minute closes",
+        a.rehearsals,
+        a.bars[0]
+    );
     assert!(a.orders >= 3, "the day trades, so the digest covers a bracket");
     for f in ["decisions.csv", "detections.csv", "engine_stats.csv", "trades.csv"] {
         let read = |d: &str| std::fs::read_to_string(dir.path().join(d).join(f)).expect(f);

@@ -30,6 +30,19 @@ pub trait Stage: Send + 'static {
     /// Called once after the last input, to flush end-of-stream outputs.
     fn finish(&mut self, _out: &mut Outbox) {}
 
+    /// Called when the stage has nothing to process: by a stage thread once per spell of an
+    /// empty input ring, before it spins or yields, and by the inline runner after each input
+    /// has gone through the whole chain. For work that prepares the stage (warming its code
+    /// and data before a known expensive input) and changes no output: it has no outbox, and
+    /// whether and when it runs depends on timing, so nothing it does may reach a decision.
+    fn on_idle(&mut self) {}
+
+    /// Whether [`Self::on_idle`] does anything; asked once when the chain is built, so the
+    /// runners call the hook only on stages that use it.
+    fn wants_idle(&self) -> bool {
+        false
+    }
+
     /// Adds the stage's end-of-run figures to `r` (counters, values, artefacts), so the
     /// caller reads results by name, never by downcasting a stage at a position.
     fn report(&self, _r: &mut StageReport) {}

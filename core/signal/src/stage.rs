@@ -107,8 +107,11 @@ pub struct SignalStage {
     /// due (see [`Self::rehearse`]); `None` when rehearsal is off.
     understudy: Option<Box<AnyStrategy>>,
     rehearse_lead_ns: u64,
-    /// The close (event time) last rehearsed.
+    /// The close (event time) last rehearsal was asked for.
     rehearsed_for: u64,
+    /// A rehearsal asked for and not yet run: `(seq of the event that asked, close due)`.
+    /// It runs at the next [`Stage::on_idle`], if that close is still ahead.
+    pending_rehearsal: Option<(u64, u64)>,
     /// Bar closes rehearsed.
     pub rehearsals: u64,
 }
@@ -141,6 +144,7 @@ impl SignalStage {
                 .then(|| Box::new(AnyStrategy::new(&cfg.signal, cfg.profile))),
             rehearse_lead_ns: cfg.signal.rehearse_lead_ms.saturating_mul(1_000_000),
             rehearsed_for: 0,
+            pending_rehearsal: None,
             rehearsals: 0,
         }
     }
@@ -303,8 +307,9 @@ impl SignalStage {
         self.ml.filter(sig, self.engine.vector())
     }
 
-    /// Rehearses the bar closes due at `due` on the understudy, after `ev` (the first event
-    /// within `[signal] rehearse_lead_ms` of them) has been fully handled.
+    /// Rehearses the bar closes due at `due` on the understudy, when the stage is next idle
+    /// after the event `seq` (the first event within `[signal] rehearse_lead_ms` of them)
+    /// asked for it: after that event and everything it caused have left the chain.
     ///
     /// A bar close runs once a minute, after thousands of per-event steps that use other
     /// code and data: by then its code has left the instruction cache and the branch
@@ -317,12 +322,11 @@ impl SignalStage {
     /// it does can change a decision, an output or the digest.
     #[cold]
     #[inline(never)]
-    fn rehearse(&mut self, ev: &Event, due: u64) {
-        self.rehearsed_for = due;
+    fn rehearse(&mut self, seq: u64, due: u64) {
         let Some(u) = self.understudy.as_mut() else { return };
         let e = &self.engine;
         let Some(ref_price) = e.market.reference_price() else { return };
-        let cx = DecisionContext { seq: ev.seq, ts: due, ref_price, allow: Allow::ALL };
+        let cx = DecisionContext { seq, ts: due, ref_price, allow: Allow::ALL };
         let closing = e.market.bars.closing_at(due);
         for tf in crate::market::bars::TIMEFRAMES {
             if closing & (1 << tf.index()) != 0 {
@@ -463,7 +467,22 @@ impl Stage for SignalStage {
             && ev.ts_recv.saturating_add(self.rehearse_lead_ns) >= due
             && self.rehearsed_for != due
         {
-            self.rehearse(&ev, due);
+            self.rehearsed_for = due;
+            self.pending_rehearsal = Some((ev.seq, due));
+        }
+    }
+
+    fn wants_idle(&self) -> bool {
+        self.understudy.is_some()
+    }
+
+    /// Runs the rehearsal asked for since the last input, unless the close it prepares has
+    /// happened meanwhile (a threaded stage may be idle only after more inputs).
+    fn on_idle(&mut self) {
+        if let Some((seq, due)) = self.pending_rehearsal.take() {
+            if self.engine.market.bars.next_close() == due {
+                self.rehearse(seq, due);
+            }
         }
     }
 
@@ -518,6 +537,51 @@ mod tests {
             Event::level(ts, ts, Side::Bid, 0, 4000 * 1_000_000_000, bid_sz, 1, 0),
             Event::level(ts, ts, Side::Ask, 0, 4000 * 1_000_000_000 + TICK, ask_sz, 1, flags::LAST),
         ]
+    }
+
+    /// The rehearsal is asked for by the first event within the lead of a close and runs at
+    /// the next idle call, once per close, and not at all once that close has happened.
+    #[test]
+    fn rehearsal_runs_when_idle_once_per_close() {
+        let cfg = SignalStageConfig::default();
+        assert!(cfg.signal.rehearse_lead_ms > 0, "rehearsal is on by default");
+        let lead = cfg.signal.rehearse_lead_ms * 1_000_000;
+        let mut st = SignalStage::new(&cfg, TICK);
+        let mut out = Outbox::new();
+        let px = 4000 * 1_000_000_000;
+        // a book and a first trade at 10 s: the 1-minute bar [0, 60 s) is open
+        let mut feed = |st: &mut SignalStage, ts: u64| {
+            for e in book_events(ts, 50, 50) {
+                st.on_envelope(&env(e), &mut out);
+            }
+            st.on_envelope(&env(Event::trade(ts, ts, Side::Bid, px + TICK, 1, flags::LAST)), &mut out);
+            out.clear();
+        };
+        feed(&mut st, 10 * S);
+        let due = st.engine().market.bars.next_close();
+        assert_eq!(due, 60 * S);
+        st.on_idle();
+        assert_eq!(st.rehearsals, 0, "far from the close: nothing to rehearse");
+        // inside the lead: asked for, run at the next idle call only
+        feed(&mut st, due - lead / 2);
+        assert_eq!(st.rehearsals, 0, "not on the event itself");
+        st.on_idle();
+        assert_eq!(st.rehearsals, 1);
+        st.on_idle();
+        feed(&mut st, due - lead / 4);
+        st.on_idle();
+        assert_eq!(st.rehearsals, 1, "once per close");
+        // the next close is asked for, but its closing event comes before any idle time
+        feed(&mut st, due + 1);
+        let due2 = st.engine().market.bars.next_close();
+        assert!(due2 > due);
+        feed(&mut st, due2 - lead / 2);
+        feed(&mut st, due2);
+        st.on_idle();
+        assert_eq!(st.rehearsals, 1, "a close already made is not rehearsed");
+        let mut r = StageReport::default();
+        st.report(&mut r);
+        assert_eq!(r.counter("signal.rehearsals"), 1);
     }
 
     #[test]

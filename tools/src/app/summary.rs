@@ -74,6 +74,8 @@ pub struct SessionSummary {
     pub bars: [u64; 4],
     /// Feature snapshots lost (tap full or consumer gone).
     pub snapshot_drops: u64,
+    /// Bar closes the signal stage rehearsed in its idle time (`[signal] rehearse_lead_ms`).
+    pub rehearsals: u64,
     /// Descriptive lines of the stages (`venue`: the venue and its queue, latency and fee
     /// models), printed as `key: text` after the mode.
     pub notes: Vec<(&'static str, String)>,
@@ -178,6 +180,7 @@ impl SessionSummary {
             features: r.features,
             bars: [r.counter("bars.1m"), r.counter("bars.5m"), r.counter("bars.15m"), r.counter("bars.60m")],
             snapshot_drops: r.counter("features.snapshot_drops"),
+            rehearsals: r.counter("signal.rehearsals"),
             notes: r.notes.clone(),
             warnings: r.warnings.clone(),
             out,
@@ -293,6 +296,12 @@ pub fn render_summary(s: &SessionSummary) -> String {
     }
     if let Some(f) = &s.features {
         t.push_str(&render_feature_stats(f, Some((s.bars, s.snapshot_drops))));
+    }
+    if s.rehearsals > 0 {
+        t.push_str(&format!(
+            "rehearsed bar closes: {} (in idle time before they were due; docs/performance.md)\n",
+            s.rehearsals
+        ));
     }
     for w in &s.warnings {
         t.push_str(&format!("warning: {w}\n"));

@@ -218,6 +218,8 @@ struct Link {
     outbox: Outbox,
     timer: StageTimer,
     hist: LatencyHist,
+    /// The stage's [`Stage::wants_idle`], asked once.
+    idle: bool,
 }
 
 /// Where a chain's final outputs go: the sink (inline mode) or the next ring (a thread).
@@ -289,6 +291,14 @@ fn drain<O: ChainOut>(link: &mut Link, rest: &mut [Link], tail: &mut Tail<'_, O>
     link.outbox.clear();
 }
 
+/// The idle hook of the links whose stage uses it.
+#[inline]
+fn idle(links: &mut [Link]) {
+    for link in links.iter_mut().filter(|l| l.idle) {
+        link.stage.on_idle();
+    }
+}
+
 fn finish_links<O: ChainOut>(links: &mut [Link], tail: &mut Tail<'_, O>) {
     for i in 0..links.len() {
         let (head, rest) = links.split_at_mut(i + 1);
@@ -304,6 +314,7 @@ fn make_links(stages: Vec<Box<dyn Stage>>, sample_every: u32) -> Vec<Link> {
         .into_iter()
         .map(|stage| Link {
             hist: LatencyHist::new(stage.name()),
+            idle: stage.wants_idle(),
             stage,
             outbox: Outbox::new(),
             timer: StageTimer::new(sample_every),
@@ -363,6 +374,9 @@ fn run_inline(
         let mut reported = 0;
         while let Some(env) = feed.next_input() {
             drive(&mut links, &mut tail, &env);
+            // The input and everything it caused have left the chain: this thread is the
+            // chain's idle time.
+            idle(&mut links);
             let events = feed.events();
             if events.is_multiple_of(PROGRESS_EVERY) && events != reported {
                 reported = events;
@@ -442,17 +456,25 @@ fn stage_thread(
     let mut links = make_links(group, sample_every);
     let mut e2e = LatencyHist::new("end_to_end");
     let mut backoff = Backoff::hot(idle_spins);
+    // Whether the stages were told of the current spell of an empty ring (once per spell).
+    let mut idled = false;
     {
         let mut tail = Tail { e2e: &mut e2e, ends_pipeline, out: RingOut(&mut tx) };
         loop {
             match rx.pop() {
                 Ok(env) => {
                     backoff.reset();
+                    idled = false;
                     drive(&mut links, &mut tail, &env);
                 }
                 Err(_) => {
                     if rx.is_abandoned() && rx.is_empty() {
                         break;
+                    }
+                    if !idled {
+                        idled = true;
+                        idle(&mut links);
+                        continue;
                     }
                     backoff.snooze();
                 }

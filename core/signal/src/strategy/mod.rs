@@ -19,8 +19,9 @@ use mia_model::features::FeatureVector;
 use mia_model::msg::Signal;
 use mia_model::price::Px;
 
-/// Default of `[signal] rehearse_lead_ms`: a bar close is rehearsed on the first event at most
-/// this long before it is due (measured in `docs/performance.md`).
+/// Default of `[signal] rehearse_lead_ms`: the first event at most this long before a bar
+/// close asks for its rehearsal, which runs in the stage's next idle time (measured in
+/// `docs/performance.md`).
 pub const DEFAULT_REHEARSE_LEAD_MS: u64 = 250;
 
 /// What a strategy knows besides the features when it decides.
@@ -133,7 +134,8 @@ macro_rules! strategy_set {
             pub strategy: StrategyKind,
             /// Rehearse each bar close this long (event time, ms) before it is due on a second
             /// instance of the strategy, so that the closing event finds the close's code and
-            /// data in cache (`SignalStage::rehearse`; 0 = off). Changes no output.
+            /// data in cache (`SignalStage::rehearse`, run in the stage's idle time; 0 = off).
+            /// Changes no output.
             pub rehearse_lead_ms: u64,
             $(
                 #[doc = concat!("`[signal.", stringify!($ename), "]` (signal-engine module).")]
