@@ -109,9 +109,9 @@ pub struct SignalStage {
     rehearse_lead_ns: u64,
     /// The close (event time) last rehearsal was asked for.
     rehearsed_for: u64,
-    /// A rehearsal asked for and not yet run: `(seq of the event that asked, close due)`.
-    /// It runs at the next [`Stage::on_idle`], if that close is still ahead.
-    pending_rehearsal: Option<(u64, u64)>,
+    /// The seq of the event that asked for the rehearsal of `rehearsed_for`, until it runs at
+    /// the next [`Stage::on_idle`] (if that close is still ahead).
+    pending_rehearsal: Option<u64>,
     /// Bar closes rehearsed.
     pub rehearsals: u64,
 }
@@ -468,7 +468,7 @@ impl Stage for SignalStage {
             && self.rehearsed_for != due
         {
             self.rehearsed_for = due;
-            self.pending_rehearsal = Some((ev.seq, due));
+            self.pending_rehearsal = Some(ev.seq);
         }
     }
 
@@ -479,7 +479,8 @@ impl Stage for SignalStage {
     /// Runs the rehearsal asked for since the last input, unless the close it prepares has
     /// happened meanwhile (a threaded stage may be idle only after more inputs).
     fn on_idle(&mut self) {
-        if let Some((seq, due)) = self.pending_rehearsal.take() {
+        if let Some(seq) = self.pending_rehearsal.take() {
+            let due = self.rehearsed_for;
             if self.engine.market.bars.next_close() == due {
                 self.rehearse(seq, due);
             }
